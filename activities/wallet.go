@@ -1,0 +1,170 @@
+// Package activities holds one Temporal activity per monero-wallet-rpc step of the multisig
+// setup. A Wallet value serves exactly one wallet-rpc instance and is registered on that
+// instance's task queue, whose worker runs one activity at a time: that queue, not a mutex,
+// is what keeps two calls off one wallet-rpc.
+package activities
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/xmr-escrow/xmr-escrow/walletrpc"
+)
+
+// MinSecretLength is the shortest wallet secret accepted: passwords derived from a shorter
+// secret could be guessed.
+const MinSecretLength = 32
+
+// Wallet is the set of activities of one wallet-rpc instance, with what they depend on.
+type Wallet struct {
+	instance string
+	rpc      *walletrpc.Client
+	dir      string
+	secret   []byte
+
+	// open is the wallet this instance has open as far as we know; "" means unknown. Only
+	// one activity of this instance runs at a time (MaxConcurrentActivityExecutionSize: 1),
+	// so the atomic is for the race detector's peace, not for coordination.
+	open atomic.Pointer[string]
+
+	counters *Counters
+}
+
+// WalletConfig describes the wallet-rpc instance a Wallet serves.
+type WalletConfig struct {
+	// Instance is the instance's name; its task queue is escrow.WalletTaskQueue(Instance).
+	Instance string
+	// RPC talks to the instance.
+	RPC *walletrpc.Client
+	// Dir is the instance's --wallet-dir, which this worker must see: snapshots are file copies.
+	Dir string
+	// Secret derives each wallet's password (HMAC-SHA256 of the wallet name), so a password
+	// is never stored, never sent through Temporal, and a crash between create and record
+	// cannot lose it.
+	Secret []byte
+	// Counters, if set, counts the expensive calls; the worker reads it for metrics.
+	Counters *Counters
+}
+
+// NewWallet checks cfg and returns the activities for one instance.
+func NewWallet(cfg WalletConfig) (*Wallet, error) {
+	switch {
+	case cfg.Instance == "":
+		return nil, errors.New("wallet activities: instance name is empty")
+	case cfg.RPC == nil:
+		return nil, fmt.Errorf("wallet activities %s: no RPC client", cfg.Instance)
+	case cfg.Dir == "":
+		return nil, fmt.Errorf("wallet activities %s: wallet dir is empty", cfg.Instance)
+	case len(cfg.Secret) < MinSecretLength:
+		return nil, fmt.Errorf("wallet activities %s: wallet secret has %d bytes, need at least %d", cfg.Instance, len(cfg.Secret), MinSecretLength)
+	}
+	w := &Wallet{instance: cfg.Instance, rpc: cfg.RPC, dir: cfg.Dir, secret: cfg.Secret, counters: cfg.Counters}
+	if w.counters == nil {
+		w.counters = &Counters{}
+	}
+	w.setOpen("")
+	return w, nil
+}
+
+// Counters counts the expensive wallet-rpc calls of one instance since start. It lives
+// outside Wallet because every exported Wallet method is registered as an activity.
+type Counters struct {
+	// Opens counts open_wallet calls (1–3.5 CPU-s each).
+	Opens atomic.Int64
+	// Creates counts create_wallet calls.
+	Creates atomic.Int64
+}
+
+func (w *Wallet) password(name string) string {
+	m := hmac.New(sha256.New, w.secret)
+	m.Write([]byte("xmr-escrow wallet password\x00" + name))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (w *Wallet) setOpen(name string) { w.open.Store(&name) }
+
+func (w *Wallet) isOpen(name string) bool { return *w.open.Load() == name }
+
+// ensureOpen makes name the open wallet, skipping the 1–3.5 CPU-second open when it already
+// is. It returns how many open_wallet calls it made. open_wallet stores and closes whatever
+// was open before, so no close is needed.
+func (w *Wallet) ensureOpen(ctx context.Context, name string) (int, error) {
+	if w.isOpen(name) {
+		return 0, nil
+	}
+	w.setOpen("")
+	err := heartbeating(ctx, func(ctx context.Context) error {
+		return w.rpc.OpenWallet(ctx, walletrpc.OpenWalletRequest{Filename: name, Password: w.password(name)})
+	})
+	w.counters.Opens.Add(1)
+	if err != nil {
+		return 1, fmt.Errorf("open wallet %s on %s: %w", name, w.instance, err)
+	}
+	w.setOpen(name)
+	activity.GetLogger(ctx).Info("opened wallet", "wallet", name, "instance", w.instance)
+	return 1, nil
+}
+
+// withWallet runs call with name open. If the instance says no wallet is open (it was
+// restarted behind our back), it reopens once and runs call again.
+func (w *Wallet) withWallet(ctx context.Context, name string, call func(ctx context.Context) error) (int, error) {
+	opens, err := w.ensureOpen(ctx, name)
+	if err != nil {
+		return opens, err
+	}
+	err = heartbeating(ctx, call)
+	if walletrpc.IsNotOpen(err) {
+		w.setOpen("")
+		n, oerr := w.ensureOpen(ctx, name)
+		opens += n
+		if oerr != nil {
+			return opens, oerr
+		}
+		err = heartbeating(ctx, call)
+	}
+	if err != nil {
+		var te *walletrpc.TransportError
+		if errors.As(err, &te) {
+			// The process may have restarted; do not trust what we think is open.
+			w.setOpen("")
+		}
+	}
+	return opens, err
+}
+
+// heartbeatEvery is how often a running RPC heartbeats; the heartbeat timeout set by the
+// workflow is several times longer.
+const heartbeatEvery = 3 * time.Second
+
+// heartbeating runs fn while heartbeating, so that a worker that dies in a long call is
+// noticed within the heartbeat timeout instead of the start-to-close timeout.
+func heartbeating(ctx context.Context, fn func(ctx context.Context) error) error {
+	if !activity.IsActivity(ctx) {
+		return fn(ctx)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		t := time.NewTicker(heartbeatEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return fn(ctx)
+}

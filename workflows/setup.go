@@ -1,0 +1,205 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+)
+
+// escrowFlow is the state of one escrow workflow; only the workflow goroutine touches it.
+type escrowFlow struct {
+	in     EscrowInput
+	delay  time.Duration
+	status escrow.Status
+	result EscrowResult
+}
+
+var (
+	wallet *activities.Wallet
+	pool   *activities.Pool
+)
+
+func newEscrow(ctx workflow.Context, in EscrowInput) (*escrowFlow, error) {
+	if err := escrow.ValidateID(in.EscrowID); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, err)
+	}
+	e := &escrowFlow{
+		in:     in,
+		delay:  DefaultPurgeDelay,
+		status: escrow.Status{EscrowID: in.EscrowID, Phase: escrow.PhaseNotStarted},
+		result: EscrowResult{EscrowID: in.EscrowID},
+	}
+	if in.PurgeDelay != nil {
+		if *in.PurgeDelay < 0 {
+			err := fmt.Errorf("purge delay %s is negative", *in.PurgeDelay)
+			return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, err)
+		}
+		e.delay = *in.PurgeDelay
+	}
+	if err := workflow.SetQueryHandler(ctx, string(escrow.QueryStatus), func() (escrow.Status, error) {
+		return e.status, nil
+	}); err != nil {
+		return nil, fmt.Errorf("register status query: %w", err)
+	}
+	return e, nil
+}
+
+func (e *escrowFlow) run(ctx workflow.Context) (EscrowResult, error) {
+	addr, err := e.setup(ctx)
+	if err != nil {
+		reason := failureReason(err)
+		e.setPhase(ctx, escrow.PhaseFailed, e.status.Round)
+		e.status.Reason = reason
+		workflow.GetLogger(ctx).Error("escrow setup failed", "reason", reason)
+		return e.result, temporal.NewNonRetryableApplicationError("escrow setup failed", ErrTypeSetupFailed, err)
+	}
+	e.status.Address = addr
+	e.result.Address = addr
+	e.setPhase(ctx, escrow.PhaseReady, escrow.Rounds)
+	workflow.GetLogger(ctx).Info("escrow ready", "address", addr)
+	return e.result, nil
+}
+
+// setup runs create+prepare, the three rounds with the purge wait between them, and the
+// final cross-check, returning the multisig address.
+func (e *escrowFlow) setup(ctx workflow.Context) (string, error) {
+	if err := e.assign(ctx); err != nil {
+		return "", err
+	}
+	e.setPhase(ctx, escrow.PhasePreparing, 0)
+	if _, err := each(ctx, e, walletOptions(createTimeout), wallet.CreateWallet, e.walletInput); err != nil {
+		return "", err
+	}
+	msgs, err := each(ctx, e, walletOptions(stepTimeout), wallet.PrepareMultisig, e.walletInput)
+	if err != nil {
+		return "", err
+	}
+	infos := map[escrow.Role]string{}
+	for i, r := range escrow.Roles {
+		infos[r] = msgs[i].Info
+		e.result.WalletOpens += msgs[i].Opens
+	}
+	var last []activities.RoundResult
+	for round := 1; round <= escrow.Rounds; round++ {
+		if round > 1 && e.delay > 0 {
+			if err := workflow.Sleep(ctx, e.delay); err != nil {
+				return "", err
+			}
+		}
+		e.setPhase(ctx, escrow.PhaseExchanging, round)
+		step := wallet.ExchangeMultisigKeys
+		if round == 1 {
+			step = wallet.MakeMultisig
+		}
+		in := func(r escrow.Role) activities.RoundInput {
+			return activities.RoundInput{EscrowID: e.in.EscrowID, Role: r, Round: round, Infos: othersOf(infos, r)}
+		}
+		res, err := each(ctx, e, walletOptions(stepTimeout), step, in)
+		if err != nil {
+			return "", err
+		}
+		for i, r := range escrow.Roles {
+			infos[r] = res[i].Info
+			e.result.WalletOpens += res[i].Opens
+			if res[i].Restored {
+				e.result.Restores++
+			}
+		}
+		last = res
+	}
+	return e.verify(ctx, last)
+}
+
+// verify checks that all three wallets are finished 2-of-3 multisig wallets with one and
+// the same address: the property the money will rely on.
+func (e *escrowFlow) verify(ctx workflow.Context, last []activities.RoundResult) (string, error) {
+	vs, err := each(ctx, e, walletOptions(stepTimeout), wallet.VerifyMultisig, e.walletInput)
+	if err != nil {
+		return "", err
+	}
+	addr := vs[0].Address
+	for i, r := range escrow.Roles {
+		v := vs[i]
+		e.result.WalletOpens += v.Opens
+		switch {
+		case !v.Multisig || !v.Ready:
+			return "", setupError("%s wallet is not a finished multisig wallet (multisig=%t ready=%t)", r, v.Multisig, v.Ready)
+		case v.Threshold != escrow.Threshold || v.Total != escrow.Total:
+			return "", setupError("%s wallet is %d-of-%d, want %d-of-%d", r, v.Threshold, v.Total, escrow.Threshold, escrow.Total)
+		case len(v.Address) != escrow.AddressLength:
+			return "", setupError("%s wallet reports an address of %d characters, want %d", r, len(v.Address), escrow.AddressLength)
+		case v.Address != addr:
+			return "", setupError("%s wallet reports address %s, %s reports %s", r, v.Address, escrow.Roles[0], addr)
+		case last[i].Address != "" && last[i].Address != addr:
+			return "", setupError("%s wallet's last round gave address %s, now it reports %s", r, last[i].Address, v.Address)
+		}
+	}
+	return addr, nil
+}
+
+// assign decides which wallet-rpc instance serves each role, once; the local activity's
+// answer is in history, so a replay takes the same decision.
+func (e *escrowFlow) assign(ctx workflow.Context) error {
+	a := e.in.Assignment
+	if !a.Complete() {
+		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: 10 * time.Second,
+		})
+		if err := workflow.ExecuteLocalActivity(lctx, pool.AssignWalletRPCs, activities.AssignInput{EscrowID: e.in.EscrowID}).Get(ctx, &a); err != nil {
+			return fmt.Errorf("assign wallet-rpc instances: %w", err)
+		}
+	}
+	if !a.Complete() {
+		return setupError("incomplete wallet-rpc assignment %+v", a)
+	}
+	e.status.Assignment = a
+	e.result.Assignment = a
+	workflow.GetLogger(ctx).Info("wallet-rpc instances assigned", "buyer", a.Buyer, "vendor", a.Vendor, "arbiter", a.Arbiter)
+	return nil
+}
+
+func (e *escrowFlow) walletInput(r escrow.Role) activities.WalletInput {
+	return activities.WalletInput{EscrowID: e.in.EscrowID, Role: r}
+}
+
+// setPhase records a phase change in the query state, the search attributes and the log.
+func (e *escrowFlow) setPhase(ctx workflow.Context, p escrow.Phase, round int) {
+	e.status.Phase, e.status.Round = p, round
+	if err := workflow.UpsertTypedSearchAttributes(ctx,
+		escrow.SearchAttrPhase.ValueSet(string(p)),
+		escrow.SearchAttrRound.ValueSet(int64(round)),
+	); err != nil {
+		workflow.GetLogger(ctx).Warn("upsert search attributes", "error", err)
+	}
+	workflow.GetLogger(ctx).Info("escrow phase", "phase", string(p), "round", round)
+}
+
+// othersOf returns the messages of the two roles other than r, in the fixed role order.
+func othersOf(infos map[escrow.Role]string, r escrow.Role) []string {
+	out := make([]string, 0, 2)
+	for _, o := range r.Others() {
+		out = append(out, infos[o])
+	}
+	return out
+}
+
+func setupError(format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	return temporal.NewNonRetryableApplicationError(msg, ErrTypeSetupFailed, nil)
+}
+
+// failureReason digs the innermost application error's message out of an activity failure,
+// which is what an operator needs to read.
+func failureReason(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	return err.Error()
+}

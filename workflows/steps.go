@@ -1,0 +1,60 @@
+package workflows
+
+import (
+	"context"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+)
+
+// Step timeouts. A create costs up to a few CPU-seconds, more on a loaded machine; the
+// heartbeat timeout notices a dead worker long before start-to-close does.
+const (
+	createTimeout    = 3 * time.Minute
+	stepTimeout      = 2 * time.Minute
+	heartbeatTimeout = 30 * time.Second
+)
+
+// walletOptions are the activity options of a wallet step. Retries are unbounded with
+// back-off: a wallet-rpc that is down makes its steps wait, not the escrow fail; what a
+// retry cannot fix comes back as a non-retryable error.
+func walletOptions(startToClose time.Duration) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: startToClose,
+		HeartbeatTimeout:    heartbeatTimeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    30 * time.Second,
+			NonRetryableErrorTypes: []string{
+				activities.ErrTypeInvalidInput,
+				activities.ErrTypeWalletRejected,
+				activities.ErrTypeProtocol,
+			},
+		},
+	}
+}
+
+// each runs one step for all three roles, each on its role's wallet-rpc task queue, so the
+// steps run in parallel when the roles sit on different instances. It waits for all of them
+// and returns their results in escrow.Roles order, or the first error in that order.
+func each[In, Out any](ctx workflow.Context, e *escrowFlow, opts workflow.ActivityOptions, step func(context.Context, In) (Out, error), input func(escrow.Role) In) ([]Out, error) {
+	futures := make([]workflow.Future, len(escrow.Roles))
+	for i, r := range escrow.Roles {
+		o := opts
+		o.TaskQueue = escrow.WalletTaskQueue(e.status.Assignment.For(r))
+		futures[i] = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, o), step, input(r))
+	}
+	out := make([]Out, len(futures))
+	var first error
+	for i, f := range futures {
+		if err := f.Get(ctx, &out[i]); err != nil && first == nil {
+			first = err
+		}
+	}
+	return out, first
+}

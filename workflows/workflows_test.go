@@ -1,0 +1,268 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+)
+
+var testAddress = "9" + strings.Repeat("A", 94)
+
+// fakeWallets answers the wallet steps like three honest wallets would, and records what
+// it was asked, in which order, on which task queue and at which (test-clock) time.
+type fakeWallets struct {
+	s     *EscrowSuite
+	mu    sync.Mutex
+	calls []call
+	// barrier makes every step of a round wait until all three roles' steps have
+	// started: if the workflow ran them one after another, the round would never complete.
+	barrier map[string]*sync.WaitGroup
+}
+
+type call struct {
+	step      string
+	role      escrow.Role
+	round     int
+	taskQueue string
+	at        time.Time
+}
+
+func (f *fakeWallets) record(ctx context.Context, step string, role escrow.Role, round int) {
+	f.mu.Lock()
+	f.calls = append(f.calls, call{step, role, round, activity.GetInfo(ctx).TaskQueue, f.s.env.Now()})
+	key := fmt.Sprintf("%s/%d", step, round)
+	wg, ok := f.barrier[key]
+	if !ok {
+		wg = &sync.WaitGroup{}
+		wg.Add(len(escrow.Roles))
+		f.barrier[key] = wg
+	}
+	f.mu.Unlock()
+	wg.Done()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		f.s.T().Errorf("%s round %d: the three roles' steps did not run in parallel", step, round)
+	}
+}
+
+func msg(prefix string, role escrow.Role, round int) string {
+	return fmt.Sprintf("Multisig%s-%s-%d", prefix, role, round)
+}
+
+func (f *fakeWallets) install() {
+	env := f.s.env
+	env.OnActivity(wallet.CreateWallet, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.WalletInput) (activities.CreateWalletResult, error) {
+			f.record(ctx, "create", in.Role, 0)
+			return activities.CreateWalletResult{Wallet: escrow.WalletName(in.EscrowID, in.Role)}, nil
+		})
+	env.OnActivity(wallet.PrepareMultisig, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.WalletInput) (activities.MultisigMessage, error) {
+			f.record(ctx, "prepare", in.Role, 0)
+			return activities.MultisigMessage{Info: msg("xV2", in.Role, 0)}, nil
+		})
+	round := func(ctx context.Context, in activities.RoundInput) (activities.RoundResult, error) {
+		f.record(ctx, "round", in.Role, in.Round)
+		for i, o := range in.Role.Others() {
+			if want := msg(map[bool]string{true: "xV2", false: ""}[in.Round == 1], o, in.Round-1); in.Infos[i] != want {
+				return activities.RoundResult{}, fmt.Errorf("round %d %s got info %q, want %q", in.Round, in.Role, in.Infos[i], want)
+			}
+		}
+		if in.Round == escrow.Rounds {
+			return activities.RoundResult{Address: testAddress}, nil
+		}
+		return activities.RoundResult{Info: msg("", in.Role, in.Round)}, nil
+	}
+	env.OnActivity(wallet.MakeMultisig, mock.Anything, mock.Anything).Return(round)
+	env.OnActivity(wallet.ExchangeMultisigKeys, mock.Anything, mock.Anything).Return(round)
+	env.OnActivity(wallet.VerifyMultisig, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.WalletInput) (activities.VerifyResult, error) {
+			f.record(ctx, "verify", in.Role, 0)
+			return activities.VerifyResult{Address: testAddress, Multisig: true, Ready: true, Threshold: 2, Total: 3}, nil
+		})
+}
+
+// EscrowSuite runs the escrow workflow against mocked wallet steps, with time skipped.
+type EscrowSuite struct {
+	suite.Suite
+	testsuite.WorkflowTestSuite
+	env     *testsuite.TestWorkflowEnvironment
+	wallets *fakeWallets
+}
+
+func (s *EscrowSuite) SetupTest() {
+	s.env = s.NewTestWorkflowEnvironment()
+	s.env.RegisterWorkflow(Escrow)
+	s.env.RegisterActivity(&activities.Wallet{})
+	p, err := activities.NewPool([]string{"rpc-1", "rpc-2", "rpc-3"})
+	s.Require().NoError(err)
+	s.env.RegisterActivity(p)
+	s.wallets = &fakeWallets{s: s, barrier: map[string]*sync.WaitGroup{}}
+}
+
+func TestEscrowSuite(t *testing.T) { suite.Run(t, new(EscrowSuite)) }
+
+func (s *EscrowSuite) status() escrow.Status {
+	v, err := s.env.QueryWorkflow(string(escrow.QueryStatus))
+	s.Require().NoError(err)
+	var st escrow.Status
+	s.Require().NoError(v.Get(&st))
+	return st
+}
+
+func (s *EscrowSuite) TestSetupEndsReadyWithTheSharedAddress() {
+	s.wallets.install()
+	s.env.ExecuteWorkflow(Escrow, EscrowInput{EscrowID: "order-1"})
+	s.Require().True(s.env.IsWorkflowCompleted())
+	s.Require().NoError(s.env.GetWorkflowError())
+	var res EscrowResult
+	s.Require().NoError(s.env.GetWorkflowResult(&res))
+	s.Equal(testAddress, res.Address)
+	s.Equal(escrow.Assignment{Buyer: "rpc-1", Vendor: "rpc-2", Arbiter: "rpc-3"}, res.Assignment)
+	st := s.status()
+	s.Equal(escrow.PhaseReady, st.Phase)
+	s.Equal(testAddress, st.Address)
+	s.Equal(3, st.Round)
+}
+
+func (s *EscrowSuite) TestStepsRunInRoundOrderOnEachRolesQueue() {
+	s.wallets.install()
+	s.env.ExecuteWorkflow(Escrow, EscrowInput{EscrowID: "order-2"})
+	s.Require().NoError(s.env.GetWorkflowError())
+	order := []string{}
+	for _, c := range s.wallets.calls {
+		key := fmt.Sprintf("%s/%d", c.step, c.round)
+		if len(order) == 0 || order[len(order)-1] != key {
+			order = append(order, key)
+		}
+		want := map[escrow.Role]string{escrow.Buyer: "rpc-1", escrow.Vendor: "rpc-2", escrow.Arbiter: "rpc-3"}[c.role]
+		s.Equal(escrow.WalletTaskQueue(want), c.taskQueue, "%s %s", key, c.role)
+	}
+	s.Equal([]string{"create/0", "prepare/0", "round/1", "round/2", "round/3", "verify/0"}, order)
+	s.Len(s.wallets.calls, 18)
+}
+
+func (s *EscrowSuite) TestPurgeDelayIsADurableTimerBetweenRounds() {
+	s.wallets.install()
+	delay := 10 * time.Second
+	s.env.ExecuteWorkflow(Escrow, EscrowInput{EscrowID: "order-3", PurgeDelay: &delay})
+	s.Require().NoError(s.env.GetWorkflowError())
+	at := map[int]time.Time{}
+	for _, c := range s.wallets.calls {
+		if c.step == "round" {
+			at[c.round] = c.at
+		}
+	}
+	s.GreaterOrEqual(at[2].Sub(at[1]), delay)
+	s.GreaterOrEqual(at[3].Sub(at[2]), delay)
+}
+
+func (s *EscrowSuite) TestZeroPurgeDelaySetsNoTimer() {
+	s.wallets.install()
+	zero := time.Duration(0)
+	s.env.ExecuteWorkflow(Escrow, EscrowInput{EscrowID: "order-4", PurgeDelay: &zero})
+	s.Require().NoError(s.env.GetWorkflowError())
+	first, last := s.wallets.calls[0].at, s.wallets.calls[len(s.wallets.calls)-1].at
+	s.Less(last.Sub(first), DefaultPurgeDelay)
+}
+
+func (s *EscrowSuite) TestPhasesAdvanceThroughEveryRound() {
+	s.wallets.install()
+	seen := []string{}
+	delay := time.Minute
+	for i := 0; i < 2; i++ {
+		// Between rounds the workflow sleeps a minute; query it in the middle of each wait.
+		s.env.RegisterDelayedCallback(func() {
+			st := s.status()
+			seen = append(seen, fmt.Sprintf("%s/%d", st.Phase, st.Round))
+		}, time.Duration(i)*delay+delay/2)
+	}
+	s.env.ExecuteWorkflow(Escrow, EscrowInput{EscrowID: "order-5", PurgeDelay: &delay})
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Equal([]string{"Exchanging/1", "Exchanging/2"}, seen)
+	s.Equal(escrow.PhaseReady, s.status().Phase)
+}
+
+func (s *EscrowSuite) TestRejectedStepEndsFailedWithTheReason() {
+	s.env.OnActivity(wallet.ExchangeMultisigKeys, mock.Anything, mock.MatchedBy(func(in activities.RoundInput) bool {
+		return in.Role == escrow.Vendor && in.Round == 2
+	})).Return(activities.RoundResult{}, temporal.NewNonRetryableApplicationError("wallet refused: bad multisig info", activities.ErrTypeWalletRejected, nil)).Once()
+	s.wallets.barrier["round/2"] = &sync.WaitGroup{}
+	s.wallets.barrier["round/2"].Add(2) // the vendor's step never reaches the fake
+	s.wallets.install()
+	s.env.ExecuteWorkflow(Escrow, EscrowInput{EscrowID: "order-6"})
+	err := s.env.GetWorkflowError()
+	s.Require().Error(err)
+	var appErr *temporal.ApplicationError
+	s.Require().True(errors.As(err, &appErr))
+	st := s.status()
+	s.Equal(escrow.PhaseFailed, st.Phase)
+	s.Equal(2, st.Round)
+	s.Contains(st.Reason, "bad multisig info")
+	for _, c := range s.wallets.calls {
+		s.NotEqual("verify", c.step, "no step may run after a failed round")
+		s.LessOrEqual(c.round, 2)
+	}
+}
+
+func (s *EscrowSuite) TestDifferingAddressesEndFailed() {
+	s.env.OnActivity(wallet.VerifyMultisig, mock.Anything, mock.MatchedBy(func(in activities.WalletInput) bool {
+		return in.Role == escrow.Arbiter
+	})).Return(activities.VerifyResult{Address: strings.Repeat("4", 95), Multisig: true, Ready: true, Threshold: 2, Total: 3}, nil)
+	s.wallets.barrier["verify/0"] = &sync.WaitGroup{}
+	s.wallets.barrier["verify/0"].Add(2) // two roles reach the fake
+	s.wallets.install()
+	s.env.ExecuteWorkflow(Escrow, EscrowInput{EscrowID: "order-7"})
+	s.Require().Error(s.env.GetWorkflowError())
+	st := s.status()
+	s.Equal(escrow.PhaseFailed, st.Phase)
+	s.Contains(st.Reason, "arbiter wallet reports address")
+}
+
+func (s *EscrowSuite) TestPinnedAssignmentIsUsed() {
+	s.wallets.install()
+	pin := escrow.Assignment{Buyer: "alice-rpc", Vendor: "bob-rpc", Arbiter: "arb-rpc"}
+	s.env.ExecuteWorkflow(Escrow, EscrowInput{EscrowID: "order-8", Assignment: pin})
+	s.Require().NoError(s.env.GetWorkflowError())
+	for _, c := range s.wallets.calls {
+		s.Equal(escrow.WalletTaskQueue(pin.For(c.role)), c.taskQueue)
+	}
+}
+
+func (s *EscrowSuite) TestInvalidInputIsRejectedBeforeAnyStep() {
+	s.wallets.install()
+	s.env.ExecuteWorkflow(Escrow, EscrowInput{EscrowID: "../etc/passwd"})
+	err := s.env.GetWorkflowError()
+	s.Require().Error(err)
+	var appErr *temporal.ApplicationError
+	s.Require().True(errors.As(err, &appErr))
+	s.Equal(ErrTypeInvalidInput, appErr.Type())
+	s.Empty(s.wallets.calls)
+}
+
+func TestNegativePurgeDelayIsRejected(t *testing.T) {
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	neg := -time.Second
+	env.ExecuteWorkflow(Escrow, EscrowInput{EscrowID: "order-9", PurgeDelay: &neg})
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(env.GetWorkflowError(), &appErr))
+	require.Equal(t, ErrTypeInvalidInput, appErr.Type())
+}
