@@ -1,0 +1,176 @@
+package worker
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/xmr-escrow/xmr-escrow/activities"
+)
+
+// Instance is one monero-wallet-rpc this worker serves. Its wallet dir must be on this host:
+// round snapshots are file copies next to the wallet.
+type Instance struct {
+	Name      string `json:"name"`
+	URL       string `json:"url"`
+	WalletDir string `json:"wallet_dir"`
+	// Username and Password are the --rpc-login credentials, if any.
+	Username string `json:"username,omitempty"`
+	Password string `json:"password,omitempty"`
+}
+
+// Config is everything a worker process needs besides the Temporal client.
+type Config struct {
+	Instances []Instance `json:"instances"`
+	// WalletSecret derives every wallet password; at least 32 bytes, kept out of Temporal.
+	WalletSecret []byte `json:"-"`
+	// WalletsOnly runs only the wallet-rpc task queues, not the escrow workflows: what a
+	// participant runs next to their own wallet-rpc.
+	WalletsOnly bool `json:"wallets_only,omitempty"`
+	// RPCTimeout bounds one wallet-rpc call; default 2 minutes.
+	RPCTimeout time.Duration `json:"-"`
+}
+
+// Validate checks the config without touching the network.
+func (c Config) Validate() error {
+	if len(c.Instances) == 0 {
+		return errors.New("worker config: no wallet-rpc instances (use --wallet-rpc, $XMR_ESCROW_WALLET_RPCS or --config)")
+	}
+	seen := map[string]bool{}
+	for _, in := range c.Instances {
+		if err := in.validate(); err != nil {
+			return err
+		}
+		if seen[in.Name] {
+			return fmt.Errorf("worker config: instance %q named twice", in.Name)
+		}
+		seen[in.Name] = true
+	}
+	if len(c.WalletSecret) < activities.MinSecretLength {
+		return fmt.Errorf("worker config: wallet secret has %d bytes, need %d (set %s to 64 hex characters, e.g. from `openssl rand -hex 32`)", len(c.WalletSecret), activities.MinSecretLength, EnvWalletSecret)
+	}
+	return nil
+}
+
+func (in Instance) validate() error {
+	if in.Name == "" || strings.ContainsAny(in.Name, " ,;=/") {
+		return fmt.Errorf("worker config: instance name %q must be non-empty, without spaces , ; = /", in.Name)
+	}
+	u, err := url.Parse(in.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("worker config: instance %s: url %q is not an http(s) URL", in.Name, in.URL)
+	}
+	if in.WalletDir == "" {
+		return fmt.Errorf("worker config: instance %s: wallet_dir is empty", in.Name)
+	}
+	return nil
+}
+
+// Environment variables the worker reads.
+const (
+	// EnvWalletRPCs lists instances as specs separated by ";" (see ParseInstance).
+	EnvWalletRPCs = "XMR_ESCROW_WALLET_RPCS"
+	// EnvWalletSecret is the wallet secret as 64 hex characters.
+	EnvWalletSecret = "XMR_ESCROW_WALLET_SECRET"
+	// EnvWalletSecretFile names a file holding the wallet secret as hex.
+	EnvWalletSecretFile = "XMR_ESCROW_WALLET_SECRET_FILE"
+)
+
+// ParseInstance reads "name=rpc-1,url=http://127.0.0.1:18083,dir=/var/lib/wallets/rpc-1"
+// with optional "user=NAME" and "password-file=PATH" (a file, so the password is not on
+// the command line).
+func ParseInstance(spec string) (Instance, error) {
+	var in Instance
+	for _, part := range strings.Split(spec, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return in, fmt.Errorf("wallet-rpc spec %q: %q is not key=value", spec, part)
+		}
+		switch k {
+		case "name":
+			in.Name = v
+		case "url":
+			in.URL = v
+		case "dir":
+			in.WalletDir = v
+		case "user":
+			in.Username = v
+		case "password-file":
+			b, err := os.ReadFile(v)
+			if err != nil {
+				return in, fmt.Errorf("wallet-rpc spec %q: read password file: %w", spec, err)
+			}
+			in.Password = strings.TrimSpace(string(b))
+		default:
+			return in, fmt.Errorf("wallet-rpc spec %q: unknown key %q (want name, url, dir, user, password-file)", spec, k)
+		}
+	}
+	return in, in.validate()
+}
+
+// ParseInstances reads specs separated by ";".
+func ParseInstances(specs string) ([]Instance, error) {
+	var out []Instance
+	for _, s := range strings.Split(specs, ";") {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		in, err := ParseInstance(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+// LoadFile reads a JSON config file: {"instances": [{"name", "url", "wallet_dir", ...}]}.
+func LoadFile(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read worker config: %w", err)
+	}
+	var c Config
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return Config{}, fmt.Errorf("parse worker config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// SecretFromEnv reads the wallet secret from $XMR_ESCROW_WALLET_SECRET or the file named by
+// $XMR_ESCROW_WALLET_SECRET_FILE.
+func SecretFromEnv() ([]byte, error) {
+	s := os.Getenv(EnvWalletSecret)
+	if s == "" {
+		if f := os.Getenv(EnvWalletSecretFile); f != "" {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("read %s: %w", EnvWalletSecretFile, err)
+			}
+			s = string(b)
+		}
+	}
+	if s == "" {
+		return nil, fmt.Errorf("no wallet secret: set %s to 64 hex characters (`openssl rand -hex 32`) or %s to a file holding them", EnvWalletSecret, EnvWalletSecretFile)
+	}
+	return DecodeSecret(s)
+}
+
+// DecodeSecret parses a hex wallet secret.
+func DecodeSecret(s string) ([]byte, error) {
+	b, err := hex.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("wallet secret is not hex: %w", err)
+	}
+	if len(b) < activities.MinSecretLength {
+		return nil, fmt.Errorf("wallet secret has %d bytes, need %d", len(b), activities.MinSecretLength)
+	}
+	return b, nil
+}

@@ -1,0 +1,120 @@
+// Package worker hosts the escrow task queue and one task queue per wallet-rpc instance.
+// Each instance's queue is served with at most one activity at a time, which is the only
+// thing standing between two calls and one wallet-rpc: there is no lock.
+package worker
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/walletrpc"
+	"github.com/xmr-escrow/xmr-escrow/workflows"
+)
+
+// Worker is the set of Temporal workers one process runs.
+type Worker struct {
+	workers  []sdkworker.Worker
+	counters map[string]*activities.Counters
+}
+
+// New builds (but does not start) the workers for cfg.
+func New(c client.Client, cfg Config) (*Worker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	timeout := cfg.RPCTimeout
+	if timeout == 0 {
+		timeout = 2 * time.Minute
+	}
+	w := &Worker{counters: map[string]*activities.Counters{}}
+	names := make([]string, 0, len(cfg.Instances))
+	for _, in := range cfg.Instances {
+		names = append(names, in.Name)
+		counters := &activities.Counters{}
+		acts, err := activities.NewWallet(activities.WalletConfig{
+			Instance: in.Name,
+			RPC:      walletrpc.New(walletrpc.Config{URL: in.URL, Username: in.Username, Password: in.Password, Timeout: timeout}),
+			Dir:      in.WalletDir,
+			Secret:   cfg.WalletSecret,
+			Counters: counters,
+		})
+		if err != nil {
+			return nil, err
+		}
+		ww := sdkworker.New(c, escrow.WalletTaskQueue(in.Name), sdkworker.Options{
+			// One step at a time per wallet-rpc: it can hold one wallet open and is not
+			// safe for concurrent calls. This replaces the predecessor's global mutex.
+			MaxConcurrentActivityExecutionSize: 1,
+			MaxConcurrentActivityTaskPollers:   1,
+			WorkerStopTimeout:                  10 * time.Second,
+		})
+		ww.RegisterActivity(acts)
+		w.workers = append(w.workers, ww)
+		w.counters[in.Name] = counters
+	}
+	if !cfg.WalletsOnly {
+		pool, err := activities.NewPool(names)
+		if err != nil {
+			return nil, err
+		}
+		ew := sdkworker.New(c, escrow.EscrowTaskQueue, sdkworker.Options{LocalActivityWorkerOnly: true})
+		ew.RegisterWorkflow(workflows.Escrow)
+		ew.RegisterActivity(pool)
+		w.workers = append(w.workers, ew)
+	}
+	return w, nil
+}
+
+// Start starts every worker, or none.
+func (w *Worker) Start() error {
+	for i, ww := range w.workers {
+		if err := ww.Start(); err != nil {
+			for _, started := range w.workers[:i] {
+				started.Stop()
+			}
+			return fmt.Errorf("start worker: %w", err)
+		}
+	}
+	return nil
+}
+
+// Stop stops every worker; running activities get WorkerStopTimeout to finish.
+func (w *Worker) Stop() {
+	for _, ww := range w.workers {
+		ww.Stop()
+	}
+}
+
+// Run starts the workers and blocks until ctx is done.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.Start(); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}
+
+// InstanceStats is one instance's count of expensive calls.
+type InstanceStats struct {
+	Instance string `json:"instance"`
+	Opens    int64  `json:"opens"`
+	Creates  int64  `json:"creates"`
+}
+
+// Stats returns the expensive-call counts of every instance, sorted by name.
+func (w *Worker) Stats() []InstanceStats {
+	out := make([]InstanceStats, 0, len(w.counters))
+	for name, c := range w.counters {
+		out = append(out, InstanceStats{Instance: name, Opens: c.Opens.Load(), Creates: c.Creates.Load()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Instance < out[j].Instance })
+	return out
+}
