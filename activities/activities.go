@@ -204,6 +204,21 @@ func (w *Wallet) VerifyMultisig(ctx context.Context, in WalletInput) (VerifyResu
 	return out, nil
 }
 
+// ReleaseInstance ends the escrow's lease on this instance once its setup is over, so the
+// next setup can have the instance (and keep its own wallet open on it).
+func (w *Wallet) ReleaseInstance(_ context.Context, in WalletInput) (ReleaseResult, error) {
+	if w.pool == nil {
+		return ReleaseResult{}, nil
+	}
+	return ReleaseResult{Released: w.pool.Release(w.instance, in.EscrowID)}, nil
+}
+
+// ReleaseResult says whether a lease was given back (false: it had expired, or another
+// role on the same instance gave it back first).
+type ReleaseResult struct {
+	Released bool `json:"released"`
+}
+
 func (w *Wallet) exists(name string) bool {
 	_, err := os.Stat(filepath.Join(w.dir, name+".keys"))
 	return err == nil

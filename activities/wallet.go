@@ -36,6 +36,7 @@ type Wallet struct {
 	open atomic.Pointer[string]
 
 	counters *Counters
+	pool     *Pool
 }
 
 // WalletConfig describes the wallet-rpc instance a Wallet serves.
@@ -52,6 +53,9 @@ type WalletConfig struct {
 	Secret []byte
 	// Counters, if set, counts the expensive calls; the worker reads it for metrics.
 	Counters *Counters
+	// Pool, if set, is the pool that leases this instance; ReleaseInstance returns the
+	// lease there. Releasing on the instance's own queue reaches the process that owns it.
+	Pool *Pool
 }
 
 // NewWallet checks cfg and returns the activities for one instance.
@@ -66,7 +70,7 @@ func NewWallet(cfg WalletConfig) (*Wallet, error) {
 	case len(cfg.Secret) < MinSecretLength:
 		return nil, fmt.Errorf("wallet activities %s: wallet secret has %d bytes, need at least %d", cfg.Instance, len(cfg.Secret), MinSecretLength)
 	}
-	w := &Wallet{instance: cfg.Instance, rpc: cfg.RPC, dir: cfg.Dir, secret: cfg.Secret, counters: cfg.Counters}
+	w := &Wallet{instance: cfg.Instance, rpc: cfg.RPC, dir: cfg.Dir, secret: cfg.Secret, counters: cfg.Counters, pool: cfg.Pool}
 	if w.counters == nil {
 		w.counters = &Counters{}
 	}

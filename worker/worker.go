@@ -37,6 +37,15 @@ func New(c client.Client, cfg Config) (*Worker, error) {
 	names := make([]string, 0, len(cfg.Instances))
 	for _, in := range cfg.Instances {
 		names = append(names, in.Name)
+	}
+	var pool *activities.Pool
+	if !cfg.WalletsOnly {
+		var err error
+		if pool, err = activities.NewPool(names); err != nil {
+			return nil, err
+		}
+	}
+	for _, in := range cfg.Instances {
 		counters := &activities.Counters{}
 		acts, err := activities.NewWallet(activities.WalletConfig{
 			Instance: in.Name,
@@ -44,6 +53,7 @@ func New(c client.Client, cfg Config) (*Worker, error) {
 			Dir:      in.WalletDir,
 			Secret:   cfg.WalletSecret,
 			Counters: counters,
+			Pool:     pool,
 		})
 		if err != nil {
 			return nil, err
@@ -59,14 +69,10 @@ func New(c client.Client, cfg Config) (*Worker, error) {
 		w.workers = append(w.workers, ww)
 		w.counters[in.Name] = counters
 	}
-	if !cfg.WalletsOnly {
-		pool, err := activities.NewPool(names)
-		if err != nil {
-			return nil, err
-		}
+	if pool != nil {
 		ew := sdkworker.New(c, escrow.EscrowTaskQueue, sdkworker.Options{LocalActivityWorkerOnly: true})
 		ew.RegisterWorkflow(workflows.Escrow)
-		ew.RegisterActivity(pool)
+		ew.RegisterActivity(pool.AssignWalletRPCs)
 		w.workers = append(w.workers, ew)
 	}
 	return w, nil

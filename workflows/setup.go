@@ -18,7 +18,12 @@ type escrowFlow struct {
 	delay  time.Duration
 	status escrow.Status
 	result EscrowResult
+	// leased is true when the instances came from the pool and must be given back.
+	leased bool
 }
+
+// capacityWait bounds how long a setup waits for idle wallet-rpc instances.
+const capacityWait = 24 * time.Hour
 
 var (
 	wallet *activities.Wallet
@@ -52,6 +57,7 @@ func newEscrow(ctx workflow.Context, in EscrowInput) (*escrowFlow, error) {
 
 func (e *escrowFlow) run(ctx workflow.Context) (EscrowResult, error) {
 	addr, err := e.setup(ctx)
+	e.release(ctx)
 	if err != nil {
 		reason := failureReason(err)
 		e.setPhase(ctx, escrow.PhaseFailed, e.status.Round)
@@ -144,16 +150,28 @@ func (e *escrowFlow) verify(ctx workflow.Context, last []activities.RoundResult)
 }
 
 // assign decides which wallet-rpc instance serves each role, once; the local activity's
-// answer is in history, so a replay takes the same decision.
+// answer is in history, so a replay takes the same decision. When every instance is busy
+// with another setup the local activity fails with NoCapacity and its retry policy is the
+// wait: sharing an instance between two setups would cost an open_wallet on most steps.
 func (e *escrowFlow) assign(ctx workflow.Context) error {
 	a := e.in.Assignment
 	if !a.Complete() {
 		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-			StartToCloseTimeout: 10 * time.Second,
+			StartToCloseTimeout:    10 * time.Second,
+			ScheduleToCloseTimeout: capacityWait,
+			RetryPolicy: &temporal.RetryPolicy{
+				InitialInterval:        250 * time.Millisecond,
+				BackoffCoefficient:     1.5,
+				MaximumInterval:        2 * time.Second,
+				NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput},
+			},
 		})
+		since := workflow.Now(ctx)
 		if err := workflow.ExecuteLocalActivity(lctx, pool.AssignWalletRPCs, activities.AssignInput{EscrowID: e.in.EscrowID}).Get(ctx, &a); err != nil {
 			return fmt.Errorf("assign wallet-rpc instances: %w", err)
 		}
+		e.leased = true
+		workflow.GetLogger(ctx).Info("wallet-rpc instances leased", "waited", workflow.Now(ctx).Sub(since).String())
 	}
 	if !a.Complete() {
 		return setupError("incomplete wallet-rpc assignment %+v", a)
@@ -162,6 +180,24 @@ func (e *escrowFlow) assign(ctx workflow.Context) error {
 	e.result.Assignment = a
 	workflow.GetLogger(ctx).Info("wallet-rpc instances assigned", "buyer", a.Buyer, "vendor", a.Vendor, "arbiter", a.Arbiter)
 	return nil
+}
+
+// release returns the leased instances to the pool, on each instance's own queue so it
+// reaches the process that owns it. It runs even when the setup failed or was cancelled;
+// a release that cannot be delivered is left to the lease's expiry.
+func (e *escrowFlow) release(ctx workflow.Context) {
+	if !e.leased {
+		return
+	}
+	ctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	opts := workflow.ActivityOptions{
+		ScheduleToCloseTimeout: time.Minute,
+		RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 3},
+	}
+	if _, err := each(ctx, e, opts, wallet.ReleaseInstance, e.walletInput); err != nil {
+		workflow.GetLogger(ctx).Warn("release wallet-rpc instances; their leases will expire", "error", err)
+	}
 }
 
 func (e *escrowFlow) walletInput(r escrow.Role) activities.WalletInput {

@@ -113,7 +113,7 @@ func (s *EscrowSuite) SetupTest() {
 	s.env.RegisterActivity(&activities.Wallet{})
 	p, err := activities.NewPool([]string{"rpc-1", "rpc-2", "rpc-3"})
 	s.Require().NoError(err)
-	s.env.RegisterActivity(p)
+	s.env.RegisterActivity(p.AssignWalletRPCs)
 	s.wallets = &fakeWallets{s: s, barrier: map[string]*sync.WaitGroup{}}
 }
 

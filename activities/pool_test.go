@@ -1,0 +1,118 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+)
+
+func noCapacity(t *testing.T, err error) {
+	t.Helper()
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "got %v", err)
+	assert.Equal(t, ErrTypeNoCapacity, appErr.Type())
+	assert.False(t, appErr.NonRetryable(), "waiting for capacity is a retry")
+}
+
+func TestPoolLeasesThreeDistinctInstancesAllOrNothing(t *testing.T) {
+	p, err := NewPool([]string{"r1", "r2", "r3", "r4"})
+	require.NoError(t, err)
+	ctx := context.Background()
+	a, err := p.AssignWalletRPCs(ctx, AssignInput{EscrowID: "a"})
+	require.NoError(t, err)
+	assert.Len(t, map[string]bool{a.Buyer: true, a.Vendor: true, a.Arbiter: true}, 3)
+	assert.Equal(t, 3, p.Busy())
+
+	_, err = p.AssignWalletRPCs(ctx, AssignInput{EscrowID: "b"})
+	noCapacity(t, err)
+	assert.Equal(t, 3, p.Busy(), "a failed assignment holds nothing")
+
+	again, err := p.AssignWalletRPCs(ctx, AssignInput{EscrowID: "a"})
+	require.NoError(t, err)
+	assert.Equal(t, a, again, "asking again returns the escrow's own leases")
+
+	assert.True(t, p.Release(a.Buyer, "a"))
+	assert.False(t, p.Release(a.Buyer, "a"), "a second release is a no-op")
+	assert.False(t, p.Release(a.Vendor, "b"), "only the holder releases")
+	_, err = p.AssignWalletRPCs(ctx, AssignInput{EscrowID: "b"})
+	noCapacity(t, err) // two idle instances are not enough
+	assert.True(t, p.Release(a.Vendor, "a"))
+	assert.True(t, p.Release(a.Arbiter, "a"))
+	assert.Zero(t, p.Busy())
+	_, err = p.AssignWalletRPCs(ctx, AssignInput{EscrowID: "b"})
+	require.NoError(t, err)
+}
+
+func TestPoolSmallerThanThreeSharesItsInstances(t *testing.T) {
+	p, err := NewPool([]string{"only"})
+	require.NoError(t, err)
+	a, err := p.AssignWalletRPCs(context.Background(), AssignInput{EscrowID: "a"})
+	require.NoError(t, err)
+	assert.Equal(t, escrow.Assignment{Buyer: "only", Vendor: "only", Arbiter: "only"}, a)
+}
+
+func TestPoolLeaseExpires(t *testing.T) {
+	p, err := NewPool([]string{"r1", "r2", "r3"})
+	require.NoError(t, err)
+	now := time.Unix(1000, 0)
+	p.now = func() time.Time { return now }
+	_, err = p.AssignWalletRPCs(context.Background(), AssignInput{EscrowID: "lost"})
+	require.NoError(t, err)
+	_, err = p.AssignWalletRPCs(context.Background(), AssignInput{EscrowID: "next"})
+	noCapacity(t, err)
+	now = now.Add(DefaultLeaseTTL + time.Second)
+	_, err = p.AssignWalletRPCs(context.Background(), AssignInput{EscrowID: "next"})
+	require.NoError(t, err, "a lease whose release never came expires")
+}
+
+func TestPoolNeverLeasesAnInstanceTwiceUnderContention(t *testing.T) {
+	names := []string{"r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9"}
+	p, err := NewPool(names)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	got := make([]escrow.Assignment, 40)
+	ok := make([]bool, len(got))
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := p.AssignWalletRPCs(context.Background(), AssignInput{EscrowID: string(rune('a'+i%26)) + "x" + string(rune('a'+i/26))})
+			got[i], ok[i] = a, err == nil
+		}()
+	}
+	wg.Wait()
+	owner := map[string]int{}
+	winners := 0
+	for i, a := range got {
+		if !ok[i] {
+			continue
+		}
+		winners++
+		for _, inst := range []string{a.Buyer, a.Vendor, a.Arbiter} {
+			prev, taken := owner[inst]
+			assert.False(t, taken, "instance %s leased to %d and %d", inst, prev, i)
+			owner[inst] = i
+		}
+	}
+	assert.Equal(t, len(names)/3, winners)
+}
+
+func TestPoolRejectsBadConfigAndInput(t *testing.T) {
+	_, err := NewPool(nil)
+	assert.Error(t, err)
+	_, err = NewPool([]string{"a", "a"})
+	assert.Error(t, err)
+	p, _ := NewPool([]string{"a"})
+	_, err = p.AssignWalletRPCs(context.Background(), AssignInput{EscrowID: "bad/id"})
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr))
+	assert.True(t, appErr.NonRetryable())
+}

@@ -1,0 +1,3 @@
+// Package integration holds the end-to-end tests: the real Temporal dev server, real
+// monero-wallet-rpc processes and the real worker, with nothing mocked.
+package integration

@@ -1,0 +1,129 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/localstack"
+)
+
+// testSecret is the wallet secret of every test stack; the tests derive wallet passwords
+// from it on their own to open wallets behind the product's back.
+var testSecret = bytes.Repeat([]byte{0x5a}, 32)
+
+func startStack(t *testing.T, rpcs int) *localstack.Stack {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	s, err := localstack.Start(ctx, localstack.Options{
+		Dir:          t.TempDir(),
+		WalletRPCs:   rpcs,
+		Headless:     true,
+		WalletSecret: testSecret,
+		Logger:       zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel)),
+	})
+	require.NoError(t, err, "start the local stack (make test installs monero and the Temporal CLI)")
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// rawCall talks JSON-RPC to a wallet-rpc with plain net/http, so the assertions do not
+// depend on the project's own client.
+func rawCall(t *testing.T, url, method string, params any, out any) error {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": "0", "method": method, "params": params})
+	res, err := http.Post(url+"/json_rpc", "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	defer res.Body.Close()
+	var env struct {
+		Result json.RawMessage `json:"result"`
+		Error  *struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&env))
+	if env.Error != nil {
+		return fmt.Errorf("%s: %d %s", method, env.Error.Code, env.Error.Message)
+	}
+	if out != nil {
+		require.NoError(t, json.Unmarshal(env.Result, out))
+	}
+	return nil
+}
+
+type multisigState struct {
+	Multisig  bool   `json:"multisig"`
+	Ready     bool   `json:"ready"`
+	Threshold int    `json:"threshold"`
+	Total     int    `json:"total"`
+	Address   string `json:"-"`
+}
+
+// inspectWallet opens a role's wallet on its instance directly and reads its multisig state
+// and address.
+func inspectWallet(t *testing.T, s *localstack.Stack, instance, escrowID string, role escrow.Role) multisigState {
+	t.Helper()
+	url := rpcURL(t, s, instance)
+	name := escrow.WalletName(escrowID, role)
+	m := hmac.New(sha256.New, testSecret)
+	m.Write([]byte("xmr-escrow wallet password\x00" + name))
+	require.NoError(t, rawCall(t, url, "open_wallet", map[string]string{"filename": name, "password": hex.EncodeToString(m.Sum(nil))}, nil), "open %s", name)
+	var st multisigState
+	require.NoError(t, rawCall(t, url, "is_multisig", nil, &st))
+	var addr struct {
+		Address string `json:"address"`
+	}
+	require.NoError(t, rawCall(t, url, "get_address", map[string]int{"account_index": 0}, &addr))
+	st.Address = addr.Address
+	return st
+}
+
+func rpcURL(t *testing.T, s *localstack.Stack, instance string) string {
+	for _, r := range s.RPCs {
+		if r.Name == instance {
+			return r.URL
+		}
+	}
+	t.Fatalf("no wallet-rpc instance %q", instance)
+	return ""
+}
+
+// walletFiles lists, per instance, the files under its wallet dir that belong to escrowID
+// (wallets, snapshots, temporaries), sorted.
+func walletFiles(t *testing.T, s *localstack.Stack, escrowID string) []string {
+	t.Helper()
+	var out []string
+	for _, r := range s.RPCs {
+		err := filepath.Walk(r.Dir, func(path string, info os.FileInfo, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(r.Dir, path)
+			if strings.Contains(rel, "escrow-"+escrowID+"-") && !info.IsDir() {
+				out = append(out, r.Name+"/"+rel)
+			}
+			return nil
+		})
+		require.NoError(t, err)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,232 @@
+package walletrpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Wallet-rpc error codes, from monero's src/wallet/wallet_rpc_server_error_codes.h
+// (values checked against the v0.18 header). Activities branch on these instead of
+// matching message text, which changes between releases.
+const (
+	// CodeUnknown is the catch-all. v0.18 uses it for "Failed to open wallet" (wrong
+	// password and missing file alike), a wrong kex round ("Messages don't have the
+	// expected kex round number") and unparseable multisig messages.
+	CodeUnknown = -1
+	// CodeWrongAddress rejects a malformed or wrong-network address.
+	CodeWrongAddress = -2
+	// CodeDaemonBusy means the daemon could not serve the wallet yet; worth a retry.
+	CodeDaemonBusy = -3
+	// CodeGenericTransferError covers transfer failures without a finer code.
+	CodeGenericTransferError = -4
+	// CodeWrongPaymentID rejects a malformed payment ID.
+	CodeWrongPaymentID = -5
+	// CodeTransferType rejects an unknown transfer type filter.
+	CodeTransferType = -6
+	// CodeDenied is returned for commands disabled in restricted mode.
+	CodeDenied = -7
+	// CodeWrongTxID rejects a malformed transaction ID.
+	CodeWrongTxID = -8
+	// CodeWrongSignature rejects a malformed signature.
+	CodeWrongSignature = -9
+	// CodeWrongKeyImage rejects a malformed key image.
+	CodeWrongKeyImage = -10
+	// CodeWrongURI rejects a malformed payment URI.
+	CodeWrongURI = -11
+	// CodeWrongIndex rejects an out-of-range index.
+	CodeWrongIndex = -12
+	// CodeNotOpen means no wallet is open in this wallet-rpc process ("No wallet file").
+	CodeNotOpen = -13
+	// CodeAccountIndexOutOfBounds rejects an account index the wallet does not have.
+	CodeAccountIndexOutOfBounds = -14
+	// CodeAddressIndexOutOfBounds rejects a subaddress index the wallet does not have.
+	CodeAddressIndexOutOfBounds = -15
+	// CodeTxNotPossible means no transaction could be built (for multisig: import needed).
+	CodeTxNotPossible = -16
+	// CodeNotEnoughMoney means the balance cannot cover amount plus fee.
+	CodeNotEnoughMoney = -17
+	// CodeTxTooLarge means the transaction exceeds the size limit.
+	CodeTxTooLarge = -18
+	// CodeNotEnoughOutsToMix means ring-member selection failed (young chain).
+	CodeNotEnoughOutsToMix = -19
+	// CodeZeroDestination rejects a transfer with no destinations.
+	CodeZeroDestination = -20
+	// CodeWalletAlreadyExists is create_wallet's answer for a name already on disk.
+	CodeWalletAlreadyExists = -21
+	// CodeInvalidPassword is used by some calls for a wrong password (not open_wallet in v0.18).
+	CodeInvalidPassword = -22
+	// CodeNoWalletDir means wallet-rpc was started without --wallet-dir.
+	CodeNoWalletDir = -23
+	// CodeNoTxKey means the wallet has no stored key for that transaction.
+	CodeNoTxKey = -24
+	// CodeWrongKey rejects a malformed key.
+	CodeWrongKey = -25
+	// CodeBadHex rejects malformed hex input.
+	CodeBadHex = -26
+	// CodeBadTxMetadata rejects malformed transaction metadata.
+	CodeBadTxMetadata = -27
+	// CodeAlreadyMultisig means the wallet is already multisig (or already finalized).
+	CodeAlreadyMultisig = -28
+	// CodeWatchOnly means the call needs spend keys the wallet does not have.
+	CodeWatchOnly = -29
+	// CodeBadMultisigInfo rejects bad multisig data (v0.18 kex rounds report garbage as CodeUnknown).
+	CodeBadMultisigInfo = -30
+	// CodeNotMultisig means the call needs a multisig wallet.
+	CodeNotMultisig = -31
+	// CodeWrongLR rejects bad multisig LR data.
+	CodeWrongLR = -32
+	// CodeThresholdNotReached means info from more participants is needed.
+	CodeThresholdNotReached = -33
+	// CodeBadMultisigTxData rejects a malformed multisig tx set.
+	CodeBadMultisigTxData = -34
+	// CodeMultisigSignature means signing failed, typically on stale multisig nonces.
+	CodeMultisigSignature = -35
+	// CodeMultisigSubmission means a signed multisig transaction was not accepted.
+	CodeMultisigSubmission = -36
+	// CodeNotEnoughUnlockedMoney means funds exist but are still locked.
+	CodeNotEnoughUnlockedMoney = -37
+	// CodeNoDaemonConnection means the wallet cannot reach its daemon; worth a retry.
+	CodeNoDaemonConnection = -38
+	// CodeBadUnsignedTxData rejects a malformed unsigned tx set.
+	CodeBadUnsignedTxData = -39
+	// CodeBadSignedTxData rejects a malformed signed tx set.
+	CodeBadSignedTxData = -40
+	// CodeSignedSubmission means a signed transaction was not accepted.
+	CodeSignedSubmission = -41
+	// CodeSignUnsigned means signing an unsigned tx set failed.
+	CodeSignUnsigned = -42
+	// CodeNonDeterministic means the wallet has no seed to show.
+	CodeNonDeterministic = -43
+	// CodeInvalidLogLevel rejects a bad log level.
+	CodeInvalidLogLevel = -44
+	// CodeAttributeNotFound means get_attribute found no such key.
+	CodeAttributeNotFound = -45
+	// CodeZeroAmount rejects a transfer of zero.
+	CodeZeroAmount = -46
+	// CodeInvalidSignatureType rejects an unknown signature type.
+	CodeInvalidSignatureType = -47
+	// CodeDisabled means multisig is disabled on this wallet (enable_multisig_experimental unset).
+	CodeDisabled = -48
+)
+
+// JSON-RPC 2.0 protocol codes that epee's server emits itself.
+const (
+	// CodeParseError means the server could not parse the request JSON.
+	CodeParseError = -32700
+	// CodeInvalidRequest means the request was not a valid JSON-RPC call.
+	CodeInvalidRequest = -32600
+	// CodeMethodNotFound means this wallet-rpc build has no such method.
+	CodeMethodNotFound = -32601
+)
+
+// ErrUnauthorized is wrapped by a TransportError when the server rejects our credentials,
+// so callers can tell a configuration mistake from a flaky network.
+var ErrUnauthorized = errors.New("unauthorized (check rpc-login credentials)")
+
+// RPCError is a JSON-RPC error object returned by wallet-rpc; it never carries request
+// params because those can hold passwords and multisig messages.
+type RPCError struct {
+	Method  string // JSON-RPC method that failed
+	Code    int    // wallet-rpc error code, one of the Code* constants
+	Message string // server's message, for humans only
+}
+
+// Error reports the code and the server's message only.
+func (e *RPCError) Error() string {
+	return fmt.Sprintf("rpc error %d: %s", e.Code, e.Message)
+}
+
+// TransportError means the call did not produce a JSON-RPC answer: connection refused,
+// timeout, reset, or a non-2xx HTTP status (StatusCode is 0 when no response arrived).
+type TransportError struct {
+	Method     string // JSON-RPC method that failed
+	StatusCode int    // HTTP status, or 0 when no response arrived
+	Err        error  // underlying cause (net, context, ErrUnauthorized)
+}
+
+// Error describes the transport failure and, when there was one, the HTTP status.
+func (e *TransportError) Error() string {
+	if e.StatusCode != 0 {
+		return fmt.Sprintf("transport: HTTP %d %s: %v", e.StatusCode, http.StatusText(e.StatusCode), e.Err)
+	}
+	return fmt.Sprintf("transport: %v", e.Err)
+}
+
+// Unwrap exposes the cause so errors.Is can see context and net errors.
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// ProtocolError means the server answered with something that is not a valid JSON-RPC
+// response for our request (HTML, wrong shape, wrong id, oversized body).
+type ProtocolError struct {
+	Method string // JSON-RPC method that failed
+	Reason string // what was wrong with the response, without its secret parts
+}
+
+// Error reports why the response was rejected.
+func (e *ProtocolError) Error() string {
+	return "protocol: " + e.Reason
+}
+
+// Code returns the wallet-rpc error code carried by err, if err wraps an RPCError.
+func Code(err error) (int, bool) {
+	var rpcErr *RPCError
+	if errors.As(err, &rpcErr) {
+		return rpcErr.Code, true
+	}
+	return 0, false
+}
+
+// IsRetryable tells an activity whether running the same call again can succeed; RPC
+// errors are mostly final because wallet-rpc rejected the request on its merits.
+func IsRetryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	// Cancellation is the caller giving up, not a fault to retry; a deadline is a slow server.
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var rpcErr *RPCError
+	if errors.As(err, &rpcErr) {
+		switch rpcErr.Code {
+		case CodeDaemonBusy, CodeNotOpen, CodeNoDaemonConnection:
+			return true
+		default:
+			return false
+		}
+	}
+	var tErr *TransportError
+	if errors.As(err, &tErr) {
+		if tErr.StatusCode == 0 {
+			return true
+		}
+		return tErr.StatusCode >= 500 ||
+			tErr.StatusCode == http.StatusRequestTimeout ||
+			tErr.StatusCode == http.StatusTooManyRequests
+	}
+	var pErr *ProtocolError
+	return errors.As(err, &pErr)
+}
+
+// IsNotOpen reports the "No wallet file" error, which means the wallet must be (re)opened.
+func IsNotOpen(err error) bool {
+	code, ok := Code(err)
+	return ok && code == CodeNotOpen
+}
+
+// IsWalletExists reports create_wallet's "already exists", which a retried create treats
+// as a sign that an earlier attempt got through.
+func IsWalletExists(err error) bool {
+	code, ok := Code(err)
+	return ok && code == CodeWalletAlreadyExists
+}
+
+// IsUnauthorized reports that wallet-rpc rejected our digest credentials.
+func IsUnauthorized(err error) bool {
+	return errors.Is(err, ErrUnauthorized)
+}
