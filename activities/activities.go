@@ -249,5 +249,8 @@ func validateRound(in RoundInput) error {
 			return nonRetryable(ErrTypeInvalidInput, fmt.Errorf("round %d: message %d is not a multisig message", in.Round, i+1))
 		}
 	}
+	if in.Infos[0] == in.Infos[1] {
+		return nonRetryable(ErrTypeInvalidInput, fmt.Errorf("round %d: both messages are the same; each must come from a different role", in.Round))
+	}
 	return nil
 }

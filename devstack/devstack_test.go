@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestTwoTemporalDevServersAtOnce(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	attrs := map[string]string{"EscrowPhase": "Keyword", "EscrowRound": "Int"}
 	servers := make([]*Temporal, 2)
@@ -104,6 +105,7 @@ func TestTwoTemporalDevServersAtOnce(t *testing.T) {
 }
 
 func TestTemporalRestartKeepsAddressAndHistory(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	s, err := StartTemporal(t.Context(), TemporalOptions{Dir: t.TempDir(), Headless: true})
 	require.NoError(t, err)
@@ -131,6 +133,7 @@ func TestTemporalRestartKeepsAddressAndHistory(t *testing.T) {
 }
 
 func TestThreeWalletRPCs(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	start := time.Now()
 	rpcs, err := StartWalletRPCs(t.Context(), 3, t.TempDir(), WalletRPCOptions{Offline: true})
@@ -187,6 +190,7 @@ func TestThreeWalletRPCs(t *testing.T) {
 }
 
 func TestWalletRPCWithLogin(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	dir := t.TempDir()
 	w, err := StartWalletRPC(t.Context(), WalletRPCOptions{
@@ -205,6 +209,7 @@ func TestWalletRPCWithLogin(t *testing.T) {
 }
 
 func TestWalletRPCStartFailureIncludesLog(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	// Taking the port ourselves makes wallet-rpc fail to bind; the caller
 	// chose the port, so there is no retry and the error shows the log.
@@ -252,3 +257,12 @@ func getVersion(t *testing.T, url string) uint32 {
 }
 
 func serverPorts(s *Temporal) []int { return []int{s.GRPCPort, s.UIPort, s.HTTPPort, s.MetricsPort} }
+
+// skipShort skips a test that runs real servers in the unit-only mode (go test -short),
+// which the README documents; every other run needs the real binaries.
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs real servers; unit-only mode (-short)")
+	}
+}

@@ -41,6 +41,7 @@ func TestMoneroBinaryMissingSaysHowToGetIt(t *testing.T) {
 }
 
 func TestBinariesPresent(t *testing.T) {
+	skipShort(t)
 	// Never skip on a missing binary: the error tells how to install it.
 	for name, find := range map[string]func() (string, error){
 		"temporal": TemporalBinary, "monero-wallet-rpc": WalletRPCBinary, "monerod": MonerodBinary,

@@ -30,6 +30,9 @@ var testSecret = bytes.Repeat([]byte{0x5a}, 32)
 
 func startStack(t *testing.T, rpcs int) *localstack.Stack {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: runs the real Temporal dev server and wallet-rpc (drop -short to run it)")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	s, err := localstack.Start(ctx, localstack.Options{
