@@ -28,7 +28,7 @@ func TestParseInstanceRejectsBadSpecs(t *testing.T) {
 		"name=a,url=http://x:1":                                   "wallet_dir is empty",
 		"url=http://x:1,dir=/d":                                   "must be non-empty",
 		"name=a,url=http://x:1,dir=/d,colour=1":                   "unknown key",
-		"name=a url=http://x:1":                                   "not key=value",
+		"name=a,url":                                              "not key=value",
 		"name=a,url=http://x:1,dir=/d,password-file=/nonexistent": "read password file",
 	} {
 		_, err := ParseInstance(spec)
