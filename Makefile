@@ -1,0 +1,39 @@
+# xmr-escrow: `make run` runs one escrow on the local stack, `make test` runs every test.
+# Both install what they need first (scripts/tools.sh).
+
+TOOLS_BIN ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/xmr-escrow/bin
+export XMR_ESCROW_TEMPORAL ?= $(TOOLS_BIN)/temporal
+GO_TEST_FLAGS ?= -race -count=1 -timeout 40m
+
+.PHONY: all tools build run test test-unit lint fuzz clean
+
+all: build
+
+tools:
+	@scripts/tools.sh
+
+build:
+	go build -o bin/ ./cmd/...
+
+## run: Temporal dev server (Web UI http://127.0.0.1:8233), 3 wallet-rpc, worker, one escrow.
+run: tools
+	go run ./cmd/devrun $(RUN_ARGS)
+
+## test: lint, then unit and integration tests against the real Temporal dev server and wallet-rpc.
+test: tools lint
+	go test $(GO_TEST_FLAGS) ./...
+
+## test-unit: unit-only mode (-short): no Temporal server, no wallet-rpc, nothing to install.
+test-unit:
+	go test -short -race -count=1 ./...
+
+lint:
+	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
+	go vet ./...
+	$(TOOLS_BIN)/workflowcheck ./...
+
+fuzz:
+	go test -run XXX -fuzz FuzzDecodeResponse -fuzztime 30s ./walletrpc
+
+clean:
+	rm -rf bin .data

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what the tests and the local stack need, or says exactly what is missing:
+#   - monero-wallet-rpc and monerod from Debian's `monero` package (apt-get, as root);
+#   - the Temporal CLI (dev server + Web UI), built from Go modules into a cache folder that
+#     later runs reuse: ${XDG_CACHE_HOME:-~/.cache}/xmr-escrow/bin/temporal (~5 min once);
+#   - workflowcheck, the SDK's determinism checker, into the same folder.
+set -euo pipefail
+
+TEMPORAL_CLI_VERSION=v1.5.1
+WORKFLOWCHECK_VERSION=v0.6.0
+BIN="${XDG_CACHE_HOME:-$HOME/.cache}/xmr-escrow/bin"
+mkdir -p "$BIN"
+
+need_go() {
+  command -v go >/dev/null || { echo "tools: Go is missing: install Go 1.26+ (https://go.dev/doc/install)" >&2; exit 1; }
+}
+
+install_monero() {
+  if command -v monero-wallet-rpc >/dev/null && command -v monerod >/dev/null; then
+    return
+  fi
+  if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo >/dev/null; then SUDO=sudo; else
+      echo "tools: monero-wallet-rpc/monerod are missing: run 'apt-get update && apt-get install -y monero' as root" >&2
+      exit 1
+    fi
+  fi
+  echo "tools: installing Debian's monero package (monero-wallet-rpc, monerod)..."
+  ${SUDO:-} apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive ${SUDO:-} apt-get install -y -q monero >/dev/null
+  command -v monero-wallet-rpc >/dev/null || { echo "tools: apt-get install monero did not provide monero-wallet-rpc" >&2; exit 1; }
+}
+
+install_temporal() {
+  if [[ -x "$BIN/temporal" ]]; then
+    return
+  fi
+  need_go
+  echo "tools: building the Temporal CLI $TEMPORAL_CLI_VERSION into $BIN (about 5 minutes, once)..."
+  GOBIN="$BIN" go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+}
+
+install_workflowcheck() {
+  if [[ -x "$BIN/workflowcheck" ]]; then
+    return
+  fi
+  need_go
+  echo "tools: installing workflowcheck $WORKFLOWCHECK_VERSION into $BIN..."
+  GOBIN="$BIN" go install "go.temporal.io/sdk/contrib/tools/workflowcheck@$WORKFLOWCHECK_VERSION"
+}
+
+install_monero
+install_temporal
+install_workflowcheck
