@@ -77,6 +77,26 @@ func parallel(roles []*roleEnv, f func(r *roleEnv)) {
 	wg.Wait()
 }
 
+// createAndPrepare creates every role's wallet and prepares it, each step run times (a
+// retry after a lost result), and returns the last prepare messages.
+func createAndPrepare(t *testing.T, roles []*roleEnv, id string, times int) map[escrow.Role]string {
+	infos := map[escrow.Role]string{}
+	var mu sync.Mutex
+	parallel(roles, func(r *roleEnv) {
+		in := WalletInput{EscrowID: id, Role: r.role}
+		var msg MultisigMessage
+		for i := 0; i < times; i++ {
+			res := run[CreateWalletResult](t, r, r.w.CreateWallet, in)
+			assert.Equal(t, i > 0, res.Reused, "%s attempt %d", r.role, i+1)
+			msg = run[MultisigMessage](t, r, r.w.PrepareMultisig, in)
+		}
+		mu.Lock()
+		infos[r.role] = msg.Info
+		mu.Unlock()
+	})
+	return infos
+}
+
 func others(infos map[escrow.Role]string, r escrow.Role) []string {
 	var out []string
 	for _, o := range r.Others() {
@@ -91,21 +111,11 @@ func others(infos map[escrow.Role]string, r escrow.Role) []string {
 func TestEveryStepRunTwiceEndsAsIfOnce(t *testing.T) {
 	roles := startRoles(t)
 	const id = "twice"
-	infos := map[escrow.Role]string{}
+	infos := createAndPrepare(t, roles, id, 2)
 	var mu sync.Mutex
-	parallel(roles, func(r *roleEnv) {
-		in := WalletInput{EscrowID: id, Role: r.role}
-		first := run[CreateWalletResult](t, r, r.w.CreateWallet, in)
-		second := run[CreateWalletResult](t, r, r.w.CreateWallet, in)
-		assert.False(t, first.Reused)
-		assert.True(t, second.Reused, "a retried create reuses the wallet")
-		assert.Equal(t, int64(1), r.counters.Creates.Load(), "one create_wallet per role")
-		run[MultisigMessage](t, r, r.w.PrepareMultisig, in)
-		msg := run[MultisigMessage](t, r, r.w.PrepareMultisig, in)
-		mu.Lock()
-		infos[r.role] = msg.Info
-		mu.Unlock()
-	})
+	for _, r := range roles {
+		assert.Equal(t, int64(1), r.counters.Creates.Load(), "%s: one create_wallet, the retry reused it", r.role)
+	}
 	for round := 1; round <= escrow.Rounds; round++ {
 		next := map[escrow.Role]string{}
 		parallel(roles, func(r *roleEnv) {
@@ -155,16 +165,7 @@ func TestEveryStepRunTwiceEndsAsIfOnce(t *testing.T) {
 func TestTamperedOrMissingMessagesEndTheStep(t *testing.T) {
 	roles := startRoles(t)
 	const id = "tamper"
-	infos := map[escrow.Role]string{}
-	var mu sync.Mutex
-	parallel(roles, func(r *roleEnv) {
-		in := WalletInput{EscrowID: id, Role: r.role}
-		run[CreateWalletResult](t, r, r.w.CreateWallet, in)
-		msg := run[MultisigMessage](t, r, r.w.PrepareMultisig, in)
-		mu.Lock()
-		infos[r.role] = msg.Info
-		mu.Unlock()
-	})
+	infos := createAndPrepare(t, roles, id, 1)
 	b := roles[0]
 	good := others(infos, b.role)
 	tampered := []string{good[0], good[1][:len(good[1])-8] + "AAAAAAAA"}

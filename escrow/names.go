@@ -14,7 +14,7 @@ func WalletTaskQueue(instance string) string {
 // QueryName is the type of every query name.
 type QueryName string
 
-// QueryStatus returns the escrow's Status.
+// QueryStatus returns the escrow's State.
 const QueryStatus QueryName = "status"
 
 // Search attribute keys that operators filter on in the Web UI.

@@ -16,10 +16,12 @@ const (
 // exchange_multisig_keys.
 const Rounds = 3
 
-// Status is what the status query returns: the phase plus its payload.
-type Status struct {
+// State is what the status query returns: the phase plus its payload.
+type State struct {
 	EscrowID string `json:"escrow_id"`
-	Phase    Phase  `json:"phase"`
+	// Status is the marketplace's coarse view, derived from Phase.
+	Status Status `json:"status"`
+	Phase  Phase  `json:"phase"`
 	// Round is 1..3 while Exchanging, the last round reached otherwise.
 	Round int `json:"round"`
 	// Address is set once Ready.

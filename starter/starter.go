@@ -76,17 +76,17 @@ func (s *Client) Start(ctx context.Context, in workflows.EscrowInput) (Run, erro
 }
 
 // Status asks the escrow's workflow for its phase; it works on finished escrows too.
-func (s *Client) Status(ctx context.Context, escrowID string) (escrow.Status, error) {
+func (s *Client) Status(ctx context.Context, escrowID string) (escrow.State, error) {
 	if err := escrow.ValidateID(escrowID); err != nil {
-		return escrow.Status{}, err
+		return escrow.State{}, err
 	}
 	v, err := s.c.QueryWorkflow(ctx, escrow.WorkflowID(escrowID), "", string(escrow.QueryStatus))
 	if err != nil {
-		return escrow.Status{}, s.wrap(escrowID, "query status", err)
+		return escrow.State{}, s.wrap(escrowID, "query status", err)
 	}
-	var st escrow.Status
+	var st escrow.State
 	if err := v.Get(&st); err != nil {
-		return escrow.Status{}, fmt.Errorf("decode status of escrow %s: %w", escrowID, err)
+		return escrow.State{}, fmt.Errorf("decode status of escrow %s: %w", escrowID, err)
 	}
 	return st, nil
 }

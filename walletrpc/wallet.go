@@ -167,9 +167,7 @@ func redactedLen(s string) string {
 
 // GetVersion doubles as the readiness probe: it needs no open wallet.
 func (c *Client) GetVersion(ctx context.Context) (GetVersionResult, error) {
-	var res GetVersionResult
-	err := c.Call(ctx, MethodGetVersion, nil, &res)
-	return res, err
+	return call[GetVersionResult](ctx, c, MethodGetVersion, nil)
 }
 
 // CreateWallet creates and opens a new wallet, closing any wallet open before.
@@ -198,37 +196,34 @@ func (c *Client) Store(ctx context.Context) error {
 
 // GetAddress returns the account's address (the shared address once multisig is ready).
 func (c *Client) GetAddress(ctx context.Context, req GetAddressRequest) (GetAddressResult, error) {
-	var res GetAddressResult
-	err := c.Call(ctx, MethodGetAddress, req, &res)
-	return res, err
+	return call[GetAddressResult](ctx, c, MethodGetAddress, req)
 }
 
 // IsMultisig reports how far the multisig setup of the open wallet has got.
 func (c *Client) IsMultisig(ctx context.Context) (IsMultisigResult, error) {
-	var res IsMultisigResult
-	err := c.Call(ctx, MethodIsMultisig, nil, &res)
-	return res, err
+	return call[IsMultisigResult](ctx, c, MethodIsMultisig, nil)
 }
 
 // PrepareMultisig returns the round-1 message; set EnableMultisigExperimental in the same
 // open-wallet session as the following MakeMultisig.
 func (c *Client) PrepareMultisig(ctx context.Context, req PrepareMultisigRequest) (PrepareMultisigResult, error) {
-	var res PrepareMultisigResult
-	err := c.Call(ctx, MethodPrepareMultisig, req, &res)
-	return res, err
+	return call[PrepareMultisigResult](ctx, c, MethodPrepareMultisig, req)
 }
 
 // MakeMultisig runs round 1; it is not idempotent, so snapshot the wallet before calling,
 // and always pass the wallet's own password (see MakeMultisigRequest.Password).
 func (c *Client) MakeMultisig(ctx context.Context, req MakeMultisigRequest) (MakeMultisigResult, error) {
-	var res MakeMultisigResult
-	err := c.Call(ctx, MethodMakeMultisig, req, &res)
-	return res, err
+	return call[MakeMultisigResult](ctx, c, MethodMakeMultisig, req)
 }
 
 // ExchangeMultisigKeys runs one later kex round; it is not idempotent either.
 func (c *Client) ExchangeMultisigKeys(ctx context.Context, req ExchangeMultisigKeysRequest) (ExchangeMultisigKeysResult, error) {
-	var res ExchangeMultisigKeysResult
-	err := c.Call(ctx, MethodExchangeMultisigKeys, req, &res)
+	return call[ExchangeMultisigKeysResult](ctx, c, MethodExchangeMultisigKeys, req)
+}
+
+// call is the shape of every typed method: one call, one typed result.
+func call[Res any](ctx context.Context, c *Client, method string, params any) (Res, error) {
+	var res Res
+	err := c.Call(ctx, method, params, &res)
 	return res, err
 }

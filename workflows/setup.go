@@ -16,7 +16,7 @@ import (
 type escrowFlow struct {
 	in     EscrowInput
 	delay  time.Duration
-	status escrow.Status
+	status escrow.State
 	result EscrowResult
 	// leased is true when the instances came from the pool and must be given back.
 	leased bool
@@ -37,7 +37,7 @@ func newEscrow(ctx workflow.Context, in EscrowInput) (*escrowFlow, error) {
 	e := &escrowFlow{
 		in:     in,
 		delay:  DefaultPurgeDelay,
-		status: escrow.Status{EscrowID: in.EscrowID, Phase: escrow.PhaseNotStarted},
+		status: escrow.State{EscrowID: in.EscrowID, Phase: escrow.PhaseNotStarted, Status: escrow.StatusSettingUp},
 		result: EscrowResult{EscrowID: in.EscrowID},
 	}
 	if in.PurgeDelay != nil {
@@ -47,7 +47,7 @@ func newEscrow(ctx workflow.Context, in EscrowInput) (*escrowFlow, error) {
 		}
 		e.delay = *in.PurgeDelay
 	}
-	if err := workflow.SetQueryHandler(ctx, string(escrow.QueryStatus), func() (escrow.Status, error) {
+	if err := workflow.SetQueryHandler(ctx, string(escrow.QueryStatus), func() (escrow.State, error) {
 		return e.status, nil
 	}); err != nil {
 		return nil, fmt.Errorf("register status query: %w", err)
@@ -206,7 +206,7 @@ func (e *escrowFlow) walletInput(r escrow.Role) activities.WalletInput {
 
 // setPhase records a phase change in the query state, the search attributes and the log.
 func (e *escrowFlow) setPhase(ctx workflow.Context, p escrow.Phase, round int) {
-	e.status.Phase, e.status.Round = p, round
+	e.status.Phase, e.status.Round, e.status.Status = p, round, escrow.StatusOf(p)
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
 		escrow.SearchAttrPhase.ValueSet(string(p)),
 		escrow.SearchAttrRound.ValueSet(int64(round)),

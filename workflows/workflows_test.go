@@ -119,10 +119,10 @@ func (s *EscrowSuite) SetupTest() {
 
 func TestEscrowSuite(t *testing.T) { suite.Run(t, new(EscrowSuite)) }
 
-func (s *EscrowSuite) status() escrow.Status {
+func (s *EscrowSuite) status() escrow.State {
 	v, err := s.env.QueryWorkflow(string(escrow.QueryStatus))
 	s.Require().NoError(err)
-	var st escrow.Status
+	var st escrow.State
 	s.Require().NoError(v.Get(&st))
 	return st
 }
