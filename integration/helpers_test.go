@@ -17,11 +17,15 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/localstack"
+	"github.com/xmr-escrow/xmr-escrow/store/storetest"
+	"github.com/xmr-escrow/xmr-escrow/workflows"
 )
 
 // testSecret is the wallet secret of every test stack; the tests derive wallet passwords
@@ -35,16 +39,37 @@ func startStack(t *testing.T, rpcs int) *localstack.Stack {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	core, logs := observer.New(zapcore.InfoLevel)
 	s, err := localstack.Start(ctx, localstack.Options{
 		Dir:          t.TempDir(),
 		WalletRPCs:   rpcs,
 		Headless:     true,
 		WalletSecret: testSecret,
-		Logger:       zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel)),
+		DatabaseURL:  storetest.NewDatabase(t),
+		Logger:       zap.New(zapcore.NewTee(core, zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel)).Core())),
 	})
 	require.NoError(t, err, "start the local stack (make test installs monero and the Temporal CLI)")
 	t.Cleanup(s.Stop)
+	stackLogs[s] = logs
 	return s
+}
+
+// stackLogs keeps every log line each test stack's worker wrote, for the secrets checks.
+var stackLogs = map[*localstack.Stack]*observer.ObservedLogs{}
+
+// input is a valid escrow of the marketplace around id.
+func input(id string, delay time.Duration) workflows.EscrowInput {
+	return workflows.EscrowInput{
+		EscrowID: id, OrderID: "order-" + id, BuyerID: "buyer-7", VendorID: "vendor-8", ArbiterID: "arbiter-9",
+		AmountAtomic: 2_000_000_000_000, PurgeDelay: &delay,
+	}
+}
+
+// walletPassword derives a wallet's password the way the worker does.
+func walletPassword(escrowID string, role escrow.Role) string {
+	m := hmac.New(sha256.New, testSecret)
+	m.Write([]byte("xmr-escrow wallet password\x00" + escrow.WalletName(escrowID, role)))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // rawCall talks JSON-RPC to a wallet-rpc with plain net/http, so the assertions do not
@@ -86,9 +111,7 @@ func inspectWallet(t *testing.T, s *localstack.Stack, instance, escrowID string,
 	t.Helper()
 	url := rpcURL(t, s, instance)
 	name := escrow.WalletName(escrowID, role)
-	m := hmac.New(sha256.New, testSecret)
-	m.Write([]byte("xmr-escrow wallet password\x00" + name))
-	require.NoError(t, rawCall(t, url, "open_wallet", map[string]string{"filename": name, "password": hex.EncodeToString(m.Sum(nil))}, nil), "open %s", name)
+	require.NoError(t, rawCall(t, url, "open_wallet", map[string]string{"filename": name, "password": walletPassword(escrowID, role)}, nil), "open %s", name)
 	var st multisigState
 	require.NoError(t, rawCall(t, url, "is_multisig", nil, &st))
 	var addr struct {

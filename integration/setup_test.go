@@ -20,9 +20,9 @@ func TestOneEscrowEndsReadyWithTheSameAddressInAllThreeWallets(t *testing.T) {
 	s := startStack(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	delay := 500 * time.Millisecond // short, but a real durable timer between rounds
 	started := time.Now()
-	run, err := s.Starter.Start(ctx, workflows.EscrowInput{EscrowID: "one", PurgeDelay: &delay})
+	// A short purge delay, but a real durable timer between rounds.
+	run, err := s.Starter.Start(ctx, input("one", 500*time.Millisecond))
 	require.NoError(t, err)
 	require.False(t, run.Existing)
 	res, err := s.Starter.Wait(ctx, "one")
@@ -61,7 +61,6 @@ func TestThreeEscrowsStartedAtOnceAllEndReady(t *testing.T) {
 	s := startStack(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	zero := time.Duration(0)
 	ids := []string{"a", "b", "c"}
 	started := time.Now()
 	var wg sync.WaitGroup
@@ -71,7 +70,7 @@ func TestThreeEscrowsStartedAtOnceAllEndReady(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := s.Starter.Start(ctx, workflows.EscrowInput{EscrowID: id, PurgeDelay: &zero}); err != nil {
+			if _, err := s.Starter.Start(ctx, input(id, 0)); err != nil {
 				errs[i] = err
 				return
 			}
@@ -99,7 +98,6 @@ func TestStartingOneEscrowTwiceAtOnceMakesOneRun(t *testing.T) {
 	s := startStack(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	zero := time.Duration(0)
 	const n = 4
 	runs := make([]starter.Run, n)
 	errs := make([]error, n)
@@ -108,7 +106,7 @@ func TestStartingOneEscrowTwiceAtOnceMakesOneRun(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			runs[i], errs[i] = s.Starter.Start(ctx, workflows.EscrowInput{EscrowID: "twice", PurgeDelay: &zero})
+			runs[i], errs[i] = s.Starter.Start(ctx, input("twice", 0))
 		}()
 	}
 	wg.Wait()
@@ -124,7 +122,7 @@ func TestStartingOneEscrowTwiceAtOnceMakesOneRun(t *testing.T) {
 	_, err := s.Starter.Wait(ctx, "twice")
 	require.NoError(t, err)
 	// Starting it again after it finished starts nothing either.
-	again, err := s.Starter.Start(ctx, workflows.EscrowInput{EscrowID: "twice"})
+	again, err := s.Starter.Start(ctx, input("twice", time.Second))
 	require.NoError(t, err)
 	assert.True(t, again.Existing)
 	assert.Equal(t, runs[0].RunID, again.RunID)
@@ -139,11 +137,16 @@ func TestUnknownAndInvalidEscrowIDsGetClearErrors(t *testing.T) {
 	assert.True(t, errors.Is(err, starter.ErrUnknownEscrow), "got %v", err)
 	_, err = s.Starter.Wait(ctx, "never-started")
 	assert.True(t, errors.Is(err, starter.ErrUnknownEscrow), "got %v", err)
-	_, err = s.Starter.Start(ctx, workflows.EscrowInput{EscrowID: "../../etc"})
+	_, err = s.Starter.Start(ctx, input("../../etc", 0))
 	assert.True(t, errors.Is(err, escrow.ErrInvalidID), "got %v", err)
-	neg := -time.Second
-	_, err = s.Starter.Start(ctx, workflows.EscrowInput{EscrowID: "neg", PurgeDelay: &neg})
-	assert.Error(t, err)
+	_, err = s.Starter.Start(ctx, input("neg", -time.Second))
+	assert.True(t, errors.Is(err, workflows.ErrInvalidInput), "got %v", err)
+	noAmount := input("neg", 0)
+	noAmount.AmountAtomic = 0
+	_, err = s.Starter.Start(ctx, noAmount)
+	assert.True(t, errors.Is(err, workflows.ErrInvalidInput), "got %v", err)
+	_, err = s.Starter.Get(ctx, "never-started")
+	assert.True(t, errors.Is(err, starter.ErrUnknownEscrow), "got %v", err)
 	_, err = s.Starter.Status(ctx, "neg")
 	assert.True(t, errors.Is(err, starter.ErrUnknownEscrow), fmt.Sprintf("a rejected start leaves nothing behind, got %v", err))
 }

@@ -8,14 +8,18 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
+	"github.com/xmr-escrow/xmr-escrow/codec"
 	"github.com/xmr-escrow/xmr-escrow/devstack"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/keyring"
 	"github.com/xmr-escrow/xmr-escrow/starter"
+	"github.com/xmr-escrow/xmr-escrow/store"
 	"github.com/xmr-escrow/xmr-escrow/temporalclient"
 	"github.com/xmr-escrow/xmr-escrow/worker"
 )
@@ -36,16 +40,29 @@ type Options struct {
 	WalletSecret []byte
 	// Logger receives the worker's and SDK's logs; nil discards them.
 	Logger *zap.Logger
+	// DatabaseURL is the PostgreSQL database of the projection (required; it must exist).
+	DatabaseURL string
+	// Keys encrypt Temporal payloads and the projection's secrets; nil means fresh ones.
+	Keys *keyring.Keyring
+	// CodecPort is the codec server's port (make run uses 8089); 0 picks a free one.
+	CodecPort int
 }
 
 // Stack is a running local stack.
 type Stack struct {
+	// CodecURL is the codec server the Web UI decodes payloads with.
+	CodecURL string
+	Keys     *keyring.Keyring
+	Store    *store.Store
 	Temporal *devstack.Temporal
 	RPCs     []*devstack.WalletRPC
 	Client   client.Client
 	Starter  *starter.Client
 	Worker   *worker.Worker
 	Config   worker.Config
+
+	stopCodec context.CancelFunc
+	codecDone chan error
 }
 
 // Start brings the stack up; on error it tears down what it started.
@@ -65,22 +82,40 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			s.Stop()
 		}
 	}()
+	if s.Keys = o.Keys; s.Keys == nil {
+		if s.Keys, _, err = keyring.Generate("local"); err != nil {
+			return nil, err
+		}
+	}
+	if s.Store, err = store.Open(ctx, o.DatabaseURL, s.Keys); err != nil {
+		return nil, err
+	}
+	uiPort := o.UIPort
+	if uiPort == 0 && !o.Headless {
+		if uiPort, err = devstack.FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	if err = s.startCodec(o.CodecPort, uiPort); err != nil {
+		return nil, err
+	}
 	if s.Temporal, err = devstack.StartTemporal(ctx, devstack.TemporalOptions{
 		Dir:              filepath.Join(o.Dir, "temporal"),
 		Port:             o.TemporalPort,
-		UIPort:           o.UIPort,
+		UIPort:           uiPort,
 		Headless:         o.Headless,
 		SearchAttributes: escrow.SearchAttributeTypes,
+		CodecEndpoint:    s.CodecURL,
 	}); err != nil {
 		return nil, err
 	}
 	if s.RPCs, err = StartPool(ctx, filepath.Join(o.Dir, "wallet-rpc"), o.WalletRPCs, o.WalletRPCBasePort); err != nil {
 		return nil, err
 	}
-	if s.Client, err = temporalclient.Dial(ctx, temporalclient.Options{HostPort: s.Temporal.HostPort, Namespace: s.Temporal.Namespace, Logger: o.Logger}); err != nil {
+	if s.Client, err = temporalclient.Dial(ctx, temporalclient.Options{HostPort: s.Temporal.HostPort, Namespace: s.Temporal.Namespace, Logger: o.Logger, Keys: s.Keys}); err != nil {
 		return nil, err
 	}
-	s.Starter = starter.New(s.Client)
+	s.Starter = starter.New(s.Client, s.Store)
 	secret := o.WalletSecret
 	if secret == nil {
 		secret = make([]byte, 32)
@@ -88,7 +123,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			return nil, fmt.Errorf("wallet secret: %w", err)
 		}
 	}
-	s.Config = worker.Config{WalletSecret: secret, Instances: Instances(s.RPCs)}
+	s.Config = worker.Config{WalletSecret: secret, Instances: Instances(s.RPCs), Store: s.Store}
 	if err = s.StartWorker(); err != nil {
 		return nil, err
 	}
@@ -154,4 +189,33 @@ func (s *Stack) Stop() {
 	if s.Temporal != nil {
 		_ = s.Temporal.Stop()
 	}
+	if s.stopCodec != nil {
+		s.stopCodec()
+		<-s.codecDone
+	}
+	if s.Store != nil {
+		_ = s.Store.Close()
+	}
+}
+
+// startCodec serves the codec endpoint in this process, on loopback, for the namespace and
+// the Web UI's origin only.
+func (s *Stack) startCodec(port, uiPort int) error {
+	origins := []string{}
+	if uiPort != 0 {
+		origins = append(origins, fmt.Sprintf("http://127.0.0.1:%d", uiPort), fmt.Sprintf("http://localhost:%d", uiPort))
+	}
+	h, err := codec.NewHandler(s.Keys, codec.ServerOptions{Namespace: temporalclient.DefaultNamespace, AllowedOrigins: origins})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return fmt.Errorf("codec server: %w", err)
+	}
+	s.CodecURL = "http://" + ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopCodec, s.codecDone = cancel, make(chan error, 1)
+	go func() { s.codecDone <- codec.Serve(ctx, ln, h) }()
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/store"
 	"github.com/xmr-escrow/xmr-escrow/workflows"
 )
 
@@ -21,11 +22,13 @@ var ErrUnknownEscrow = errors.New("unknown escrow")
 
 // Client starts and reads escrows.
 type Client struct {
-	c client.Client
+	c     client.Client
+	store *store.Store
 }
 
-// New wraps a Temporal client (see temporalclient.Dial).
-func New(c client.Client) *Client { return &Client{c: c} }
+// New wraps a Temporal client (see temporalclient.Dial) and, for Get and List, the
+// projection's store (nil: those reads return ErrNoDatabase).
+func New(c client.Client, s *store.Store) *Client { return &Client{c: c, store: s} }
 
 // Run identifies one escrow's workflow run.
 type Run struct {
@@ -57,11 +60,8 @@ func StartOptions(escrowID string) client.StartWorkflowOptions {
 // Start starts the escrow's workflow, or returns the run that already exists for it. The
 // existing run keeps its own input: a second start never changes a running escrow.
 func (s *Client) Start(ctx context.Context, in workflows.EscrowInput) (Run, error) {
-	if err := escrow.ValidateID(in.EscrowID); err != nil {
+	if err := in.Validate(); err != nil {
 		return Run{}, err
-	}
-	if in.PurgeDelay != nil && *in.PurgeDelay < 0 {
-		return Run{}, fmt.Errorf("purge delay %s is negative", *in.PurgeDelay)
 	}
 	opts := StartOptions(in.EscrowID)
 	wr, err := s.c.ExecuteWorkflow(ctx, opts, workflows.Escrow, in)

@@ -1,5 +1,5 @@
 // Package temporalclient dials Temporal the same way for every binary (worker, starter,
-// local stack), so each gets the zap-backed SDK logger and, later, the same data converter.
+// local stack), so each gets the zap-backed SDK logger and the encrypting data converter.
 package temporalclient
 
 import (
@@ -10,6 +10,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
+	"github.com/xmr-escrow/xmr-escrow/codec"
+	"github.com/xmr-escrow/xmr-escrow/keyring"
 	"github.com/xmr-escrow/xmr-escrow/logging"
 )
 
@@ -27,6 +29,9 @@ type Options struct {
 	Namespace string
 	// Logger receives the SDK's log lines; nil means no SDK logging.
 	Logger *zap.Logger
+	// Keys encrypt every payload (inputs, results, messages, failures) before it leaves the
+	// process, so history holds only ciphertext. Required.
+	Keys *keyring.Keyring
 }
 
 // FromEnv fills empty fields from TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE, then defaults.
@@ -53,10 +58,16 @@ func Dial(ctx context.Context, o Options) (client.Client, error) {
 	if z == nil {
 		z = zap.NewNop()
 	}
+	if o.Keys == nil {
+		return nil, fmt.Errorf("dial temporal: no payload encryption keys (set %s)", keyring.EnvKeys)
+	}
+	dc := codec.DataConverter(o.Keys)
 	c, err := client.DialContext(ctx, client.Options{
-		HostPort:  o.HostPort,
-		Namespace: o.Namespace,
-		Logger:    logging.NewTemporal(z),
+		HostPort:         o.HostPort,
+		Namespace:        o.Namespace,
+		Logger:           logging.NewTemporal(z),
+		DataConverter:    dc,
+		FailureConverter: codec.FailureConverter(dc),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dial temporal at %s (namespace %s): %w", o.HostPort, o.Namespace, err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/store"
 )
 
 // Instance is one monero-wallet-rpc this worker serves. Its wallet dir must be on this host:
@@ -34,6 +35,8 @@ type Config struct {
 	WalletsOnly bool `json:"wallets_only,omitempty"`
 	// RPCTimeout bounds one wallet-rpc call; default 2 minutes.
 	RPCTimeout time.Duration `json:"-"`
+	// Store receives the marketplace's projection; required unless WalletsOnly.
+	Store *store.Store `json:"-"`
 }
 
 // Validate checks the config without touching the network.
@@ -50,6 +53,9 @@ func (c Config) Validate() error {
 			return fmt.Errorf("worker config: instance %q named twice", in.Name)
 		}
 		seen[in.Name] = true
+	}
+	if c.Store == nil && !c.WalletsOnly {
+		return fmt.Errorf("worker config: no database for the escrow projection (set %s)", store.EnvDSN)
 	}
 	if len(c.WalletSecret) < activities.MinSecretLength {
 		return fmt.Errorf("worker config: wallet secret has %d bytes, need %d (set %s to 64 hex characters, e.g. from `openssl rand -hex 32`)", len(c.WalletSecret), activities.MinSecretLength, EnvWalletSecret)

@@ -38,8 +38,11 @@ func TestParseInstanceRejectsBadSpecs(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	good := Config{Instances: []Instance{{Name: "a", URL: "http://127.0.0.1:1", WalletDir: "/d"}}, WalletSecret: make([]byte, 32)}
+	good := Config{Instances: []Instance{{Name: "a", URL: "http://127.0.0.1:1", WalletDir: "/d"}}, WalletSecret: make([]byte, 32), WalletsOnly: true}
 	assert.NoError(t, good.Validate())
+	escrows := good
+	escrows.WalletsOnly = false
+	assert.ErrorContains(t, escrows.Validate(), "XMR_ESCROW_DATABASE_URL", "the escrow queue needs the projection's database")
 	dup := good
 	dup.Instances = append(dup.Instances, good.Instances[0])
 	assert.ErrorContains(t, dup.Validate(), "named twice")

@@ -70,9 +70,10 @@ func New(c client.Client, cfg Config) (*Worker, error) {
 		w.counters[in.Name] = counters
 	}
 	if pool != nil {
-		ew := sdkworker.New(c, escrow.EscrowTaskQueue, sdkworker.Options{LocalActivityWorkerOnly: true})
+		ew := sdkworker.New(c, escrow.EscrowTaskQueue, sdkworker.Options{})
 		ew.RegisterWorkflow(workflows.Escrow)
 		ew.RegisterActivity(pool.AssignWalletRPCs)
+		ew.RegisterActivity(activities.NewProjection(cfg.Store))
 		w.workers = append(w.workers, ew)
 	}
 	return w, nil

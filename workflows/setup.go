@@ -20,6 +20,12 @@ type escrowFlow struct {
 	result EscrowResult
 	// leased is true when the instances came from the pool and must be given back.
 	leased bool
+	// wallets and infos feed the projection: wallet names, latest key-exchange messages.
+	wallets map[escrow.Role]string
+	infos   map[escrow.Role]string
+	// projections are the projection writes not yet known to have landed; version numbers them.
+	projections []workflow.Future
+	version     int64
 }
 
 // capacityWait bounds how long a setup waits for idle wallet-rpc instances.
@@ -31,20 +37,18 @@ var (
 )
 
 func newEscrow(ctx workflow.Context, in EscrowInput) (*escrowFlow, error) {
-	if err := escrow.ValidateID(in.EscrowID); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, err)
 	}
 	e := &escrowFlow{
-		in:     in,
-		delay:  DefaultPurgeDelay,
-		status: escrow.State{EscrowID: in.EscrowID, Phase: escrow.PhaseNotStarted, Status: escrow.StatusSettingUp},
-		result: EscrowResult{EscrowID: in.EscrowID},
+		in:      in,
+		delay:   DefaultPurgeDelay,
+		status:  escrow.State{EscrowID: in.EscrowID, Phase: escrow.PhaseNotStarted, Status: escrow.StatusSettingUp},
+		result:  EscrowResult{EscrowID: in.EscrowID},
+		wallets: map[escrow.Role]string{},
+		infos:   map[escrow.Role]string{},
 	}
 	if in.PurgeDelay != nil {
-		if *in.PurgeDelay < 0 {
-			err := fmt.Errorf("purge delay %s is negative", *in.PurgeDelay)
-			return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, err)
-		}
 		e.delay = *in.PurgeDelay
 	}
 	if err := workflow.SetQueryHandler(ctx, string(escrow.QueryStatus), func() (escrow.State, error) {
@@ -56,19 +60,22 @@ func newEscrow(ctx workflow.Context, in EscrowInput) (*escrowFlow, error) {
 }
 
 func (e *escrowFlow) run(ctx workflow.Context) (EscrowResult, error) {
+	e.project(ctx)
 	addr, err := e.setup(ctx)
 	e.release(ctx)
 	if err != nil {
 		reason := failureReason(err)
-		e.setPhase(ctx, escrow.PhaseFailed, e.status.Round)
 		e.status.Reason = reason
+		e.setPhase(ctx, escrow.PhaseFailed, e.status.Round)
 		workflow.GetLogger(ctx).Error("escrow setup failed", "reason", reason)
+		e.awaitProjections(ctx)
 		return e.result, temporal.NewNonRetryableApplicationError("escrow setup failed", ErrTypeSetupFailed, err)
 	}
 	e.status.Address = addr
 	e.result.Address = addr
 	e.setPhase(ctx, escrow.PhaseReady, escrow.Rounds)
 	workflow.GetLogger(ctx).Info("escrow ready", "address", addr)
+	e.awaitProjections(ctx)
 	return e.result, nil
 }
 
@@ -79,14 +86,19 @@ func (e *escrowFlow) setup(ctx workflow.Context) (string, error) {
 		return "", err
 	}
 	e.setPhase(ctx, escrow.PhasePreparing, 0)
-	if _, err := each(ctx, e, walletOptions(createTimeout), wallet.CreateWallet, e.walletInput); err != nil {
+	created, err := each(ctx, e, walletOptions(createTimeout), wallet.CreateWallet, e.walletInput)
+	if err != nil {
 		return "", err
+	}
+	for i, r := range escrow.Roles {
+		e.wallets[r] = created[i].Wallet
+		e.result.WalletOpens += created[i].Opens
 	}
 	msgs, err := each(ctx, e, walletOptions(stepTimeout), wallet.PrepareMultisig, e.walletInput)
 	if err != nil {
 		return "", err
 	}
-	infos := map[escrow.Role]string{}
+	infos := e.infos
 	for i, r := range escrow.Roles {
 		infos[r] = msgs[i].Info
 		e.result.WalletOpens += msgs[i].Opens
@@ -214,6 +226,7 @@ func (e *escrowFlow) setPhase(ctx workflow.Context, p escrow.Phase, round int) {
 		workflow.GetLogger(ctx).Warn("upsert search attributes", "error", err)
 	}
 	workflow.GetLogger(ctx).Info("escrow phase", "phase", string(p), "round", round)
+	e.project(ctx)
 }
 
 // othersOf returns the messages of the two roles other than r, in the fixed role order.

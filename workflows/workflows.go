@@ -3,6 +3,8 @@
 package workflows
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -17,6 +19,14 @@ const DefaultPurgeDelay = 10 * time.Second
 // EscrowInput starts one escrow. Add fields, never change them: running workflows decode it.
 type EscrowInput struct {
 	EscrowID string `json:"escrow_id"`
+	// OrderID is the marketplace's order this escrow protects.
+	OrderID string `json:"order_id"`
+	// BuyerID, VendorID and ArbiterID are the marketplace's user IDs of the key holders.
+	BuyerID   string `json:"buyer_id"`
+	VendorID  string `json:"vendor_id"`
+	ArbiterID string `json:"arbiter_id"`
+	// AmountAtomic is the price in atomic units (piconero, 1 XMR = 1e12).
+	AmountAtomic int64 `json:"amount_atomic"`
 	// PurgeDelay is the durable wait between rounds; nil means DefaultPurgeDelay, 0 none.
 	PurgeDelay *time.Duration `json:"purge_delay,omitempty"`
 	// Assignment pins roles to wallet-rpc instances (for example a participant's own);
@@ -34,6 +44,31 @@ type EscrowResult struct {
 	// Retries counts rounds that were rerun from a snapshot.
 	Restores int `json:"restores"`
 }
+
+// Validate checks an input before anything is started; the starter and the workflow both
+// call it, so a bad escrow is refused at the door and never half-runs.
+func (in EscrowInput) Validate() error {
+	if err := escrow.ValidateID(in.EscrowID); err != nil {
+		return err
+	}
+	for _, f := range []struct{ name, v string }{
+		{"order_id", in.OrderID}, {"buyer_id", in.BuyerID}, {"vendor_id", in.VendorID}, {"arbiter_id", in.ArbiterID},
+	} {
+		if f.v == "" || len(f.v) > 200 {
+			return fmt.Errorf("%w: %s must be 1-200 characters", ErrInvalidInput, f.name)
+		}
+	}
+	if in.AmountAtomic <= 0 {
+		return fmt.Errorf("%w: amount_atomic must be positive, got %d", ErrInvalidInput, in.AmountAtomic)
+	}
+	if in.PurgeDelay != nil && *in.PurgeDelay < 0 {
+		return fmt.Errorf("%w: purge delay %s is negative", ErrInvalidInput, *in.PurgeDelay)
+	}
+	return nil
+}
+
+// ErrInvalidInput marks an EscrowInput that can never run.
+var ErrInvalidInput = errors.New("invalid escrow input")
 
 // Escrow is the escrow workflow: it sets up the 2-of-3 multisig wallets and returns the
 // multisig address.

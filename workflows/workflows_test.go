@@ -68,6 +68,7 @@ func msg(prefix string, role escrow.Role, round int) string {
 
 func (f *fakeWallets) install() {
 	env := f.s.env
+	f.s.proj.install(env)
 	env.OnActivity(wallet.CreateWallet, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in activities.WalletInput) (activities.CreateWalletResult, error) {
 			f.record(ctx, "create", in.Role, 0)
@@ -99,12 +100,36 @@ func (f *fakeWallets) install() {
 		})
 }
 
+// input fills the marketplace fields of a valid escrow around in.
+func input(id string, in EscrowInput) EscrowInput {
+	in.EscrowID, in.OrderID, in.BuyerID, in.VendorID, in.ArbiterID = id, "order-of-"+id, "u-buyer", "u-vendor", "u-arbiter"
+	in.AmountAtomic = 1_500_000_000_000
+	return in
+}
+
+// projections records every projection write the workflow makes.
+type projections struct {
+	mu     sync.Mutex
+	writes []activities.ProjectInput
+}
+
+func (p *projections) install(env *testsuite.TestWorkflowEnvironment) {
+	env.OnActivity(projection.ProjectEscrow, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ProjectInput) (activities.ProjectResult, error) {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			p.writes = append(p.writes, in)
+			return activities.ProjectResult{Applied: true}, nil
+		}).Maybe()
+}
+
 // EscrowSuite runs the escrow workflow against mocked wallet steps, with time skipped.
 type EscrowSuite struct {
 	suite.Suite
 	testsuite.WorkflowTestSuite
 	env     *testsuite.TestWorkflowEnvironment
 	wallets *fakeWallets
+	proj    *projections
 }
 
 func (s *EscrowSuite) SetupTest() {
@@ -114,7 +139,9 @@ func (s *EscrowSuite) SetupTest() {
 	p, err := activities.NewPool([]string{"rpc-1", "rpc-2", "rpc-3"})
 	s.Require().NoError(err)
 	s.env.RegisterActivity(p.AssignWalletRPCs)
+	s.env.RegisterActivity(&activities.Projection{})
 	s.wallets = &fakeWallets{s: s, barrier: map[string]*sync.WaitGroup{}}
+	s.proj = &projections{}
 }
 
 func TestEscrowSuite(t *testing.T) { suite.Run(t, new(EscrowSuite)) }
@@ -129,7 +156,7 @@ func (s *EscrowSuite) status() escrow.State {
 
 func (s *EscrowSuite) TestSetupEndsReadyWithTheSharedAddress() {
 	s.wallets.install()
-	s.env.ExecuteWorkflow(Escrow, EscrowInput{EscrowID: "order-1"})
+	s.env.ExecuteWorkflow(Escrow, input("order-1", EscrowInput{}))
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
 	var res EscrowResult
@@ -144,7 +171,7 @@ func (s *EscrowSuite) TestSetupEndsReadyWithTheSharedAddress() {
 
 func (s *EscrowSuite) TestStepsRunInRoundOrderOnEachRolesQueue() {
 	s.wallets.install()
-	s.env.ExecuteWorkflow(Escrow, EscrowInput{EscrowID: "order-2"})
+	s.env.ExecuteWorkflow(Escrow, input("order-2", EscrowInput{}))
 	s.Require().NoError(s.env.GetWorkflowError())
 	order := []string{}
 	for _, c := range s.wallets.calls {
@@ -162,7 +189,7 @@ func (s *EscrowSuite) TestStepsRunInRoundOrderOnEachRolesQueue() {
 func (s *EscrowSuite) TestPurgeDelayIsADurableTimerBetweenRounds() {
 	s.wallets.install()
 	delay := 10 * time.Second
-	s.env.ExecuteWorkflow(Escrow, EscrowInput{EscrowID: "order-3", PurgeDelay: &delay})
+	s.env.ExecuteWorkflow(Escrow, input("order-3", EscrowInput{PurgeDelay: &delay}))
 	s.Require().NoError(s.env.GetWorkflowError())
 	at := map[int]time.Time{}
 	for _, c := range s.wallets.calls {
@@ -177,7 +204,7 @@ func (s *EscrowSuite) TestPurgeDelayIsADurableTimerBetweenRounds() {
 func (s *EscrowSuite) TestZeroPurgeDelaySetsNoTimer() {
 	s.wallets.install()
 	zero := time.Duration(0)
-	s.env.ExecuteWorkflow(Escrow, EscrowInput{EscrowID: "order-4", PurgeDelay: &zero})
+	s.env.ExecuteWorkflow(Escrow, input("order-4", EscrowInput{PurgeDelay: &zero}))
 	s.Require().NoError(s.env.GetWorkflowError())
 	first, last := s.wallets.calls[0].at, s.wallets.calls[len(s.wallets.calls)-1].at
 	s.Less(last.Sub(first), DefaultPurgeDelay)
@@ -194,7 +221,7 @@ func (s *EscrowSuite) TestPhasesAdvanceThroughEveryRound() {
 			seen = append(seen, fmt.Sprintf("%s/%d", st.Phase, st.Round))
 		}, time.Duration(i)*delay+delay/2)
 	}
-	s.env.ExecuteWorkflow(Escrow, EscrowInput{EscrowID: "order-5", PurgeDelay: &delay})
+	s.env.ExecuteWorkflow(Escrow, input("order-5", EscrowInput{PurgeDelay: &delay}))
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.Equal([]string{"Exchanging/1", "Exchanging/2"}, seen)
 	s.Equal(escrow.PhaseReady, s.status().Phase)
@@ -207,7 +234,7 @@ func (s *EscrowSuite) TestRejectedStepEndsFailedWithTheReason() {
 	s.wallets.barrier["round/2"] = &sync.WaitGroup{}
 	s.wallets.barrier["round/2"].Add(2) // the vendor's step never reaches the fake
 	s.wallets.install()
-	s.env.ExecuteWorkflow(Escrow, EscrowInput{EscrowID: "order-6"})
+	s.env.ExecuteWorkflow(Escrow, input("order-6", EscrowInput{}))
 	err := s.env.GetWorkflowError()
 	s.Require().Error(err)
 	var appErr *temporal.ApplicationError
@@ -229,7 +256,7 @@ func (s *EscrowSuite) TestDifferingAddressesEndFailed() {
 	s.wallets.barrier["verify/0"] = &sync.WaitGroup{}
 	s.wallets.barrier["verify/0"].Add(2) // two roles reach the fake
 	s.wallets.install()
-	s.env.ExecuteWorkflow(Escrow, EscrowInput{EscrowID: "order-7"})
+	s.env.ExecuteWorkflow(Escrow, input("order-7", EscrowInput{}))
 	s.Require().Error(s.env.GetWorkflowError())
 	st := s.status()
 	s.Equal(escrow.PhaseFailed, st.Phase)
@@ -239,7 +266,7 @@ func (s *EscrowSuite) TestDifferingAddressesEndFailed() {
 func (s *EscrowSuite) TestPinnedAssignmentIsUsed() {
 	s.wallets.install()
 	pin := escrow.Assignment{Buyer: "alice-rpc", Vendor: "bob-rpc", Arbiter: "arb-rpc"}
-	s.env.ExecuteWorkflow(Escrow, EscrowInput{EscrowID: "order-8", Assignment: pin})
+	s.env.ExecuteWorkflow(Escrow, input("order-8", EscrowInput{Assignment: pin}))
 	s.Require().NoError(s.env.GetWorkflowError())
 	for _, c := range s.wallets.calls {
 		s.Equal(escrow.WalletTaskQueue(pin.For(c.role)), c.taskQueue)
@@ -248,7 +275,7 @@ func (s *EscrowSuite) TestPinnedAssignmentIsUsed() {
 
 func (s *EscrowSuite) TestInvalidInputIsRejectedBeforeAnyStep() {
 	s.wallets.install()
-	s.env.ExecuteWorkflow(Escrow, EscrowInput{EscrowID: "../etc/passwd"})
+	s.env.ExecuteWorkflow(Escrow, input("../etc/passwd", EscrowInput{}))
 	err := s.env.GetWorkflowError()
 	s.Require().Error(err)
 	var appErr *temporal.ApplicationError
@@ -257,11 +284,74 @@ func (s *EscrowSuite) TestInvalidInputIsRejectedBeforeAnyStep() {
 	s.Empty(s.wallets.calls)
 }
 
+func (s *EscrowSuite) TestEveryPhaseChangeIsProjectedWithAGrowingVersion() {
+	s.wallets.install()
+	s.env.ExecuteWorkflow(Escrow, input("order-10", EscrowInput{}))
+	s.Require().NoError(s.env.GetWorkflowError())
+	w := s.proj.writes
+	s.Require().NotEmpty(w)
+	seen := map[int64]bool{}
+	var last activities.ProjectInput
+	for _, p := range w {
+		s.False(seen[p.Version], "version %d written twice", p.Version)
+		seen[p.Version] = true
+		if p.Version > last.Version {
+			last = p
+		}
+		s.Equal("order-of-order-10", p.OrderID)
+		s.Equal(int64(1_500_000_000_000), p.AmountAtomic)
+	}
+	s.Len(w, 6, "NotStarted, Preparing, three rounds, Ready")
+	s.Equal(escrow.PhaseReady, last.Phase)
+	s.Equal(escrow.StatusReady, last.Status)
+	s.Equal(testAddress, last.Address)
+	s.Equal("rpc-2", last.Instances[escrow.Vendor])
+	s.Equal(escrow.WalletName("order-10", escrow.Arbiter), last.Wallets[escrow.Arbiter])
+}
+
+func (s *EscrowSuite) TestADownDatabaseDelaysOnlyTheProjection() {
+	failures := 0
+	s.env.OnActivity(projection.ProjectEscrow, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ProjectInput) (activities.ProjectResult, error) {
+			if failures < 5 {
+				failures++
+				return activities.ProjectResult{}, errors.New("dial tcp 127.0.0.1:5432: connection refused")
+			}
+			return activities.ProjectResult{Applied: true}, nil
+		})
+	s.wallets.install()
+	s.env.ExecuteWorkflow(Escrow, input("order-11", EscrowInput{}))
+	s.Require().NoError(s.env.GetWorkflowError())
+	var res EscrowResult
+	s.Require().NoError(s.env.GetWorkflowResult(&res))
+	s.Equal(testAddress, res.Address)
+	s.Equal(5, failures)
+}
+
+func TestInputValidation(t *testing.T) {
+	good := input("ok", EscrowInput{})
+	require.NoError(t, good.Validate())
+	neg := -time.Second
+	for name, mut := range map[string]func(*EscrowInput){
+		"bad id":         func(in *EscrowInput) { in.EscrowID = "a/b" },
+		"no order":       func(in *EscrowInput) { in.OrderID = "" },
+		"no buyer":       func(in *EscrowInput) { in.BuyerID = "" },
+		"no vendor":      func(in *EscrowInput) { in.VendorID = "" },
+		"no arbiter":     func(in *EscrowInput) { in.ArbiterID = "" },
+		"zero amount":    func(in *EscrowInput) { in.AmountAtomic = 0 },
+		"negative delay": func(in *EscrowInput) { in.PurgeDelay = &neg },
+	} {
+		in := good
+		mut(&in)
+		require.Error(t, in.Validate(), name)
+	}
+}
+
 func TestNegativePurgeDelayIsRejected(t *testing.T) {
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestWorkflowEnvironment()
 	neg := -time.Second
-	env.ExecuteWorkflow(Escrow, EscrowInput{EscrowID: "order-9", PurgeDelay: &neg})
+	env.ExecuteWorkflow(Escrow, input("order-9", EscrowInput{PurgeDelay: &neg}))
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(env.GetWorkflowError(), &appErr))
 	require.Equal(t, ErrTypeInvalidInput, appErr.Type())

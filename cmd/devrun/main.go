@@ -19,8 +19,10 @@ import (
 	"time"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/keyring"
 	"github.com/xmr-escrow/xmr-escrow/localstack"
 	"github.com/xmr-escrow/xmr-escrow/logging"
+	"github.com/xmr-escrow/xmr-escrow/store"
 	"github.com/xmr-escrow/xmr-escrow/worker"
 	"github.com/xmr-escrow/xmr-escrow/workflows"
 )
@@ -42,6 +44,8 @@ func run() error {
 		rpcPort  = flag.Int("wallet-rpc-port", 18083, "first wallet-rpc port on 127.0.0.1 (three consecutive ports)")
 		exit     = flag.Bool("exit", false, "stop the stack once the setup ends instead of waiting for Ctrl-C")
 		logLevel = flag.String("log-level", "warn", "worker log level")
+		dsn      = flag.String("database", store.DSNFromEnv(), "PostgreSQL URL of the escrow projection (created if missing; $"+store.EnvDSN+")")
+		codecPrt = flag.Int("codec-port", 8089, "codec server port on 127.0.0.1 (the Web UI decodes payloads through it)")
 	)
 	flag.Parse()
 	if *id == "" {
@@ -63,13 +67,35 @@ func run() error {
 		return err
 	}
 	fmt.Printf("starting the local stack under %s (Temporal dev server, 3 wallet-rpc, worker)...\n", abs)
-	secret, err := loadOrCreateSecret(filepath.Join(abs, "wallet-secret"))
+	secret, err := loadOrCreate(filepath.Join(abs, "wallet-secret"), func() (string, error) {
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return hex.EncodeToString(b), err
+	})
 	if err != nil {
+		return err
+	}
+	walletSecret, err := worker.DecodeSecret(secret)
+	if err != nil {
+		return err
+	}
+	keySpec, err := loadOrCreate(filepath.Join(abs, "payload-keys"), func() (string, error) {
+		_, spec, err := keyring.Generate("local1")
+		return spec, err
+	})
+	if err != nil {
+		return err
+	}
+	keys, err := keyring.Parse(keySpec)
+	if err != nil {
+		return err
+	}
+	if err := localstack.EnsureDatabase(ctx, *dsn); err != nil {
 		return err
 	}
 	s, err := localstack.Start(ctx, localstack.Options{
 		Dir: abs, TemporalPort: *port, UIPort: *uiPort, WalletRPCBasePort: *rpcPort, Logger: z,
-		WalletSecret: secret,
+		WalletSecret: walletSecret, Keys: keys, DatabaseURL: *dsn, CodecPort: *codecPrt,
 	})
 	if err != nil {
 		return err
@@ -78,13 +104,16 @@ func run() error {
 		fmt.Println("stopping the local stack...")
 		s.Stop()
 	}()
-	fmt.Printf("Temporal %s, Web UI %s\n", s.Temporal.HostPort, s.Temporal.UIURL)
+	fmt.Printf("Temporal %s, Web UI %s (decodes through the codec server %s)\n", s.Temporal.HostPort, s.Temporal.UIURL, s.CodecURL)
 	for _, r := range s.RPCs {
 		fmt.Printf("wallet-rpc %s at %s, wallets in %s\n", r.Name, r.URL, r.Dir)
 	}
 
 	started := time.Now()
-	runInfo, err := s.Starter.Start(ctx, workflows.EscrowInput{EscrowID: *id, PurgeDelay: delay})
+	runInfo, err := s.Starter.Start(ctx, workflows.EscrowInput{
+		EscrowID: *id, OrderID: "order-" + *id, BuyerID: "demo-buyer", VendorID: "demo-vendor", ArbiterID: "demo-arbiter",
+		AmountAtomic: 1_250_000_000_000, PurgeDelay: delay,
+	})
 	if err != nil {
 		return err
 	}
@@ -111,6 +140,9 @@ func run() error {
 			fmt.Printf("\nmultisig address: %s\n", res.Address)
 			fmt.Printf("wall time %.1fs, open_wallet calls %d, roles on %s / %s / %s\n",
 				time.Since(started).Seconds(), res.WalletOpens, res.Assignment.Buyer, res.Assignment.Vendor, res.Assignment.Arbiter)
+			if row, err := s.Starter.Get(ctx, *id); err == nil {
+				fmt.Printf("PostgreSQL projection: status %s, phase %s, version %d\n", row.Status, row.Phase, row.Version)
+			}
 			fmt.Printf("Web UI: %s\n", link)
 			if *exit {
 				return nil
@@ -126,25 +158,25 @@ func run() error {
 	}
 }
 
-// loadOrCreateSecret keeps the wallet secret of the local stack in a 0600 file, so wallets
-// of earlier runs stay openable.
-func loadOrCreateSecret(path string) ([]byte, error) {
+// loadOrCreate keeps a secret of the local stack in a 0600 file, so wallets and histories
+// of earlier runs stay readable.
+func loadOrCreate(path string, create func() (string, error)) (string, error) {
 	if b, err := os.ReadFile(path); err == nil {
-		return worker.DecodeSecret(string(b))
+		return string(b), nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read wallet secret: %w", err)
+		return "", fmt.Errorf("read %s: %w", path, err)
 	}
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		return nil, err
+	v, err := create()
+	if err != nil {
+		return "", err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
+		return "", err
 	}
-	if err := os.WriteFile(path, []byte(hex.EncodeToString(secret)), 0o600); err != nil {
-		return nil, fmt.Errorf("write wallet secret: %w", err)
+	if err := os.WriteFile(path, []byte(v), 0o600); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
-	return secret, nil
+	return v, nil
 }
 
 func printPhase(ctx context.Context, s *localstack.Stack, id string, last *string, started time.Time) {

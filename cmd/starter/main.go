@@ -1,10 +1,12 @@
 // Command starter is the marketplace's command line for escrows:
 //
-//	starter setup ESCROW_ID [-purge-delay 10s] [-wait]
-//	starter status ESCROW_ID
+//	starter setup ESCROW_ID -order O -buyer B -vendor V -arbiter A -amount PICONERO [-purge-delay 10s] [-wait]
+//	starter status ESCROW_ID          the workflow's own answer (query)
 //	starter wait ESCROW_ID
+//	starter get ESCROW_ID             the PostgreSQL projection
+//	starter list [-status S] [-phase P] [-round N]
 //
-// Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE.
+// Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, XMR_ESCROW_KEYS, XMR_ESCROW_DATABASE_URL.
 package main
 
 import (
@@ -17,15 +19,20 @@ import (
 	"os/signal"
 	"time"
 
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/keyring"
 	"github.com/xmr-escrow/xmr-escrow/starter"
+	"github.com/xmr-escrow/xmr-escrow/store"
 	"github.com/xmr-escrow/xmr-escrow/temporalclient"
 	"github.com/xmr-escrow/xmr-escrow/workflows"
 )
 
-const usage = `usage:
-  starter [-address host:port] [-namespace ns] setup ESCROW_ID [-purge-delay 10s] [-wait]
-  starter [-address host:port] [-namespace ns] status ESCROW_ID
-  starter [-address host:port] [-namespace ns] wait ESCROW_ID`
+const usage = `usage: starter [-address host:port] [-namespace ns] [-database URL] COMMAND ...
+  setup ESCROW_ID -order O -buyer B -vendor V -arbiter A -amount PICONERO [-purge-delay 10s] [-wait]
+  status ESCROW_ID
+  wait ESCROW_ID
+  get ESCROW_ID
+  list [-status S] [-phase P] [-round N] [-limit N]`
 
 func main() {
 	err := run(os.Args[1:])
@@ -43,62 +50,99 @@ func run(args []string) error {
 	global := flag.NewFlagSet("starter", flag.ContinueOnError)
 	address := global.String("address", "", "Temporal frontend host:port (default $TEMPORAL_ADDRESS or "+temporalclient.DefaultHostPort+")")
 	namespace := global.String("namespace", "", "Temporal namespace (default $TEMPORAL_NAMESPACE or default)")
+	dsn := global.String("database", store.DSNFromEnv(), "PostgreSQL URL of the projection, for get and list ($"+store.EnvDSN+")")
 	if err := global.Parse(args); err != nil {
 		return err
 	}
-	if global.NArg() < 2 {
+	if global.NArg() < 1 {
 		return flag.ErrHelp
 	}
-	cmd, id, rest := global.Arg(0), global.Arg(1), global.Args()[2:]
-
+	cmd, rest := global.Arg(0), global.Args()[1:]
+	keys, err := keyring.FromEnv()
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	c, err := temporalclient.Dial(ctx, temporalclient.Options{HostPort: *address, Namespace: *namespace})
+	c, err := temporalclient.Dial(ctx, temporalclient.Options{HostPort: *address, Namespace: *namespace, Keys: keys})
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	s := starter.New(c)
-
+	var st *store.Store
+	if cmd == "get" || cmd == "list" {
+		if st, err = store.Open(ctx, *dsn, keys); err != nil {
+			return err
+		}
+		defer st.Close()
+	}
+	s := starter.New(c, st)
+	if cmd == "list" {
+		return list(ctx, s, rest)
+	}
+	if len(rest) < 1 {
+		return flag.ErrHelp
+	}
+	id, rest := rest[0], rest[1:]
 	switch cmd {
 	case "setup":
-		fs := flag.NewFlagSet("setup", flag.ContinueOnError)
-		delay := fs.Duration("purge-delay", workflows.DefaultPurgeDelay, "durable wait between key-exchange rounds (0 for none)")
-		wait := fs.Bool("wait", false, "wait for the setup to end and print the result")
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		run, err := s.Start(ctx, workflows.EscrowInput{EscrowID: id, PurgeDelay: delay})
-		if err != nil {
-			return err
-		}
-		if err := printJSON(run); err != nil || !*wait {
-			return err
-		}
-		return waitAndPrint(ctx, s, id)
+		return setup(ctx, s, id, rest)
 	case "status":
-		st, err := s.Status(ctx, id)
-		if err != nil {
-			return err
-		}
-		return printJSON(st)
+		return printJSON(s.Status(ctx, id))
 	case "wait":
 		return waitAndPrint(ctx, s, id)
+	case "get":
+		return printJSON(s.Get(ctx, id))
 	}
 	return flag.ErrHelp
+}
+
+func setup(ctx context.Context, s *starter.Client, id string, args []string) error {
+	fs := flag.NewFlagSet("setup", flag.ContinueOnError)
+	in := workflows.EscrowInput{EscrowID: id}
+	fs.StringVar(&in.OrderID, "order", "", "the marketplace's order ID")
+	fs.StringVar(&in.BuyerID, "buyer", "", "buyer's user ID")
+	fs.StringVar(&in.VendorID, "vendor", "", "vendor's user ID")
+	fs.StringVar(&in.ArbiterID, "arbiter", "", "arbiter's user ID")
+	fs.Int64Var(&in.AmountAtomic, "amount", 0, "price in piconero (1 XMR = 1000000000000)")
+	delay := fs.Duration("purge-delay", workflows.DefaultPurgeDelay, "durable wait between key-exchange rounds (0 for none)")
+	wait := fs.Bool("wait", false, "wait for the setup to end and print the result")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	in.PurgeDelay = delay
+	run, err := s.Start(ctx, in)
+	if err := printJSON(run, err); err != nil || !*wait {
+		return err
+	}
+	return waitAndPrint(ctx, s, id)
+}
+
+func list(ctx context.Context, s *starter.Client, args []string) error {
+	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+	status := fs.String("status", "", "only escrows with this status ("+fmt.Sprint(escrow.Statuses)+")")
+	phase := fs.String("phase", "", "only escrows in this phase ("+fmt.Sprint(escrow.Phases)+")")
+	round := fs.Int("round", 0, "with -phase: ask Temporal's visibility for escrows in this round instead of the database")
+	limit := fs.Int("limit", 100, "at most this many")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *round > 0 {
+		return printJSON(s.ListByPhase(ctx, escrow.Phase(*phase), *round))
+	}
+	return printJSON(s.List(ctx, store.Filter{Status: escrow.Status(*status), Phase: escrow.Phase(*phase), Limit: *limit}))
 }
 
 func waitAndPrint(ctx context.Context, s *starter.Client, id string) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Hour)
 	defer cancel()
-	res, err := s.Wait(ctx, id)
+	return printJSON(s.Wait(ctx, id))
+}
+
+func printJSON[T any](v T, err error) error {
 	if err != nil {
 		return err
 	}
-	return printJSON(res)
-}
-
-func printJSON(v any) error {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)

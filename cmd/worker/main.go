@@ -4,7 +4,8 @@
 //	worker --wallet-rpc name=rpc-1,url=http://127.0.0.1:18083,dir=/var/lib/xmr-escrow/rpc-1 ...
 //
 // Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, XMR_ESCROW_WALLET_RPCS,
-// XMR_ESCROW_WALLET_SECRET (or _FILE), XMR_ESCROW_LOG_LEVEL, XMR_ESCROW_LOG_FORMAT.
+// XMR_ESCROW_WALLET_SECRET (or _FILE), XMR_ESCROW_KEYS, XMR_ESCROW_DATABASE_URL,
+// XMR_ESCROW_LOG_LEVEL, XMR_ESCROW_LOG_FORMAT.
 package main
 
 import (
@@ -18,7 +19,9 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/xmr-escrow/xmr-escrow/keyring"
 	"github.com/xmr-escrow/xmr-escrow/logging"
+	"github.com/xmr-escrow/xmr-escrow/store"
 	"github.com/xmr-escrow/xmr-escrow/temporalclient"
 	"github.com/xmr-escrow/xmr-escrow/worker"
 )
@@ -42,6 +45,7 @@ func run() error {
 		namespace   = flag.String("namespace", "", "Temporal namespace (default $TEMPORAL_NAMESPACE or default)")
 		configPath  = flag.String("config", "", "JSON config file with the wallet-rpc instances")
 		walletsOnly = flag.Bool("wallets-only", false, "serve only the wallet-rpc task queues (a participant's own worker)")
+		dsn         = flag.String("database", store.DSNFromEnv(), "PostgreSQL URL of the escrow projection ($"+store.EnvDSN+")")
 	)
 	flag.Var(&rpcs, "wallet-rpc", "a wallet-rpc instance: name=N,url=U,dir=D[,user=U,password-file=F] (repeatable)")
 	flag.Parse()
@@ -70,13 +74,23 @@ func run() error {
 	if cfg.WalletSecret, err = worker.SecretFromEnv(); err != nil {
 		return err
 	}
+
+	keys, err := keyring.FromEnv()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if !cfg.WalletsOnly {
+		if cfg.Store, err = store.Open(ctx, *dsn, keys); err != nil {
+			return err
+		}
+		defer cfg.Store.Close()
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	c, err := temporalclient.Dial(ctx, temporalclient.Options{HostPort: *address, Namespace: *namespace, Logger: z})
+	c, err := temporalclient.Dial(ctx, temporalclient.Options{HostPort: *address, Namespace: *namespace, Logger: z, Keys: keys})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,74 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/store"
+)
+
+// Projection writes the marketplace's view of an escrow into PostgreSQL. The workflow
+// history stays the source of truth; this is a projection of it.
+type Projection struct {
+	store *store.Store
+}
+
+// NewProjection returns the projection activity over s.
+func NewProjection(s *store.Store) *Projection { return &Projection{store: s} }
+
+// ProjectInput is one escrow's state at one phase change, numbered by Version.
+type ProjectInput struct {
+	EscrowID     string                 `json:"escrow_id"`
+	OrderID      string                 `json:"order_id"`
+	BuyerID      string                 `json:"buyer_id"`
+	VendorID     string                 `json:"vendor_id"`
+	ArbiterID    string                 `json:"arbiter_id"`
+	AmountAtomic int64                  `json:"amount_atomic"`
+	Status       escrow.Status          `json:"status"`
+	Phase        escrow.Phase           `json:"phase"`
+	Round        int                    `json:"round"`
+	Address      string                 `json:"address,omitempty"`
+	Reason       string                 `json:"reason,omitempty"`
+	Wallets      map[escrow.Role]string `json:"wallets,omitempty"`
+	Instances    map[escrow.Role]string `json:"instances,omitempty"`
+	// MultisigInfos are the latest key-exchange messages: secrets, stored only encrypted.
+	MultisigInfos map[escrow.Role]string `json:"multisig_infos,omitempty"`
+	WorkflowID    string                 `json:"workflow_id"`
+	RunID         string                 `json:"run_id"`
+	// Version grows with every projection of one escrow; a row never moves to a lower one.
+	Version int64 `json:"version"`
+}
+
+// ProjectResult says whether the row moved (false: a newer version was already there).
+type ProjectResult struct {
+	Applied bool `json:"applied"`
+}
+
+// ProjectEscrow upserts the row if Version is newer than the stored one. A database that is
+// down is retried; a row the schema refuses is a bug no retry fixes.
+func (p *Projection) ProjectEscrow(ctx context.Context, in ProjectInput) (ProjectResult, error) {
+	applied, err := p.store.Upsert(ctx, store.Escrow{
+		EscrowID: in.EscrowID, OrderID: in.OrderID,
+		BuyerID: in.BuyerID, VendorID: in.VendorID, ArbiterID: in.ArbiterID,
+		AmountAtomic: in.AmountAtomic,
+		Status:       in.Status, Phase: in.Phase, Round: in.Round, Address: in.Address,
+		State: store.MultisigState{
+			SchemaVersion: store.StateSchemaVersion,
+			Phase:         in.Phase, Round: in.Round,
+			Wallets: in.Wallets, Instances: in.Instances, Reason: in.Reason,
+		},
+		MultisigInfos: in.MultisigInfos,
+		WorkflowID:    in.WorkflowID, RunID: in.RunID,
+		Version: in.Version,
+	})
+	if err != nil {
+		err = fmt.Errorf("project escrow %s version %d: %w", in.EscrowID, in.Version, err)
+		if errors.Is(err, store.ErrInvalid) { // Go-side validation and schema constraints alike
+			return ProjectResult{}, nonRetryable(ErrTypeInvalidInput, err)
+		}
+		return ProjectResult{}, err
+	}
+	return ProjectResult{Applied: applied}, nil
+}

@@ -1,0 +1,178 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/xmr-escrow/xmr-escrow/codec"
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/starter"
+	"github.com/xmr-escrow/xmr-escrow/store"
+)
+
+// multisigMarker starts every multisig message of this wallet version.
+const multisigMarker = "MultisigxV2"
+
+// TestNoSecretRestsInPlaintext runs a real setup, then reads every byte the Temporal dev
+// server wrote, every row of every Postgres table and every log line, looking for a
+// multisig message or a wallet password.
+func TestNoSecretRestsInPlaintext(t *testing.T) {
+	s := startStack(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	_, err := s.Starter.Start(ctx, input("secret", 0))
+	require.NoError(t, err)
+	_, err = s.Starter.Wait(ctx, "secret")
+	require.NoError(t, err)
+
+	secrets := []string{multisigMarker}
+	for _, r := range escrow.Roles {
+		secrets = append(secrets, walletPassword("secret", r))
+	}
+	// The dev server writes SQLite with a WAL: read the database and its side files.
+	var temporalBytes []byte
+	files, err := filepath.Glob(filepath.Join(s.Temporal.Dir, "*"))
+	require.NoError(t, err)
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil {
+			temporalBytes = append(temporalBytes, b...)
+		}
+	}
+	// Control: history is stored readable (not compressed), so a plaintext secret would show.
+	require.True(t, bytes.Contains(temporalBytes, []byte("MakeMultisig")), "the scan must see history in the clear")
+	for _, sec := range secrets {
+		assert.False(t, bytes.Contains(temporalBytes, []byte(sec)), "Temporal's files contain %.12s…", sec)
+	}
+
+	var tables []string
+	require.NoError(t, s.Store.DB().SelectContext(ctx, &tables, `SELECT quote_ident(table_schema)||'.'||quote_ident(table_name) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog','information_schema')`))
+	require.NotEmpty(t, tables)
+	rows := 0
+	for _, tbl := range tables {
+		var dump []string
+		require.NoError(t, s.Store.DB().SelectContext(ctx, &dump, `SELECT t::text FROM `+tbl+` t`))
+		for _, row := range dump {
+			rows++
+			for _, sec := range secrets {
+				assert.NotContains(t, row, sec, "table %s", tbl)
+			}
+		}
+	}
+	require.Positive(t, rows)
+	var enc []byte
+	require.NoError(t, s.Store.DB().GetContext(ctx, &enc, `SELECT multisig_infos_enc FROM escrows WHERE escrow_id = 'secret'`))
+	assert.NotEmpty(t, enc, "the multisig infos are stored, encrypted")
+
+	for _, e := range stackLogs[s].All() {
+		line, _ := json.Marshal(e.ContextMap())
+		for _, sec := range secrets {
+			assert.NotContains(t, e.Message+string(line), sec, "log line %q", e.Message)
+		}
+	}
+}
+
+// TestCodecServerDecodesAPayloadFromHistory takes the encrypted start input out of the
+// run's history and has the codec server decode it, as the Web UI does.
+func TestCodecServerDecodesAPayloadFromHistory(t *testing.T) {
+	s := startStack(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	run, err := s.Starter.Start(ctx, input("decode-me", 0))
+	require.NoError(t, err)
+	_, err = s.Starter.Wait(ctx, "decode-me")
+	require.NoError(t, err)
+
+	it := s.Client.GetWorkflowHistory(ctx, run.WorkflowID, run.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	require.True(t, it.HasNext())
+	first, err := it.Next()
+	require.NoError(t, err)
+	payload := first.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()[0]
+	require.True(t, codec.IsEncrypted(payload), "history holds the input encrypted")
+	assert.NotContains(t, string(payload.Data), "decode-me")
+
+	body, err := protojson.Marshal(first.GetWorkflowExecutionStartedEventAttributes().GetInput())
+	require.NoError(t, err)
+	post := func(ns string) (*http.Response, []byte) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.CodecURL+"/decode", bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Namespace", ns)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		var buf bytes.Buffer
+		_, _ = buf.ReadFrom(res.Body)
+		return res, buf.Bytes()
+	}
+	res, out := post("default")
+	require.Equal(t, http.StatusOK, res.StatusCode, string(out))
+	var decoded struct {
+		Payloads []struct {
+			Data string `json:"data"`
+		} `json:"payloads"`
+	}
+	require.NoError(t, json.Unmarshal(out, &decoded))
+	require.Len(t, decoded.Payloads, 1)
+	data, err := base64.StdEncoding.DecodeString(decoded.Payloads[0].Data)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `"escrow_id":"decode-me"`)
+
+	res, _ = post("someone-else")
+	assert.Equal(t, http.StatusForbidden, res.StatusCode, "only the configured namespace is served")
+}
+
+// TestMarketplaceReadsTheProjection reads a finished escrow through the starter, from
+// Postgres and from Temporal's visibility.
+func TestMarketplaceReadsTheProjection(t *testing.T) {
+	s := startStack(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	_, err := s.Starter.Start(ctx, input("read-me", 0))
+	require.NoError(t, err)
+	res, err := s.Starter.Wait(ctx, "read-me")
+	require.NoError(t, err)
+
+	got, err := s.Starter.Get(ctx, "read-me")
+	require.NoError(t, err)
+	assert.Equal(t, escrow.StatusReady, got.Status)
+	assert.Equal(t, escrow.PhaseReady, got.Phase)
+	assert.Equal(t, res.Address, got.Address)
+	assert.Equal(t, int64(2_000_000_000_000), got.AmountAtomic)
+	assert.Equal(t, "order-read-me", got.OrderID)
+	assert.Equal(t, "vendor-8", got.VendorID)
+	assert.Equal(t, int64(6), got.Version, "one version per phase change, the last one landed")
+
+	ready, err := s.Starter.List(ctx, store.Filter{Status: escrow.StatusReady})
+	require.NoError(t, err)
+	require.Len(t, ready, 1)
+	assert.Equal(t, "read-me", ready[0].EscrowID)
+	none, err := s.Starter.List(ctx, store.Filter{Phase: escrow.PhaseFailed})
+	require.NoError(t, err)
+	assert.Empty(t, none)
+	_, err = s.Starter.List(ctx, store.Filter{Status: "lost"})
+	assert.Error(t, err)
+
+	require.Eventually(t, func() bool {
+		runs, err := s.Starter.ListByPhase(ctx, escrow.PhaseReady, 3)
+		return err == nil && len(runs) == 1 && runs[0].WorkflowID == escrow.WorkflowID("read-me")
+	}, 30*time.Second, 250*time.Millisecond, "visibility lists the escrow by its search attributes")
+	_, err = s.Starter.ListByPhase(ctx, "Lost", 0)
+	assert.Error(t, err)
+	_, err = s.Starter.Get(ctx, "nobody")
+	assert.True(t, errors.Is(err, starter.ErrUnknownEscrow))
+	assert.False(t, strings.Contains(got.Reason, multisigMarker))
+}
