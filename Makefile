@@ -11,6 +11,7 @@ all: build
 
 tools:
 	@scripts/tools.sh
+	@scripts/postgres.sh
 
 build:
 	go build -o bin/ ./cmd/...
@@ -23,7 +24,7 @@ run: tools
 test: tools lint
 	go test $(GO_TEST_FLAGS) ./...
 
-## test-unit: unit-only mode (-short): no Temporal server, no wallet-rpc, nothing to install.
+## test-unit: unit-only mode (-short): no Temporal server, wallet-rpc or PostgreSQL; nothing to install.
 test-unit:
 	go test -short -race -count=1 ./...
 
