@@ -6,7 +6,7 @@
 #   3. otherwise: install Debian's postgresql if needed and run a private cluster under
 #      .data/postgres (trust auth, loopback only). Stop it with scripts/postgres.sh stop.
 set -euo pipefail
-PORT=5432
+PORT=${XMR_ESCROW_PG_PORT:-5432}
 DATA="${XMR_ESCROW_DATA:-$(cd "$(dirname "$0")/.." && pwd)/.data}/postgres"
 
 answers() { (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null; }
@@ -20,7 +20,7 @@ fi
 
 answers && exit 0
 
-if [[ -d /etc/postgresql ]] && command -v pg_ctlcluster >/dev/null; then
+if [[ $PORT == 5432 && -d /etc/postgresql ]] && command -v pg_ctlcluster >/dev/null; then
   for v in $(ls /etc/postgresql); do
     pg_ctlcluster --skip-systemctl-redirect "$v" main start 2>/dev/null || true
   done
