@@ -17,17 +17,43 @@ type QueryName string
 // QueryStatus returns the escrow's State.
 const QueryStatus QueryName = "status"
 
+// UpdateName is the type of every update name: the decisions of the escrow's parties.
+type UpdateName string
+
+// The decisions, each a Temporal update whose validator refuses the wrong role, the wrong
+// state or a second decision after a final one, before anything reaches history.
+const (
+	// UpdateMarkShipped: the vendor has shipped (starts the auto-release timer).
+	UpdateMarkShipped UpdateName = "mark-shipped"
+	// UpdateConfirmReceipt: the buyer got the goods; the money goes to the vendor.
+	UpdateConfirmReceipt UpdateName = "confirm-receipt"
+	// UpdateAgreeRefund: the vendor gives the money back to the buyer.
+	UpdateAgreeRefund UpdateName = "agree-refund"
+	// UpdateOpenDispute: the buyer or the vendor asks the arbiter to decide.
+	UpdateOpenDispute UpdateName = "open-dispute"
+	// UpdateResolveDispute: the arbiter decides for the buyer or the vendor.
+	UpdateResolveDispute UpdateName = "resolve-dispute"
+	// UpdateCancel: any party calls the escrow off before it is funded.
+	UpdateCancel UpdateName = "cancel"
+)
+
 // Search attribute keys that operators filter on in the Web UI.
 var (
 	// SearchAttrPhase holds the Phase, e.g. `EscrowPhase = "Exchanging"`.
 	SearchAttrPhase = temporal.NewSearchAttributeKeyKeyword("EscrowPhase")
 	// SearchAttrRound holds the key-exchange round, e.g. `EscrowRound = 2`.
 	SearchAttrRound = temporal.NewSearchAttributeKeyInt64("EscrowRound")
+	// SearchAttrStatus holds the Status, e.g. `EscrowStatus = "awaiting_funding"`.
+	SearchAttrStatus = temporal.NewSearchAttributeKeyKeyword("EscrowStatus")
+	// SearchAttrEscalated is true once a dispute waited past its escalation time.
+	SearchAttrEscalated = temporal.NewSearchAttributeKeyBool("EscrowEscalated")
 )
 
 // SearchAttributeTypes lists the custom search attributes and their types, for registering
 // them on a server (`temporal server start-dev --search-attribute NAME=TYPE`).
 var SearchAttributeTypes = map[string]string{
-	SearchAttrPhase.GetName(): "Keyword",
-	SearchAttrRound.GetName(): "Int",
+	SearchAttrPhase.GetName():     "Keyword",
+	SearchAttrRound.GetName():     "Int",
+	SearchAttrStatus.GetName():    "Keyword",
+	SearchAttrEscalated.GetName(): "Bool",
 }

@@ -1,5 +1,7 @@
 package escrow
 
+import "time"
+
 // Phase is where an escrow's multisig setup stands.
 type Phase string
 
@@ -30,6 +32,28 @@ type State struct {
 	Reason string `json:"reason,omitempty"`
 	// Assignment says which wallet-rpc instance serves each role.
 	Assignment Assignment `json:"assignment,omitempty"`
+	// WalletOpens counts the open_wallet calls the setup needed (1–3.5 CPU-s each).
+	WalletOpens int `json:"wallet_opens"`
+
+	// AmountAtomic is the price the buyer pays into the escrow.
+	AmountAtomic int64 `json:"amount_atomic"`
+	// Funding is set once the escrow waits for the buyer's payment.
+	Funding Funding `json:"funding"`
+	// ShippedAt starts the auto-release timer, which fires at AutoReleaseAt.
+	ShippedAt     time.Time `json:"shipped_at,omitempty"`
+	AutoReleaseAt time.Time `json:"auto_release_at,omitempty"`
+	// DisputedAt starts the escalation timer; Escalated is set when it fires.
+	DisputedAt    time.Time `json:"disputed_at,omitempty"`
+	EscalateAt    time.Time `json:"escalate_at,omitempty"`
+	Escalated     bool      `json:"escalated,omitempty"`
+	DisputeReason string    `json:"dispute_reason,omitempty"`
+	// Payout is set once the money's destination is decided.
+	Payout *Payout `json:"payout,omitempty"`
+	// Decisions lists every accepted decision, in order.
+	Decisions []Decision `json:"decisions,omitempty"`
+	// VendorPayoutAddress and BuyerRefundAddress are where a release or a refund goes.
+	VendorPayoutAddress string `json:"vendor_payout_address"`
+	BuyerRefundAddress  string `json:"buyer_refund_address"`
 }
 
 // Assignment maps each role to the name of the wallet-rpc instance (and so the task queue)

@@ -13,6 +13,8 @@ const (
 	StatusFunded          Status = "funded"
 	StatusShipped         Status = "shipped"
 	StatusDisputed        Status = "disputed"
+	StatusReleasing       Status = "releasing"
+	StatusRefunding       Status = "refunding"
 	StatusCompleted       Status = "completed"
 	StatusRefunded        Status = "refunded"
 	StatusCancelled       Status = "cancelled"
@@ -21,7 +23,19 @@ const (
 // Statuses lists every status, for validation and for the database's check constraint.
 var Statuses = []Status{
 	StatusSettingUp, StatusReady, StatusFailed, StatusAwaitingFunding, StatusFunded,
-	StatusShipped, StatusDisputed, StatusCompleted, StatusRefunded, StatusCancelled,
+	StatusShipped, StatusDisputed, StatusReleasing, StatusRefunding, StatusCompleted,
+	StatusRefunded, StatusCancelled,
+}
+
+// Final reports whether s ends the escrow: no decision can follow it.
+func (s Status) Final() bool {
+	return s == StatusCompleted || s == StatusRefunded || s == StatusCancelled || s == StatusFailed
+}
+
+// Decided reports whether a payout decision has been taken (or the escrow is over), after
+// which no other decision is accepted.
+func (s Status) Decided() bool {
+	return s.Final() || s == StatusReleasing || s == StatusRefunding
 }
 
 // Valid reports whether s is a known status.

@@ -62,8 +62,15 @@ func input(id string, delay time.Duration) workflows.EscrowInput {
 	return workflows.EscrowInput{
 		EscrowID: id, OrderID: "order-" + id, BuyerID: "buyer-7", VendorID: "vendor-8", ArbiterID: "arbiter-9",
 		AmountAtomic: 2_000_000_000_000, PurgeDelay: &delay,
+		VendorPayoutAddress: vendorAddr, BuyerRefundAddress: buyerAddr,
 	}
 }
+
+// Real mainnet addresses for escrows that never pay out (public fixtures of moneroaddr).
+const (
+	vendorAddr = "48qYABs3W1BLzsHcPmPzqDMqQftxBBBQ5DtsEeULhsxqaWknsUPsLkdAq63wqANJ7L2ZdBbZxwVvBfZz3E4Aw4RUMFDn6h5"
+	buyerAddr  = "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
+)
 
 // walletPassword derives a wallet's password the way the worker does.
 func walletPassword(escrowID string, role escrow.Role) string {

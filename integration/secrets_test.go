@@ -36,7 +36,7 @@ func TestNoSecretRestsInPlaintext(t *testing.T) {
 	defer cancel()
 	_, err := s.Starter.Start(ctx, input("secret", 0))
 	require.NoError(t, err)
-	_, err = s.Starter.Wait(ctx, "secret")
+	_, err = s.Starter.WaitReady(ctx, "secret")
 	require.NoError(t, err)
 
 	secrets := []string{multisigMarker}
@@ -93,7 +93,7 @@ func TestCodecServerDecodesAPayloadFromHistory(t *testing.T) {
 	defer cancel()
 	run, err := s.Starter.Start(ctx, input("decode-me", 0))
 	require.NoError(t, err)
-	_, err = s.Starter.Wait(ctx, "decode-me")
+	_, err = s.Starter.WaitReady(ctx, "decode-me")
 	require.NoError(t, err)
 
 	it := s.Client.GetWorkflowHistory(ctx, run.WorkflowID, run.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -143,20 +143,22 @@ func TestMarketplaceReadsTheProjection(t *testing.T) {
 	defer cancel()
 	_, err := s.Starter.Start(ctx, input("read-me", 0))
 	require.NoError(t, err)
-	res, err := s.Starter.Wait(ctx, "read-me")
+	res, err := s.Starter.WaitReady(ctx, "read-me")
 	require.NoError(t, err)
 
-	got, err := s.Starter.Get(ctx, "read-me")
-	require.NoError(t, err)
-	assert.Equal(t, escrow.StatusReady, got.Status)
+	var got starter.Escrow
+	require.Eventually(t, func() bool {
+		got, err = s.Starter.Get(ctx, "read-me")
+		return err == nil && got.Status == escrow.StatusAwaitingFunding
+	}, 30*time.Second, 100*time.Millisecond, "the projection follows the workflow: %+v %v", got, err)
 	assert.Equal(t, escrow.PhaseReady, got.Phase)
 	assert.Equal(t, res.Address, got.Address)
 	assert.Equal(t, int64(2_000_000_000_000), got.AmountAtomic)
 	assert.Equal(t, "order-read-me", got.OrderID)
 	assert.Equal(t, "vendor-8", got.VendorID)
-	assert.Equal(t, int64(6), got.Version, "one version per phase change, the last one landed")
+	assert.Equal(t, int64(7), got.Version, "one version per change: 6 setup phases, then awaiting funding")
 
-	ready, err := s.Starter.List(ctx, store.Filter{Status: escrow.StatusReady})
+	ready, err := s.Starter.List(ctx, store.Filter{Status: escrow.StatusAwaitingFunding})
 	require.NoError(t, err)
 	require.Len(t, ready, 1)
 	assert.Equal(t, "read-me", ready[0].EscrowID)

@@ -25,7 +25,7 @@ func TestOneEscrowEndsReadyWithTheSameAddressInAllThreeWallets(t *testing.T) {
 	run, err := s.Starter.Start(ctx, input("one", 500*time.Millisecond))
 	require.NoError(t, err)
 	require.False(t, run.Existing)
-	res, err := s.Starter.Wait(ctx, "one")
+	res, err := s.Starter.WaitReady(ctx, "one")
 	require.NoError(t, err)
 	t.Logf("one setup: %.1fs wall, %d open_wallet calls", time.Since(started).Seconds(), res.WalletOpens)
 
@@ -64,7 +64,7 @@ func TestThreeEscrowsStartedAtOnceAllEndReady(t *testing.T) {
 	ids := []string{"a", "b", "c"}
 	started := time.Now()
 	var wg sync.WaitGroup
-	results := make([]workflows.EscrowResult, len(ids))
+	results := make([]escrow.State, len(ids))
 	errs := make([]error, len(ids))
 	for i, id := range ids {
 		wg.Add(1)
@@ -74,7 +74,7 @@ func TestThreeEscrowsStartedAtOnceAllEndReady(t *testing.T) {
 				errs[i] = err
 				return
 			}
-			results[i], errs[i] = s.Starter.Wait(ctx, id)
+			results[i], errs[i] = s.Starter.WaitReady(ctx, id)
 		}()
 	}
 	wg.Wait()
@@ -119,9 +119,9 @@ func TestStartingOneEscrowTwiceAtOnceMakesOneRun(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, fresh, "exactly one start created the run")
-	_, err := s.Starter.Wait(ctx, "twice")
+	_, err := s.Starter.WaitReady(ctx, "twice")
 	require.NoError(t, err)
-	// Starting it again after it finished starts nothing either.
+	// Starting it again later starts nothing either.
 	again, err := s.Starter.Start(ctx, input("twice", time.Second))
 	require.NoError(t, err)
 	assert.True(t, again.Existing)

@@ -40,6 +40,12 @@ type Config struct {
 
 // Client talks to one wallet-rpc process; it is safe for concurrent use.
 type Client struct {
+	transport
+}
+
+// transport is the JSON-RPC-over-HTTP machinery (deadlines, digest auth, response
+// checks) that Client and Daemon share, since monerod speaks the same epee dialect.
+type transport struct {
 	baseURL  string
 	endpoint string
 	timeout  time.Duration
@@ -51,23 +57,28 @@ type Client struct {
 // New builds a Client; it does not contact the server, so a wallet-rpc that is still
 // starting up is fine.
 func New(cfg Config) *Client {
+	c := &Client{}
+	c.init(cfg)
+	return c
+}
+
+// init fills t from cfg; a method rather than a constructor because transport holds an
+// atomic counter and must not be copied after use.
+func (t *transport) init(cfg Config) {
 	base := strings.TrimRight(cfg.URL, "/")
-	c := &Client{
-		baseURL:  base,
-		endpoint: base + "/json_rpc",
-		timeout:  cfg.Timeout,
-		hc:       cfg.HTTPClient,
+	t.baseURL = base
+	t.endpoint = base + "/json_rpc"
+	t.timeout = cfg.Timeout
+	t.hc = cfg.HTTPClient
+	if t.timeout <= 0 {
+		t.timeout = DefaultTimeout
 	}
-	if c.timeout <= 0 {
-		c.timeout = DefaultTimeout
-	}
-	if c.hc == nil {
-		c.hc = &http.Client{}
+	if t.hc == nil {
+		t.hc = &http.Client{}
 	}
 	if cfg.Username != "" {
-		c.auth = newDigestAuth(cfg.Username, cfg.Password)
+		t.auth = newDigestAuth(cfg.Username, cfg.Password)
 	}
-	return c
 }
 
 // URL returns the base URL, which identifies the wallet-rpc instance (e.g. in task queue names).
@@ -81,7 +92,7 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 	return nil
 }
 
-func (c *Client) call(ctx context.Context, method string, params, result any) error {
+func (c *transport) call(ctx context.Context, method string, params, result any) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
@@ -124,7 +135,7 @@ type httpResult struct {
 }
 
 // roundTrip sends body and returns the 2xx response body, handling digest auth.
-func (c *Client) roundTrip(ctx context.Context, method string, body []byte) ([]byte, error) {
+func (c *transport) roundTrip(ctx context.Context, method string, body []byte) ([]byte, error) {
 	if c.auth == nil {
 		res, err := c.post(ctx, method, body, "")
 		if err != nil {
@@ -170,7 +181,7 @@ func (c *Client) roundTrip(ctx context.Context, method string, body []byte) ([]b
 }
 
 // requestURI is the digest "uri" value; epee compares it with the request line verbatim.
-func (c *Client) requestURI() string {
+func (c *transport) requestURI() string {
 	u, err := url.Parse(c.endpoint)
 	if err != nil {
 		return "/json_rpc"
@@ -178,7 +189,7 @@ func (c *Client) requestURI() string {
 	return u.RequestURI()
 }
 
-func (c *Client) checkStatus(method string, res *httpResult) ([]byte, error) {
+func (c *transport) checkStatus(method string, res *httpResult) ([]byte, error) {
 	if res.status < 200 || res.status > 299 {
 		var err error = errors.New("unexpected HTTP status")
 		if res.status == http.StatusUnauthorized {
@@ -189,7 +200,7 @@ func (c *Client) checkStatus(method string, res *httpResult) ([]byte, error) {
 	return res.body, nil
 }
 
-func (c *Client) post(ctx context.Context, method string, body []byte, authz string) (*httpResult, error) {
+func (c *transport) post(ctx context.Context, method string, body []byte, authz string) (*httpResult, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
 		// A malformed URL is configuration, not a transient fault: untyped, so not retried.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Wallet-rpc error codes, from monero's src/wallet/wallet_rpc_server_error_codes.h
@@ -229,4 +230,66 @@ func IsWalletExists(err error) bool {
 // IsUnauthorized reports that wallet-rpc rejected our digest credentials.
 func IsUnauthorized(err error) bool {
 	return errors.Is(err, ErrUnauthorized)
+}
+
+// IsTxNotPossible reports transfer's -16 "No transaction created": for a multisig wallet
+// this is what a transfer says when the signers' export_multisig_info has not been
+// imported since the funds arrived (or since the last spend).
+func IsTxNotPossible(err error) bool {
+	code, ok := Code(err)
+	return ok && code == CodeTxNotPossible
+}
+
+// IsNotEnoughMoney reports -17 "not enough money" (balance cannot cover amount plus fee)
+// and -37 "not enough unlocked money" (funds younger than 10 blocks): either way the
+// payout has to wait or shrink, and trying the same call at once will not help.
+func IsNotEnoughMoney(err error) bool {
+	code, ok := Code(err)
+	return ok && (code == CodeNotEnoughMoney || code == CodeNotEnoughUnlockedMoney)
+}
+
+// IsNoUnlockedBalance reports sweep_all's -4 "No unlocked balance in the specified
+// account/subaddress(es)". sweep_all gives it both for locked funds and, on a multisig
+// wallet, for funds whose multisig info was not imported yet, so callers check
+// get_balance (MultisigImportNeeded, BlocksToUnlock) to tell which. -4 is a catch-all
+// code, hence the message check.
+func IsNoUnlockedBalance(err error) bool {
+	var rpcErr *RPCError
+	return errors.As(err, &rpcErr) && rpcErr.Code == CodeGenericTransferError &&
+		strings.Contains(rpcErr.Message, "No unlocked balance")
+}
+
+// IsStaleMultisig reports sign_multisig's -35. v0.18 says "This signature was made with
+// stale data" when this signer's nonces were used up (it signed this or another txset
+// since its last export: a second sign_multisig of the same txset gets this) and
+// "Transaction already signed by this private key" when the txset's creator tries to
+// sign it. Neither can be retried: export/import afresh and build a new txset.
+func IsStaleMultisig(err error) bool {
+	code, ok := Code(err)
+	return ok && code == CodeMultisigSignature
+}
+
+// IsMultisigSubmission reports submit_multisig's -36 "Failed to submit multisig tx:
+// transaction was rejected by daemon", which is what a conflicting spend (double spend)
+// of the same outputs gets. Resubmitting our own already-accepted transaction is NOT an
+// error in v0.18 (it returns the same hash), so -36 means "look the hash up".
+func IsMultisigSubmission(err error) bool {
+	code, ok := Code(err)
+	return ok && code == CodeMultisigSubmission
+}
+
+// IsThresholdNotReached reports -33: kex needs more participants' messages, or
+// submit_multisig got a txset that not enough signers have signed.
+func IsThresholdNotReached(err error) bool {
+	code, ok := Code(err)
+	return ok && code == CodeThresholdNotReached
+}
+
+// IsUnknownTx reports get_transfer_by_txid's -8 "Transaction not found.": the wallet
+// has no record of that hash (yet). -8 also means "Transaction ID has invalid format",
+// which is a caller bug, so the message is checked to keep the two apart.
+func IsUnknownTx(err error) bool {
+	var rpcErr *RPCError
+	return errors.As(err, &rpcErr) && rpcErr.Code == CodeWrongTxID &&
+		strings.Contains(strings.ToLower(rpcErr.Message), "not found")
 }

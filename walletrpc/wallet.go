@@ -221,8 +221,13 @@ func (c *Client) ExchangeMultisigKeys(ctx context.Context, req ExchangeMultisigK
 	return call[ExchangeMultisigKeysResult](ctx, c, MethodExchangeMultisigKeys, req)
 }
 
+// caller is what the typed methods need: Client and Daemon both satisfy it.
+type caller interface {
+	Call(ctx context.Context, method string, params, result any) error
+}
+
 // call is the shape of every typed method: one call, one typed result.
-func call[Res any](ctx context.Context, c *Client, method string, params any) (Res, error) {
+func call[Res any](ctx context.Context, c caller, method string, params any) (Res, error) {
 	var res Res
 	err := c.Call(ctx, method, params, &res)
 	return res, err

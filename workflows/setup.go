@@ -12,73 +12,6 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
-// escrowFlow is the state of one escrow workflow; only the workflow goroutine touches it.
-type escrowFlow struct {
-	in     EscrowInput
-	delay  time.Duration
-	status escrow.State
-	result EscrowResult
-	// leased is true when the instances came from the pool and must be given back.
-	leased bool
-	// wallets and infos feed the projection: wallet names, latest key-exchange messages.
-	wallets map[escrow.Role]string
-	infos   map[escrow.Role]string
-	// projections are the projection writes not yet known to have landed; version numbers them.
-	projections []workflow.Future
-	version     int64
-}
-
-// capacityWait bounds how long a setup waits for idle wallet-rpc instances.
-const capacityWait = 24 * time.Hour
-
-var (
-	wallet *activities.Wallet
-	pool   *activities.Pool
-)
-
-func newEscrow(ctx workflow.Context, in EscrowInput) (*escrowFlow, error) {
-	if err := in.Validate(); err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, err)
-	}
-	e := &escrowFlow{
-		in:      in,
-		delay:   DefaultPurgeDelay,
-		status:  escrow.State{EscrowID: in.EscrowID, Phase: escrow.PhaseNotStarted, Status: escrow.StatusSettingUp},
-		result:  EscrowResult{EscrowID: in.EscrowID},
-		wallets: map[escrow.Role]string{},
-		infos:   map[escrow.Role]string{},
-	}
-	if in.PurgeDelay != nil {
-		e.delay = *in.PurgeDelay
-	}
-	if err := workflow.SetQueryHandler(ctx, string(escrow.QueryStatus), func() (escrow.State, error) {
-		return e.status, nil
-	}); err != nil {
-		return nil, fmt.Errorf("register status query: %w", err)
-	}
-	return e, nil
-}
-
-func (e *escrowFlow) run(ctx workflow.Context) (EscrowResult, error) {
-	e.project(ctx)
-	addr, err := e.setup(ctx)
-	e.release(ctx)
-	if err != nil {
-		reason := failureReason(err)
-		e.status.Reason = reason
-		e.setPhase(ctx, escrow.PhaseFailed, e.status.Round)
-		workflow.GetLogger(ctx).Error("escrow setup failed", "reason", reason)
-		e.awaitProjections(ctx)
-		return e.result, temporal.NewNonRetryableApplicationError("escrow setup failed", ErrTypeSetupFailed, err)
-	}
-	e.status.Address = addr
-	e.result.Address = addr
-	e.setPhase(ctx, escrow.PhaseReady, escrow.Rounds)
-	workflow.GetLogger(ctx).Info("escrow ready", "address", addr)
-	e.awaitProjections(ctx)
-	return e.result, nil
-}
-
 // setup runs create+prepare, the three rounds with the purge wait between them, and the
 // final cross-check, returning the multisig address.
 func (e *escrowFlow) setup(ctx workflow.Context) (string, error) {
@@ -214,19 +147,6 @@ func (e *escrowFlow) release(ctx workflow.Context) {
 
 func (e *escrowFlow) walletInput(r escrow.Role) activities.WalletInput {
 	return activities.WalletInput{EscrowID: e.in.EscrowID, Role: r}
-}
-
-// setPhase records a phase change in the query state, the search attributes and the log.
-func (e *escrowFlow) setPhase(ctx workflow.Context, p escrow.Phase, round int) {
-	e.status.Phase, e.status.Round, e.status.Status = p, round, escrow.StatusOf(p)
-	if err := workflow.UpsertTypedSearchAttributes(ctx,
-		escrow.SearchAttrPhase.ValueSet(string(p)),
-		escrow.SearchAttrRound.ValueSet(int64(round)),
-	); err != nil {
-		workflow.GetLogger(ctx).Warn("upsert search attributes", "error", err)
-	}
-	workflow.GetLogger(ctx).Info("escrow phase", "phase", string(p), "round", round)
-	e.project(ctx)
 }
 
 // othersOf returns the messages of the two roles other than r, in the fixed role order.

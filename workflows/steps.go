@@ -43,11 +43,14 @@ func walletOptions(startToClose time.Duration) workflow.ActivityOptions {
 // steps run in parallel when the roles sit on different instances. It waits for all of them
 // and returns their results in escrow.Roles order, or the first error in that order.
 func each[In, Out any](ctx workflow.Context, e *escrowFlow, opts workflow.ActivityOptions, step func(context.Context, In) (Out, error), input func(escrow.Role) In) ([]Out, error) {
-	futures := make([]workflow.Future, len(escrow.Roles))
-	for i, r := range escrow.Roles {
-		o := opts
-		o.TaskQueue = escrow.WalletTaskQueue(e.status.Assignment.For(r))
-		futures[i] = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, o), step, input(r))
+	return both(ctx, e, opts, escrow.Roles, step, input)
+}
+
+// both runs one step for the given roles in parallel, like each.
+func both[In, Out any](ctx workflow.Context, e *escrowFlow, opts workflow.ActivityOptions, roles []escrow.Role, step func(context.Context, In) (Out, error), input func(escrow.Role) In) ([]Out, error) {
+	futures := make([]workflow.Future, len(roles))
+	for i, r := range roles {
+		futures[i] = workflow.ExecuteActivity(e.on(ctx, r, opts), step, input(r))
 	}
 	out := make([]Out, len(futures))
 	var first error

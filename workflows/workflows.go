@@ -1,5 +1,6 @@
 // Package workflows holds the escrow workflow: the 2-of-3 multisig setup across three
-// wallet-rpc instances, with its phases exposed by query and search attributes.
+// wallet-rpc instances, then the money: funding, the parties' decisions, the payout through
+// the multisig, each wait a durable timer.
 package workflows
 
 import (
@@ -10,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/moneroaddr"
 )
 
 // DefaultPurgeDelay is the wait between key-exchange rounds when an escrow names none; the
@@ -27,22 +29,90 @@ type EscrowInput struct {
 	ArbiterID string `json:"arbiter_id"`
 	// AmountAtomic is the price in atomic units (piconero, 1 XMR = 1e12).
 	AmountAtomic int64 `json:"amount_atomic"`
+	// VendorPayoutAddress receives a release, BuyerRefundAddress a refund.
+	VendorPayoutAddress string `json:"vendor_payout_address"`
+	BuyerRefundAddress  string `json:"buyer_refund_address"`
+	// Network of the payout addresses: mainnet (default; also regtest), testnet, stagenet.
+	Network string `json:"network,omitempty"`
 	// PurgeDelay is the durable wait between rounds; nil means DefaultPurgeDelay, 0 none.
 	PurgeDelay *time.Duration `json:"purge_delay,omitempty"`
 	// Assignment pins roles to wallet-rpc instances (for example a participant's own);
 	// empty means the worker's pool decides.
 	Assignment escrow.Assignment `json:"assignment,omitempty"`
+	// Timing overrides the lifecycle's waits; zero fields take the defaults.
+	Timing Timing `json:"timing,omitempty"`
+	// Resume carries a running escrow across continue-as-new; never set it yourself.
+	Resume *Checkpoint `json:"resume,omitempty"`
 }
 
-// EscrowResult is what a finished setup returns.
+// Timing holds the lifecycle's waits and thresholds. Zero means the default.
+type Timing struct {
+	// FundingConfirmations is how deep the buyer's payment must be (default 10).
+	FundingConfirmations uint64 `json:"funding_confirmations,omitempty"`
+	// FundingPoll is the first wait between funding checks (default 30 s); it doubles while
+	// nothing arrives, up to FundingPollMax (default 10 min), and drops back when a payment
+	// is seen.
+	FundingPoll    time.Duration `json:"funding_poll,omitempty"`
+	FundingPollMax time.Duration `json:"funding_poll_max,omitempty"`
+	// FundingDeadline cancels an escrow not funded in time (default 24 h).
+	FundingDeadline time.Duration `json:"funding_deadline,omitempty"`
+	// AutoRelease releases to the vendor this long after shipment unless the buyer
+	// confirms or disputes (default 14 days).
+	AutoRelease time.Duration `json:"auto_release,omitempty"`
+	// DisputeEscalation flags a dispute the arbiter has not resolved (default 7 days).
+	DisputeEscalation time.Duration `json:"dispute_escalation,omitempty"`
+	// PayoutConfirmations is how deep the payout must be to finish (default 10).
+	PayoutConfirmations uint64 `json:"payout_confirmations,omitempty"`
+	// PayoutPoll is the wait between payout confirmation checks (default 30 s).
+	PayoutPoll time.Duration `json:"payout_poll,omitempty"`
+	// HistoryLimit continues the run as new past this many events (default 10000).
+	HistoryLimit int `json:"history_limit,omitempty"`
+}
+
+func (t Timing) withDefaults() Timing {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&t.FundingPoll, 30*time.Second)
+	def(&t.FundingPollMax, 10*time.Minute)
+	def(&t.FundingDeadline, 24*time.Hour)
+	def(&t.AutoRelease, 14*24*time.Hour)
+	def(&t.DisputeEscalation, 7*24*time.Hour)
+	def(&t.PayoutPoll, 30*time.Second)
+	if t.FundingConfirmations == 0 {
+		t.FundingConfirmations = 10
+	}
+	if t.PayoutConfirmations == 0 {
+		t.PayoutConfirmations = 10
+	}
+	if t.HistoryLimit <= 0 {
+		t.HistoryLimit = 10000
+	}
+	return t
+}
+
+// Checkpoint is the escrow's state carried into the next run by continue-as-new.
+type Checkpoint struct {
+	State   escrow.State           `json:"state"`
+	Wallets map[escrow.Role]string `json:"wallets,omitempty"`
+	Version int64                  `json:"version"`
+	Result  EscrowResult           `json:"result"`
+}
+
+// EscrowResult is what a finished escrow returns.
 type EscrowResult struct {
 	EscrowID   string            `json:"escrow_id"`
+	Status     escrow.Status     `json:"status"`
 	Address    string            `json:"address"`
 	Assignment escrow.Assignment `json:"assignment"`
 	// WalletOpens counts the open_wallet calls the setup needed (each costs 1–3.5 CPU-s).
 	WalletOpens int `json:"wallet_opens"`
-	// Retries counts rounds that were rerun from a snapshot.
+	// Restores counts rounds that were rerun from a snapshot.
 	Restores int `json:"restores"`
+	// Payout is the transaction that paid the vendor or refunded the buyer.
+	Payout *escrow.Payout `json:"payout,omitempty"`
 }
 
 // Validate checks an input before anything is started; the starter and the workflow both
@@ -61,17 +131,31 @@ func (in EscrowInput) Validate() error {
 	if in.AmountAtomic <= 0 {
 		return fmt.Errorf("%w: amount_atomic must be positive, got %d", ErrInvalidInput, in.AmountAtomic)
 	}
+	for _, f := range []struct{ name, v string }{
+		{"vendor_payout_address", in.VendorPayoutAddress}, {"buyer_refund_address", in.BuyerRefundAddress},
+	} {
+		if err := moneroaddr.Valid(f.v, in.network()); err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrInvalidInput, f.name, err)
+		}
+	}
 	if in.PurgeDelay != nil && *in.PurgeDelay < 0 {
 		return fmt.Errorf("%w: purge delay %s is negative", ErrInvalidInput, *in.PurgeDelay)
 	}
 	return nil
 }
 
+func (in EscrowInput) network() moneroaddr.Network {
+	if in.Network == "" {
+		return moneroaddr.Mainnet
+	}
+	return moneroaddr.Network(in.Network)
+}
+
 // ErrInvalidInput marks an EscrowInput that can never run.
 var ErrInvalidInput = errors.New("invalid escrow input")
 
-// Escrow is the escrow workflow: it sets up the 2-of-3 multisig wallets and returns the
-// multisig address.
+// Escrow is the escrow workflow: it sets up the 2-of-3 multisig wallets, waits for the
+// buyer's payment, follows the parties' decisions and pays out through the multisig.
 func Escrow(ctx workflow.Context, in EscrowInput) (EscrowResult, error) {
 	e, err := newEscrow(ctx, in)
 	if err != nil {
@@ -84,6 +168,9 @@ func Escrow(ctx workflow.Context, in EscrowInput) (EscrowResult, error) {
 const (
 	// ErrTypeSetupFailed ends a setup that cannot complete; the status query says why.
 	ErrTypeSetupFailed = "SetupFailed"
-	// ErrTypeInvalidInput rejects an input that can never work.
+	// ErrTypePayoutFailed ends a payout that cannot complete; the funds stay in the
+	// multisig for an operator.
+	ErrTypePayoutFailed = "PayoutFailed"
+	// ErrTypeInvalidInput rejects an input that can never run.
 	ErrTypeInvalidInput = "InvalidInput"
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -69,6 +70,7 @@ func msg(prefix string, role escrow.Role, round int) string {
 func (f *fakeWallets) install() {
 	env := f.s.env
 	f.s.proj.install(env)
+	f.s.money.install(env)
 	env.OnActivity(wallet.CreateWallet, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in activities.WalletInput) (activities.CreateWalletResult, error) {
 			f.record(ctx, "create", in.Role, 0)
@@ -104,8 +106,15 @@ func (f *fakeWallets) install() {
 func input(id string, in EscrowInput) EscrowInput {
 	in.EscrowID, in.OrderID, in.BuyerID, in.VendorID, in.ArbiterID = id, "order-of-"+id, "u-buyer", "u-vendor", "u-arbiter"
 	in.AmountAtomic = 1_500_000_000_000
+	in.VendorPayoutAddress, in.BuyerRefundAddress = vendorAddr, buyerAddr
 	return in
 }
+
+// Real mainnet addresses (public fixtures of package moneroaddr).
+const (
+	vendorAddr = "48qYABs3W1BLzsHcPmPzqDMqQftxBBBQ5DtsEeULhsxqaWknsUPsLkdAq63wqANJ7L2ZdBbZxwVvBfZz3E4Aw4RUMFDn6h5"
+	buyerAddr  = "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
+)
 
 // projections records every projection write the workflow makes.
 type projections struct {
@@ -130,6 +139,8 @@ type EscrowSuite struct {
 	env     *testsuite.TestWorkflowEnvironment
 	wallets *fakeWallets
 	proj    *projections
+	money   *fakeMoney
+	updates int
 }
 
 func (s *EscrowSuite) SetupTest() {
@@ -142,6 +153,7 @@ func (s *EscrowSuite) SetupTest() {
 	s.env.RegisterActivity(&activities.Projection{})
 	s.wallets = &fakeWallets{s: s, barrier: map[string]*sync.WaitGroup{}}
 	s.proj = &projections{}
+	s.money = &fakeMoney{s: s, confirmationsPerCheck: 5}
 }
 
 func TestEscrowSuite(t *testing.T) { suite.Run(t, new(EscrowSuite)) }
@@ -301,9 +313,16 @@ func (s *EscrowSuite) TestEveryPhaseChangeIsProjectedWithAGrowingVersion() {
 		s.Equal("order-of-order-10", p.OrderID)
 		s.Equal(int64(1_500_000_000_000), p.AmountAtomic)
 	}
-	s.Len(w, 6, "NotStarted, Preparing, three rounds, Ready")
+	sort.Slice(w, func(i, j int) bool { return w[i].Version < w[j].Version })
+	var phases []string
+	for _, p := range w {
+		phases = append(phases, fmt.Sprintf("%s/%s", p.Phase, p.Status))
+	}
+	s.Equal([]string{"NotStarted/setting_up", "Preparing/setting_up", "Exchanging/setting_up", "Exchanging/setting_up",
+		"Exchanging/setting_up", "Ready/ready", "Ready/awaiting_funding", "Ready/cancelled"}, phases,
+		"every change, in version order; nobody pays, so the funding deadline cancels")
 	s.Equal(escrow.PhaseReady, last.Phase)
-	s.Equal(escrow.StatusReady, last.Status)
+	s.Equal(escrow.StatusCancelled, last.Status)
 	s.Equal(testAddress, last.Address)
 	s.Equal("rpc-2", last.Instances[escrow.Vendor])
 	s.Equal(escrow.WalletName("order-10", escrow.Arbiter), last.Wallets[escrow.Arbiter])
@@ -340,6 +359,9 @@ func TestInputValidation(t *testing.T) {
 		"no arbiter":     func(in *EscrowInput) { in.ArbiterID = "" },
 		"zero amount":    func(in *EscrowInput) { in.AmountAtomic = 0 },
 		"negative delay": func(in *EscrowInput) { in.PurgeDelay = &neg },
+		"bad address":    func(in *EscrowInput) { in.VendorPayoutAddress = vendorAddr[:94] + "7" },
+		"no refund addr": func(in *EscrowInput) { in.BuyerRefundAddress = "" },
+		"other network":  func(in *EscrowInput) { in.Network = "testnet" },
 	} {
 		in := good
 		mut(&in)

@@ -1,0 +1,151 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/walletrpc"
+)
+
+// FundingInput asks one role's wallet what has arrived at the escrow's address.
+type FundingInput struct {
+	EscrowID string      `json:"escrow_id"`
+	Role     escrow.Role `json:"role"`
+	// MinConfirmations is how deep a payment must be to count as arrived.
+	MinConfirmations uint64 `json:"min_confirmations"`
+}
+
+// FundingResult sums the incoming payments.
+type FundingResult struct {
+	ConfirmedAtomic uint64   `json:"confirmed_atomic"`
+	PendingAtomic   uint64   `json:"pending_atomic"`
+	TxIDs           []string `json:"tx_ids,omitempty"`
+	Opens           int      `json:"opens"`
+}
+
+// CheckFunding refreshes the wallet from the daemon and sums what has arrived. Every role's
+// wallet sees the same incoming payments (they share the view key), so one role watches.
+func (w *Wallet) CheckFunding(ctx context.Context, in FundingInput) (FundingResult, error) {
+	name, err := walletName(in.EscrowID, in.Role)
+	if err != nil {
+		return FundingResult{}, err
+	}
+	var out FundingResult
+	out.Opens, err = w.withWallet(ctx, name, func(ctx context.Context) error {
+		if _, err := w.rpc.Refresh(ctx, walletrpc.RefreshRequest{}); err != nil {
+			return err
+		}
+		res, err := w.rpc.GetTransfers(ctx, walletrpc.GetTransfersRequest{In: true, Pool: true})
+		if err != nil {
+			return err
+		}
+		out.ConfirmedAtomic, out.PendingAtomic, out.TxIDs = 0, 0, nil
+		for _, t := range res.In {
+			if t.Confirmations >= in.MinConfirmations {
+				out.ConfirmedAtomic += t.Amount
+			} else {
+				out.PendingAtomic += t.Amount
+			}
+			out.TxIDs = append(out.TxIDs, t.TxID)
+		}
+		for _, t := range res.Pool {
+			out.PendingAtomic += t.Amount
+			out.TxIDs = append(out.TxIDs, t.TxID)
+		}
+		return nil
+	})
+	if err != nil {
+		return FundingResult{}, classify(fmt.Errorf("check funding of %s: %w", name, err))
+	}
+	return out, nil
+}
+
+// ImportInput hands one signer the other signers' export infos.
+type ImportInput struct {
+	EscrowID string      `json:"escrow_id"`
+	Role     escrow.Role `json:"role"`
+	Infos    []string    `json:"infos"`
+}
+
+// ImportResult says how many outputs the import taught the wallet about.
+type ImportResult struct {
+	Outputs int `json:"outputs"`
+	Opens   int `json:"opens"`
+}
+
+// ExportMultisigInfo refreshes the wallet and exports its multisig info (its partial key
+// images and fresh signing nonces) for the other signer. Each export resets this wallet's
+// nonces, so the workflow always imports the latest export, and redoes the whole sync when
+// a later step finds it stale.
+func (w *Wallet) ExportMultisigInfo(ctx context.Context, in WalletInput) (MultisigMessage, error) {
+	name, err := walletName(in.EscrowID, in.Role)
+	if err != nil {
+		return MultisigMessage{}, err
+	}
+	var out MultisigMessage
+	out.Opens, err = w.withWallet(ctx, name, func(ctx context.Context) error {
+		if _, err := w.rpc.Refresh(ctx, walletrpc.RefreshRequest{}); err != nil {
+			return err
+		}
+		r, err := w.rpc.ExportMultisigInfo(ctx)
+		out.Info = r.Info
+		return err
+	})
+	if err != nil {
+		return MultisigMessage{}, classify(fmt.Errorf("export multisig info of %s: %w", name, err))
+	}
+	return out, nil
+}
+
+// ImportMultisigInfo imports the other signers' infos; importing the same infos twice is
+// harmless, so a retry needs nothing special.
+func (w *Wallet) ImportMultisigInfo(ctx context.Context, in ImportInput) (ImportResult, error) {
+	name, err := walletName(in.EscrowID, in.Role)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	if len(in.Infos) == 0 {
+		return ImportResult{}, nonRetryable(ErrTypeInvalidInput, fmt.Errorf("import into %s: no infos", name))
+	}
+	var out ImportResult
+	out.Opens, err = w.withWallet(ctx, name, func(ctx context.Context) error {
+		r, err := w.rpc.ImportMultisigInfo(ctx, walletrpc.ImportMultisigInfoRequest{Info: in.Infos})
+		out.Outputs = r.NOutputs
+		return err
+	})
+	if err != nil {
+		return ImportResult{}, classify(fmt.Errorf("import multisig info into %s: %w", name, err))
+	}
+	return out, nil
+}
+
+// BalanceResult is what the escrow's wallet can spend now.
+type BalanceResult struct {
+	// UnlockedAtomic is what a sweep would spend (plus the fee it pays out of it).
+	UnlockedAtomic uint64 `json:"unlocked_atomic"`
+	TotalAtomic    uint64 `json:"total_atomic"`
+	Opens          int    `json:"opens"`
+}
+
+// SpendableBalance refreshes and reports the unlocked balance: the amount a signer checks
+// a payout against.
+func (w *Wallet) SpendableBalance(ctx context.Context, in WalletInput) (BalanceResult, error) {
+	name, err := walletName(in.EscrowID, in.Role)
+	if err != nil {
+		return BalanceResult{}, err
+	}
+	var out BalanceResult
+	out.Opens, err = w.withWallet(ctx, name, func(ctx context.Context) error {
+		if _, err := w.rpc.Refresh(ctx, walletrpc.RefreshRequest{}); err != nil {
+			return err
+		}
+		b, err := w.rpc.GetBalance(ctx, walletrpc.GetBalanceRequest{})
+		out.UnlockedAtomic, out.TotalAtomic = b.UnlockedBalance, b.Balance
+		return err
+	})
+	if err != nil {
+		return BalanceResult{}, classify(fmt.Errorf("balance of %s: %w", name, err))
+	}
+	return out, nil
+}

@@ -1,0 +1,64 @@
+package escrow
+
+import "time"
+
+// Decision is one party's decision as the escrow recorded it.
+type Decision struct {
+	Update  UpdateName `json:"update"`
+	Role    Role       `json:"role"`
+	ActorID string     `json:"actor_id"`
+	At      time.Time  `json:"at"`
+	// Detail is the dispute reason, the winner, or "auto" for a timer's decision.
+	Detail string `json:"detail,omitempty"`
+}
+
+// DecisionInput is the input of every decision update. The marketplace authenticates its
+// user and says who acts: the escrow checks that this user holds that role.
+type DecisionInput struct {
+	Role    Role   `json:"role"`
+	ActorID string `json:"actor_id"`
+	// Reason explains a dispute (10–1000 characters).
+	Reason string `json:"reason,omitempty"`
+	// Winner is who a dispute resolves to: buyer (refund) or vendor (release).
+	Winner Role `json:"winner,omitempty"`
+	// PayoutAddress, on mark-shipped, replaces the vendor's payout address.
+	PayoutAddress string `json:"payout_address,omitempty"`
+}
+
+// PayoutKind says where the money goes.
+type PayoutKind string
+
+// The two payouts.
+const (
+	PayoutRelease PayoutKind = "release" // to the vendor
+	PayoutRefund  PayoutKind = "refund"  // to the buyer
+)
+
+// Payout is a decided payout and how far it has got.
+type Payout struct {
+	Kind    PayoutKind `json:"kind"`
+	Payee   Role       `json:"payee"`
+	Address string     `json:"address"`
+	// Signers are the two roles whose keys move the money: the first builds the transaction,
+	// the second checks, signs and submits it.
+	Signers  []Role `json:"signers"`
+	Attempts int    `json:"attempts"`
+	TxHash   string `json:"tx_hash,omitempty"`
+	// AmountAtomic and FeeAtomic are what the signed transaction pays and costs.
+	AmountAtomic  uint64 `json:"amount_atomic,omitempty"`
+	FeeAtomic     uint64 `json:"fee_atomic,omitempty"`
+	Submitted     bool   `json:"submitted"`
+	Confirmations uint64 `json:"confirmations"`
+}
+
+// Funding is what has arrived at the multisig address.
+type Funding struct {
+	// ConfirmedAtomic arrived with enough confirmations; PendingAtomic is still confirming.
+	ConfirmedAtomic uint64    `json:"confirmed_atomic"`
+	PendingAtomic   uint64    `json:"pending_atomic"`
+	OverpaidAtomic  uint64    `json:"overpaid_atomic,omitempty"`
+	Deadline        time.Time `json:"deadline"`
+	FundedAt        time.Time `json:"funded_at,omitempty"`
+	Checks          int       `json:"checks"`
+	TxIDs           []string  `json:"tx_ids,omitempty"`
+}

@@ -1,0 +1,76 @@
+package starter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+)
+
+// ErrSetupFailed is returned by WaitReady for an escrow whose multisig setup failed.
+var ErrSetupFailed = errors.New("escrow setup failed")
+
+// Decide sends one party's decision and returns the escrow's state after it. A decision
+// the escrow refuses (wrong role, wrong state, a second decision after a final one, a bad
+// address) comes back as an error saying why, and leaves no trace in the escrow's history.
+func (s *Client) Decide(ctx context.Context, escrowID string, name escrow.UpdateName, in escrow.DecisionInput) (escrow.State, error) {
+	if err := escrow.ValidateID(escrowID); err != nil {
+		return escrow.State{}, err
+	}
+	h, err := s.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   escrow.WorkflowID(escrowID),
+		UpdateName:   string(name),
+		Args:         []interface{}{in},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return escrow.State{}, s.wrap(escrowID, string(name), err)
+	}
+	var st escrow.State
+	if err := h.Get(ctx, &st); err != nil {
+		return escrow.State{}, fmt.Errorf("%s escrow %s: %w", name, escrowID, err)
+	}
+	return st, nil
+}
+
+// WaitUntil polls the escrow's status until done says so, ctx ends, or the escrow's
+// workflow is gone.
+func (s *Client) WaitUntil(ctx context.Context, escrowID string, every time.Duration, done func(escrow.State) bool) (escrow.State, error) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		st, err := s.Status(ctx, escrowID)
+		if err == nil && done(st) {
+			return st, nil
+		}
+		var nf *serviceerror.NotFound
+		if errors.Is(err, ErrUnknownEscrow) || errors.As(err, &nf) {
+			return st, err
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = ctx.Err()
+			}
+			return st, fmt.Errorf("wait for escrow %s: %w", escrowID, err)
+		case <-t.C:
+		}
+	}
+}
+
+// WaitReady waits until the multisig setup ends: the state with the address, or
+// ErrSetupFailed with the reason.
+func (s *Client) WaitReady(ctx context.Context, escrowID string) (escrow.State, error) {
+	st, err := s.WaitUntil(ctx, escrowID, 200*time.Millisecond, func(st escrow.State) bool {
+		return st.Phase == escrow.PhaseReady || st.Phase == escrow.PhaseFailed
+	})
+	if err == nil && st.Phase == escrow.PhaseFailed {
+		return st, fmt.Errorf("escrow %s: %w: %s", escrowID, ErrSetupFailed, st.Reason)
+	}
+	return st, err
+}

@@ -1,0 +1,129 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+)
+
+// escrowFlow is the state of one escrow workflow; only the workflow goroutine touches it.
+type escrowFlow struct {
+	in     EscrowInput
+	timing Timing
+	delay  time.Duration
+	status escrow.State
+	result EscrowResult
+	// leased is true when the instances came from the pool and must be given back.
+	leased bool
+	// wallets and infos feed the projection: wallet names, latest key-exchange messages.
+	wallets map[escrow.Role]string
+	infos   map[escrow.Role]string
+	// projections are the projection writes not yet known to have landed; version numbers them.
+	projections []workflow.Future
+	version     int64
+	// resumed is true in a run continued from an earlier one: the setup is behind it.
+	resumed bool
+	// poll is the current wait between funding checks.
+	poll time.Duration
+}
+
+// capacityWait bounds how long a setup waits for idle wallet-rpc instances.
+const capacityWait = 24 * time.Hour
+
+var (
+	wallet *activities.Wallet
+	pool   *activities.Pool
+)
+
+func newEscrow(ctx workflow.Context, in EscrowInput) (*escrowFlow, error) {
+	if err := in.Validate(); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, err)
+	}
+	e := &escrowFlow{
+		in:     in,
+		timing: in.Timing.withDefaults(),
+		delay:  DefaultPurgeDelay,
+		status: escrow.State{
+			EscrowID: in.EscrowID, Phase: escrow.PhaseNotStarted, Status: escrow.StatusSettingUp,
+			AmountAtomic: in.AmountAtomic, VendorPayoutAddress: in.VendorPayoutAddress, BuyerRefundAddress: in.BuyerRefundAddress,
+		},
+		result:  EscrowResult{EscrowID: in.EscrowID},
+		wallets: map[escrow.Role]string{},
+		infos:   map[escrow.Role]string{},
+	}
+	if in.PurgeDelay != nil {
+		e.delay = *in.PurgeDelay
+	}
+	if cp := in.Resume; cp != nil {
+		e.status, e.version, e.result, e.resumed = cp.State, cp.Version, cp.Result, true
+		if cp.Wallets != nil {
+			e.wallets = cp.Wallets
+		}
+		e.in.Resume = nil
+	}
+	if err := workflow.SetQueryHandler(ctx, string(escrow.QueryStatus), func() (escrow.State, error) {
+		return e.status, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := e.registerDecisions(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *escrowFlow) run(ctx workflow.Context) (EscrowResult, error) {
+	if !e.resumed {
+		e.project(ctx)
+		addr, err := e.setup(ctx)
+		e.release(ctx)
+		if err != nil {
+			reason := failureReason(err)
+			e.status.Reason = reason
+			e.setPhase(ctx, escrow.PhaseFailed, e.status.Round)
+			workflow.GetLogger(ctx).Error("escrow setup failed", "reason", reason)
+			e.awaitProjections(ctx)
+			e.result.Status = e.status.Status
+			return e.result, temporal.NewNonRetryableApplicationError("escrow setup failed", ErrTypeSetupFailed, err)
+		}
+		e.status.Address, e.status.WalletOpens = addr, e.result.WalletOpens
+		e.result.Address = addr
+		e.setPhase(ctx, escrow.PhaseReady, escrow.Rounds)
+		workflow.GetLogger(ctx).Info("escrow ready", "address", addr)
+		e.startFunding(ctx)
+	}
+	return e.lifecycle(ctx)
+}
+
+// setPhase records a setup phase change; the status follows the phase.
+func (e *escrowFlow) setPhase(ctx workflow.Context, p escrow.Phase, round int) {
+	e.status.Phase, e.status.Round, e.status.Status = p, round, escrow.StatusOf(p)
+	workflow.GetLogger(ctx).Info("escrow phase", "phase", string(p), "round", round)
+	e.publish(ctx)
+}
+
+// setStatus records a lifecycle status change.
+func (e *escrowFlow) setStatus(ctx workflow.Context, st escrow.Status) {
+	e.status.Status = st
+	e.result.Status = st
+	workflow.GetLogger(ctx).Info("escrow status", "status", string(st))
+	e.publish(ctx)
+}
+
+// publish makes the current state visible: search attributes for operators, the
+// projection for the marketplace. The query reads e.status directly.
+func (e *escrowFlow) publish(ctx workflow.Context) {
+	if err := workflow.UpsertTypedSearchAttributes(ctx,
+		escrow.SearchAttrPhase.ValueSet(string(e.status.Phase)),
+		escrow.SearchAttrRound.ValueSet(int64(e.status.Round)),
+		escrow.SearchAttrStatus.ValueSet(string(e.status.Status)),
+		escrow.SearchAttrEscalated.ValueSet(e.status.Escalated),
+	); err != nil {
+		workflow.GetLogger(ctx).Warn("upsert search attributes", "error", err)
+	}
+	e.project(ctx)
+}

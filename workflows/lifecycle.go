@@ -1,0 +1,186 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+)
+
+// watcher is the role whose wallet checks for the buyer's payment. Every role's wallet
+// sees incoming payments; the arbiter's is the marketplace's own in every custody model.
+const watcher = escrow.Arbiter
+
+// startFunding moves a ready escrow to waiting for the buyer's payment, unless a party
+// asked to cancel during the setup.
+func (e *escrowFlow) startFunding(ctx workflow.Context) {
+	e.status.Funding.Deadline = workflow.Now(ctx).Add(e.timing.FundingDeadline)
+	if e.cancelRequested() {
+		e.setStatus(ctx, escrow.StatusCancelled)
+		return
+	}
+	e.setStatus(ctx, escrow.StatusAwaitingFunding)
+}
+
+// lifecycle drives the escrow from funding to its end. Each turn waits for what the
+// current status is waiting for (a payment, a decision, a timer, a payout), so an update
+// handler only has to change the status to steer it.
+func (e *escrowFlow) lifecycle(ctx workflow.Context) (EscrowResult, error) {
+	for {
+		var err error
+		switch st := e.status.Status; st {
+		case escrow.StatusAwaitingFunding:
+			err = e.awaitFunding(ctx)
+		case escrow.StatusFunded:
+			err = workflow.Await(ctx, func() bool { return e.status.Status != st })
+		case escrow.StatusShipped:
+			err = e.awaitOrAutoRelease(ctx)
+		case escrow.StatusDisputed:
+			err = e.awaitResolution(ctx)
+		case escrow.StatusReleasing, escrow.StatusRefunding:
+			err = e.payout(ctx)
+		default:
+			return e.finish(ctx)
+		}
+		if err != nil {
+			return e.result, err
+		}
+		if e.historyFull(ctx) {
+			return e.result, e.continueAsNew(ctx)
+		}
+	}
+}
+
+// awaitFunding checks the escrow's address, then waits on a durable timer that backs off
+// while nothing arrives, so many escrows can wait at once without each reopening a wallet
+// every few seconds. It returns when the escrow is funded, cancelled, past its deadline, or
+// after one check (so the caller can continue-as-new between checks).
+func (e *escrowFlow) awaitFunding(ctx workflow.Context) error {
+	f := &e.status.Funding
+	var res activities.FundingResult
+	in := activities.FundingInput{EscrowID: e.in.EscrowID, Role: watcher, MinConfirmations: e.timing.FundingConfirmations}
+	if err := workflow.ExecuteActivity(e.on(ctx, watcher, walletOptions(stepTimeout)), wallet.CheckFunding, in).Get(ctx, &res); err != nil {
+		return err
+	}
+	if e.status.Status != escrow.StatusAwaitingFunding {
+		return nil // cancelled while checking
+	}
+	changed := res.ConfirmedAtomic+res.PendingAtomic != f.ConfirmedAtomic+f.PendingAtomic
+	f.ConfirmedAtomic, f.PendingAtomic, f.TxIDs = res.ConfirmedAtomic, res.PendingAtomic, res.TxIDs
+	f.Checks++
+	amount := uint64(e.in.AmountAtomic)
+	if f.ConfirmedAtomic >= amount {
+		f.OverpaidAtomic = f.ConfirmedAtomic - amount
+		f.FundedAt = workflow.Now(ctx)
+		workflow.GetLogger(ctx).Info("escrow funded", "confirmed", f.ConfirmedAtomic, "overpaid", f.OverpaidAtomic)
+		e.setStatus(ctx, escrow.StatusFunded)
+		return nil
+	}
+	if changed {
+		e.publish(ctx) // an underpayment or a confirming payment is visible to all
+	}
+	switch {
+	case res.PendingAtomic > 0 || changed || e.poll == 0:
+		e.poll = e.timing.FundingPoll // something is moving: watch it closely
+	default:
+		e.poll = min(2*e.poll, e.timing.FundingPollMax)
+	}
+	left := f.Deadline.Sub(workflow.Now(ctx))
+	if left <= 0 {
+		e.expireFunding(ctx)
+		return nil
+	}
+	_, err := workflow.AwaitWithTimeout(ctx, min(e.poll, left), func() bool {
+		return e.status.Status != escrow.StatusAwaitingFunding
+	})
+	return err
+}
+
+// expireFunding ends an escrow whose deadline passed: cancelled, and whatever did arrive
+// (an underpayment, a payment still confirming) goes back to the buyer.
+func (e *escrowFlow) expireFunding(ctx workflow.Context) {
+	e.record(ctx, escrow.Decision{Update: escrow.UpdateCancel, Detail: "funding deadline passed"})
+	e.status.Reason = "funding deadline passed"
+	e.cancel(ctx)
+}
+
+// cancel calls off an unfunded escrow, refunding anything that arrived anyway.
+func (e *escrowFlow) cancel(ctx workflow.Context) {
+	if f := e.status.Funding; f.ConfirmedAtomic+f.PendingAtomic > 0 {
+		e.decidePayout(ctx, escrow.PayoutRefund, escrow.Arbiter)
+		return
+	}
+	e.setStatus(ctx, escrow.StatusCancelled)
+}
+
+// awaitOrAutoRelease waits for the buyer after shipment; when the auto-release time passes
+// with no confirmation and no dispute, the vendor and the arbiter release.
+func (e *escrowFlow) awaitOrAutoRelease(ctx workflow.Context) error {
+	changed, err := workflow.AwaitWithTimeout(ctx, e.status.AutoReleaseAt.Sub(workflow.Now(ctx)), func() bool {
+		return e.status.Status != escrow.StatusShipped
+	})
+	if err != nil || changed {
+		return err
+	}
+	if !workflow.Now(ctx).Before(e.status.AutoReleaseAt) {
+		e.record(ctx, escrow.Decision{Update: escrow.UpdateConfirmReceipt, Detail: "auto-release"})
+		e.decidePayout(ctx, escrow.PayoutRelease, escrow.Arbiter)
+	}
+	return nil
+}
+
+// awaitResolution waits for the arbiter; past the escalation time it flags the dispute
+// (search attribute EscrowEscalated) and keeps waiting.
+func (e *escrowFlow) awaitResolution(ctx workflow.Context) error {
+	until := func() bool { return e.status.Status != escrow.StatusDisputed }
+	if e.status.Escalated {
+		return workflow.Await(ctx, until)
+	}
+	changed, err := workflow.AwaitWithTimeout(ctx, e.status.EscalateAt.Sub(workflow.Now(ctx)), until)
+	if err != nil || changed {
+		return err
+	}
+	if !workflow.Now(ctx).Before(e.status.EscalateAt) {
+		e.status.Escalated = true
+		workflow.GetLogger(ctx).Warn("dispute escalated: the arbiter has not resolved it in time")
+		e.publish(ctx)
+	}
+	return nil
+}
+
+// finish ends the run with the escrow's final state.
+func (e *escrowFlow) finish(ctx workflow.Context) (EscrowResult, error) {
+	e.result.Status = e.status.Status
+	e.result.Payout = e.status.Payout
+	e.awaitProjections(ctx)
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return e.result, err
+	}
+	return e.result, nil
+}
+
+// historyFull says the run should continue as new: long funding waits and payout polls
+// would otherwise grow one history without bound.
+func (e *escrowFlow) historyFull(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= e.timing.HistoryLimit
+}
+
+// continueAsNew hands the state to a fresh run once no update handler is mid-way, so no
+// decision is lost across it; the projection writes land first.
+func (e *escrowFlow) continueAsNew(ctx workflow.Context) error {
+	e.awaitProjections(ctx)
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	next := e.in
+	next.Resume = &Checkpoint{State: e.status, Wallets: e.wallets, Version: e.version, Result: e.result}
+	workflow.GetLogger(ctx).Info("continuing as new", "history_length", workflow.GetInfo(ctx).GetCurrentHistoryLength())
+	return workflow.NewContinueAsNewError(ctx, Escrow, next)
+}
+
+// on routes a role's step to its wallet-rpc's task queue.
+func (e *escrowFlow) on(ctx workflow.Context, r escrow.Role, opts workflow.ActivityOptions) workflow.Context {
+	opts.TaskQueue = escrow.WalletTaskQueue(e.status.Assignment.For(r))
+	return workflow.WithActivityOptions(ctx, opts)
+}

@@ -1,0 +1,195 @@
+package workflows
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+)
+
+// fakeMoney answers the funding and payout steps like honest wallets on a chain would.
+type fakeMoney struct {
+	s  *EscrowSuite
+	mu sync.Mutex
+	// paid returns what the buyer has paid by the n-th funding check (1-based).
+	paid                  func(check int) (confirmed, pending uint64)
+	checks                int
+	staleSigns            int // the first n signs find the multisig state stale
+	addressValid          bool
+	confirmationsPerCheck uint64
+	confirmations         uint64
+	steps                 []string
+	signed                []activities.SignPayoutInput
+}
+
+const fee = 30_000_000
+
+func (m *fakeMoney) step(format string, args ...any) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.steps = append(m.steps, fmt.Sprintf(format, args...))
+}
+
+func (m *fakeMoney) install(env *testsuite.TestWorkflowEnvironment) {
+	env.OnActivity(wallet.CheckFunding, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.FundingInput) (activities.FundingResult, error) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			if m.paid == nil {
+				return activities.FundingResult{}, nil
+			}
+			m.checks++
+			c, p := m.paid(m.checks)
+			return activities.FundingResult{ConfirmedAtomic: c, PendingAtomic: p}, nil
+		}).Maybe()
+	env.OnActivity(wallet.SpendableBalance, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.WalletInput) (activities.BalanceResult, error) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			c, _ := m.paidNow()
+			return activities.BalanceResult{UnlockedAtomic: c, TotalAtomic: c}, nil
+		}).Maybe()
+	env.OnActivity(wallet.ExportMultisigInfo, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.WalletInput) (activities.MultisigMessage, error) {
+			m.step("export:%s", in.Role)
+			return activities.MultisigMessage{Info: "export-of-" + string(in.Role)}, nil
+		}).Maybe()
+	env.OnActivity(wallet.ImportMultisigInfo, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ImportInput) (activities.ImportResult, error) {
+			m.step("import:%s<-%s", in.Role, in.Infos[0])
+			return activities.ImportResult{Outputs: 1}, nil
+		}).Maybe()
+	env.OnActivity(wallet.CreatePayout, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.PayoutInput) (activities.CreatePayoutResult, error) {
+			m.step("create:%s", in.Role)
+			return activities.CreatePayoutResult{Txset: "txset-to-" + in.Address}, nil
+		}).Maybe()
+	env.OnActivity(wallet.SignPayout, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SignPayoutInput) (activities.SignPayoutResult, error) {
+			m.step("sign:%s", in.Role)
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			m.signed = append(m.signed, in)
+			if m.staleSigns > 0 {
+				m.staleSigns--
+				return activities.SignPayoutResult{}, temporal.NewNonRetryableApplicationError("stale", activities.ErrTypeStale, nil)
+			}
+			return activities.SignPayoutResult{SignedTx: "signed", TxHash: "hash-1", AmountAtomic: in.FundedAtomic - fee, FeeAtomic: fee}, nil
+		}).Maybe()
+	env.OnActivity(wallet.SubmitPayout, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SubmitInput) (activities.TxStatusResult, error) {
+			m.step("submit:%s", in.Role)
+			return activities.TxStatusResult{Known: true}, nil
+		}).Maybe()
+	env.OnActivity(wallet.PayoutStatus, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.TxStatusInput) (activities.TxStatusResult, error) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			m.confirmations += m.confirmationsPerCheck
+			return activities.TxStatusResult{Known: true, Confirmations: m.confirmations}, nil
+		}).Maybe()
+	env.OnActivity(wallet.ValidateAddress, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.AddressInput) (activities.AddressResult, error) {
+			return activities.AddressResult{Valid: m.addressValid}, nil
+		}).Maybe()
+}
+
+func (m *fakeMoney) paidNow() (uint64, uint64) {
+	if m.paid == nil {
+		return 0, 0
+	}
+	return m.paid(m.checks)
+}
+
+const price = 1_500_000_000_000
+
+// payAt makes the buyer's full payment visible from the n-th check on.
+func payAt(n int, amount uint64) func(int) (uint64, uint64) {
+	return func(check int) (uint64, uint64) {
+		if check >= n {
+			return amount, 0
+		}
+		return 0, 0
+	}
+}
+
+// decide sends a decision at the given (test-clock) time and records how it went.
+type outcome struct {
+	accepted, rejected bool
+	err                error
+	state              escrow.State
+}
+
+func (s *EscrowSuite) decide(at time.Duration, name escrow.UpdateName, in escrow.DecisionInput) *outcome {
+	o := &outcome{}
+	s.updates++
+	id := fmt.Sprintf("%s-%d", name, s.updates)
+	s.env.RegisterDelayedCallback(func() {
+		s.env.UpdateWorkflow(string(name), id, &testsuite.TestUpdateCallback{
+			OnAccept: func() { o.accepted = true },
+			OnReject: func(err error) { o.rejected, o.err = true, err },
+			OnComplete: func(v interface{}, err error) {
+				o.err = err
+				if st, ok := v.(escrow.State); ok {
+					o.state = st
+				}
+			},
+		}, in)
+	}, at)
+	return o
+}
+
+var (
+	asBuyer   = escrow.DecisionInput{Role: escrow.Buyer, ActorID: "u-buyer"}
+	asVendor  = escrow.DecisionInput{Role: escrow.Vendor, ActorID: "u-vendor"}
+	asArbiter = escrow.DecisionInput{Role: escrow.Arbiter, ActorID: "u-arbiter"}
+)
+
+func with(in escrow.DecisionInput, f func(*escrow.DecisionInput)) escrow.DecisionInput {
+	f(&in)
+	return in
+}
+
+// runLifecycle runs an escrow that the buyer pays at the third check.
+func (s *EscrowSuite) runLifecycle(id string, in EscrowInput) (EscrowResult, escrow.State) {
+	if s.money.paid == nil {
+		s.money.paid = payAt(3, price)
+	}
+	s.wallets.install()
+	s.env.ExecuteWorkflow(Escrow, input(id, in))
+	s.Require().True(s.env.IsWorkflowCompleted())
+	var res EscrowResult
+	if err := s.env.GetWorkflowError(); err == nil {
+		s.Require().NoError(s.env.GetWorkflowResult(&res))
+	}
+	return res, s.status()
+}
+
+func (s *EscrowSuite) assertPaid(st escrow.State, kind escrow.PayoutKind, signers ...escrow.Role) {
+	s.Require().NotNil(st.Payout)
+	s.Equal(kind, st.Payout.Kind)
+	s.Equal(signers, st.Payout.Signers)
+	want := vendorAddr
+	if kind == escrow.PayoutRefund {
+		want = buyerAddr
+	}
+	s.Equal(want, st.Payout.Address)
+	s.True(st.Payout.Submitted)
+	s.Equal("hash-1", st.Payout.TxHash)
+	s.GreaterOrEqual(st.Payout.Confirmations, uint64(10))
+	s.Equal(uint64(price-fee), st.Payout.AmountAtomic)
+	s.Contains(s.money.steps, "create:"+string(signers[0]))
+	s.Contains(s.money.steps, "submit:"+string(signers[1]))
+	s.Contains(s.money.steps, fmt.Sprintf("import:%s<-export-of-%s", signers[1], signers[0]))
+	for _, in := range s.money.signed {
+		s.Equal(want, in.Address, "the signer checks the decided address")
+		s.Equal(uint64(price), in.FundedAtomic)
+	}
+}
