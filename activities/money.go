@@ -125,7 +125,9 @@ type BalanceResult struct {
 	// UnlockedAtomic is what a sweep would spend (plus the fee it pays out of it).
 	UnlockedAtomic uint64 `json:"unlocked_atomic"`
 	TotalAtomic    uint64 `json:"total_atomic"`
-	Opens          int    `json:"opens"`
+	// ImportNeeded means the wallet cannot spend until the signers sync again.
+	ImportNeeded bool `json:"import_needed"`
+	Opens        int  `json:"opens"`
 }
 
 // SpendableBalance refreshes and reports the unlocked balance: the amount a signer checks
@@ -141,7 +143,7 @@ func (w *Wallet) SpendableBalance(ctx context.Context, in WalletInput) (BalanceR
 			return err
 		}
 		b, err := w.rpc.GetBalance(ctx, walletrpc.GetBalanceRequest{})
-		out.UnlockedAtomic, out.TotalAtomic = b.UnlockedBalance, b.Balance
+		out.UnlockedAtomic, out.TotalAtomic, out.ImportNeeded = b.UnlockedBalance, b.Balance, b.MultisigImportNeeded
 		return err
 	})
 	if err != nil {

@@ -262,6 +262,9 @@ func classifyPayout(err error) error {
 	if errors.As(err, &appErr) {
 		return err
 	}
+	if walletrpc.IsNoUnlockedBalance(err) {
+		return nonRetryable(ErrTypeStale, err) // not imported yet, or still locked: sync again later
+	}
 	if code, ok := walletrpc.Code(err); ok {
 		switch code {
 		case walletrpc.CodeTxNotPossible, walletrpc.CodeMultisigSignature, walletrpc.CodeBadMultisigTxData:

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/xmr-escrow/xmr-escrow/devstack"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/localstack"
 	"github.com/xmr-escrow/xmr-escrow/store/storetest"
@@ -33,6 +34,12 @@ import (
 var testSecret = bytes.Repeat([]byte{0x5a}, 32)
 
 func startStack(t *testing.T, rpcs int) *localstack.Stack {
+	t.Helper()
+	return startStackWith(t, rpcs, nil)
+}
+
+// startStackWith starts a local stack whose wallet-rpc pool uses chain's daemon (nil: offline).
+func startStackWith(t *testing.T, rpcs int, chain *devstack.Chain) *localstack.Stack {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: runs the real Temporal dev server and wallet-rpc (drop -short to run it)")
@@ -46,6 +53,7 @@ func startStack(t *testing.T, rpcs int) *localstack.Stack {
 		Headless:     true,
 		WalletSecret: testSecret,
 		DatabaseURL:  storetest.NewDatabase(t),
+		Chain:        chain,
 		Logger:       zap.New(zapcore.NewTee(core, zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel)).Core())),
 	})
 	require.NoError(t, err, "start the local stack (make test installs monero and the Temporal CLI)")

@@ -46,6 +46,9 @@ type Options struct {
 	Keys *keyring.Keyring
 	// CodecPort is the codec server's port (make run uses 8089); 0 picks a free one.
 	CodecPort int
+	// Chain, if set, connects the wallet-rpc pool to its monerod, so escrows can be funded
+	// and paid out; without it the pool runs --offline (enough for the setup alone).
+	Chain *devstack.Chain
 }
 
 // Stack is a running local stack.
@@ -109,7 +112,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	if s.RPCs, err = StartPool(ctx, filepath.Join(o.Dir, "wallet-rpc"), o.WalletRPCs, o.WalletRPCBasePort); err != nil {
+	if s.RPCs, err = StartPool(ctx, filepath.Join(o.Dir, "wallet-rpc"), o.WalletRPCs, o.WalletRPCBasePort, o.Chain); err != nil {
 		return nil, err
 	}
 	if s.Client, err = temporalclient.Dial(ctx, temporalclient.Options{HostPort: s.Temporal.HostPort, Namespace: s.Temporal.Namespace, Logger: o.Logger, Keys: s.Keys}); err != nil {
@@ -130,15 +133,23 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	return s, nil
 }
 
-// StartPool starts n wallet-rpc processes (offline: the setup needs no daemon) under dir.
-func StartPool(ctx context.Context, dir string, n, basePort int) ([]*devstack.WalletRPC, error) {
+// StartPool starts n wallet-rpc processes under dir: connected to chain's daemon when
+// there is one, --offline otherwise (the setup needs no daemon).
+func StartPool(ctx context.Context, dir string, n, basePort int, chain *devstack.Chain) ([]*devstack.WalletRPC, error) {
+	opts := func(name string) devstack.WalletRPCOptions {
+		if chain != nil {
+			return chain.WalletRPCOptions(name, filepath.Join(dir, name))
+		}
+		return devstack.WalletRPCOptions{Name: name, Dir: filepath.Join(dir, name), Offline: true}
+	}
 	if basePort == 0 {
-		return devstack.StartWalletRPCs(ctx, n, dir, devstack.WalletRPCOptions{Offline: true})
+		return devstack.StartWalletRPCs(ctx, n, dir, opts(""))
 	}
 	var out []*devstack.WalletRPC
 	for i := 0; i < n; i++ {
-		name := fmt.Sprintf("rpc-%d", i+1)
-		r, err := devstack.StartWalletRPC(ctx, devstack.WalletRPCOptions{Name: name, Dir: filepath.Join(dir, name), Port: basePort + i, Offline: true})
+		o := opts(fmt.Sprintf("rpc-%d", i+1))
+		o.Port = basePort + i
+		r, err := devstack.StartWalletRPC(ctx, o)
 		if err != nil {
 			_ = devstack.StopWalletRPCs(out)
 			return nil, err

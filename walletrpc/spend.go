@@ -72,7 +72,8 @@ type KeyImageList struct {
 }
 
 // TransferResult: for a plain wallet TxHash is the relayed tx; for a multisig wallet
-// TxHash/TxKey are empty and MultisigTxset is the unsigned set to pass on.
+// TxHash is empty (the hash exists only once a co-signer signs) and MultisigTxset is the
+// unsigned set to pass on (TxKey is still filled when GetTxKey is set).
 type TransferResult struct {
 	TxHash         string       `json:"tx_hash"`
 	TxKey          string       `json:"tx_key"`

@@ -78,8 +78,9 @@ func (e *escrowFlow) tryPayout(ctx workflow.Context, p *escrow.Payout) error {
 	if err := workflow.ExecuteActivity(e.on(ctx, a, opts), wallet.SpendableBalance, e.walletInput(a)).Get(ctx, &funds); err != nil {
 		return err
 	}
-	if funds.UnlockedAtomic == 0 {
-		// A refund of a payment still confirming: wait for it to unlock.
+	if funds.UnlockedAtomic == 0 || funds.ImportNeeded {
+		// A payment still confirming (a refund after a cancel), or a sync that did not take:
+		// wait, then sync again.
 		return temporal.NewNonRetryableApplicationError("nothing spendable yet", activities.ErrTypeStale, nil)
 	}
 	var created activities.CreatePayoutResult
