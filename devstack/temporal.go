@@ -252,14 +252,25 @@ func (t *Temporal) probe(ctx context.Context, attrs map[string]string) error {
 		if err != nil {
 			return fmt.Errorf("list search attributes: %w", err)
 		}
+		missing := map[string]enums.IndexedValueType{}
 		for name, typ := range attrs {
 			got, ok := resp.GetCustomAttributes()[name]
 			if !ok {
-				return fmt.Errorf("search attribute %q not registered yet", name)
+				// A database from an older run keeps its old set: add what is new.
+				missing[name] = indexedType(typ)
+				continue
 			}
 			if !sameIndexedType(got, typ) {
 				return fmt.Errorf("search attribute %q has type %s, want %s (a reused db file keeps old types)", name, got, typ)
 			}
+		}
+		if len(missing) > 0 {
+			if _, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+				Namespace: t.Namespace, SearchAttributes: missing,
+			}); err != nil {
+				return fmt.Errorf("add search attributes: %w", err)
+			}
+			return fmt.Errorf("search attributes %v added; checking again", len(missing))
 		}
 	}
 	if t.UIURL != "" {
@@ -276,6 +287,16 @@ func (t *Temporal) probe(ctx context.Context, attrs map[string]string) error {
 		_ = resp.Body.Close()
 	}
 	return nil
+}
+
+// indexedType parses the flag spelling of a search attribute type ("Keyword", "Int").
+func indexedType(s string) enums.IndexedValueType {
+	for v := range enums.IndexedValueType_name {
+		if sameIndexedType(enums.IndexedValueType(v), s) {
+			return enums.IndexedValueType(v)
+		}
+	}
+	return enums.INDEXED_VALUE_TYPE_UNSPECIFIED
 }
 
 // sameIndexedType compares a server type (INDEXED_VALUE_TYPE_KEYWORD_LIST)

@@ -1,7 +1,8 @@
-// Command devrun is `make run`: it starts a Temporal dev server (Web UI on
-// 127.0.0.1:8233), three monero-wallet-rpc processes and the worker, runs one escrow setup,
-// prints each phase as it happens, the multisig address and the Web UI link, then keeps
-// the stack up for browsing until Ctrl-C, which stops everything it started.
+// Command devrun is `make run`: it starts a regtest monerod with a mined funding wallet, a
+// Temporal dev server (Web UI on 127.0.0.1:8233, decoding through the codec server), the
+// PostgreSQL projection, three monero-wallet-rpc processes and the worker; then it walks one
+// escrow from order to release, printing each step, and keeps the stack up for browsing
+// until Ctrl-C, which stops everything it started.
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/xmr-escrow/xmr-escrow/devstack"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/keyring"
 	"github.com/xmr-escrow/xmr-escrow/localstack"
@@ -42,7 +44,7 @@ func run() error {
 		port     = flag.Int("temporal-port", 7233, "Temporal gRPC port on 127.0.0.1")
 		uiPort   = flag.Int("ui-port", 8233, "Temporal Web UI port on 127.0.0.1")
 		rpcPort  = flag.Int("wallet-rpc-port", 18083, "first wallet-rpc port on 127.0.0.1 (three consecutive ports)")
-		exit     = flag.Bool("exit", false, "stop the stack once the setup ends instead of waiting for Ctrl-C")
+		exit     = flag.Bool("exit", false, "stop the stack once the escrow ends instead of waiting for Ctrl-C")
 		logLevel = flag.String("log-level", "warn", "worker log level")
 		dsn      = flag.String("database", store.DSNFromEnv(), "PostgreSQL URL of the escrow projection (created if missing; $"+store.EnvDSN+")")
 		codecPrt = flag.Int("codec-port", 8089, "codec server port on 127.0.0.1 (the Web UI decodes payloads through it)")
@@ -66,7 +68,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("starting the local stack under %s (Temporal dev server, 3 wallet-rpc, worker)...\n", abs)
+	fmt.Printf("starting the local stack under %s: monerod --regtest (mining %d blocks), Temporal dev server, PostgreSQL projection, codec server, 3 wallet-rpc, worker...\n", abs, devstack.SpendableBlocks)
 	secret, err := loadOrCreate(filepath.Join(abs, "wallet-secret"), func() (string, error) {
 		b := make([]byte, 32)
 		_, err := rand.Read(b)
@@ -93,9 +95,18 @@ func run() error {
 	if err := localstack.EnsureDatabase(ctx, *dsn); err != nil {
 		return err
 	}
+	// monerod wipes a regtest chain at start, so last run's funding wallet is worthless.
+	if err := os.RemoveAll(filepath.Join(abs, "chain")); err != nil {
+		return err
+	}
+	chain, err := devstack.StartChain(ctx, filepath.Join(abs, "chain"), devstack.SpendableBlocks)
+	if err != nil {
+		return err
+	}
+	defer chain.Stop() //nolint:errcheck // best effort on the way out
 	s, err := localstack.Start(ctx, localstack.Options{
 		Dir: abs, TemporalPort: *port, UIPort: *uiPort, WalletRPCBasePort: *rpcPort, Logger: z,
-		WalletSecret: walletSecret, Keys: keys, DatabaseURL: *dsn, CodecPort: *codecPrt,
+		WalletSecret: walletSecret, Keys: keys, DatabaseURL: *dsn, CodecPort: *codecPrt, Chain: chain,
 	})
 	if err != nil {
 		return err
@@ -104,58 +115,22 @@ func run() error {
 		fmt.Println("stopping the local stack...")
 		s.Stop()
 	}()
+	fmt.Printf("monerod --regtest at %s, funding wallet %.12s…\n", chain.Daemon.URL, chain.FunderAddress)
 	fmt.Printf("Temporal %s, Web UI %s (decodes through the codec server %s)\n", s.Temporal.HostPort, s.Temporal.UIURL, s.CodecURL)
 	for _, r := range s.RPCs {
 		fmt.Printf("wallet-rpc %s at %s, wallets in %s\n", r.Name, r.URL, r.Dir)
 	}
 
-	started := time.Now()
-	runInfo, err := s.Starter.Start(ctx, workflows.EscrowInput{
-		EscrowID: *id, OrderID: "order-" + *id, BuyerID: "demo-buyer", VendorID: "demo-vendor", ArbiterID: "demo-arbiter",
-		AmountAtomic: 1_250_000_000_000, PurgeDelay: delay,
-	})
-	if err != nil {
+	d := &demo{s: s, chain: chain, id: *id, delay: *delay}
+	if err := d.run(ctx); err != nil {
 		return err
 	}
-	link := s.Temporal.WorkflowURL(runInfo.WorkflowID, runInfo.RunID)
-	fmt.Printf("escrow %s started: %s\n", *id, link)
-
-	done := make(chan error, 1)
-	var res workflows.EscrowResult
-	go func() {
-		var err error
-		res, err = s.Starter.Wait(ctx, *id)
-		done <- err
-	}()
-	last := ""
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			printPhase(ctx, s, *id, &last, started)
-			if err != nil {
-				return fmt.Errorf("escrow %s: %w", *id, err)
-			}
-			fmt.Printf("\nmultisig address: %s\n", res.Address)
-			fmt.Printf("wall time %.1fs, open_wallet calls %d, roles on %s / %s / %s\n",
-				time.Since(started).Seconds(), res.WalletOpens, res.Assignment.Buyer, res.Assignment.Vendor, res.Assignment.Arbiter)
-			if row, err := s.Starter.Get(ctx, *id); err == nil {
-				fmt.Printf("PostgreSQL projection: status %s, phase %s, version %d\n", row.Status, row.Phase, row.Version)
-			}
-			fmt.Printf("Web UI: %s\n", link)
-			if *exit {
-				return nil
-			}
-			fmt.Println("the stack stays up for the Web UI; Ctrl-C stops it")
-			<-ctx.Done()
-			return nil
-		case <-tick.C:
-			printPhase(ctx, s, *id, &last, started)
-		case <-ctx.Done():
-			return errors.New("interrupted")
-		}
+	if *exit {
+		return nil
 	}
+	fmt.Println("the stack stays up for the Web UI; Ctrl-C stops it")
+	<-ctx.Done()
+	return nil
 }
 
 // loadOrCreate keeps a secret of the local stack in a 0600 file, so wallets and histories
@@ -177,22 +152,4 @@ func loadOrCreate(path string, create func() (string, error)) (string, error) {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	return v, nil
-}
-
-func printPhase(ctx context.Context, s *localstack.Stack, id string, last *string, started time.Time) {
-	st, err := s.Starter.Status(ctx, id)
-	if err != nil {
-		return
-	}
-	line := string(st.Phase)
-	if st.Phase == escrow.PhaseExchanging {
-		line = fmt.Sprintf("%s round %d/%d", st.Phase, st.Round, escrow.Rounds)
-	}
-	if st.Phase == escrow.PhaseFailed {
-		line += ": " + st.Reason
-	}
-	if line != *last {
-		fmt.Printf("%6.1fs  %s\n", time.Since(started).Seconds(), line)
-		*last = line
-	}
 }

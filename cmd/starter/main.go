@@ -1,10 +1,11 @@
 // Command starter is the marketplace's command line for escrows:
 //
-//	starter setup ESCROW_ID -order O -buyer B -vendor V -arbiter A -amount PICONERO [-purge-delay 10s] [-wait]
+//	starter setup ESCROW_ID -order O -buyer B -vendor V -arbiter A -amount PICONERO -vendor-address A -buyer-address A [-wait]
 //	starter status ESCROW_ID          the workflow's own answer (query)
 //	starter wait ESCROW_ID
 //	starter get ESCROW_ID             the PostgreSQL projection
 //	starter list [-status S] [-phase P] [-round N]
+//	starter ship|confirm|refund|dispute|resolve|cancel ESCROW_ID -role R -actor USER [...]
 //
 // Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, XMR_ESCROW_KEYS, XMR_ESCROW_DATABASE_URL.
 package main
@@ -28,11 +29,17 @@ import (
 )
 
 const usage = `usage: starter [-address host:port] [-namespace ns] [-database URL] COMMAND ...
-  setup ESCROW_ID -order O -buyer B -vendor V -arbiter A -amount PICONERO [-purge-delay 10s] [-wait]
+  setup ESCROW_ID -order O -buyer B -vendor V -arbiter A -amount PICONERO -vendor-address ADDR -buyer-address ADDR [-purge-delay 10s] [-wait]
   status ESCROW_ID
-  wait ESCROW_ID
+  wait ESCROW_ID                                             until the escrow ends (completed, refunded, cancelled)
   get ESCROW_ID
-  list [-status S] [-phase P] [-round N] [-limit N]`
+  list [-status S] [-phase P] [-round N] [-limit N]
+  ship ESCROW_ID -actor VENDOR_ID [-payout-address A]       vendor marks shipped
+  confirm ESCROW_ID -actor BUYER_ID                          buyer confirms receipt: release to the vendor
+  refund ESCROW_ID -actor VENDOR_ID                          vendor agrees to refund the buyer
+  dispute ESCROW_ID -role buyer|vendor -actor ID -reason "..."
+  resolve ESCROW_ID -actor ARBITER_ID -winner buyer|vendor
+  cancel ESCROW_ID -role R -actor ID                         before funding`
 
 func main() {
 	err := run(os.Args[1:])
@@ -94,7 +101,36 @@ func run(args []string) error {
 	case "get":
 		return printJSON(s.Get(ctx, id))
 	}
+	if name, ok := decisionCommands[cmd]; ok {
+		return decide(ctx, s, id, name, rest)
+	}
 	return flag.ErrHelp
+}
+
+// decisionCommands maps a CLI verb to its update, and the role that usually takes it.
+var decisionCommands = map[string]escrow.UpdateName{
+	"ship": escrow.UpdateMarkShipped, "confirm": escrow.UpdateConfirmReceipt, "refund": escrow.UpdateAgreeRefund,
+	"dispute": escrow.UpdateOpenDispute, "resolve": escrow.UpdateResolveDispute, "cancel": escrow.UpdateCancel,
+}
+
+var defaultRole = map[escrow.UpdateName]escrow.Role{
+	escrow.UpdateMarkShipped: escrow.Vendor, escrow.UpdateConfirmReceipt: escrow.Buyer, escrow.UpdateAgreeRefund: escrow.Vendor,
+	escrow.UpdateResolveDispute: escrow.Arbiter,
+}
+
+func decide(ctx context.Context, s *starter.Client, id string, name escrow.UpdateName, args []string) error {
+	fs := flag.NewFlagSet(string(name), flag.ContinueOnError)
+	role := fs.String("role", string(defaultRole[name]), "who decides: buyer, vendor or arbiter")
+	in := escrow.DecisionInput{}
+	fs.StringVar(&in.ActorID, "actor", "", "the marketplace user ID of whoever decides")
+	fs.StringVar(&in.Reason, "reason", "", "dispute reason (10-1000 characters)")
+	winner := fs.String("winner", "", "resolve: buyer (refund) or vendor (release)")
+	fs.StringVar(&in.PayoutAddress, "payout-address", "", "ship: a new payout address for the vendor")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	in.Role, in.Winner = escrow.Role(*role), escrow.Role(*winner)
+	return printJSON(s.Decide(ctx, id, name, in))
 }
 
 func setup(ctx context.Context, s *starter.Client, id string, args []string) error {
@@ -105,8 +141,11 @@ func setup(ctx context.Context, s *starter.Client, id string, args []string) err
 	fs.StringVar(&in.VendorID, "vendor", "", "vendor's user ID")
 	fs.StringVar(&in.ArbiterID, "arbiter", "", "arbiter's user ID")
 	fs.Int64Var(&in.AmountAtomic, "amount", 0, "price in piconero (1 XMR = 1000000000000)")
+	fs.StringVar(&in.VendorPayoutAddress, "vendor-address", "", "where a release pays the vendor")
+	fs.StringVar(&in.BuyerRefundAddress, "buyer-address", "", "where a refund pays the buyer")
+	fs.StringVar(&in.Network, "network", "", "network of those addresses: mainnet (default, also regtest), testnet, stagenet")
 	delay := fs.Duration("purge-delay", workflows.DefaultPurgeDelay, "durable wait between key-exchange rounds (0 for none)")
-	wait := fs.Bool("wait", false, "wait for the setup to end and print the result")
+	wait := fs.Bool("wait", false, "wait for the multisig setup to end and print the escrow's state")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -115,7 +154,7 @@ func setup(ctx context.Context, s *starter.Client, id string, args []string) err
 	if err := printJSON(run, err); err != nil || !*wait {
 		return err
 	}
-	return waitAndPrint(ctx, s, id)
+	return printJSON(s.WaitReady(ctx, id))
 }
 
 func list(ctx context.Context, s *starter.Client, args []string) error {
