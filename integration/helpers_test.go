@@ -35,11 +35,21 @@ var testSecret = bytes.Repeat([]byte{0x5a}, 32)
 
 func startStack(t *testing.T, rpcs int) *localstack.Stack {
 	t.Helper()
-	return startStackWith(t, rpcs, nil)
+	return startStackWith(t, stackOptions{rpcs: rpcs})
 }
 
-// startStackWith starts a local stack whose wallet-rpc pool uses chain's daemon (nil: offline).
-func startStackWith(t *testing.T, rpcs int, chain *devstack.Chain) *localstack.Stack {
+// stackOptions shape a test stack.
+type stackOptions struct {
+	rpcs int
+	// chain, if set, connects the wallet-rpc pool to its daemon (nil: offline).
+	chain *devstack.Chain
+	// webUI starts the dev server with its Web UI (on a free port, decoding through the
+	// stack's codec server).
+	webUI bool
+}
+
+// startStackWith starts a local stack as o says.
+func startStackWith(t *testing.T, o stackOptions) *localstack.Stack {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: runs the real Temporal dev server and wallet-rpc (drop -short to run it)")
@@ -49,11 +59,11 @@ func startStackWith(t *testing.T, rpcs int, chain *devstack.Chain) *localstack.S
 	core, logs := observer.New(zapcore.InfoLevel)
 	s, err := localstack.Start(ctx, localstack.Options{
 		Dir:          t.TempDir(),
-		WalletRPCs:   rpcs,
-		Headless:     true,
+		WalletRPCs:   o.rpcs,
+		Headless:     !o.webUI,
 		WalletSecret: testSecret,
 		DatabaseURL:  storetest.NewDatabase(t),
-		Chain:        chain,
+		Chain:        o.chain,
 		Logger:       zap.New(zapcore.NewTee(core, zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel)).Core())),
 	})
 	require.NoError(t, err, "start the local stack (make test installs monero and the Temporal CLI)")

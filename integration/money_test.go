@@ -67,7 +67,7 @@ type moneyStack struct {
 
 func startMoneyStack(t *testing.T) *moneyStack {
 	c := regtest(t)
-	s := startStackWith(t, 3, c)
+	s := startStackWith(t, stackOptions{rpcs: 3, chain: c})
 	ms := &moneyStack{Stack: s, chain: c}
 	ctx := context.Background()
 	for _, dst := range []*string{&ms.vendor, &ms.buyer} {
