@@ -57,3 +57,12 @@ var SearchAttributeTypes = map[string]string{
 	SearchAttrStatus.GetName():    "Keyword",
 	SearchAttrEscalated.GetName(): "Bool",
 }
+
+// Metrics the workflow records through the SDK's replay-safe metrics handler (exported as
+// Prometheus histograms with a _seconds suffix).
+const (
+	// MetricSetupDuration is the time from the workflow's start to Ready.
+	MetricSetupDuration = "xmr_escrow_setup_duration"
+	// MetricRoundDuration is the time of one key-exchange round, labelled by round.
+	MetricRoundDuration = "xmr_escrow_round_duration"
+)

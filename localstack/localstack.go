@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
@@ -18,6 +19,7 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/devstack"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/keyring"
+	"github.com/xmr-escrow/xmr-escrow/metrics"
 	"github.com/xmr-escrow/xmr-escrow/starter"
 	"github.com/xmr-escrow/xmr-escrow/store"
 	"github.com/xmr-escrow/xmr-escrow/temporalclient"
@@ -49,23 +51,31 @@ type Options struct {
 	// Chain, if set, connects the wallet-rpc pool to its monerod, so escrows can be funded
 	// and paid out; without it the pool runs --offline (enough for the setup alone).
 	Chain *devstack.Chain
+	// MetricsPort is the worker's Prometheus port (make run uses 9090); 0 picks a free one.
+	MetricsPort int
 }
 
 // Stack is a running local stack.
 type Stack struct {
 	// CodecURL is the codec server the Web UI decodes payloads with.
 	CodecURL string
-	Keys     *keyring.Keyring
-	Store    *store.Store
-	Temporal *devstack.Temporal
-	RPCs     []*devstack.WalletRPC
-	Client   client.Client
-	Starter  *starter.Client
-	Worker   *worker.Worker
-	Config   worker.Config
+	// MetricsURL is the worker's Prometheus endpoint.
+	MetricsURL string
+	Metrics    *metrics.Metrics
+	Keys       *keyring.Keyring
+	Store      *store.Store
+	Temporal   *devstack.Temporal
+	RPCs       []*devstack.WalletRPC
+	Client     client.Client
+	Starter    *starter.Client
+	Worker     *worker.Worker
+	Config     worker.Config
 
 	stopCodec context.CancelFunc
 	codecDone chan error
+	// background ends the stack's own goroutines (codec and metrics servers, gauges).
+	background context.Context
+	stopAll    context.CancelFunc
 }
 
 // Start brings the stack up; on error it tears down what it started.
@@ -80,6 +90,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		o.Logger = zap.NewNop()
 	}
 	s := &Stack{}
+	s.background, s.stopAll = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -115,9 +126,15 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if s.RPCs, err = StartPool(ctx, filepath.Join(o.Dir, "wallet-rpc"), o.WalletRPCs, o.WalletRPCBasePort, o.Chain); err != nil {
 		return nil, err
 	}
-	if s.Client, err = temporalclient.Dial(ctx, temporalclient.Options{HostPort: s.Temporal.HostPort, Namespace: s.Temporal.Namespace, Logger: o.Logger, Keys: s.Keys}); err != nil {
+	if err = s.startMetrics(o.MetricsPort); err != nil {
 		return nil, err
 	}
+	if s.Client, err = temporalclient.Dial(ctx, temporalclient.Options{
+		HostPort: s.Temporal.HostPort, Namespace: s.Temporal.Namespace, Logger: o.Logger, Keys: s.Keys, MetricsHandler: s.Metrics.SDK,
+	}); err != nil {
+		return nil, err
+	}
+	go s.Metrics.CountEscrows(s.background, s.Client, 5*time.Second)
 	s.Starter = starter.New(s.Client, s.Store)
 	secret := o.WalletSecret
 	if secret == nil {
@@ -126,7 +143,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			return nil, fmt.Errorf("wallet secret: %w", err)
 		}
 	}
-	s.Config = worker.Config{WalletSecret: secret, Instances: Instances(s.RPCs), Store: s.Store}
+	s.Config = worker.Config{WalletSecret: secret, Instances: Instances(s.RPCs), Store: s.Store, Metrics: s.Metrics}
 	if err = s.StartWorker(); err != nil {
 		return nil, err
 	}
@@ -204,9 +221,27 @@ func (s *Stack) Stop() {
 		s.stopCodec()
 		<-s.codecDone
 	}
+	if s.stopAll != nil {
+		s.stopAll()
+	}
 	if s.Store != nil {
 		_ = s.Store.Close()
 	}
+}
+
+// startMetrics serves the worker's Prometheus endpoint on loopback.
+func (s *Stack) startMetrics(port int) error {
+	m, err := metrics.New()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return fmt.Errorf("metrics server: %w", err)
+	}
+	s.Metrics, s.MetricsURL = m, "http://"+ln.Addr().String()+"/metrics"
+	go func() { _ = m.Serve(s.background, ln) }()
+	return nil
 }
 
 // startCodec serves the codec endpoint in this process, on loopback, for the namespace and

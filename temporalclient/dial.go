@@ -32,6 +32,8 @@ type Options struct {
 	// Keys encrypt every payload (inputs, results, messages, failures) before it leaves the
 	// process, so history holds only ciphertext. Required.
 	Keys *keyring.Keyring
+	// MetricsHandler receives the SDK's metrics (see package metrics); nil means none.
+	MetricsHandler client.MetricsHandler
 }
 
 // FromEnv fills empty fields from TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE, then defaults.
@@ -68,6 +70,7 @@ func Dial(ctx context.Context, o Options) (client.Client, error) {
 		Logger:           logging.NewTemporal(z),
 		DataConverter:    dc,
 		FailureConverter: codec.FailureConverter(dc),
+		MetricsHandler:   o.MetricsHandler,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dial temporal at %s (namespace %s): %w", o.HostPort, o.Namespace, err)

@@ -36,6 +36,9 @@ type Config struct {
 	Password   string        // for --rpc-login
 	Timeout    time.Duration // per-call deadline applied when ctx has none shorter; default 60s
 	HTTPClient *http.Client  // optional; its own Timeout should be zero, deadlines come from ctx
+	// Observe, if set, is told about every call (method, duration, error), for metrics.
+	// It must not block; it never sees params or results.
+	Observe func(method string, d time.Duration, err error)
 }
 
 // Client talks to one wallet-rpc process; it is safe for concurrent use.
@@ -52,6 +55,7 @@ type transport struct {
 	hc       *http.Client
 	auth     *digestAuth
 	nextID   atomic.Uint64
+	observe  func(method string, d time.Duration, err error)
 }
 
 // New builds a Client; it does not contact the server, so a wallet-rpc that is still
@@ -79,6 +83,7 @@ func (t *transport) init(cfg Config) {
 	if cfg.Username != "" {
 		t.auth = newDigestAuth(cfg.Username, cfg.Password)
 	}
+	t.observe = cfg.Observe
 }
 
 // URL returns the base URL, which identifies the wallet-rpc instance (e.g. in task queue names).
@@ -86,7 +91,12 @@ func (c *Client) URL() string { return c.baseURL }
 
 // Call performs one JSON-RPC call; params may be nil (send {} ), result may be nil.
 func (c *Client) Call(ctx context.Context, method string, params, result any) error {
-	if err := c.call(ctx, method, params, result); err != nil {
+	start := time.Now()
+	err := c.call(ctx, method, params, result)
+	if c.observe != nil {
+		c.observe(method, time.Since(start), err)
+	}
+	if err != nil {
 		return fmt.Errorf("walletrpc %s: %w", method, err)
 	}
 	return nil

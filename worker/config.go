@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/metrics"
 	"github.com/xmr-escrow/xmr-escrow/store"
 )
 
@@ -37,6 +38,8 @@ type Config struct {
 	RPCTimeout time.Duration `json:"-"`
 	// Store receives the marketplace's projection; required unless WalletsOnly.
 	Store *store.Store `json:"-"`
+	// Metrics, if set, records wallet-rpc calls and step waits per instance.
+	Metrics *metrics.Metrics `json:"-"`
 }
 
 // Validate checks the config without touching the network.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
@@ -47,9 +48,21 @@ func New(c client.Client, cfg Config) (*Worker, error) {
 	}
 	for _, in := range cfg.Instances {
 		counters := &activities.Counters{}
+		rpcCfg := walletrpc.Config{URL: in.URL, Username: in.Username, Password: in.Password, Timeout: timeout}
+		opts := sdkworker.Options{
+			// One step at a time per wallet-rpc: it can hold one wallet open and is not
+			// safe for concurrent calls. This replaces the predecessor's global mutex.
+			MaxConcurrentActivityExecutionSize: 1,
+			MaxConcurrentActivityTaskPollers:   1,
+			WorkerStopTimeout:                  10 * time.Second,
+		}
+		if cfg.Metrics != nil {
+			rpcCfg.Observe = cfg.Metrics.ObserveRPC(in.Name)
+			opts.Interceptors = []interceptor.WorkerInterceptor{cfg.Metrics.StepWait(in.Name)}
+		}
 		acts, err := activities.NewWallet(activities.WalletConfig{
 			Instance: in.Name,
-			RPC:      walletrpc.New(walletrpc.Config{URL: in.URL, Username: in.Username, Password: in.Password, Timeout: timeout}),
+			RPC:      walletrpc.New(rpcCfg),
 			Dir:      in.WalletDir,
 			Secret:   cfg.WalletSecret,
 			Counters: counters,
@@ -58,13 +71,7 @@ func New(c client.Client, cfg Config) (*Worker, error) {
 		if err != nil {
 			return nil, err
 		}
-		ww := sdkworker.New(c, escrow.WalletTaskQueue(in.Name), sdkworker.Options{
-			// One step at a time per wallet-rpc: it can hold one wallet open and is not
-			// safe for concurrent calls. This replaces the predecessor's global mutex.
-			MaxConcurrentActivityExecutionSize: 1,
-			MaxConcurrentActivityTaskPollers:   1,
-			WorkerStopTimeout:                  10 * time.Second,
-		})
+		ww := sdkworker.New(c, escrow.WalletTaskQueue(in.Name), opts)
 		ww.RegisterActivity(acts)
 		w.workers = append(w.workers, ww)
 		w.counters[in.Name] = counters

@@ -94,6 +94,8 @@ func (e *escrowFlow) run(ctx workflow.Context) (EscrowResult, error) {
 		e.result.Address = addr
 		e.setPhase(ctx, escrow.PhaseReady, escrow.Rounds)
 		workflow.GetLogger(ctx).Info("escrow ready", "address", addr)
+		workflow.GetMetricsHandler(ctx).Timer(escrow.MetricSetupDuration).
+			Record(workflow.Now(ctx).Sub(workflow.GetInfo(ctx).WorkflowStartTime))
 		e.startFunding(ctx)
 	}
 	return e.lifecycle(ctx)

@@ -59,8 +59,11 @@ func (e *escrowFlow) awaitFunding(ctx workflow.Context) error {
 	f := &e.status.Funding
 	var res activities.FundingResult
 	in := activities.FundingInput{EscrowID: e.in.EscrowID, Role: watcher, MinConfirmations: e.timing.FundingConfirmations}
-	if err := workflow.ExecuteActivity(e.on(ctx, watcher, walletOptions(stepTimeout)), wallet.CheckFunding, in).Get(ctx, &res); err != nil {
-		return err
+	if err := workflow.ExecuteActivity(e.on(ctx, watcher, pollOptions()), wallet.CheckFunding, in).Get(ctx, &res); err != nil {
+		// A failed check is no news: the buyer's payment is on the chain either way, and
+		// the next check will see it. It must never end the escrow.
+		workflow.GetLogger(ctx).Warn("funding check failed; checking again later", "error", err)
+		res = activities.FundingResult{ConfirmedAtomic: f.ConfirmedAtomic, PendingAtomic: f.PendingAtomic, TxIDs: f.TxIDs}
 	}
 	if e.status.Status != escrow.StatusAwaitingFunding {
 		return nil // cancelled while checking

@@ -117,10 +117,11 @@ func (e *escrowFlow) confirmPayout(ctx workflow.Context) error {
 	p := e.status.Payout
 	b := p.Signers[1]
 	for p.Confirmations < e.timing.PayoutConfirmations {
-		var st activities.TxStatusResult
-		if err := workflow.ExecuteActivity(e.on(ctx, b, walletOptions(stepTimeout)), wallet.PayoutStatus,
+		st := activities.TxStatusResult{Confirmations: p.Confirmations}
+		if err := workflow.ExecuteActivity(e.on(ctx, b, pollOptions()), wallet.PayoutStatus,
 			activities.TxStatusInput{EscrowID: e.in.EscrowID, Role: b, TxHash: p.TxHash}).Get(ctx, &st); err != nil {
-			return err
+			workflow.GetLogger(ctx).Warn("payout status check failed; checking again later", "error", err)
+			st.Confirmations = p.Confirmations
 		}
 		if st.Confirmations != p.Confirmations {
 			p.Confirmations = st.Confirmations

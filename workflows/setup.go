@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -44,6 +45,7 @@ func (e *escrowFlow) setup(ctx workflow.Context) (string, error) {
 			}
 		}
 		e.setPhase(ctx, escrow.PhaseExchanging, round)
+		roundStart := workflow.Now(ctx)
 		step := wallet.ExchangeMultisigKeys
 		if round == 1 {
 			step = wallet.MakeMultisig
@@ -55,6 +57,8 @@ func (e *escrowFlow) setup(ctx workflow.Context) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"round": strconv.Itoa(round)}).
+			Timer(escrow.MetricRoundDuration).Record(workflow.Now(ctx).Sub(roundStart))
 		for i, r := range escrow.Roles {
 			infos[r] = res[i].Info
 			e.result.WalletOpens += res[i].Opens

@@ -61,3 +61,13 @@ func both[In, Out any](ctx workflow.Context, e *escrowFlow, opts workflow.Activi
 	}
 	return out, first
 }
+
+// pollOptions are for a check that is repeated on a timer anyway (funding, confirmations):
+// a few quick retries, then the next poll tries again, so a wallet-rpc that is down does
+// not pile up retries.
+func pollOptions() workflow.ActivityOptions {
+	o := walletOptions(stepTimeout)
+	o.ScheduleToCloseTimeout = 5 * time.Minute
+	o.RetryPolicy.MaximumAttempts = 5
+	return o
+}

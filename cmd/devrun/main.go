@@ -48,6 +48,7 @@ func run() error {
 		logLevel = flag.String("log-level", "warn", "worker log level")
 		dsn      = flag.String("database", store.DSNFromEnv(), "PostgreSQL URL of the escrow projection (created if missing; $"+store.EnvDSN+")")
 		codecPrt = flag.Int("codec-port", 8089, "codec server port on 127.0.0.1 (the Web UI decodes payloads through it)")
+		metrPort = flag.Int("metrics-port", 9090, "worker's Prometheus /metrics port on 127.0.0.1")
 	)
 	flag.Parse()
 	if *id == "" {
@@ -106,7 +107,7 @@ func run() error {
 	defer chain.Stop() //nolint:errcheck // best effort on the way out
 	s, err := localstack.Start(ctx, localstack.Options{
 		Dir: abs, TemporalPort: *port, UIPort: *uiPort, WalletRPCBasePort: *rpcPort, Logger: z,
-		WalletSecret: walletSecret, Keys: keys, DatabaseURL: *dsn, CodecPort: *codecPrt, Chain: chain,
+		WalletSecret: walletSecret, Keys: keys, DatabaseURL: *dsn, CodecPort: *codecPrt, Chain: chain, MetricsPort: *metrPort,
 	})
 	if err != nil {
 		return err
@@ -116,6 +117,7 @@ func run() error {
 		s.Stop()
 	}()
 	fmt.Printf("monerod --regtest at %s, funding wallet %.12s…\n", chain.Daemon.URL, chain.FunderAddress)
+	fmt.Printf("worker metrics at %s\n", s.MetricsURL)
 	fmt.Printf("Temporal %s, Web UI %s (decodes through the codec server %s)\n", s.Temporal.HostPort, s.Temporal.UIURL, s.CodecURL)
 	for _, r := range s.RPCs {
 		fmt.Printf("wallet-rpc %s at %s, wallets in %s\n", r.Name, r.URL, r.Dir)

@@ -5,22 +5,27 @@
 //
 // Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, XMR_ESCROW_WALLET_RPCS,
 // XMR_ESCROW_WALLET_SECRET (or _FILE), XMR_ESCROW_KEYS, XMR_ESCROW_DATABASE_URL,
-// XMR_ESCROW_LOG_LEVEL, XMR_ESCROW_LOG_FORMAT.
+// XMR_ESCROW_METRICS_LISTEN, XMR_ESCROW_LOG_LEVEL, XMR_ESCROW_LOG_FORMAT.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
 
 	"go.uber.org/zap"
 
 	"github.com/xmr-escrow/xmr-escrow/keyring"
 	"github.com/xmr-escrow/xmr-escrow/logging"
+	"github.com/xmr-escrow/xmr-escrow/metrics"
 	"github.com/xmr-escrow/xmr-escrow/store"
 	"github.com/xmr-escrow/xmr-escrow/temporalclient"
 	"github.com/xmr-escrow/xmr-escrow/worker"
@@ -30,6 +35,13 @@ type specs []string
 
 func (s *specs) String() string     { return strings.Join(*s, ";") }
 func (s *specs) Set(v string) error { *s = append(*s, v); return nil }
+
+func envOr(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
 
 func main() {
 	if err := run(); err != nil {
@@ -46,6 +58,7 @@ func run() error {
 		configPath  = flag.String("config", "", "JSON config file with the wallet-rpc instances")
 		walletsOnly = flag.Bool("wallets-only", false, "serve only the wallet-rpc task queues (a participant's own worker)")
 		dsn         = flag.String("database", store.DSNFromEnv(), "PostgreSQL URL of the escrow projection ($"+store.EnvDSN+")")
+		metricsAddr = flag.String("metrics-listen", envOr("XMR_ESCROW_METRICS_LISTEN", "127.0.0.1:9090"), "Prometheus /metrics address; empty disables")
 	)
 	flag.Var(&rpcs, "wallet-rpc", "a wallet-rpc instance: name=N,url=U,dir=D[,user=U,password-file=F] (repeatable)")
 	flag.Parse()
@@ -90,11 +103,31 @@ func run() error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	c, err := temporalclient.Dial(ctx, temporalclient.Options{HostPort: *address, Namespace: *namespace, Logger: z, Keys: keys})
+	var sdkMetrics client.MetricsHandler
+	if *metricsAddr != "" {
+		if cfg.Metrics, err = metrics.New(); err != nil {
+			return err
+		}
+		sdkMetrics = cfg.Metrics.SDK
+		ln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		go func() {
+			if err := cfg.Metrics.Serve(ctx, ln); err != nil {
+				z.Error("metrics server stopped", zap.Error(err))
+			}
+		}()
+		z.Info("serving metrics", zap.String("url", "http://"+ln.Addr().String()+"/metrics"))
+	}
+	c, err := temporalclient.Dial(ctx, temporalclient.Options{HostPort: *address, Namespace: *namespace, Logger: z, Keys: keys, MetricsHandler: sdkMetrics})
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	if cfg.Metrics != nil && !cfg.WalletsOnly {
+		go cfg.Metrics.CountEscrows(ctx, c, 30*time.Second)
+	}
 	w, err := worker.New(c, cfg)
 	if err != nil {
 		return err

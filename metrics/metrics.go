@@ -1,0 +1,132 @@
+// Package metrics exposes the worker's Prometheus endpoint: the Temporal SDK's own metrics
+// (through OpenTelemetry) and the product's — wallet-rpc call latency and errors by method
+// and instance, open_wallet and create_wallet counts, the time a step waited for its
+// wallet-rpc, setup and round durations, and escrows by status.
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.temporal.io/sdk/client"
+	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
+
+	"github.com/xmr-escrow/xmr-escrow/walletrpc"
+)
+
+// Metrics is one process's registry and the product's collectors.
+type Metrics struct {
+	Registry *prometheus.Registry
+	// SDK is the handler to pass as client.Options.MetricsHandler.
+	SDK client.MetricsHandler
+
+	rpcLatency *prometheus.HistogramVec
+	rpcErrors  *prometheus.CounterVec
+	opens      *prometheus.CounterVec
+	creates    *prometheus.CounterVec
+	stepWait   *prometheus.HistogramVec
+	escrows    *prometheus.GaugeVec
+}
+
+// New builds a registry with the Go and process collectors, the SDK's metrics and the
+// product's.
+func New() (*Metrics, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	exporter, err := otelprom.New(otelprom.WithRegisterer(reg), otelprom.WithoutScopeInfo())
+	if err != nil {
+		return nil, fmt.Errorf("metrics: prometheus exporter: %w", err)
+	}
+	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
+	m := &Metrics{
+		Registry: reg,
+		SDK: temporalotel.NewMetricsHandler(temporalotel.MetricsHandlerOptions{
+			Meter:   provider.Meter("temporal-sdk-go"),
+			OnError: func(error) {}, // a metric must never take the worker down
+		}),
+		rpcLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "xmr_escrow_wallet_rpc_call_seconds", Help: "wallet-rpc call latency by instance and method.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2, 4, 8, 16, 32},
+		}, []string{"instance", "method"}),
+		rpcErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xmr_escrow_wallet_rpc_errors_total", Help: "wallet-rpc calls that failed, by instance, method and error code (transport, protocol or the RPC code).",
+		}, []string{"instance", "method", "code"}),
+		opens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xmr_escrow_wallet_opens_total", Help: "open_wallet calls (1-3.5 CPU-s each) by instance.",
+		}, []string{"instance"}),
+		creates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "xmr_escrow_wallet_creates_total", Help: "create_wallet calls by instance.",
+		}, []string{"instance"}),
+		stepWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "xmr_escrow_step_wait_seconds", Help: "time a step waited for its wallet-rpc (schedule-to-start on the instance's task queue): the lock wait the predecessor could not see.",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2, 5, 10, 30, 60, 120},
+		}, []string{"instance", "step"}),
+		escrows: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "xmr_escrow_escrows", Help: "running escrows by status (from Temporal visibility).",
+		}, []string{"status"}),
+	}
+	reg.MustRegister(m.rpcLatency, m.rpcErrors, m.opens, m.creates, m.stepWait, m.escrows)
+	return m, nil
+}
+
+// ObserveRPC returns a walletrpc.Config.Observe hook for one instance.
+func (m *Metrics) ObserveRPC(instance string) func(method string, d time.Duration, err error) {
+	return func(method string, d time.Duration, err error) {
+		m.rpcLatency.WithLabelValues(instance, method).Observe(d.Seconds())
+		if method == walletrpc.MethodOpenWallet {
+			m.opens.WithLabelValues(instance).Inc()
+		}
+		if method == walletrpc.MethodCreateWallet {
+			m.creates.WithLabelValues(instance).Inc()
+		}
+		if err != nil {
+			m.rpcErrors.WithLabelValues(instance, method, errorCode(err)).Inc()
+		}
+	}
+}
+
+// ObserveStepWait records how long a step waited for its wallet-rpc.
+func (m *Metrics) ObserveStepWait(instance, step string, d time.Duration) {
+	m.stepWait.WithLabelValues(instance, step).Observe(d.Seconds())
+}
+
+// SetEscrows sets the number of running escrows in one status.
+func (m *Metrics) SetEscrows(status string, n int64) {
+	m.escrows.WithLabelValues(status).Set(float64(n))
+}
+
+func errorCode(err error) string {
+	if code, ok := walletrpc.Code(err); ok {
+		return strconv.Itoa(code)
+	}
+	if walletrpc.IsRetryable(err) {
+		return "transport"
+	}
+	return "other"
+}
+
+// Serve answers GET /metrics on ln until ctx ends.
+func (m *Metrics) Serve(ctx context.Context, ln net.Listener) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shut)
+	}()
+	if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
+		return fmt.Errorf("metrics server: %w", err)
+	}
+	return nil
+}
