@@ -2,7 +2,9 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,9 +79,16 @@ func (w *Wallet) CreateWallet(ctx context.Context, in WalletInput) (CreateWallet
 	}
 	res := CreateWalletResult{Wallet: name, Instance: w.instance}
 	if w.isOpen(name) || w.exists(name) {
-		res.Reused = true
-		res.Opens, err = w.ensureOpen(ctx, name)
-		return res, classify(err)
+		if res.Opens, err = w.ensureOpen(ctx, name); err == nil || walletrpc.IsRetryable(err) {
+			res.Reused = true
+			return res, classify(err)
+		}
+		// The wallet is there but does not open: a create that died half-way (the
+		// process was killed while writing it). No step has used it, or this create
+		// would not be retried, so set it aside and make it again.
+		if err := w.quarantine(ctx, name); err != nil {
+			return res, classify(err)
+		}
 	}
 	w.setOpen("")
 	err = heartbeating(ctx, func(ctx context.Context) error {
@@ -97,6 +106,22 @@ func (w *Wallet) CreateWallet(ctx context.Context, in WalletInput) (CreateWallet
 	w.setOpen(name)
 	activity.GetLogger(ctx).Info("created wallet", "wallet", name, "instance", w.instance)
 	return res, nil
+}
+
+// quarantine renames a wallet that cannot be opened out of the way, keeping it for a
+// post-mortem under .broken/ rather than deleting anything that holds key material.
+func (w *Wallet) quarantine(ctx context.Context, name string) error {
+	dir := filepath.Join(w.dir, ".broken", name+"-"+randomSuffix())
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("quarantine %s: %w", name, err)
+	}
+	for _, f := range append(walletFiles(name), name+".address.txt") {
+		if err := os.Rename(filepath.Join(w.dir, f), filepath.Join(dir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("quarantine %s: %w", name, err)
+		}
+	}
+	activity.GetLogger(ctx).Warn("wallet from an interrupted create does not open; set aside and created again", "wallet", name, "moved_to", dir)
+	return nil
 }
 
 // PrepareMultisig returns the role's round-0 message. It changes nothing on disk, so a

@@ -32,6 +32,7 @@ type Pool struct {
 	next      atomic.Uint64
 	ttl       time.Duration
 	now       func() time.Time
+	healthy   func(instance string) bool
 }
 
 type lease struct {
@@ -58,6 +59,10 @@ func NewPool(instances []string) (*Pool, error) {
 		now:       time.Now,
 	}, nil
 }
+
+// SetHealth makes the pool hand out only instances f calls healthy (a supervised pool's
+// live processes); steps already queued on a dead instance wait for it to come back.
+func (p *Pool) SetHealth(f func(instance string) bool) { p.healthy = f }
 
 // AssignInput asks for the instances of one escrow.
 type AssignInput struct {
@@ -87,6 +92,9 @@ func (p *Pool) AssignWalletRPCs(_ context.Context, in AssignInput) (escrow.Assig
 		if cur != nil && cur.escrowID != in.EscrowID && now.Before(cur.expires) {
 			continue
 		}
+		if p.healthy != nil && !p.healthy(p.instances[i]) {
+			continue
+		}
 		if p.leases[i].CompareAndSwap(cur, mine) {
 			got = append(got, i)
 		}
@@ -96,7 +104,7 @@ func (p *Pool) AssignWalletRPCs(_ context.Context, in AssignInput) (escrow.Assig
 			p.leases[i].CompareAndSwap(mine, nil)
 		}
 		return escrow.Assignment{}, temporal.NewApplicationError(
-			fmt.Sprintf("no capacity: %d of %d wallet-rpc instances are busy with other setups", len(p.instances)-len(got), len(p.instances)),
+			fmt.Sprintf("no capacity: %d of %d wallet-rpc instances are busy with other setups or down", len(p.instances)-len(got), len(p.instances)),
 			ErrTypeNoCapacity)
 	}
 	return p.assignment(got), nil

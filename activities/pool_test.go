@@ -116,3 +116,19 @@ func TestPoolRejectsBadConfigAndInput(t *testing.T) {
 	require.True(t, errors.As(err, &appErr))
 	assert.True(t, appErr.NonRetryable())
 }
+
+func TestPoolSkipsUnhealthyInstances(t *testing.T) {
+	p, err := NewPool([]string{"r1", "r2", "r3", "r4"})
+	require.NoError(t, err)
+	down := map[string]bool{"r2": true}
+	p.SetHealth(func(name string) bool { return !down[name] })
+	a, err := p.AssignWalletRPCs(context.Background(), AssignInput{EscrowID: "a"})
+	require.NoError(t, err)
+	assert.NotContains(t, []string{a.Buyer, a.Vendor, a.Arbiter}, "r2", "a dead instance gets no new escrow")
+	p.Release(a.Buyer, "a")
+	p.Release(a.Vendor, "a")
+	p.Release(a.Arbiter, "a")
+	down["r1"] = true
+	_, err = p.AssignWalletRPCs(context.Background(), AssignInput{EscrowID: "b"})
+	noCapacity(t, err) // two live instances are not enough: wait for one to come back
+}

@@ -163,11 +163,11 @@ func walletFiles(t *testing.T, s *localstack.Stack, escrowID string) []string {
 	t.Helper()
 	var out []string
 	for _, r := range s.RPCs {
-		err := filepath.Walk(r.Dir, func(path string, info os.FileInfo, err error) error {
+		err := filepath.Walk(r.WalletDir, func(path string, info os.FileInfo, err error) error {
 			if err != nil {
 				return err
 			}
-			rel, _ := filepath.Rel(r.Dir, path)
+			rel, _ := filepath.Rel(r.WalletDir, path)
 			if strings.Contains(rel, "escrow-"+escrowID+"-") && !info.IsDir() {
 				out = append(out, r.Name+"/"+rel)
 			}

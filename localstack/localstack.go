@@ -22,6 +22,7 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/metrics"
 	"github.com/xmr-escrow/xmr-escrow/starter"
 	"github.com/xmr-escrow/xmr-escrow/store"
+	"github.com/xmr-escrow/xmr-escrow/supervisor"
 	"github.com/xmr-escrow/xmr-escrow/temporalclient"
 	"github.com/xmr-escrow/xmr-escrow/worker"
 )
@@ -65,11 +66,13 @@ type Stack struct {
 	Keys       *keyring.Keyring
 	Store      *store.Store
 	Temporal   *devstack.Temporal
-	RPCs       []*devstack.WalletRPC
-	Client     client.Client
-	Starter    *starter.Client
-	Worker     *worker.Worker
-	Config     worker.Config
+	// Pool supervises the wallet-rpc processes (restarting one that dies); RPCs describes them.
+	Pool    *supervisor.Supervisor
+	RPCs    []worker.Instance
+	Client  client.Client
+	Starter *starter.Client
+	Worker  *worker.Worker
+	Config  worker.Config
 
 	stopCodec context.CancelFunc
 	codecDone chan error
@@ -123,9 +126,16 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	if s.RPCs, err = StartPool(ctx, filepath.Join(o.Dir, "wallet-rpc"), o.WalletRPCs, o.WalletRPCBasePort, o.Chain); err != nil {
+	pool := supervisor.Options{Count: o.WalletRPCs, Dir: filepath.Join(o.Dir, "wallet-rpc"), BasePort: o.WalletRPCBasePort, NoLogin: true, Logger: o.Logger}
+	if o.Chain != nil {
+		// The same options the chain gives its own wallets: trusted daemon, plain HTTP.
+		co := o.Chain.WalletRPCOptions("", "")
+		pool.DaemonAddress, pool.ExtraArgs = co.DaemonAddress, co.ExtraArgs
+	}
+	if s.Pool, err = supervisor.Start(ctx, pool); err != nil {
 		return nil, err
 	}
+	s.RPCs = s.Pool.Instances()
 	if err = s.startMetrics(o.MetricsPort); err != nil {
 		return nil, err
 	}
@@ -143,46 +153,11 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			return nil, fmt.Errorf("wallet secret: %w", err)
 		}
 	}
-	s.Config = worker.Config{WalletSecret: secret, Instances: Instances(s.RPCs), Store: s.Store, Metrics: s.Metrics}
+	s.Config = worker.Config{WalletSecret: secret, Instances: s.RPCs, Store: s.Store, Metrics: s.Metrics, Healthy: s.Pool.Healthy}
 	if err = s.StartWorker(); err != nil {
 		return nil, err
 	}
 	return s, nil
-}
-
-// StartPool starts n wallet-rpc processes under dir: connected to chain's daemon when
-// there is one, --offline otherwise (the setup needs no daemon).
-func StartPool(ctx context.Context, dir string, n, basePort int, chain *devstack.Chain) ([]*devstack.WalletRPC, error) {
-	opts := func(name string) devstack.WalletRPCOptions {
-		if chain != nil {
-			return chain.WalletRPCOptions(name, filepath.Join(dir, name))
-		}
-		return devstack.WalletRPCOptions{Name: name, Dir: filepath.Join(dir, name), Offline: true}
-	}
-	if basePort == 0 {
-		return devstack.StartWalletRPCs(ctx, n, dir, opts(""))
-	}
-	var out []*devstack.WalletRPC
-	for i := 0; i < n; i++ {
-		o := opts(fmt.Sprintf("rpc-%d", i+1))
-		o.Port = basePort + i
-		r, err := devstack.StartWalletRPC(ctx, o)
-		if err != nil {
-			_ = devstack.StopWalletRPCs(out)
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-// Instances describes running wallet-rpcs as worker config.
-func Instances(rpcs []*devstack.WalletRPC) []worker.Instance {
-	out := make([]worker.Instance, 0, len(rpcs))
-	for _, r := range rpcs {
-		out = append(out, worker.Instance{Name: r.Name, URL: r.URL, WalletDir: r.Dir, Username: r.Username, Password: r.Password})
-	}
-	return out
 }
 
 // StartWorker (re)starts the in-process worker with s.Config, as after a crash.
@@ -213,7 +188,9 @@ func (s *Stack) Stop() {
 	if s.Client != nil {
 		s.Client.Close()
 	}
-	_ = devstack.StopWalletRPCs(s.RPCs)
+	if s.Pool != nil {
+		s.Pool.Stop()
+	}
 	if s.Temporal != nil {
 		_ = s.Temporal.Stop()
 	}

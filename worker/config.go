@@ -40,6 +40,8 @@ type Config struct {
 	Store *store.Store `json:"-"`
 	// Metrics, if set, records wallet-rpc calls and step waits per instance.
 	Metrics *metrics.Metrics `json:"-"`
+	// Healthy, if set, says which instances are up; new escrows go only to those.
+	Healthy func(instance string) bool `json:"-"`
 }
 
 // Validate checks the config without touching the network.

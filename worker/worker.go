@@ -45,6 +45,9 @@ func New(c client.Client, cfg Config) (*Worker, error) {
 		if pool, err = activities.NewPool(names); err != nil {
 			return nil, err
 		}
+		if cfg.Healthy != nil {
+			pool.SetHealth(cfg.Healthy)
+		}
 	}
 	for _, in := range cfg.Instances {
 		counters := &activities.Counters{}

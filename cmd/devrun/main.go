@@ -120,7 +120,7 @@ func run() error {
 	fmt.Printf("worker metrics at %s\n", s.MetricsURL)
 	fmt.Printf("Temporal %s, Web UI %s (decodes through the codec server %s)\n", s.Temporal.HostPort, s.Temporal.UIURL, s.CodecURL)
 	for _, r := range s.RPCs {
-		fmt.Printf("wallet-rpc %s at %s, wallets in %s\n", r.Name, r.URL, r.Dir)
+		fmt.Printf("wallet-rpc %s at %s, wallets in %s\n", r.Name, r.URL, r.WalletDir)
 	}
 
 	d := &demo{s: s, chain: chain, id: *id, delay: *delay}
