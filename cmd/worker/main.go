@@ -27,6 +27,7 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/logging"
 	"github.com/xmr-escrow/xmr-escrow/metrics"
 	"github.com/xmr-escrow/xmr-escrow/store"
+	"github.com/xmr-escrow/xmr-escrow/supervisor"
 	"github.com/xmr-escrow/xmr-escrow/temporalclient"
 	"github.com/xmr-escrow/xmr-escrow/worker"
 )
@@ -59,6 +60,10 @@ func run() error {
 		walletsOnly = flag.Bool("wallets-only", false, "serve only the wallet-rpc task queues (a participant's own worker)")
 		dsn         = flag.String("database", store.DSNFromEnv(), "PostgreSQL URL of the escrow projection ($"+store.EnvDSN+")")
 		metricsAddr = flag.String("metrics-listen", envOr("XMR_ESCROW_METRICS_LISTEN", "127.0.0.1:9090"), "Prometheus /metrics address; empty disables")
+		spawn       = flag.Int("spawn-wallet-rpcs", 0, "run and supervise this many monero-wallet-rpc processes (rpc-1..rpc-N) besides any --wallet-rpc")
+		spawnDir    = flag.String("spawn-dir", "wallets", "with --spawn-wallet-rpcs: folder of their wallet dirs and logs")
+		spawnPort   = flag.Int("spawn-base-port", 18083, "with --spawn-wallet-rpcs: first RPC port (127.0.0.1); 0 picks free ports")
+		spawnDaemon = flag.String("spawn-daemon-address", "", "with --spawn-wallet-rpcs: monerod host:port (trusted); empty runs them --offline (setup only)")
 	)
 	flag.Var(&rpcs, "wallet-rpc", "a wallet-rpc instance: name=N,url=U,dir=D[,user=U,password-file=F] (repeatable)")
 	flag.Parse()
@@ -94,6 +99,23 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *spawn > 0 {
+		sup, err := supervisor.Start(ctx, supervisor.Options{
+			Count: *spawn, Dir: *spawnDir, BasePort: *spawnPort, DaemonAddress: *spawnDaemon, Logger: z,
+		})
+		if err != nil {
+			return err
+		}
+		defer sup.Stop()
+		spawned := map[string]bool{}
+		for _, in := range sup.Instances() {
+			spawned[in.Name] = true
+		}
+		cfg.Instances = append(cfg.Instances, sup.Instances()...)
+		// Only the supervisor knows whether its processes are up; external instances are
+		// assumed up (their steps wait and retry if not).
+		cfg.Healthy = func(name string) bool { return !spawned[name] || sup.Healthy(name) }
+	}
 	if !cfg.WalletsOnly {
 		if cfg.Store, err = store.Open(ctx, *dsn, keys); err != nil {
 			return err
