@@ -33,6 +33,7 @@ const usage = `usage: starter [-address host:port] [-namespace ns] [-database UR
   status ESCROW_ID
   wait ESCROW_ID                                             until the escrow ends (completed, refunded, cancelled)
   get ESCROW_ID
+  timeline ESCROW_ID [-json]                                 steps per wallet-rpc, timers, decisions, phases (from history)
   list [-status S] [-phase P] [-round N] [-limit N]
   ship ESCROW_ID -actor VENDOR_ID [-payout-address A]       vendor marks shipped
   confirm ESCROW_ID -actor BUYER_ID                          buyer confirms receipt: release to the vendor
@@ -100,6 +101,8 @@ func run(args []string) error {
 		return waitAndPrint(ctx, s, id)
 	case "get":
 		return printJSON(s.Get(ctx, id))
+	case "timeline":
+		return timelineCommand(ctx, c, id, rest)
 	}
 	if name, ok := decisionCommands[cmd]; ok {
 		return decide(ctx, s, id, name, rest)
