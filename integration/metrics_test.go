@@ -55,6 +55,7 @@ func TestWorkerMetricsCoverTheSetup(t *testing.T) {
 			t.Errorf("metric %s missing; the endpoint has:\n%s", w, grepLines(body, "xmr_escrow"))
 		}
 	}
+	t.Logf("product metrics after one setup:\n%s", grepLines(body, "xmr_escrow"))
 	assert.NotContains(t, body, "xmr_escrow_wallet_opens_total{", "one setup on three instances opens nothing")
 	assert.NotContains(t, body, "MultisigxV2")
 }
