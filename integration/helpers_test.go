@@ -63,6 +63,7 @@ func startStackWith(t *testing.T, o stackOptions) *localstack.Stack {
 		Headless:     !o.webUI,
 		WalletSecret: testSecret,
 		DatabaseURL:  storetest.NewDatabase(t),
+		Keys:         testKeys(t),
 		Chain:        o.chain,
 		Logger:       zap.New(zapcore.NewTee(core, zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel)).Core())),
 	})

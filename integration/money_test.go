@@ -154,6 +154,7 @@ func TestReleaseOnARealChain(t *testing.T) {
 	assert.ErrorContains(t, err, "no decision can follow", "a second decision after a final one")
 	st := ms.settle(t, ctx, "release", escrow.StatusCompleted)
 	ms.assertReceived(t, ctx, st, ms.vendor)
+	saveHistory(t, ms.Stack, "release", "release")
 	t.Logf("release path: %.1fs from order to completed", time.Since(started).Seconds())
 }
 
@@ -168,6 +169,7 @@ func TestRefundOnARealChain(t *testing.T) {
 	st := ms.settle(t, ctx, "refund", escrow.StatusRefunded)
 	ms.assertReceived(t, ctx, st, ms.buyer)
 	assert.Equal(t, []escrow.Role{escrow.Vendor, escrow.Buyer}, st.Payout.Signers)
+	saveHistory(t, ms.Stack, "refund", "refund")
 	t.Logf("refund path: %.1fs from order to refunded", time.Since(started).Seconds())
 }
 
@@ -192,5 +194,6 @@ func TestDisputeResolvedToTheBuyerOnARealChain(t *testing.T) {
 	st := ms.settle(t, ctx, "dispute", escrow.StatusRefunded)
 	ms.assertReceived(t, ctx, st, ms.buyer)
 	assert.Equal(t, []escrow.Role{escrow.Arbiter, escrow.Buyer}, st.Payout.Signers)
+	saveHistory(t, ms.Stack, "dispute", "dispute-to-buyer")
 	t.Logf("dispute path: %.1fs from order to refunded", time.Since(started).Seconds())
 }

@@ -150,3 +150,24 @@ func TestUnknownAndInvalidEscrowIDsGetClearErrors(t *testing.T) {
 	_, err = s.Starter.Status(ctx, "neg")
 	assert.True(t, errors.Is(err, starter.ErrUnknownEscrow), fmt.Sprintf("a rejected start leaves nothing behind, got %v", err))
 }
+
+// TestCancelBeforeFundingEndsTheEscrow cancels a ready escrow nobody has paid: the run ends
+// cancelled, and a second decision is refused.
+func TestCancelBeforeFundingEndsTheEscrow(t *testing.T) {
+	s := startStack(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	_, err := s.Starter.Start(ctx, input("called-off", 0))
+	require.NoError(t, err)
+	_, err = s.Starter.WaitReady(ctx, "called-off")
+	require.NoError(t, err)
+	_, err = s.Starter.Decide(ctx, "called-off", escrow.UpdateMarkShipped, escrow.DecisionInput{Role: escrow.Vendor, ActorID: "vendor-8"})
+	assert.ErrorContains(t, err, "not while the escrow is awaiting_funding")
+	st, err := s.Starter.Decide(ctx, "called-off", escrow.UpdateCancel, escrow.DecisionInput{Role: escrow.Buyer, ActorID: "buyer-7"})
+	require.NoError(t, err)
+	assert.Equal(t, escrow.StatusCancelled, st.Status)
+	res, err := s.Starter.Wait(ctx, "called-off")
+	require.NoError(t, err)
+	assert.Equal(t, escrow.StatusCancelled, res.Status)
+	saveHistory(t, s, "called-off", "cancelled")
+}
