@@ -3,7 +3,9 @@
 #   - monero-wallet-rpc and monerod from Debian's `monero` package (apt-get, as root);
 #   - the Temporal CLI (dev server + Web UI), built from Go modules into a cache folder that
 #     later runs reuse: ${XDG_CACHE_HOME:-~/.cache}/xmr-escrow/bin/temporal (~5 min once);
-#   - workflowcheck, the SDK's determinism checker, into the same folder.
+#   - workflowcheck, the SDK's determinism checker, into the same folder;
+#   - docker-compose (Debian's 1.29, without the Docker engine) to validate
+#     docker-compose.temporal.yml in deploy/compose_test.go (apt-get, as root).
 set -euo pipefail
 
 TEMPORAL_CLI_VERSION=v1.5.1
@@ -31,6 +33,24 @@ install_monero() {
   command -v monero-wallet-rpc >/dev/null || { echo "tools: apt-get install monero did not provide monero-wallet-rpc" >&2; exit 1; }
 }
 
+# Only `docker-compose config` runs here: --no-install-recommends keeps the Docker engine
+# (docker.io, containerd, runc), which the package recommends, off the machine.
+install_docker_compose() {
+  if command -v docker-compose >/dev/null; then
+    return
+  fi
+  if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo >/dev/null; then SUDO=sudo; else
+      echo "tools: docker-compose is missing: run 'apt-get update && apt-get install -y --no-install-recommends docker-compose' as root" >&2
+      exit 1
+    fi
+  fi
+  echo "tools: installing Debian's docker-compose package (validates docker-compose.temporal.yml)..."
+  ${SUDO:-} apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive ${SUDO:-} apt-get install -y -q --no-install-recommends docker-compose >/dev/null
+  command -v docker-compose >/dev/null || { echo "tools: apt-get install docker-compose did not provide docker-compose" >&2; exit 1; }
+}
+
 install_temporal() {
   if [[ -x "$BIN/temporal" ]]; then
     return
@@ -50,5 +70,6 @@ install_workflowcheck() {
 }
 
 install_monero
+install_docker_compose
 install_temporal
 install_workflowcheck
