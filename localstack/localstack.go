@@ -58,6 +58,8 @@ type Options struct {
 
 // Stack is a running local stack.
 type Stack struct {
+	// DatabaseURL is the projection's database, for an out-of-process worker.
+	DatabaseURL string
 	// CodecURL is the codec server the Web UI decodes payloads with.
 	CodecURL string
 	// MetricsURL is the worker's Prometheus endpoint.
@@ -104,6 +106,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			return nil, err
 		}
 	}
+	s.DatabaseURL = o.DatabaseURL
 	if s.Store, err = store.Open(ctx, o.DatabaseURL, s.Keys); err != nil {
 		return nil, err
 	}

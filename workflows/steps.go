@@ -16,7 +16,7 @@ import (
 const (
 	createTimeout    = 3 * time.Minute
 	stepTimeout      = 2 * time.Minute
-	heartbeatTimeout = 30 * time.Second
+	heartbeatTimeout = 15 * time.Second
 )
 
 // walletOptions are the activity options of a wallet step. Retries are unbounded with
