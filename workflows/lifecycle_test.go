@@ -22,6 +22,8 @@ type fakeMoney struct {
 	paid                  func(check int) (confirmed, pending uint64)
 	checks                int
 	staleSigns            int // the first n signs find the multisig state stale
+	lockedChecks          int // the first n balance checks see nothing unlocked yet
+	balanceChecks         int
 	addressValid          bool
 	confirmationsPerCheck uint64
 	confirmations         uint64
@@ -53,8 +55,11 @@ func (m *fakeMoney) install(env *testsuite.TestWorkflowEnvironment) {
 		func(_ context.Context, in activities.WalletInput) (activities.BalanceResult, error) {
 			m.mu.Lock()
 			defer m.mu.Unlock()
-			c, _ := m.paidNow()
-			return activities.BalanceResult{UnlockedAtomic: c, TotalAtomic: c}, nil
+			c, p := m.paidNow()
+			if m.balanceChecks++; m.balanceChecks <= m.lockedChecks {
+				return activities.BalanceResult{TotalAtomic: c + p}, nil
+			}
+			return activities.BalanceResult{UnlockedAtomic: c + p, TotalAtomic: c + p}, nil
 		}).Maybe()
 	env.OnActivity(wallet.ExportMultisigInfo, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.WalletInput) (activities.MultisigMessage, error) {

@@ -224,3 +224,15 @@ func (s *EscrowSuite) TestContinueAsNewCarriesDecisionsIntoTheNextRun() {
 	s.Empty(s.wallets.calls, "the setup is not redone")
 	s.Greater(s.proj.writes[0].Version, next.Resume.Version-1, "versions keep growing across runs")
 }
+
+// TestRefundWaitsForFundsStillConfirming: a payment seen but not yet confirmed when the
+// deadline passes is refunded once it unlocks, without burning payout attempts.
+func (s *EscrowSuite) TestRefundWaitsForFundsStillConfirming() {
+	s.money.paid = func(int) (uint64, uint64) { return 0, price }
+	s.money.lockedChecks = 20
+	_, st := s.runLifecycle("locked", EscrowInput{Timing: Timing{FundingDeadline: hour}})
+	s.Equal(escrow.StatusRefunded, st.Status)
+	s.Equal(1, st.Payout.Attempts, "waiting for the unlock is not an attempt")
+	s.Equal(buyerAddr, st.Payout.Address)
+	s.Greater(s.money.balanceChecks, 20)
+}

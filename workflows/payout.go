@@ -10,6 +10,12 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
+// changeWaitForUnlock versions the payout's wait for unlocked funds (workflow.GetVersion).
+const changeWaitForUnlock = "payout-waits-for-unlock"
+
+// errNotYet ends a payout turn that is waiting for funds to unlock.
+var errNotYet = errors.New("payout waits for the funds to unlock")
+
 // Payout limits.
 const (
 	// maxPayoutAttempts bounds how often a payout is rebuilt from a fresh export/import
@@ -25,7 +31,11 @@ const (
 func (e *escrowFlow) payout(ctx workflow.Context) error {
 	p := e.status.Payout
 	if !p.Submitted {
-		if err := e.sendPayout(ctx); err != nil {
+		err := e.sendPayout(ctx)
+		if errors.Is(err, errNotYet) {
+			return nil // the lifecycle comes back here, after a continue-as-new if due
+		}
+		if err != nil {
 			e.status.Reason = "payout failed: " + failureReason(err)
 			workflow.GetLogger(ctx).Error("payout failed; the funds stay in the multisig", "reason", e.status.Reason)
 			e.publish(ctx)
@@ -43,6 +53,18 @@ func (e *escrowFlow) payout(ctx workflow.Context) error {
 func (e *escrowFlow) sendPayout(ctx workflow.Context) error {
 	p := e.status.Payout
 	for {
+		// Funds that are still locked (a refund of a payment that is confirming) are waited
+		// for here, without spending attempts or syncing the signers for nothing. Escrows
+		// whose payout started before this check existed replay without it.
+		if workflow.GetVersion(ctx, changeWaitForUnlock, workflow.DefaultVersion, 1) == 1 && !e.unlocked(ctx, p.Signers[0]) {
+			if err := workflow.Sleep(ctx, e.timing.PayoutPoll); err != nil {
+				return err
+			}
+			if e.historyFull(ctx) {
+				return errNotYet
+			}
+			continue
+		}
 		p.Attempts++
 		err := e.tryPayout(ctx, p)
 		var appErr *temporal.ApplicationError
@@ -54,6 +76,13 @@ func (e *escrowFlow) sendPayout(ctx workflow.Context) error {
 			return err
 		}
 	}
+}
+
+// unlocked reports whether the escrow holds spendable funds; a failed check says no.
+func (e *escrowFlow) unlocked(ctx workflow.Context, r escrow.Role) bool {
+	var funds activities.BalanceResult
+	err := workflow.ExecuteActivity(e.on(ctx, r, pollOptions()), wallet.SpendableBalance, e.walletInput(r)).Get(ctx, &funds)
+	return err == nil && funds.UnlockedAtomic > 0
 }
 
 func (e *escrowFlow) tryPayout(ctx workflow.Context, p *escrow.Payout) error {
@@ -79,9 +108,8 @@ func (e *escrowFlow) tryPayout(ctx workflow.Context, p *escrow.Payout) error {
 		return err
 	}
 	if funds.UnlockedAtomic == 0 || funds.ImportNeeded {
-		// A payment still confirming (a refund after a cancel), or a sync that did not take:
-		// wait, then sync again.
-		return temporal.NewNonRetryableApplicationError("nothing spendable yet", activities.ErrTypeStale, nil)
+		// The sync did not take: try again from the export.
+		return temporal.NewNonRetryableApplicationError("the signers' sync did not take", activities.ErrTypeStale, nil)
 	}
 	var created activities.CreatePayoutResult
 	if err := workflow.ExecuteActivity(e.on(ctx, a, opts), wallet.CreatePayout,
