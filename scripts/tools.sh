@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the local stack need, or says exactly what is missing:
 #   - monero-wallet-rpc and monerod from Debian's `monero` package (apt-get, as root);
+#   - Debian's `chromium` (/usr/bin/chromium) for the Web UI browser test (apt-get, as root);
 #   - the Temporal CLI (dev server + Web UI), built from Go modules into a cache folder that
 #     later runs reuse: ${XDG_CACHE_HOME:-~/.cache}/xmr-escrow/bin/temporal (~5 min once);
 #   - workflowcheck, the SDK's determinism checker, into the same folder;
@@ -51,6 +52,22 @@ install_docker_compose() {
   command -v docker-compose >/dev/null || { echo "tools: apt-get install docker-compose did not provide docker-compose" >&2; exit 1; }
 }
 
+install_chromium() {
+  if [[ -x /usr/bin/chromium ]]; then
+    return
+  fi
+  if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo >/dev/null; then SUDO=sudo; else
+      echo "tools: chromium is missing (the Web UI browser test needs it): run 'apt-get update && apt-get install -y chromium' as root" >&2
+      exit 1
+    fi
+  fi
+  echo "tools: installing Debian's chromium package (headless browser for the Web UI test)..."
+  ${SUDO:-} apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive ${SUDO:-} apt-get install -y -q chromium >/dev/null
+  [[ -x /usr/bin/chromium ]] || { echo "tools: apt-get install chromium did not provide /usr/bin/chromium" >&2; exit 1; }
+}
+
 install_temporal() {
   if [[ -x "$BIN/temporal" ]]; then
     return
@@ -70,6 +87,7 @@ install_workflowcheck() {
 }
 
 install_monero
+install_chromium
 install_docker_compose
 install_temporal
 install_workflowcheck

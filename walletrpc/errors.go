@@ -179,6 +179,9 @@ func Code(err error) (int, bool) {
 	return 0, false
 }
 
+// codeNone is the code of an error wallet-rpc did not classify.
+const codeNone = 0
+
 // IsRetryable tells an activity whether running the same call again can succeed; RPC
 // errors are mostly final because wallet-rpc rejected the request on its merits.
 func IsRetryable(err error) bool {
@@ -195,7 +198,10 @@ func IsRetryable(err error) bool {
 	var rpcErr *RPCError
 	if errors.As(err, &rpcErr) {
 		switch rpcErr.Code {
-		case CodeDaemonBusy, CodeNotOpen, CodeNoDaemonConnection:
+		// Code 0 with no message is what wallet-rpc answers when the daemon behind it
+		// cannot be reached for a call that needs it (measured: get_transfers with pool
+		// on an offline wallet): the same fault as CodeNoDaemonConnection.
+		case CodeDaemonBusy, CodeNotOpen, CodeNoDaemonConnection, codeNone:
 			return true
 		default:
 			return false

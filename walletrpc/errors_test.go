@@ -25,6 +25,7 @@ func TestIsRetryable(t *testing.T) {
 	}{
 		{"nil", nil, false},
 		{"connection refused", refused, true},
+		{"unclassified code 0 (daemon unreachable)", &RPCError{Method: "get_transfers", Code: 0}, true},
 		{"EOF", &TransportError{Method: "m", Err: io.ErrUnexpectedEOF}, true},
 		{"reset", &TransportError{Method: "m", Err: syscall.ECONNRESET}, true},
 		{"http 500", &TransportError{Method: "m", StatusCode: 500, Err: errors.New("x")}, true},
