@@ -5,12 +5,18 @@ TOOLS_BIN ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/xmr-escrow/bin
 export XMR_ESCROW_TEMPORAL ?= $(TOOLS_BIN)/temporal
 GO_TEST_FLAGS ?= -race -count=1 -timeout 40m
 
-.PHONY: all tools build run test test-unit lint fuzz clean bench
+.PHONY: all tools run-tools build run test test-unit lint fuzz clean bench
 
 all: build
 
+## tools: everything the tests need (monero, Temporal CLI, chromium, docker-compose,
+## workflowcheck, PostgreSQL); run-tools: what `make run` needs.
 tools:
 	@scripts/tools.sh
+	@scripts/postgres.sh
+
+run-tools:
+	@scripts/tools.sh run
 	@scripts/postgres.sh
 
 build:
@@ -19,7 +25,7 @@ build:
 ## run: regtest monerod, Temporal dev server (Web UI http://127.0.0.1:8233), codec server,
 ## PostgreSQL projection, 3 supervised wallet-rpc, worker; one escrow from order to release.
 ## On exit (Ctrl-C) it also stops a private PostgreSQL cluster under .data/postgres, if any.
-run: tools
+run: run-tools
 	@trap 'scripts/postgres.sh stop' EXIT; go run ./cmd/devrun $(RUN_ARGS)
 
 ## test: lint, then unit and integration tests against the real Temporal dev server and wallet-rpc.

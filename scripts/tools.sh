@@ -86,8 +86,11 @@ install_workflowcheck() {
   GOBIN="$BIN" go install "go.temporal.io/sdk/contrib/tools/workflowcheck@$WORKFLOWCHECK_VERSION"
 }
 
+# `tools.sh run` installs only what `make run` needs; without an argument, what the tests need.
 install_monero
-install_chromium
-install_docker_compose
 install_temporal
-install_workflowcheck
+if [[ ${1:-test} != run ]]; then
+  install_chromium
+  install_docker_compose
+  install_workflowcheck
+fi
