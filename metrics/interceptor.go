@@ -24,6 +24,7 @@ type stepWait struct {
 	instance string
 }
 
+// InterceptActivity wraps each activity of the instance's worker.
 func (s *stepWait) InterceptActivity(ctx context.Context, next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
 	i := &stepWaitInbound{s: s}
 	i.Next = next
@@ -35,6 +36,7 @@ type stepWaitInbound struct {
 	s *stepWait
 }
 
+// ExecuteActivity records the step's wait before running it.
 func (i *stepWaitInbound) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (interface{}, error) {
 	info := activity.GetInfo(ctx)
 	if !info.ScheduledTime.IsZero() && info.StartedTime.After(info.ScheduledTime) {

@@ -184,5 +184,8 @@ type redactedError struct {
 	err error
 }
 
+// Error is the message with the password taken out.
 func (e *redactedError) Error() string { return e.msg }
+
+// Unwrap keeps errors.Is working through the redaction.
 func (e *redactedError) Unwrap() error { return e.err }

@@ -36,7 +36,10 @@ var defaultOrigins = []string{"http://127.0.0.1:8233", "http://localhost:8233"}
 
 type origins []string
 
-func (o *origins) String() string     { return strings.Join(*o, ",") }
+// String joins the origins, for flag.Value.
+func (o *origins) String() string { return strings.Join(*o, ",") }
+
+// Set adds one origin, for flag.Value.
 func (o *origins) Set(v string) error { *o = append(*o, v); return nil }
 
 func main() {

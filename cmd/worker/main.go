@@ -34,7 +34,10 @@ import (
 
 type specs []string
 
-func (s *specs) String() string     { return strings.Join(*s, ";") }
+// String joins the specs, for flag.Value.
+func (s *specs) String() string { return strings.Join(*s, ";") }
+
+// Set adds one spec, for flag.Value.
 func (s *specs) Set(v string) error { *s = append(*s, v); return nil }
 
 func envOr(key, def string) string {
