@@ -329,9 +329,12 @@ func (s *EscrowSuite) TestEveryPhaseChangeIsProjectedWithAGrowingVersion() {
 }
 
 func (s *EscrowSuite) TestADownDatabaseDelaysOnlyTheProjection() {
+	var mu sync.Mutex
 	failures := 0
 	s.env.OnActivity(projection.ProjectEscrow, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.ProjectInput) (activities.ProjectResult, error) {
+			mu.Lock()
+			defer mu.Unlock()
 			if failures < 5 {
 				failures++
 				return activities.ProjectResult{}, errors.New("dial tcp 127.0.0.1:5432: connection refused")
