@@ -36,6 +36,12 @@ test: tools lint
 test-unit:
 	go test -short -race -count=1 ./...
 
+## bench: N concurrent setups (1,3,6,12) over K wallet-rpcs (3,6), purge delay 10s and 0s, the
+## product against the predecessor's design; writes bench/results/latest.{json,md,png}.
+## Quick run: make bench BENCH_ARGS="-n 1,3 -k 3 -delays 0s"
+bench: tools
+	go run ./cmd/bench $(BENCH_ARGS)
+
 lint:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
 	go vet ./...
