@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -50,6 +51,7 @@ type options struct {
 	warmup, keep bool
 	batchTimeout time.Duration
 	quietWait    time.Duration
+	reportOnly   bool
 }
 
 func parseFlags() (options, error) {
@@ -63,6 +65,7 @@ func parseFlags() (options, error) {
 	flag.BoolVar(&o.warmup, "warmup", true, "run one unmeasured setup per system and K first")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work dir (wallets, logs, Temporal database)")
 	flag.DurationVar(&o.batchTimeout, "batch-timeout", 30*time.Minute, "give up on a batch after this long")
+	flag.BoolVar(&o.reportOnly, "report-only", false, "measure nothing: rewrite latest.md and latest.png from -out's latest.json")
 	flag.DurationVar(&o.quietWait, "quiet-wait", 30*time.Minute, "before each batch, wait up to this long until other processes use < 0.15 cores (0: don't wait)")
 	flag.Parse()
 	var err error
@@ -113,6 +116,9 @@ func run() error {
 	o, err := parseFlags()
 	if err != nil {
 		return err
+	}
+	if o.reportOnly {
+		return rewrite(o.out)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -267,6 +273,23 @@ func measure(ctx context.Context, o options, meter cpuMeter, cfg Config, prefix 
 		}
 		logf("%-8s %-16s other processes used %.0f%% of the machine during the batch: measuring again", res.System, cfg, 100*share)
 	}
+}
+
+// rewrite redoes the Markdown and the plot from a saved latest.json.
+func rewrite(dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, "latest.json"))
+	if err != nil {
+		return err
+	}
+	var rep Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(dir, "latest.json"), err)
+	}
+	if err := rep.write(dir); err != nil {
+		return err
+	}
+	summary(&rep)
+	return nil
 }
 
 func batchOf(s *ours) func(context.Context, Config, string) (*Result, error) {

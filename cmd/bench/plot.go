@@ -20,12 +20,13 @@ func (rep *Report) plot(path string) error {
 	lat, thr := plot.New(), plot.New()
 	lat.Title.Text, lat.X.Label.Text, lat.Y.Label.Text = "p50 setup latency", "N concurrent setups", "seconds"
 	thr.Title.Text, thr.X.Label.Text, thr.Y.Label.Text = "throughput", "N concurrent setups", "escrows per minute"
+	thr.Title.Text = "throughput (lines as on the left)"
 	for _, p := range []*plot.Plot{lat, thr} {
 		p.Add(plotter.NewGrid())
 		p.X.Tick.Marker = intTicks(rep.Ns)
 		p.Y.Min = 0
-		p.Legend.Top, p.Legend.Left = true, true
 	}
+	lat.Legend.Top, lat.Legend.Left = true, true
 	colour := 0
 	for _, k := range rep.Ks {
 		for _, ds := range rep.DelaysS {
@@ -59,7 +60,9 @@ func (rep *Report) plot(path string) error {
 						l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 					}
 					a.p.Add(l, s)
-					a.p.Legend.Add(label, l, s)
+					if a.p == lat {
+						lat.Legend.Add(label, l, s)
+					}
 				}
 			}
 			colour++

@@ -153,10 +153,11 @@ func (r *Result) setPaths(ps []pathBreakdown) {
 	r.Path = m
 }
 
-// percentile is the nearest-rank percentile of sorted values (NaN when empty).
+// percentile is the nearest-rank percentile of sorted values (0 when empty: JSON has no
+// NaN).
 func percentile(sorted []float64, p float64) float64 {
 	if len(sorted) == 0 {
-		return math.NaN()
+		return 0
 	}
 	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
 	return sorted[max(rank, 1)-1]
@@ -218,7 +219,7 @@ func (rep *Report) derive() {
 			for _, n := range rep.Ns {
 				c := Config{N: n, K: k, Delay: d}
 				o, b := rep.find("ours", c), rep.find("baseline", c)
-				if o == nil || b == nil {
+				if o == nil || b == nil || o.Completed == 0 || b.Completed == 0 {
 					continue
 				}
 				rep.Comparisons = append(rep.Comparisons, Comparison{K: k, N: n, DelayS: ds,
