@@ -100,9 +100,17 @@ func (w *Wallet) restore(ctx context.Context, name, snap string) error {
 }
 
 // dropSnapshots removes the snapshots of rounds before round (all of them when round is
-// 0) and any temporary folder a crash left behind. A round's snapshot is kept until the next
+// 0) and any temporary folder or file a crash left behind. A round's snapshot is kept until the next
 // round starts, because only then is the round's result certainly in history.
 func (w *Wallet) dropSnapshots(name string, round int) error {
+	// A restore killed between its copy and its rename leaves a temporary file next to the
+	// wallet; the restore that follows writes a new one, so the old one is garbage.
+	stale, _ := filepath.Glob(filepath.Join(w.dir, name+"*.restore-*"))
+	for _, f := range stale {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("drop restore leftover of %s: %w", name, err)
+		}
+	}
 	dir := filepath.Join(w.dir, snapshotDir, name)
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
