@@ -105,7 +105,11 @@ func (w *Wallet) restore(ctx context.Context, name, snap string) error {
 func (w *Wallet) dropSnapshots(name string, round int) error {
 	// A restore killed between its copy and its rename leaves a temporary file next to the
 	// wallet; the restore that follows writes a new one, so the old one is garbage.
-	stale, _ := filepath.Glob(filepath.Join(w.dir, name+"*.restore-*"))
+	var stale []string
+	for _, f := range walletFiles(name) {
+		m, _ := filepath.Glob(filepath.Join(w.dir, f+".restore-*"))
+		stale = append(stale, m...)
+	}
 	for _, f := range stale {
 		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("drop restore leftover of %s: %w", name, err)
