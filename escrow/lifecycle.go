@@ -62,3 +62,25 @@ type Funding struct {
 	Checks          int       `json:"checks"`
 	TxIDs           []string  `json:"tx_ids,omitempty"`
 }
+
+// TimeLockedPayment is a payment whose outputs carry an unlock_time beyond the normal
+// lock: it is shown, never counted towards funding, because a payout could not spend it.
+type TimeLockedPayment struct {
+	TxID         string `json:"tx_id"`
+	AmountAtomic uint64 `json:"amount_atomic"`
+	// UnlockTime is the transfer's unlock_time: a block height below 500,000,000, a Unix
+	// time above.
+	UnlockTime uint64 `json:"unlock_time"`
+}
+
+// Limits on what a payment can make the escrow record.
+const (
+	// NormalLockBlocks is the lock every Monero output has (CRYPTONOTE_DEFAULT_TX_SPENDABLE_AGE);
+	// a payment counts only if it is spendable within it.
+	NormalLockBlocks = 10
+	// MaxFundingTxIDs bounds the funding tx IDs the escrow keeps: a flood of dust payments
+	// must not grow its state without bound.
+	MaxFundingTxIDs = 64
+	// MaxTimeLocked bounds the time-locked payments the escrow lists.
+	MaxTimeLocked = 16
+)
