@@ -49,6 +49,15 @@ type Payout struct {
 	FeeAtomic     uint64 `json:"fee_atomic,omitempty"`
 	Submitted     bool   `json:"submitted"`
 	Confirmations uint64 `json:"confirmations"`
+	// TxHashes lists every transaction of the payout: dust outputs can split a sweep.
+	TxHashes []string `json:"tx_hashes,omitempty"`
+	// MaxFeeAtomic, when set by an operator, replaces the default fee cap.
+	MaxFeeAtomic uint64 `json:"max_fee_atomic,omitempty"`
+	// Rebuilds counts submitted payouts that vanished (failed, double spent, dropped) and
+	// were built again from a fresh export/import.
+	Rebuilds int `json:"rebuilds,omitempty"`
+	// FundedAtomic is the balance the payout swept: the amount plus the fees.
+	FundedAtomic uint64 `json:"funded_atomic,omitempty"`
 }
 
 // Funding is what has arrived at the multisig address.
@@ -61,6 +70,12 @@ type Funding struct {
 	FundedAt        time.Time `json:"funded_at,omitempty"`
 	Checks          int       `json:"checks"`
 	TxIDs           []string  `json:"tx_ids,omitempty"`
+	// Payments counts every payment seen; TxIDs keeps at most MaxFundingTxIDs of them.
+	Payments int `json:"payments,omitempty"`
+	// TimeLockedAtomic arrived with an unlock_time beyond the normal lock: shown, never
+	// counted, because no payout could spend it.
+	TimeLockedAtomic uint64              `json:"time_locked_atomic,omitempty"`
+	TimeLocked       []TimeLockedPayment `json:"time_locked,omitempty"`
 }
 
 // TimeLockedPayment is a payment whose outputs carry an unlock_time beyond the normal
@@ -84,3 +99,42 @@ const (
 	// MaxTimeLocked bounds the time-locked payments the escrow lists.
 	MaxTimeLocked = 16
 )
+
+// BlockCode says, in one filterable word, why a payout is parked.
+type BlockCode string
+
+// Why a payout can be parked.
+const (
+	// BlockUnreachable: the wallet-rpc or its daemon did not answer (outage, restart).
+	BlockUnreachable BlockCode = "unreachable"
+	// BlockLocked: funds stayed locked past the unlock wait.
+	BlockLocked BlockCode = "funds_locked"
+	// BlockStale: the signers' multisig state kept going stale (new payments, lost replies).
+	BlockStale BlockCode = "multisig_stale"
+	// BlockRejected: the co-signer refused the transaction (fee above the cap, wrong amount).
+	BlockRejected BlockCode = "payout_rejected"
+	// BlockWallet: a wallet refused the step (will not open after a redeploy, bad data).
+	BlockWallet BlockCode = "wallet_error"
+)
+
+// PayoutBlock is a parked payout: why, since when, and when it is tried again.
+type PayoutBlock struct {
+	Code   BlockCode `json:"code"`
+	Reason string    `json:"reason"`
+	Since  time.Time `json:"since"`
+	// Retries counts the attempts that parked it; the back-off doubles with each.
+	Retries     int       `json:"retries"`
+	NextRetryAt time.Time `json:"next_retry_at"`
+	// From is the status to return to once the payout proceeds.
+	From Status `json:"from"`
+	// RetryRequested is set by an operator's retry-payout, and cleared when it is taken up.
+	RetryRequested bool `json:"retry_requested,omitempty"`
+}
+
+// RetryPayoutInput is an operator's request to resume a parked payout now.
+type RetryPayoutInput struct {
+	// Operator names who resumes it, for the audit trail (1–200 characters).
+	Operator string `json:"operator"`
+	// MaxFeeAtomic, if set, raises this escrow's fee cap (for a fee spike).
+	MaxFeeAtomic uint64 `json:"max_fee_atomic,omitempty"`
+}

@@ -35,6 +35,8 @@ const (
 	UpdateResolveDispute UpdateName = "resolve-dispute"
 	// UpdateCancel: any party calls the escrow off before it is funded.
 	UpdateCancel UpdateName = "cancel"
+	// UpdateRetryPayout: an operator resumes a parked payout now, optionally raising its fee cap.
+	UpdateRetryPayout UpdateName = "retry-payout"
 )
 
 // Search attribute keys that operators filter on in the Web UI.
@@ -47,6 +49,9 @@ var (
 	SearchAttrStatus = temporal.NewSearchAttributeKeyKeyword("EscrowStatus")
 	// SearchAttrEscalated is true once a dispute waited past its escalation time.
 	SearchAttrEscalated = temporal.NewSearchAttributeKeyBool("EscrowEscalated")
+	// SearchAttrBlocked holds why a payout is parked (a BlockCode), "" when it is not,
+	// e.g. `EscrowBlocked = "daemon_unreachable"`.
+	SearchAttrBlocked = temporal.NewSearchAttributeKeyKeyword("EscrowBlocked")
 )
 
 // SearchAttributeTypes lists the custom search attributes and their types, for registering
@@ -56,6 +61,7 @@ var SearchAttributeTypes = map[string]string{
 	SearchAttrRound.GetName():     "Int",
 	SearchAttrStatus.GetName():    "Keyword",
 	SearchAttrEscalated.GetName(): "Bool",
+	SearchAttrBlocked.GetName():   "Keyword",
 }
 
 // Metrics the workflow records through the SDK's replay-safe metrics handler (exported as
@@ -65,4 +71,8 @@ const (
 	MetricSetupDuration = "xmr_escrow_setup_duration"
 	// MetricRoundDuration is the time of one key-exchange round, labelled by round.
 	MetricRoundDuration = "xmr_escrow_round_duration"
+	// MetricPayoutBlocked counts payouts parked, labelled by reason (a BlockCode).
+	MetricPayoutBlocked = "xmr_escrow_payout_blocked"
+	// MetricLateRefunds counts payments refunded after the escrow's final status.
+	MetricLateRefunds = "xmr_escrow_late_refunds"
 )

@@ -54,6 +54,14 @@ type State struct {
 	// VendorPayoutAddress and BuyerRefundAddress are where a release or a refund goes.
 	VendorPayoutAddress string `json:"vendor_payout_address"`
 	BuyerRefundAddress  string `json:"buyer_refund_address"`
+	// Blocked is set while a payout is parked: why, and when it is tried again.
+	Blocked *PayoutBlock `json:"blocked,omitempty"`
+	// WatchUntil is the end of the grace period after the final status, during which the
+	// escrow keeps watching its address and refunds anything that arrives late.
+	WatchUntil time.Time `json:"watch_until,omitempty"`
+	// LateRefund is a refund of late money in progress; LateRefunds are the finished ones.
+	LateRefund  *Payout  `json:"late_refund,omitempty"`
+	LateRefunds []Payout `json:"late_refunds,omitempty"`
 }
 
 // Assignment maps each role to the name of the wallet-rpc instance (and so the task queue)

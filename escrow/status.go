@@ -18,13 +18,16 @@ const (
 	StatusCompleted       Status = "completed"
 	StatusRefunded        Status = "refunded"
 	StatusCancelled       Status = "cancelled"
+	// StatusPayoutBlocked is a decided payout that cannot proceed (daemon down, fee spike,
+	// a wallet that will not open): parked, retried on a back-off, resumable by an operator.
+	StatusPayoutBlocked Status = "payout_blocked"
 )
 
 // Statuses lists every status, for validation and for the database's check constraint.
 var Statuses = []Status{
 	StatusSettingUp, StatusReady, StatusFailed, StatusAwaitingFunding, StatusFunded,
 	StatusShipped, StatusDisputed, StatusReleasing, StatusRefunding, StatusCompleted,
-	StatusRefunded, StatusCancelled,
+	StatusRefunded, StatusCancelled, StatusPayoutBlocked,
 }
 
 // Final reports whether s ends the escrow: no decision can follow it.
@@ -35,7 +38,7 @@ func (s Status) Final() bool {
 // Decided reports whether a payout decision has been taken (or the escrow is over), after
 // which no other decision is accepted.
 func (s Status) Decided() bool {
-	return s.Final() || s == StatusReleasing || s == StatusRefunding
+	return s.Final() || s == StatusReleasing || s == StatusRefunding || s == StatusPayoutBlocked
 }
 
 // Valid reports whether s is a known status.

@@ -93,10 +93,17 @@ var decisions = []decision{
 	{
 		name: escrow.UpdateCancel, roles: escrow.Roles, statuses: []escrow.Status{escrow.StatusSettingUp, escrow.StatusAwaitingFunding},
 		apply: func(e *escrowFlow, ctx workflow.Context, _ decision, _ escrow.DecisionInput) error {
-			if e.status.Status == escrow.StatusAwaitingFunding {
+			if e.status.Status != escrow.StatusAwaitingFunding {
+				return nil // during the setup, startFunding sees the recorded cancel
+			}
+			if workflow.GetVersion(ctx, changeFreshDecisions, workflow.DefaultVersion, 1) < 1 {
 				e.cancel(ctx)
-			} // during the setup, startFunding sees the recorded cancel
-			return nil
+				return nil
+			}
+			// The last check may be minutes old: the funding loop takes a fresh one, then
+			// cancels or refunds; the update returns with that outcome.
+			e.cancelPending = true
+			return workflow.Await(ctx, func() bool { return !e.cancelPending })
 		},
 	},
 }

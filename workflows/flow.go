@@ -27,9 +27,20 @@ type escrowFlow struct {
 	version     int64
 	// resumed is true in a run continued from an earlier one: the setup is behind it.
 	resumed bool
-	// poll is the current wait between funding checks.
-	poll time.Duration
+	// poll is the current wait between funding checks, latePoll between late-money checks.
+	poll, latePoll time.Duration
+	// stale counts payout attempts in a row that found the multisig state stale.
+	stale int
+	// blockedSA is set once a payout has parked: from then on the EscrowBlocked search
+	// attribute is kept up to date (runs that never park never write it, so they replay).
+	blockedSA bool
+	// cancelPending is a cancel accepted while awaiting funding, decided after a fresh check.
+	cancelPending bool
 }
+
+// changeStrictInput versions the stricter input rules (three different users), and the
+// setup's check of the multisig address's network and of the payout addresses.
+const changeStrictInput = "strict-input"
 
 // capacityWait bounds how long a setup waits for idle wallet-rpc instances.
 const capacityWait = 24 * time.Hour
@@ -40,7 +51,11 @@ var (
 )
 
 func newEscrow(ctx workflow.Context, in EscrowInput) (*escrowFlow, error) {
-	if err := in.Validate(); err != nil {
+	validate := in.validateBase
+	if in.Resume == nil && workflow.GetVersion(ctx, changeStrictInput, workflow.DefaultVersion, 1) >= 1 {
+		validate = in.Validate // escrows started before the strict rules replay under the old ones
+	}
+	if err := validate(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, err)
 	}
 	e := &escrowFlow{
@@ -73,6 +88,10 @@ func newEscrow(ctx workflow.Context, in EscrowInput) (*escrowFlow, error) {
 	if err := e.registerDecisions(ctx); err != nil {
 		return nil, err
 	}
+	if err := e.registerRetryPayout(ctx); err != nil {
+		return nil, err
+	}
+	e.blockedSA = e.status.Blocked != nil
 	return e, nil
 }
 
@@ -119,12 +138,20 @@ func (e *escrowFlow) setStatus(ctx workflow.Context, st escrow.Status) {
 // publish makes the current state visible: search attributes for operators, the
 // projection for the marketplace. The query reads e.status directly.
 func (e *escrowFlow) publish(ctx workflow.Context) {
-	if err := workflow.UpsertTypedSearchAttributes(ctx,
+	attrs := []temporal.SearchAttributeUpdate{
 		escrow.SearchAttrPhase.ValueSet(string(e.status.Phase)),
 		escrow.SearchAttrRound.ValueSet(int64(e.status.Round)),
 		escrow.SearchAttrStatus.ValueSet(string(e.status.Status)),
 		escrow.SearchAttrEscalated.ValueSet(e.status.Escalated),
-	); err != nil {
+	}
+	if e.blockedSA {
+		code := ""
+		if b := e.status.Blocked; b != nil {
+			code = string(b.Code)
+		}
+		attrs = append(attrs, escrow.SearchAttrBlocked.ValueSet(code))
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, attrs...); err != nil {
 		workflow.GetLogger(ctx).Warn("upsert search attributes", "error", err)
 	}
 	e.project(ctx)

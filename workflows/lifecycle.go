@@ -37,15 +37,19 @@ func (e *escrowFlow) lifecycle(ctx workflow.Context) (EscrowResult, error) {
 			err = e.awaitOrAutoRelease(ctx)
 		case escrow.StatusDisputed:
 			err = e.awaitResolution(ctx)
-		case escrow.StatusReleasing, escrow.StatusRefunding:
+		case escrow.StatusReleasing, escrow.StatusRefunding, escrow.StatusPayoutBlocked:
 			err = e.payout(ctx)
 		default:
-			return e.finish(ctx)
+			watching, werr := e.watchTurn(ctx)
+			if werr == nil && !watching {
+				return e.finish(ctx)
+			}
+			err = werr
 		}
 		if err != nil {
 			return e.result, err
 		}
-		if e.historyFull(ctx) {
+		if e.historyFull(ctx) && !e.cancelPending {
 			return e.result, e.continueAsNew(ctx)
 		}
 	}
@@ -59,18 +63,29 @@ func (e *escrowFlow) awaitFunding(ctx workflow.Context) error {
 	f := &e.status.Funding
 	var res activities.FundingResult
 	in := activities.FundingInput{EscrowID: e.in.EscrowID, Role: watcher, MinConfirmations: e.timing.FundingConfirmations}
-	if err := workflow.ExecuteActivity(e.on(ctx, watcher, pollOptions()), wallet.CheckFunding, in).Get(ctx, &res); err != nil {
+	checkErr := workflow.ExecuteActivity(e.on(ctx, watcher, pollOptions()), wallet.CheckFunding, in).Get(ctx, &res)
+	if checkErr != nil {
 		// A failed check is no news: the buyer's payment is on the chain either way, and
 		// the next check will see it. It must never end the escrow.
-		workflow.GetLogger(ctx).Warn("funding check failed; checking again later", "error", err)
-		res = activities.FundingResult{ConfirmedAtomic: f.ConfirmedAtomic, PendingAtomic: f.PendingAtomic, TxIDs: f.TxIDs}
+		workflow.GetLogger(ctx).Warn("funding check failed; checking again later", "error", checkErr)
+		res = activities.FundingResult{ConfirmedAtomic: f.ConfirmedAtomic, PendingAtomic: f.PendingAtomic, TxIDs: f.TxIDs,
+			TimeLockedAtomic: f.TimeLockedAtomic, TimeLocked: f.TimeLocked, Payments: f.Payments}
 	}
 	if e.status.Status != escrow.StatusAwaitingFunding {
 		return nil // cancelled while checking
 	}
-	changed := res.ConfirmedAtomic+res.PendingAtomic != f.ConfirmedAtomic+f.PendingAtomic
+	changed := res.ConfirmedAtomic+res.PendingAtomic+res.TimeLockedAtomic != f.ConfirmedAtomic+f.PendingAtomic+f.TimeLockedAtomic
 	f.ConfirmedAtomic, f.PendingAtomic, f.TxIDs = res.ConfirmedAtomic, res.PendingAtomic, res.TxIDs
+	f.TimeLockedAtomic, f.TimeLocked, f.Payments = res.TimeLockedAtomic, res.TimeLocked, res.Payments
 	f.Checks++
+	if e.cancelPending {
+		if checkErr != nil {
+			return workflow.Sleep(ctx, e.timing.FundingPoll) // decide on fresh data only
+		}
+		e.cancelPending = false
+		e.cancel(ctx)
+		return nil
+	}
 	amount := uint64(e.in.AmountAtomic)
 	if f.ConfirmedAtomic >= amount {
 		f.OverpaidAtomic = f.ConfirmedAtomic - amount
@@ -90,14 +105,22 @@ func (e *escrowFlow) awaitFunding(ctx workflow.Context) error {
 	}
 	left := f.Deadline.Sub(workflow.Now(ctx))
 	if left <= 0 {
+		if checkErr != nil && workflow.GetVersion(ctx, changeFreshDecisions, workflow.DefaultVersion, 1) >= 1 {
+			// Never expire on stale data: a payment may have confirmed since the last check.
+			return workflow.Sleep(ctx, e.timing.FundingPoll)
+		}
 		e.expireFunding(ctx)
 		return nil
 	}
 	_, err := workflow.AwaitWithTimeout(ctx, min(e.poll, left), func() bool {
-		return e.status.Status != escrow.StatusAwaitingFunding
+		return e.status.Status != escrow.StatusAwaitingFunding || e.cancelPending
 	})
 	return err
 }
+
+// changeFreshDecisions versions the fresh funding check taken before a cancel or an
+// expiry decides between "cancelled" and a refund.
+const changeFreshDecisions = "fresh-funding-before-cancel"
 
 // expireFunding ends an escrow whose deadline passed: cancelled, and whatever did arrive
 // (an underpayment, a payment still confirming) goes back to the buyer.

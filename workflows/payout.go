@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -10,84 +11,157 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
-// changeWaitForUnlock versions the payout's wait for unlocked funds (workflow.GetVersion).
-const changeWaitForUnlock = "payout-waits-for-unlock"
+// Versioned changes of the payout (workflow.GetVersion); escrows whose payout started
+// before a change replay without it.
+const (
+	// changeWaitForUnlock: the payout waits for unlocked funds without spending attempts.
+	changeWaitForUnlock = "payout-waits-for-unlock"
+	// changePayoutParks: the payout waits until everything confirmed is spendable and sweeps
+	// it all, parks as payout_blocked instead of failing, and rebuilds a payout that vanished.
+	changePayoutParks = "payout-parks"
+)
 
 // errNotYet ends a payout turn that is waiting for funds to unlock.
 var errNotYet = errors.New("payout waits for the funds to unlock")
 
 // Payout limits.
 const (
-	// maxPayoutAttempts bounds how often a payout is rebuilt from a fresh export/import
-	// after the signers' multisig state went stale.
+	// maxPayoutAttempts bounds, in escrows that predate changePayoutParks, how often a
+	// payout is rebuilt after the signers' multisig state went stale.
 	maxPayoutAttempts = 5
-	// maxFeeAtomic is the most fee a signer accepts (0.01 XMR); never more than half the
-	// escrow either.
+	// staleBeforePark is how many stale attempts in a row are retried quietly before the
+	// payout parks (it keeps retrying, visibly): a flood of dust payments can make every
+	// attempt stale, and must not exhaust anything.
+	staleBeforePark = 3
+	// maxFeeAtomic is the most fee a signer accepts (0.01 XMR) unless an operator raised
+	// this escrow's cap; never more than half the escrow either.
 	maxFeeAtomic = 10_000_000_000
 )
 
-// payout sends the decided payout once and counts its confirmations until the escrow is
-// completed (release) or refunded.
-func (e *escrowFlow) payout(ctx workflow.Context) error {
-	p := e.status.Payout
-	if !p.Submitted {
-		err := e.sendPayout(ctx)
-		if errors.Is(err, errNotYet) {
-			return nil // the lifecycle comes back here, after a continue-as-new if due
-		}
-		if err != nil {
-			e.status.Reason = "payout failed: " + failureReason(err)
-			workflow.GetLogger(ctx).Error("payout failed; the funds stay in the multisig", "reason", e.status.Reason)
-			e.publish(ctx)
-			e.awaitProjections(ctx)
-			return temporal.NewNonRetryableApplicationError("escrow payout failed", ErrTypePayoutFailed, err)
-		}
-	}
-	return e.confirmPayout(ctx)
+// parks reports whether this run follows changePayoutParks.
+func (e *escrowFlow) parks(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, changePayoutParks, workflow.DefaultVersion, 1) >= 1
 }
 
-// sendPayout builds, checks, signs and submits. A stale multisig state (nonces used by
-// an earlier attempt, outputs not imported) restarts from the export/import; nothing is
-// broadcast before the submit, so a restart is safe, and the submit itself recognises a
-// transaction it already sent.
-func (e *escrowFlow) sendPayout(ctx workflow.Context) error {
+// payout sends the decided payout and counts its confirmations until the escrow is
+// completed (release) or refunded. It returns early (nil) when the lifecycle should check
+// its history length; the next turn resumes from the state.
+func (e *escrowFlow) payout(ctx workflow.Context) error {
 	p := e.status.Payout
-	for {
-		// Funds that are still locked (a refund of a payment that is confirming) are waited
-		// for here, without spending attempts or syncing the signers for nothing. Escrows
-		// whose payout started before this check existed replay without it.
-		if workflow.GetVersion(ctx, changeWaitForUnlock, workflow.DefaultVersion, 1) == 1 && !e.unlocked(ctx, p.Signers[0]) {
-			if err := workflow.Sleep(ctx, e.timing.PayoutPoll); err != nil {
-				return err
+	if !e.parks(ctx) {
+		return e.legacyPayout(ctx, p)
+	}
+	done, err := e.payoutTurn(ctx, p)
+	if err != nil || !done {
+		return err
+	}
+	final := escrow.StatusCompleted
+	if p.Kind == escrow.PayoutRefund {
+		final = escrow.StatusRefunded
+	}
+	e.setStatus(ctx, final)
+	return nil
+}
+
+// payoutTurn drives p until it is deep enough (done), parking on anything that stops it.
+// Nothing here fails the workflow: money in a multisig always has a workflow watching it.
+func (e *escrowFlow) payoutTurn(ctx workflow.Context, p *escrow.Payout) (done bool, err error) {
+	for !e.historyFull(ctx) {
+		if b := e.status.Blocked; b != nil {
+			if err := e.awaitRetry(ctx, b); err != nil || e.status.Blocked != nil {
+				return false, err // the back-off is not over: history check, then back here
 			}
-			if e.historyFull(ctx) {
-				return errNotYet
+		}
+		if p.Submitted {
+			deep, vanished, err := e.confirmPayout(ctx, p)
+			if err != nil || deep {
+				return deep, err
+			}
+			if !vanished {
+				return false, nil
+			}
+			workflow.GetLogger(ctx).Warn("payout vanished (failed, double spent or dropped); building it again", "tx_hashes", p.TxHashes)
+			p.Submitted, p.TxHash, p.TxHashes, p.Confirmations = false, "", nil, 0
+			p.Rebuilds++
+			e.publish(ctx)
+			continue
+		}
+		if e.adoptSubmitted(ctx, p) {
+			continue
+		}
+		err := e.awaitSpendable(ctx, p)
+		if errors.Is(err, errNotYet) {
+			return false, nil
+		}
+		if err == nil {
+			p.Attempts++
+			if err = e.tryPayout(ctx, p, true); err == nil {
+				e.stale = 0
+				continue
+			}
+		}
+		if isType(err, activities.ErrTypeStale) && e.stale < staleBeforePark {
+			e.stale++
+			workflow.GetLogger(ctx).Warn("payout found stale multisig state; syncing again", "attempt", p.Attempts)
+			if err := workflow.Sleep(ctx, e.timing.PayoutPoll); err != nil {
+				return false, err
 			}
 			continue
 		}
-		p.Attempts++
-		err := e.tryPayout(ctx, p)
-		var appErr *temporal.ApplicationError
-		if err == nil || !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeStale || p.Attempts >= maxPayoutAttempts {
-			return err
+		e.stale = 0
+		e.park(ctx, err)
+	}
+	return false, nil
+}
+
+// adoptSubmitted recognises a payout that was signed and may have been sent before the
+// attempt stopped (a lost reply, a park at submit): if the wallet knows it, it is the
+// payout, and building another would only be refused as a double spend.
+func (e *escrowFlow) adoptSubmitted(ctx workflow.Context, p *escrow.Payout) bool {
+	if len(p.TxHashes) == 0 {
+		return false
+	}
+	var st activities.TxStatusResult
+	err := workflow.ExecuteActivity(e.on(ctx, p.Signers[1], pollOptions()), wallet.PayoutStatus, e.txStatusInput(p)).Get(ctx, &st)
+	if err == nil && st.Known && !st.Failed {
+		p.Submitted, p.Confirmations = true, st.Confirmations
+		e.publish(ctx)
+		return true
+	}
+	p.TxHash, p.TxHashes = "", nil
+	return false
+}
+
+// awaitSpendable polls the first signer's balance until everything confirmed can be spent
+// (time-locked outputs aside, which no sweep can take), so the sweep takes it all and the
+// co-signer checks against the total, not a moving number. Past Timing.UnlockWait it
+// parks, and goes on waiting.
+func (e *escrowFlow) awaitSpendable(ctx workflow.Context, p *escrow.Payout) error {
+	start := workflow.Now(ctx)
+	for {
+		var funds activities.BalanceResult
+		err := workflow.ExecuteActivity(e.on(ctx, p.Signers[0], pollOptions()), wallet.SpendableBalance, e.walletInput(p.Signers[0])).Get(ctx, &funds)
+		if err == nil && funds.UnlockedAtomic > 0 && funds.UnlockedAtomic+funds.TimeLockedAtomic >= funds.TotalAtomic {
+			return nil
 		}
-		workflow.GetLogger(ctx).Warn("payout attempt found stale multisig state; syncing again", "attempt", p.Attempts)
+		if err == nil && workflow.Now(ctx).Sub(start) >= e.timing.UnlockWait {
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("funds still locked after %s: %d of %d spendable",
+				e.timing.UnlockWait, funds.UnlockedAtomic, funds.TotalAtomic), string(escrow.BlockLocked), nil)
+		}
 		if err := workflow.Sleep(ctx, e.timing.PayoutPoll); err != nil {
 			return err
+		}
+		if e.historyFull(ctx) {
+			return errNotYet
 		}
 	}
 }
 
-// unlocked reports whether the escrow holds spendable funds; a failed check says no.
-func (e *escrowFlow) unlocked(ctx workflow.Context, r escrow.Role) bool {
-	var funds activities.BalanceResult
-	err := workflow.ExecuteActivity(e.on(ctx, r, pollOptions()), wallet.SpendableBalance, e.walletInput(r)).Get(ctx, &funds)
-	return err == nil && funds.UnlockedAtomic > 0
-}
-
-func (e *escrowFlow) tryPayout(ctx workflow.Context, p *escrow.Payout) error {
+// tryPayout syncs the signers, builds, checks, signs and submits. parks selects the rules
+// of changePayoutParks: sweep against the total, fee cap raisable, several transactions.
+func (e *escrowFlow) tryPayout(ctx workflow.Context, p *escrow.Payout, parks bool) error {
 	a, b := p.Signers[0], p.Signers[1]
-	opts := payoutOptions()
+	opts := payoutOptions(parks)
 	// Both signers learn each other's partial key images and nonces.
 	exports, err := both(ctx, e, opts, []escrow.Role{a, b}, wallet.ExportMultisigInfo, e.walletInput)
 	if err != nil {
@@ -102,13 +176,19 @@ func (e *escrowFlow) tryPayout(ctx workflow.Context, p *escrow.Payout) error {
 	}); err != nil {
 		return err
 	}
-	// What the escrow can spend now: the signer checks the payout against it.
+	// What the escrow holds now: the co-signer checks the payout against it.
 	var funds activities.BalanceResult
 	if err := workflow.ExecuteActivity(e.on(ctx, a, opts), wallet.SpendableBalance, e.walletInput(a)).Get(ctx, &funds); err != nil {
 		return err
 	}
+	funded := funds.UnlockedAtomic
+	if parks {
+		funded = funds.TotalAtomic - min(funds.TimeLockedAtomic, funds.TotalAtomic)
+		if funds.UnlockedAtomic < funded {
+			funds.UnlockedAtomic = 0 // something arrived since the wait: sync again
+		}
+	}
 	if funds.UnlockedAtomic == 0 || funds.ImportNeeded {
-		// The sync did not take: try again from the export.
 		return temporal.NewNonRetryableApplicationError("the signers' sync did not take", activities.ErrTypeStale, nil)
 	}
 	var created activities.CreatePayoutResult
@@ -116,40 +196,50 @@ func (e *escrowFlow) tryPayout(ctx workflow.Context, p *escrow.Payout) error {
 		activities.PayoutInput{EscrowID: e.in.EscrowID, Role: a, Address: p.Address}).Get(ctx, &created); err != nil {
 		return err
 	}
+	feeCap := min(maxFeeAtomic, funded/2)
+	if parks && p.MaxFeeAtomic > 0 {
+		feeCap = min(p.MaxFeeAtomic, funded/2)
+	}
 	var signed activities.SignPayoutResult
 	if err := workflow.ExecuteActivity(e.on(ctx, b, opts), wallet.SignPayout, activities.SignPayoutInput{
 		EscrowID: e.in.EscrowID, Role: b, Txset: created.Txset, Address: p.Address,
-		FundedAtomic: funds.UnlockedAtomic, MaxFeeAtomic: min(maxFeeAtomic, funds.UnlockedAtomic/2),
+		FundedAtomic: funded, MaxFeeAtomic: feeCap,
 	}).Get(ctx, &signed); err != nil {
 		return err
 	}
-	// Record the hash before submitting: after a crash the submit recognises it by hash.
+	// Record the hashes before submitting: after a crash the submit recognises them.
 	p.TxHash, p.AmountAtomic, p.FeeAtomic = signed.TxHash, signed.AmountAtomic, signed.FeeAtomic
+	if parks {
+		p.TxHashes, p.FundedAtomic = signed.TxHashes, funded
+		if len(p.TxHashes) == 0 {
+			p.TxHashes = []string{signed.TxHash}
+		}
+	}
 	e.publish(ctx)
 	var sent activities.TxStatusResult
 	if err := workflow.ExecuteActivity(e.on(ctx, b, opts), wallet.SubmitPayout, activities.SubmitInput{
-		EscrowID: e.in.EscrowID, Role: b, SignedTx: signed.SignedTx, TxHash: signed.TxHash,
+		EscrowID: e.in.EscrowID, Role: b, SignedTx: signed.SignedTx, TxHash: signed.TxHash, TxHashes: p.TxHashes,
 	}).Get(ctx, &sent); err != nil {
 		return err
 	}
 	p.Submitted = true
-	workflow.GetLogger(ctx).Info("payout submitted", "tx_hash", p.TxHash, "amount", p.AmountAtomic, "fee", p.FeeAtomic)
+	workflow.GetLogger(ctx).Info("payout submitted", "tx_hashes", p.TxHashes, "tx_hash", p.TxHash, "amount", p.AmountAtomic, "fee", p.FeeAtomic)
 	e.publish(ctx)
 	return nil
 }
 
 // confirmPayout polls the submitting signer's wallet on a durable timer until the payout
-// is deep enough. It returns early when the history is long, so the lifecycle can
-// continue as new; the next run resumes here.
-func (e *escrowFlow) confirmPayout(ctx workflow.Context) error {
-	p := e.status.Payout
-	b := p.Signers[1]
+// is deep enough. It returns early when the history is long, so the lifecycle can continue
+// as new, or when the payout vanished from the chain and the pool.
+func (e *escrowFlow) confirmPayout(ctx workflow.Context, p *escrow.Payout) (deep, vanished bool, err error) {
 	for p.Confirmations < e.timing.PayoutConfirmations {
 		st := activities.TxStatusResult{Confirmations: p.Confirmations}
-		if err := workflow.ExecuteActivity(e.on(ctx, b, pollOptions()), wallet.PayoutStatus,
-			activities.TxStatusInput{EscrowID: e.in.EscrowID, Role: b, TxHash: p.TxHash}).Get(ctx, &st); err != nil {
+		if err := workflow.ExecuteActivity(e.on(ctx, p.Signers[1], pollOptions()), wallet.PayoutStatus, e.txStatusInput(p)).Get(ctx, &st); err != nil {
 			workflow.GetLogger(ctx).Warn("payout status check failed; checking again later", "error", err)
 			st.Confirmations = p.Confirmations
+		}
+		if st.Failed {
+			return false, true, nil
 		}
 		if st.Confirmations != p.Confirmations {
 			p.Confirmations = st.Confirmations
@@ -159,24 +249,31 @@ func (e *escrowFlow) confirmPayout(ctx workflow.Context) error {
 			break
 		}
 		if err := workflow.Sleep(ctx, e.timing.PayoutPoll); err != nil {
-			return err
+			return false, false, err
 		}
 	}
-	if p.Confirmations < e.timing.PayoutConfirmations {
-		return nil
-	}
-	final := escrow.StatusCompleted
-	if p.Kind == escrow.PayoutRefund {
-		final = escrow.StatusRefunded
-	}
-	e.setStatus(ctx, final)
-	return nil
+	return p.Confirmations >= e.timing.PayoutConfirmations, false, nil
 }
 
-// payoutOptions add the payout's own non-retryable errors to the wallet step options.
-func payoutOptions() workflow.ActivityOptions {
+func (e *escrowFlow) txStatusInput(p *escrow.Payout) activities.TxStatusInput {
+	return activities.TxStatusInput{EscrowID: e.in.EscrowID, Role: p.Signers[1], TxHash: p.TxHash, TxHashes: p.TxHashes}
+}
+
+// payoutOptions add the payout's own non-retryable errors to the wallet step options. With
+// parks, a step that keeps failing (a daemon outage at submit) gives up after a few minutes
+// and the payout parks, visibly, instead of retrying out of sight.
+func payoutOptions(parks bool) workflow.ActivityOptions {
 	o := walletOptions(stepTimeout)
 	o.RetryPolicy.NonRetryableErrorTypes = append(o.RetryPolicy.NonRetryableErrorTypes,
 		activities.ErrTypeStale, activities.ErrTypePayoutRejected)
+	if parks {
+		o.ScheduleToCloseTimeout = 5 * stepTimeout
+		o.RetryPolicy.MaximumAttempts = 6
+	}
 	return o
+}
+
+func isType(err error, typ string) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == typ
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/moneroaddr"
 )
 
 // setup runs create+prepare, the three rounds with the purge wait between them, and the
@@ -93,6 +94,23 @@ func (e *escrowFlow) verify(ctx workflow.Context, last []activities.RoundResult)
 			return "", setupError("%s wallet reports address %s, %s reports %s", r, v.Address, escrow.Roles[0], addr)
 		case last[i].Address != "" && last[i].Address != addr:
 			return "", setupError("%s wallet's last round gave address %s, now it reports %s", r, last[i].Address, v.Address)
+		}
+	}
+	if workflow.GetVersion(ctx, changeStrictInput, workflow.DefaultVersion, 1) < 1 {
+		return addr, nil
+	}
+	if err := moneroaddr.Valid(addr, e.in.network()); err != nil {
+		return "", setupError("the multisig address is not a %s address: %v", e.in.network(), err)
+	}
+	// The wallet-rpc that will build the payout must accept both payout addresses too.
+	for _, a := range []string{e.in.VendorPayoutAddress, e.in.BuyerRefundAddress} {
+		var res activities.AddressResult
+		req := activities.AddressInput{EscrowID: e.in.EscrowID, Role: escrow.Arbiter, Address: a}
+		if err := workflow.ExecuteActivity(e.on(ctx, escrow.Arbiter, walletOptions(stepTimeout)), wallet.ValidateAddress, req).Get(ctx, &res); err != nil {
+			return "", err
+		}
+		if !res.Valid {
+			return "", setupError("the wallet-rpc refuses payout address %.12s… (network %q)", a, res.Nettype)
 		}
 	}
 	return addr, nil

@@ -21,7 +21,8 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
-var testAddress = "9" + strings.Repeat("A", 94)
+// testAddress is the fake multisig address: a valid mainnet address (the setup checks its network).
+var testAddress = "41d7FXjswpK1111111111111111111111111111111111111111111111111111111111111111111111111111112KhNi4"
 
 // fakeWallets answers the wallet steps like three honest wallets would, and records what
 // it was asked, in which order, on which task queue and at which (test-clock) time.
