@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -29,6 +30,25 @@ type fakeMoney struct {
 	confirmations         uint64
 	steps                 []string
 	signed                []activities.SignPayoutInput
+
+	// The faults of the parking tests.
+	submitOutages int    // the first n submits find the daemon down (retryable)
+	feeCapNeeded  uint64 // the co-signer refuses while the fee cap is below this
+	vanishes      int    // the first n submitted payouts vanish from the pool
+	late          uint64 // arrives at the address once the first payout is submitted
+	submits       int
+	// failChecks funding checks fail from the failChecksFrom-th on (1-based).
+	failChecksFrom, failChecks int
+	swept         uint64 // what submitted payouts took from the address
+	lastFunded    uint64
+}
+
+// lateNow is the late money visible at the address now.
+func (m *fakeMoney) lateNow() uint64 {
+	if m.submits > 0 {
+		return m.late
+	}
+	return 0
 }
 
 const fee = 30_000_000
@@ -48,18 +68,23 @@ func (m *fakeMoney) install(env *testsuite.TestWorkflowEnvironment) {
 				return activities.FundingResult{}, nil
 			}
 			m.checks++
+			if m.failChecks > 0 && m.checks >= m.failChecksFrom {
+				m.failChecks--
+				return activities.FundingResult{}, errors.New("get_transfers: connection refused")
+			}
 			c, p := m.paid(m.checks)
-			return activities.FundingResult{ConfirmedAtomic: c, PendingAtomic: p}, nil
+			return activities.FundingResult{ConfirmedAtomic: c + m.lateNow(), PendingAtomic: p}, nil
 		}).Maybe()
 	env.OnActivity(wallet.SpendableBalance, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.WalletInput) (activities.BalanceResult, error) {
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			c, p := m.paidNow()
+			held := c + p + m.lateNow() - m.swept
 			if m.balanceChecks++; m.balanceChecks <= m.lockedChecks {
-				return activities.BalanceResult{TotalAtomic: c + p}, nil
+				return activities.BalanceResult{TotalAtomic: held}, nil
 			}
-			return activities.BalanceResult{UnlockedAtomic: c + p, TotalAtomic: c + p}, nil
+			return activities.BalanceResult{UnlockedAtomic: held, TotalAtomic: held}, nil
 		}).Maybe()
 	env.OnActivity(wallet.ExportMultisigInfo, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.WalletInput) (activities.MultisigMessage, error) {
@@ -86,17 +111,39 @@ func (m *fakeMoney) install(env *testsuite.TestWorkflowEnvironment) {
 				m.staleSigns--
 				return activities.SignPayoutResult{}, temporal.NewNonRetryableApplicationError("stale", activities.ErrTypeStale, nil)
 			}
-			return activities.SignPayoutResult{SignedTx: "signed", TxHash: "hash-1", AmountAtomic: in.FundedAtomic - fee, FeeAtomic: fee}, nil
+			if in.MaxFeeAtomic < m.feeCapNeeded {
+				return activities.SignPayoutResult{}, temporal.NewNonRetryableApplicationError("refusing to sign: fee above the cap", activities.ErrTypePayoutRejected, nil)
+			}
+			m.lastFunded = in.FundedAtomic
+			hash := fmt.Sprintf("hash-%d", m.submits+1)
+			return activities.SignPayoutResult{SignedTx: "signed", TxHash: hash, AmountAtomic: in.FundedAtomic - fee, FeeAtomic: fee}, nil
 		}).Maybe()
 	env.OnActivity(wallet.SubmitPayout, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.SubmitInput) (activities.TxStatusResult, error) {
 			m.step("submit:%s", in.Role)
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			if m.submitOutages > 0 {
+				m.submitOutages--
+				return activities.TxStatusResult{}, errors.New("submit_multisig: -36 no connection to daemon")
+			}
+			m.submits++
+			m.swept += m.lastFunded
+			m.confirmations = 0
 			return activities.TxStatusResult{Known: true}, nil
 		}).Maybe()
 	env.OnActivity(wallet.PayoutStatus, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.TxStatusInput) (activities.TxStatusResult, error) {
 			m.mu.Lock()
 			defer m.mu.Unlock()
+			if m.vanishes > 0 && m.submits > 0 {
+				m.vanishes--
+				m.swept -= m.lastFunded // dropped from the pool: the money is back
+				return activities.TxStatusResult{Known: true, Failed: true}, nil
+			}
+			if m.submits == 0 {
+				return activities.TxStatusResult{}, nil // never sent: the wallet does not know it
+			}
 			m.confirmations += m.confirmationsPerCheck
 			return activities.TxStatusResult{Known: true, Confirmations: m.confirmations}, nil
 		}).Maybe()
