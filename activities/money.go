@@ -16,12 +16,22 @@ type FundingInput struct {
 	MinConfirmations uint64 `json:"min_confirmations"`
 }
 
-// FundingResult sums the incoming payments.
+// FundingResult sums the incoming payments. Time-locked payments (see countsAsFunding) are
+// in TimeLocked*, never in Confirmed/Pending.
 type FundingResult struct {
-	ConfirmedAtomic uint64   `json:"confirmed_atomic"`
-	PendingAtomic   uint64   `json:"pending_atomic"`
-	TxIDs           []string `json:"tx_ids,omitempty"`
-	Opens           int      `json:"opens"`
+	ConfirmedAtomic uint64 `json:"confirmed_atomic"`
+	PendingAtomic   uint64 `json:"pending_atomic"`
+	// TxIDs are the counted payments' IDs, at most escrow.MaxFundingTxIDs of them.
+	TxIDs []string `json:"tx_ids,omitempty"`
+	Opens int      `json:"opens"`
+	// TimeLockedAtomic sums every payment that does not count because of its unlock_time.
+	TimeLockedAtomic uint64 `json:"time_locked_atomic,omitempty"`
+	// TimeLocked lists those payments, at most escrow.MaxTimeLocked of them.
+	TimeLocked []escrow.TimeLockedPayment `json:"time_locked,omitempty"`
+	// Payments counts every incoming payment seen, counted or not, listed or not.
+	Payments int `json:"payments,omitempty"`
+	// Height is the wallet's height at the check, against which pool payments were judged.
+	Height uint64 `json:"height,omitempty"`
 }
 
 // CheckFunding refreshes the wallet from the daemon and sums what has arrived. Every role's
@@ -36,29 +46,51 @@ func (w *Wallet) CheckFunding(ctx context.Context, in FundingInput) (FundingResu
 		if _, err := w.rpc.Refresh(ctx, walletrpc.RefreshRequest{}); err != nil {
 			return err
 		}
+		h, err := w.rpc.GetHeight(ctx)
+		if err != nil {
+			return err
+		}
 		res, err := w.rpc.GetTransfers(ctx, walletrpc.GetTransfersRequest{In: true, Pool: true})
 		if err != nil {
 			return err
 		}
-		out.ConfirmedAtomic, out.PendingAtomic, out.TxIDs = 0, 0, nil
-		for _, t := range res.In {
-			if t.Confirmations >= in.MinConfirmations {
-				out.ConfirmedAtomic += t.Amount
-			} else {
-				out.PendingAtomic += t.Amount
-			}
-			out.TxIDs = append(out.TxIDs, t.TxID)
-		}
-		for _, t := range res.Pool {
-			out.PendingAtomic += t.Amount
-			out.TxIDs = append(out.TxIDs, t.TxID)
-		}
+		out = sumFunding(res, h.Height, in.MinConfirmations) // Opens is set when withWallet returns
 		return nil
 	})
 	if err != nil {
 		return FundingResult{}, classify(fmt.Errorf("check funding of %s: %w", name, err))
 	}
 	return out, nil
+}
+
+// sumFunding applies countsAsFunding to every incoming and pool payment; it is pure so a
+// retried call inside withWallet starts from nothing.
+func sumFunding(res walletrpc.GetTransfersResult, height, minConfirmations uint64) FundingResult {
+	out := FundingResult{Height: height}
+	var locked timeLocked
+	note := func(t walletrpc.Transfer, confirmed bool) {
+		out.Payments++
+		if !countsAsFunding(t, height) {
+			locked.add(t)
+			return
+		}
+		if confirmed {
+			out.ConfirmedAtomic += t.Amount
+		} else {
+			out.PendingAtomic += t.Amount
+		}
+		if len(out.TxIDs) < escrow.MaxFundingTxIDs {
+			out.TxIDs = append(out.TxIDs, t.TxID)
+		}
+	}
+	for _, t := range res.In {
+		note(t, t.Confirmations >= minConfirmations)
+	}
+	for _, t := range res.Pool {
+		note(t, false)
+	}
+	out.TimeLockedAtomic, out.TimeLocked = locked.atomic, locked.payments
+	return out
 }
 
 // ImportInput hands one signer the other signers' export infos.
@@ -128,6 +160,10 @@ type BalanceResult struct {
 	// ImportNeeded means the wallet cannot spend until the signers sync again.
 	ImportNeeded bool `json:"import_needed"`
 	Opens        int  `json:"opens"`
+	// TimeLockedAtomic is the part of TotalAtomic held by still-locked payments whose
+	// unlock_time fails countsAsFunding: no sweep can spend it soon, so the escrow is ready
+	// to sweep once UnlockedAtomic + TimeLockedAtomic >= TotalAtomic.
+	TimeLockedAtomic uint64 `json:"time_locked_atomic,omitempty"`
 }
 
 // SpendableBalance refreshes and reports the unlocked balance: the amount a signer checks
@@ -143,8 +179,23 @@ func (w *Wallet) SpendableBalance(ctx context.Context, in WalletInput) (BalanceR
 			return err
 		}
 		b, err := w.rpc.GetBalance(ctx, walletrpc.GetBalanceRequest{})
+		if err != nil {
+			return err
+		}
 		out.UnlockedAtomic, out.TotalAtomic, out.ImportNeeded = b.UnlockedBalance, b.Balance, b.MultisigImportNeeded
-		return err
+		// Only mined payments are in the balance, so "in" suffices, and every entry has
+		// its own height (the wallet height is never needed).
+		res, err := w.rpc.GetTransfers(ctx, walletrpc.GetTransfersRequest{In: true})
+		if err != nil {
+			return err
+		}
+		out.TimeLockedAtomic = 0
+		for _, t := range res.In {
+			if t.Locked && !countsAsFunding(t, 0) {
+				out.TimeLockedAtomic += t.Amount
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return BalanceResult{}, classify(fmt.Errorf("balance of %s: %w", name, err))

@@ -2,10 +2,8 @@ package activities
 
 import (
 	"context"
-	"errors"
 	"fmt"
-
-	"go.temporal.io/sdk/temporal"
+	"math/bits"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
@@ -32,6 +30,9 @@ type CreatePayoutResult struct {
 	// Txset is readable by anyone holding the view key: a secret.
 	Txset string `json:"txset"`
 	Opens int    `json:"opens"`
+	// TxCount is how many transactions the sweep built (many small outputs split a
+	// sweep): tx_hash_list's length, else fee_list's; 0 when sweep_all said neither.
+	TxCount int `json:"tx_count,omitempty"`
 }
 
 // SignPayoutInput asks the second signer to check and sign.
@@ -39,42 +40,28 @@ type SignPayoutInput struct {
 	EscrowID string      `json:"escrow_id"`
 	Role     escrow.Role `json:"role"`
 	Txset    string      `json:"txset"`
-	// Address must be the only recipient; it must receive exactly FundedAtomic minus the fee.
-	Address      string `json:"address"`
+	// Address must be the only recipient of every transaction.
+	Address string `json:"address"`
+	// FundedAtomic is the escrow's balance as fixed when the payout was decided (the
+	// wallet's total, less time-locked payments no sweep can spend), not the unlocked
+	// balance that moves as outputs unlock: the payout's amounts plus fees must equal it
+	// exactly, so nothing is left behind in the escrow.
 	FundedAtomic uint64 `json:"funded_atomic"`
-	// MaxFeeAtomic bounds a sane fee.
+	// MaxFeeAtomic bounds the sum of all the transactions' fees.
 	MaxFeeAtomic uint64 `json:"max_fee_atomic"`
 }
 
-// SignPayoutResult is the fully signed transaction.
+// SignPayoutResult is the fully signed transaction set.
 type SignPayoutResult struct {
-	SignedTx     string `json:"signed_tx"`
-	TxHash       string `json:"tx_hash"`
+	SignedTx string `json:"signed_tx"`
+	// TxHash is the first of TxHashes, kept for histories written before multi-tx sweeps.
+	TxHash string `json:"tx_hash"`
+	// AmountAtomic and FeeAtomic are sums over all the transactions.
 	AmountAtomic uint64 `json:"amount_atomic"`
 	FeeAtomic    uint64 `json:"fee_atomic"`
 	Opens        int    `json:"opens"`
-}
-
-// SubmitInput submits a signed transaction.
-type SubmitInput struct {
-	EscrowID string      `json:"escrow_id"`
-	Role     escrow.Role `json:"role"`
-	SignedTx string      `json:"signed_tx"`
-	TxHash   string      `json:"tx_hash"`
-}
-
-// TxStatusInput asks about a transaction the escrow sent.
-type TxStatusInput struct {
-	EscrowID string      `json:"escrow_id"`
-	Role     escrow.Role `json:"role"`
-	TxHash   string      `json:"tx_hash"`
-}
-
-// TxStatusResult says whether the wallet knows the transaction and how deep it is.
-type TxStatusResult struct {
-	Known         bool   `json:"known"`
-	Confirmations uint64 `json:"confirmations"`
-	Opens         int    `json:"opens"`
+	// TxHashes are all the signed transactions' hashes, in describe_transfer order.
+	TxHashes []string `json:"tx_hashes,omitempty"`
 }
 
 // CreatePayout builds the payout on the first signer: a sweep of every unlocked output of
@@ -87,8 +74,16 @@ func (w *Wallet) CreatePayout(ctx context.Context, in PayoutInput) (CreatePayout
 	var out CreatePayoutResult
 	out.Opens, err = w.withWallet(ctx, name, func(ctx context.Context) error {
 		r, err := w.rpc.SweepAll(ctx, walletrpc.SweepAllRequest{Address: in.Address})
-		out.Txset = r.MultisigTxset
-		return err
+		if err != nil {
+			return err
+		}
+		out.Txset, out.TxCount = r.MultisigTxset, len(r.TxHashList)
+		if out.TxCount == 0 {
+			out.TxCount = len(r.FeeList) // a multisig sweep has no hashes yet, but one fee per tx
+		}
+		// Building the txset used this signer's nonces; 0.18.0.0 does not store, and a
+		// crash that brought them back could make it sign twice with them.
+		return w.rpc.Store(ctx)
 	})
 	if err != nil {
 		return CreatePayoutResult{}, classifyPayout(fmt.Errorf("create payout on %s: %w", name, err))
@@ -99,9 +94,9 @@ func (w *Wallet) CreatePayout(ctx context.Context, in PayoutInput) (CreatePayout
 	return out, nil
 }
 
-// SignPayout checks the transaction with describe_transfer before signing: one recipient,
-// the decided address, the funded amount minus a sane fee. Anything else is refused, never
-// signed.
+// SignPayout checks the transaction set with describe_transfer before signing (see
+// checkPayout); anything else is refused, never signed. After signing it stores the wallet
+// so the used nonces stay used across a crash.
 func (w *Wallet) SignPayout(ctx context.Context, in SignPayoutInput) (SignPayoutResult, error) {
 	name, err := walletName(in.EscrowID, in.Role)
 	if err != nil {
@@ -120,10 +115,13 @@ func (w *Wallet) SignPayout(ctx context.Context, in SignPayoutInput) (SignPayout
 		if err != nil {
 			return err
 		}
-		if len(s.TxHashList) != 1 {
-			return nonRetryable(ErrTypeProtocol, fmt.Errorf("sign_multisig returned %d transaction hashes, want 1", len(s.TxHashList)))
+		if err := w.rpc.Store(ctx); err != nil {
+			return fmt.Errorf("store after signing: %w", err)
 		}
-		out.SignedTx, out.TxHash = s.TxDataHex, s.TxHashList[0]
+		if len(s.TxHashList) != len(d.Desc) {
+			return nonRetryable(ErrTypeProtocol, fmt.Errorf("sign_multisig returned %d transaction hashes for %d transactions", len(s.TxHashList), len(d.Desc)))
+		}
+		out.SignedTx, out.TxHash, out.TxHashes = s.TxDataHex, s.TxHashList[0], s.TxHashList
 		return nil
 	})
 	if err != nil {
@@ -132,94 +130,43 @@ func (w *Wallet) SignPayout(ctx context.Context, in SignPayoutInput) (SignPayout
 	return out, nil
 }
 
-// checkPayout is the rule a signer applies before its signature moves money.
+// checkPayout is the rule a signer applies before its signature moves money: every
+// transaction pays one recipient, the decided address, with no change; the fees together
+// stay under the cap; and amounts plus fees spend exactly what the escrow holds.
 func checkPayout(d walletrpc.DescribeTransferResult, in SignPayoutInput) (amount, fee uint64, err error) {
 	refuse := func(format string, args ...any) (uint64, uint64, error) {
 		return 0, 0, nonRetryable(ErrTypePayoutRejected, fmt.Errorf("refusing to sign: "+format, args...))
 	}
-	if len(d.Desc) != 1 {
-		return refuse("%d transactions in the set, want 1", len(d.Desc))
+	if len(d.Desc) == 0 {
+		return refuse("no transactions in the set")
 	}
-	t := d.Desc[0]
-	if len(t.Recipients) != 1 {
-		return refuse("%d recipients, want 1", len(t.Recipients))
-	}
-	r := t.Recipients[0]
-	if r.Address != in.Address {
-		return refuse("recipient %.12s… is not the decided address %.12s…", r.Address, in.Address)
-	}
-	if t.Fee > in.MaxFeeAtomic {
-		return refuse("fee %d exceeds the sane maximum %d", t.Fee, in.MaxFeeAtomic)
-	}
-	if r.Amount+t.Fee != in.FundedAtomic {
-		return refuse("pays %d + fee %d, but the escrow holds %d", r.Amount, t.Fee, in.FundedAtomic)
-	}
-	if t.ChangeAmount != 0 {
-		return refuse("keeps %d as change in the escrow", t.ChangeAmount)
-	}
-	return r.Amount, t.Fee, nil
-}
-
-// SubmitPayout broadcasts the signed transaction. A retry first asks the wallet for the
-// transaction by its hash: if the wallet already knows it, it was submitted, and submitting
-// again would only be refused as a double spend.
-func (w *Wallet) SubmitPayout(ctx context.Context, in SubmitInput) (TxStatusResult, error) {
-	name, err := walletName(in.EscrowID, in.Role)
-	if err != nil {
-		return TxStatusResult{}, err
-	}
-	var out TxStatusResult
-	out.Opens, err = w.withWallet(ctx, name, func(ctx context.Context) error {
-		if known, conf, err := w.txStatus(ctx, in.TxHash); err != nil || known {
-			out.Known, out.Confirmations = known, conf
-			return err
+	var carry uint64
+	for i, t := range d.Desc {
+		if len(t.Recipients) != 1 {
+			return refuse("transaction %d has %d recipients, want 1", i, len(t.Recipients))
 		}
-		r, subErr := w.rpc.SubmitMultisig(ctx, walletrpc.SubmitMultisigRequest{TxDataHex: in.SignedTx})
-		if subErr == nil && (len(r.TxHashList) != 1 || r.TxHashList[0] != in.TxHash) {
-			return nonRetryable(ErrTypeProtocol, fmt.Errorf("submit_multisig sent %v, expected %s", r.TxHashList, in.TxHash))
+		r := t.Recipients[0]
+		if r.Address != in.Address {
+			return refuse("transaction %d pays %.12s…, not the decided address %.12s…", i, r.Address, in.Address)
 		}
-		known, conf, err := w.txStatus(ctx, in.TxHash)
-		out.Known, out.Confirmations = known, conf
-		if subErr != nil && !known {
-			return subErr
+		if t.ChangeAmount != 0 {
+			return refuse("transaction %d keeps %d as change in the escrow", i, t.ChangeAmount)
 		}
-		return err
-	})
-	if err != nil {
-		return TxStatusResult{}, classifyPayout(fmt.Errorf("submit payout on %s: %w", name, err))
+		var c1, c2 uint64
+		amount, c1 = bits.Add64(amount, r.Amount, 0)
+		fee, c2 = bits.Add64(fee, t.Fee, 0)
+		carry |= c1 | c2
 	}
-	return out, nil
-}
-
-// PayoutStatus refreshes and reports how deep the payout is.
-func (w *Wallet) PayoutStatus(ctx context.Context, in TxStatusInput) (TxStatusResult, error) {
-	name, err := walletName(in.EscrowID, in.Role)
-	if err != nil {
-		return TxStatusResult{}, err
+	if carry != 0 {
+		return refuse("amounts or fees overflow")
 	}
-	var out TxStatusResult
-	out.Opens, err = w.withWallet(ctx, name, func(ctx context.Context) error {
-		if _, err := w.rpc.Refresh(ctx, walletrpc.RefreshRequest{}); err != nil {
-			return err
-		}
-		out.Known, out.Confirmations, err = w.txStatus(ctx, in.TxHash)
-		return err
-	})
-	if err != nil {
-		return TxStatusResult{}, classify(fmt.Errorf("payout status on %s: %w", name, err))
+	if fee > in.MaxFeeAtomic {
+		return refuse("fees %d exceed the sane maximum %d", fee, in.MaxFeeAtomic)
 	}
-	return out, nil
-}
-
-func (w *Wallet) txStatus(ctx context.Context, txHash string) (known bool, confirmations uint64, err error) {
-	r, err := w.rpc.GetTransferByTxID(ctx, walletrpc.GetTransferByTxIDRequest{TxID: txHash})
-	if walletrpc.IsUnknownTx(err) {
-		return false, 0, nil
+	if total, c := bits.Add64(amount, fee, 0); c != 0 || total != in.FundedAtomic {
+		return refuse("pays %d + fees %d, but the escrow holds %d", amount, fee, in.FundedAtomic)
 	}
-	if err != nil {
-		return false, 0, err
-	}
-	return true, r.Transfer.Confirmations, nil
+	return amount, fee, nil
 }
 
 // AddressInput asks the wallet-rpc whether an address is valid.
@@ -256,11 +203,11 @@ func (w *Wallet) ValidateAddress(ctx context.Context, in AddressInput) (AddressR
 }
 
 // classifyPayout marks the errors that a fresh export/import fixes as ErrTypeStale, and
-// locked funds as retryable (they unlock with the next blocks).
+// locked funds and a failed submission as retryable (funds unlock with the next blocks; the
+// daemon comes back).
 func classifyPayout(err error) error {
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		return err
+	if appErr, ok := surfaceAppError(err); ok {
+		return appErr
 	}
 	if walletrpc.IsNoUnlockedBalance(err) {
 		return nonRetryable(ErrTypeStale, err) // not imported yet, or still locked: sync again later
@@ -270,6 +217,10 @@ func classifyPayout(err error) error {
 		case walletrpc.CodeTxNotPossible, walletrpc.CodeMultisigSignature, walletrpc.CodeBadMultisigTxData:
 			return nonRetryable(ErrTypeStale, err)
 		case walletrpc.CodeNotEnoughUnlockedMoney:
+			return err
+		case walletrpc.CodeMultisigSubmission:
+			// 0.18.0.0 answers a daemon outage with -36 on submit_multisig: retry. A real
+			// double spend also gets -36; PayoutStatus reports it as Failed.
 			return err
 		}
 	}

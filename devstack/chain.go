@@ -140,15 +140,53 @@ func (c *Chain) Height(ctx context.Context) (uint64, error) {
 // Pay sends amount piconero from the funder to address and returns the tx hash; the
 // transfer is in the pool until the next Mine.
 func (c *Chain) Pay(ctx context.Context, address string, amount uint64) (txid string, err error) {
-	// The funder must know its latest outputs, or it may pick spent ones.
-	if _, err := c.FunderClient.Refresh(ctx, walletrpc.RefreshRequest{}); err != nil {
-		return "", fmt.Errorf("pay: refresh funder: %w", err)
+	return c.PayLocked(ctx, address, amount, 0)
+}
+
+// PayLocked is Pay with the transfer's unlock_time set (a block height below 500,000,000,
+// a Unix time above; 0 is a normal payment), so tests can send the time-locked payments an
+// escrow must never count as funding.
+func (c *Chain) PayLocked(ctx context.Context, address string, amount, unlockTime uint64) (txid string, err error) {
+	if err := c.refreshFunder(ctx); err != nil {
+		return "", err
 	}
+	return c.send(ctx, address, amount, unlockTime)
+}
+
+// PayEach sends each amount to address as its own transaction (a dust attack's many small
+// payments) and returns their hashes in order. The funder is refreshed once: wallet2 marks
+// what each transfer spent, so the next one picks other outputs.
+func (c *Chain) PayEach(ctx context.Context, address string, amounts []uint64) ([]string, error) {
+	if err := c.refreshFunder(ctx); err != nil {
+		return nil, err
+	}
+	txids := make([]string, 0, len(amounts))
+	for i, amount := range amounts {
+		txid, err := c.send(ctx, address, amount, 0)
+		if err != nil {
+			return txids, fmt.Errorf("payment %d of %d: %w", i+1, len(amounts), err)
+		}
+		txids = append(txids, txid)
+	}
+	return txids, nil
+}
+
+// refreshFunder makes the funder know its latest outputs, or it may pick spent ones.
+func (c *Chain) refreshFunder(ctx context.Context) error {
+	if _, err := c.FunderClient.Refresh(ctx, walletrpc.RefreshRequest{}); err != nil {
+		return fmt.Errorf("pay: refresh funder: %w", err)
+	}
+	return nil
+}
+
+// send is one transfer from the funder, without a refresh.
+func (c *Chain) send(ctx context.Context, address string, amount, unlockTime uint64) (string, error) {
 	res, err := c.FunderClient.Transfer(ctx, walletrpc.TransferRequest{
 		Destinations: []walletrpc.Destination{{Amount: amount, Address: address}},
+		UnlockTime:   unlockTime,
 	})
 	if err != nil {
-		return "", fmt.Errorf("pay %d: %w", amount, err)
+		return "", fmt.Errorf("pay %d (unlock_time %d): %w", amount, unlockTime, err)
 	}
 	return res.TxHash, nil
 }

@@ -46,6 +46,8 @@ type stackOptions struct {
 	// webUI starts the dev server with its Web UI (on a free port, decoding through the
 	// stack's codec server).
 	webUI bool
+	// daemon, if set, is where the pool reaches the chain's monerod (a proxy).
+	daemon string
 }
 
 // startStackWith starts a local stack as o says.
@@ -58,14 +60,15 @@ func startStackWith(t *testing.T, o stackOptions) *localstack.Stack {
 	defer cancel()
 	core, logs := observer.New(zapcore.InfoLevel)
 	s, err := localstack.Start(ctx, localstack.Options{
-		Dir:          t.TempDir(),
-		WalletRPCs:   o.rpcs,
-		Headless:     !o.webUI,
-		WalletSecret: testSecret,
-		DatabaseURL:  storetest.NewDatabase(t),
-		Keys:         testKeys(t),
-		Chain:        o.chain,
-		Logger:       zap.New(zapcore.NewTee(core, zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel)).Core())),
+		Dir:           t.TempDir(),
+		WalletRPCs:    o.rpcs,
+		Headless:      !o.webUI,
+		WalletSecret:  testSecret,
+		DatabaseURL:   storetest.NewDatabase(t),
+		Keys:          testKeys(t),
+		Chain:         o.chain,
+		DaemonAddress: o.daemon,
+		Logger:        zap.New(zapcore.NewTee(core, zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel)).Core())),
 	})
 	require.NoError(t, err, "start the local stack (make test installs monero and the Temporal CLI)")
 	t.Cleanup(s.Stop)
@@ -82,6 +85,8 @@ func input(id string, delay time.Duration) workflows.EscrowInput {
 		EscrowID: id, OrderID: "order-" + id, BuyerID: "buyer-7", VendorID: "vendor-8", ArbiterID: "arbiter-9",
 		AmountAtomic: 2_000_000_000_000, PurgeDelay: &delay,
 		VendorPayoutAddress: vendorAddr, BuyerRefundAddress: buyerAddr,
+		// A test waits for the run's end: a second of late-money watching is enough.
+		Timing: workflows.Timing{LateMoneyGrace: time.Second},
 	}
 }
 

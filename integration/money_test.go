@@ -14,7 +14,6 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/localstack"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
-	"github.com/xmr-escrow/xmr-escrow/workflows"
 )
 
 // One regtest chain serves every money test of this package: mining the ~300 blocks that
@@ -69,15 +68,22 @@ func startMoneyStack(t *testing.T) *moneyStack {
 	c := regtest(t)
 	s := startStackWith(t, stackOptions{rpcs: 3, chain: c})
 	ms := &moneyStack{Stack: s, chain: c}
+	ms.vendor, ms.buyer = payeeAddresses(t, c)
+	return ms
+}
+
+// payeeAddresses makes two fresh subaddresses of the funder's wallet, one for the vendor
+// and one for the buyer, so each test can count exactly what its escrow paid out.
+func payeeAddresses(t *testing.T, c *devstack.Chain) (vendor, buyer string) {
 	ctx := context.Background()
-	for _, dst := range []*string{&ms.vendor, &ms.buyer} {
+	for _, dst := range []*string{&vendor, &buyer} {
 		var res struct {
 			Address string `json:"address"`
 		}
 		require.NoError(t, c.FunderClient.Call(ctx, "create_address", map[string]int{"account_index": 0}, &res))
 		*dst = res.Address
 	}
-	return ms
+	return vendor, buyer
 }
 
 const price = 3_000_000_000_000 // 3 XMR
@@ -87,7 +93,7 @@ func (ms *moneyStack) fundedEscrow(t *testing.T, ctx context.Context, id string)
 	in := input(id, 0)
 	in.AmountAtomic = price
 	in.VendorPayoutAddress, in.BuyerRefundAddress = ms.vendor, ms.buyer
-	in.Timing = workflows.Timing{FundingPoll: time.Second, FundingPollMax: 2 * time.Second, PayoutPoll: time.Second}
+	in.Timing = quickTiming()
 	started := time.Now()
 	_, err := ms.Starter.Start(ctx, in)
 	require.NoError(t, err)

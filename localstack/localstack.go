@@ -52,6 +52,9 @@ type Options struct {
 	// Chain, if set, connects the wallet-rpc pool to its monerod, so escrows can be funded
 	// and paid out; without it the pool runs --offline (enough for the setup alone).
 	Chain *devstack.Chain
+	// DaemonAddress, if set, replaces the chain's monerod address for the pool: tests put a
+	// fault-injecting proxy in between.
+	DaemonAddress string
 	// MetricsPort is the worker's Prometheus port (make run uses 9090); 0 picks a free one.
 	MetricsPort int
 }
@@ -134,6 +137,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		// The same options the chain gives its own wallets: trusted daemon, plain HTTP.
 		co := o.Chain.WalletRPCOptions("", "")
 		pool.DaemonAddress, pool.ExtraArgs = co.DaemonAddress, co.ExtraArgs
+		if o.DaemonAddress != "" {
+			pool.DaemonAddress = o.DaemonAddress
+		}
 	}
 	if s.Pool, err = supervisor.Start(ctx, pool); err != nil {
 		return nil, err

@@ -91,6 +91,9 @@ type RunSummary struct {
 	Phase      escrow.Phase `json:"phase"`
 	Round      int64        `json:"round"`
 	Status     string       `json:"workflow_status"`
+	// EscrowStatus and Blocked are the EscrowStatus and EscrowBlocked search attributes.
+	EscrowStatus escrow.Status    `json:"escrow_status,omitempty"`
+	Blocked      escrow.BlockCode `json:"blocked,omitempty"`
 }
 
 // ListByPhase asks Temporal's visibility for escrows in a phase (and, if round > 0, that
@@ -108,19 +111,40 @@ func (s *Client) ListByPhase(ctx context.Context, phase escrow.Phase, round int)
 	if round > 0 {
 		query += fmt.Sprintf(" AND %s = %d", escrow.SearchAttrRound.GetName(), round)
 	}
+	return s.listRuns(ctx, query, "in "+string(phase))
+}
+
+// ListByStatus asks Temporal's visibility for escrows with a status, e.g. every payout
+// parked as payout_blocked; each summary carries the park's reason code.
+func (s *Client) ListByStatus(ctx context.Context, status escrow.Status) ([]RunSummary, error) {
+	if !status.Valid() {
+		return nil, fmt.Errorf("list escrows: unknown status %q", status)
+	}
+	return s.listRuns(ctx, fmt.Sprintf("%s = '%s'", escrow.SearchAttrStatus.GetName(), status), string(status))
+}
+
+// listRuns pages through a visibility query. Search attributes are not encrypted: they
+// hold only phase, round, status and the park's reason code.
+func (s *Client) listRuns(ctx context.Context, query, what string) ([]RunSummary, error) {
 	var out []RunSummary
 	var token []byte
 	for {
 		res, err := s.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token})
 		if err != nil {
-			return nil, fmt.Errorf("list escrows in %s: %w", phase, err)
+			return nil, fmt.Errorf("list escrows %s: %w", what, err)
 		}
 		for _, e := range res.Executions {
-			sum := RunSummary{WorkflowID: e.Execution.WorkflowId, RunID: e.Execution.RunId, Phase: phase, Status: e.Status.String()}
-			if p := e.GetSearchAttributes().GetIndexedFields()[escrow.SearchAttrRound.GetName()]; p != nil {
-				// Search attributes are not encrypted: they hold only phase and round.
-				_ = converter.GetDefaultDataConverter().FromPayload(p, &sum.Round)
+			sum := RunSummary{WorkflowID: e.Execution.WorkflowId, RunID: e.Execution.RunId, Status: e.Status.String()}
+			fields := e.GetSearchAttributes().GetIndexedFields()
+			decode := func(key string, v any) {
+				if p := fields[key]; p != nil {
+					_ = converter.GetDefaultDataConverter().FromPayload(p, v)
+				}
 			}
+			decode(escrow.SearchAttrPhase.GetName(), &sum.Phase)
+			decode(escrow.SearchAttrRound.GetName(), &sum.Round)
+			decode(escrow.SearchAttrStatus.GetName(), &sum.EscrowStatus)
+			decode(escrow.SearchAttrBlocked.GetName(), &sum.Blocked)
 			out = append(out, sum)
 		}
 		if token = res.NextPageToken; len(token) == 0 {

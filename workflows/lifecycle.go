@@ -80,7 +80,10 @@ func (e *escrowFlow) awaitFunding(ctx workflow.Context) error {
 	f.Checks++
 	if e.cancelPending {
 		if checkErr != nil {
-			return workflow.Sleep(ctx, e.timing.FundingPoll) // decide on fresh data only
+			// No fresh look could be had (the check retried for a while): decide on the last
+			// known data. Nothing is lost: the late-money watch that follows a cancel refunds
+			// whatever did arrive.
+			workflow.GetLogger(ctx).Warn("cancel decided without a fresh funding check; the late-money watch covers it", "error", checkErr)
 		}
 		e.cancelPending = false
 		e.cancel(ctx)

@@ -67,6 +67,20 @@ type Timing struct {
 	PayoutPoll time.Duration `json:"payout_poll,omitempty"`
 	// HistoryLimit continues the run as new past this many events (default 10000).
 	HistoryLimit int `json:"history_limit,omitempty"`
+	// UnlockWait bounds the payout's wait for everything confirmed to become spendable
+	// (default 2 h); past it the payout parks as payout_blocked and keeps waiting.
+	UnlockWait time.Duration `json:"unlock_wait,omitempty"`
+	// PayoutRetry is the first wait of a parked payout (default 1 min); it doubles with each
+	// retry up to PayoutRetryMax (default 1 h).
+	PayoutRetry    time.Duration `json:"payout_retry,omitempty"`
+	PayoutRetryMax time.Duration `json:"payout_retry_max,omitempty"`
+	// LateMoneyGrace is how long a finished escrow keeps watching its address and refunds
+	// what arrives (default 7 days).
+	LateMoneyGrace time.Duration `json:"late_money_grace,omitempty"`
+	// LatePoll is the first wait between late-money checks (default 1 min); it doubles up to
+	// LatePollMax (default 6 h), so a week of watching costs a few dozen checks.
+	LatePoll    time.Duration `json:"late_poll,omitempty"`
+	LatePollMax time.Duration `json:"late_poll_max,omitempty"`
 }
 
 func (t Timing) withDefaults() Timing {
@@ -81,6 +95,12 @@ func (t Timing) withDefaults() Timing {
 	def(&t.AutoRelease, 14*24*time.Hour)
 	def(&t.DisputeEscalation, 7*24*time.Hour)
 	def(&t.PayoutPoll, 30*time.Second)
+	def(&t.UnlockWait, 2*time.Hour)
+	def(&t.PayoutRetry, time.Minute)
+	def(&t.PayoutRetryMax, time.Hour)
+	def(&t.LateMoneyGrace, 7*24*time.Hour)
+	def(&t.LatePoll, time.Minute)
+	def(&t.LatePollMax, 6*time.Hour)
 	if t.FundingConfirmations == 0 {
 		t.FundingConfirmations = 10
 	}
@@ -116,8 +136,19 @@ type EscrowResult struct {
 }
 
 // Validate checks an input before anything is started; the starter and the workflow both
-// call it, so a bad escrow is refused at the door and never half-runs.
+// call it, so a bad escrow is refused at the door and never half-runs. It applies every
+// rule; the workflow picks validateBase alone for runs started before the strict rules
+// existed, so their replay sees the checks they were started under.
 func (in EscrowInput) Validate() error {
+	if err := in.validateBase(); err != nil {
+		return err
+	}
+	return in.validateStrict()
+}
+
+// validateBase holds the original rules. Never change them: histories recorded under them
+// must replay the same.
+func (in EscrowInput) validateBase() error {
 	if err := escrow.ValidateID(in.EscrowID); err != nil {
 		return err
 	}
@@ -140,6 +171,23 @@ func (in EscrowInput) Validate() error {
 	}
 	if in.PurgeDelay != nil && *in.PurgeDelay < 0 {
 		return fmt.Errorf("%w: purge delay %s is negative", ErrInvalidInput, *in.PurgeDelay)
+	}
+	return nil
+}
+
+// validateStrict holds the rules added after the first release. Three distinct key holders
+// are what make 2-of-3 an escrow: a user holding two keys signs any payout alone.
+func (in EscrowInput) validateStrict() error {
+	parties := []struct{ name, id string }{
+		{"buyer_id", in.BuyerID}, {"vendor_id", in.VendorID}, {"arbiter_id", in.ArbiterID},
+	}
+	for i := range parties {
+		for _, other := range parties[i+1:] {
+			if parties[i].id == other.id {
+				return fmt.Errorf("%w: %s and %s are the same user %q: the three key holders must be different users",
+					ErrInvalidInput, parties[i].name, other.name, other.id)
+			}
+		}
 	}
 	return nil
 }

@@ -1,0 +1,151 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/walletrpc"
+)
+
+// SubmitInput submits a signed transaction set.
+type SubmitInput struct {
+	EscrowID string      `json:"escrow_id"`
+	Role     escrow.Role `json:"role"`
+	SignedTx string      `json:"signed_tx"`
+	// TxHash is the only hash in histories written before multi-tx sweeps.
+	TxHash string `json:"tx_hash"`
+	// TxHashes are all the set's hashes; empty means []string{TxHash}.
+	TxHashes []string `json:"tx_hashes,omitempty"`
+}
+
+// hashes is TxHashes, or TxHash for an old history.
+func (in SubmitInput) hashes() []string { return hashesOr(in.TxHashes, in.TxHash) }
+
+// TxStatusInput asks about a transaction set the escrow sent.
+type TxStatusInput struct {
+	EscrowID string      `json:"escrow_id"`
+	Role     escrow.Role `json:"role"`
+	// TxHash is the only hash in histories written before multi-tx sweeps.
+	TxHash string `json:"tx_hash"`
+	// TxHashes are all the set's hashes; empty means []string{TxHash}.
+	TxHashes []string `json:"tx_hashes,omitempty"`
+}
+
+// TxStatusResult says whether the wallet knows the whole set and how deep it is.
+type TxStatusResult struct {
+	// Known means the wallet knows every transaction of the set.
+	Known bool `json:"known"`
+	// Confirmations is the shallowest transaction's depth: the set is as final as it.
+	Confirmations uint64 `json:"confirmations"`
+	Opens         int    `json:"opens"`
+	// Failed means a transaction was dropped by the daemon or double spent: the payout
+	// will not confirm and must be rebuilt.
+	Failed bool `json:"failed,omitempty"`
+	// Pending means a transaction is still in the pool.
+	Pending bool `json:"pending,omitempty"`
+}
+
+// hashesOr is list, or the one hash an old history recorded.
+func hashesOr(list []string, one string) []string {
+	if len(list) > 0 {
+		return list
+	}
+	return []string{one}
+}
+
+// SubmitPayout broadcasts the signed set. A retry first asks the wallet for every
+// transaction by its hash: if the wallet knows them all, they were submitted, and
+// submitting again could only be refused as a double spend. A failed submission (-36, which
+// 0.18.0.0 also gives for a daemon outage; -38; transport) is retried.
+func (w *Wallet) SubmitPayout(ctx context.Context, in SubmitInput) (TxStatusResult, error) {
+	name, err := walletName(in.EscrowID, in.Role)
+	if err != nil {
+		return TxStatusResult{}, err
+	}
+	want := in.hashes()
+	var out TxStatusResult
+	out.Opens, err = w.withWallet(ctx, name, func(ctx context.Context) error {
+		st, err := w.txStatus(ctx, want)
+		if err != nil || st.Known {
+			out = st
+			return err
+		}
+		r, subErr := w.rpc.SubmitMultisig(ctx, walletrpc.SubmitMultisigRequest{TxDataHex: in.SignedTx})
+		if subErr == nil && !sameSet(r.TxHashList, want) {
+			return nonRetryable(ErrTypeProtocol, fmt.Errorf("submit_multisig sent %v, expected %v", r.TxHashList, want))
+		}
+		st, err = w.txStatus(ctx, want)
+		out = st
+		if subErr != nil && !st.Known {
+			return subErr
+		}
+		return err
+	})
+	if err != nil {
+		return TxStatusResult{}, classifyPayout(fmt.Errorf("submit payout on %s: %w", name, err))
+	}
+	return out, nil
+}
+
+// PayoutStatus refreshes and reports how deep the payout is, and whether it failed.
+func (w *Wallet) PayoutStatus(ctx context.Context, in TxStatusInput) (TxStatusResult, error) {
+	name, err := walletName(in.EscrowID, in.Role)
+	if err != nil {
+		return TxStatusResult{}, err
+	}
+	var out TxStatusResult
+	out.Opens, err = w.withWallet(ctx, name, func(ctx context.Context) error {
+		if _, err := w.rpc.Refresh(ctx, walletrpc.RefreshRequest{}); err != nil {
+			return err
+		}
+		out, err = w.txStatus(ctx, hashesOr(in.TxHashes, in.TxHash))
+		return err
+	})
+	if err != nil {
+		return TxStatusResult{}, classify(fmt.Errorf("payout status on %s: %w", name, err))
+	}
+	return out, nil
+}
+
+// txStatus looks every hash up (Opens is left for the caller).
+func (w *Wallet) txStatus(ctx context.Context, hashes []string) (TxStatusResult, error) {
+	out := TxStatusResult{Known: true}
+	for i, h := range hashes {
+		r, err := w.rpc.GetTransferByTxID(ctx, walletrpc.GetTransferByTxIDRequest{TxID: h})
+		if walletrpc.IsUnknownTx(err) {
+			out.Known = false
+			continue
+		}
+		if err != nil {
+			return TxStatusResult{}, err
+		}
+		if i == 0 || r.Transfer.Confirmations < out.Confirmations {
+			out.Confirmations = r.Transfer.Confirmations
+		}
+		entries := r.Transfers
+		if len(entries) == 0 {
+			entries = []walletrpc.Transfer{r.Transfer}
+		}
+		for _, t := range entries {
+			out.Failed = out.Failed || t.Type == walletrpc.TransferTypeFailed || t.DoubleSpendSeen
+			out.Pending = out.Pending || t.Type == walletrpc.TransferTypePending || t.Type == walletrpc.TransferTypePool
+		}
+	}
+	if !out.Known {
+		out.Confirmations = 0
+	}
+	return out, nil
+}
+
+// sameSet reports whether a and b hold the same hashes, order aside.
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}

@@ -1,0 +1,225 @@
+package integration
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/walletrpc"
+	"github.com/xmr-escrow/xmr-escrow/workflows"
+)
+
+// The attacks and faults of a hostile or unlucky payment, each on the real regtest chain.
+// None may leave money in a multisig that no workflow watches.
+
+// quickTiming polls every second, so a test sees each step as soon as its blocks are mined.
+func quickTiming() workflows.Timing {
+	return workflows.Timing{FundingPoll: time.Second, FundingPollMax: 2 * time.Second, PayoutPoll: time.Second,
+		PayoutRetry: 2 * time.Second, PayoutRetryMax: 4 * time.Second, LatePoll: time.Second, LatePollMax: 2 * time.Second,
+		LateMoneyGrace: 10 * time.Minute}
+}
+
+// readyEscrow starts an escrow paying to the stack's payee addresses and waits for Ready.
+func (ms *moneyStack) readyEscrow(t *testing.T, ctx context.Context, id string, timing workflows.Timing) escrow.State {
+	in := input(id, 0)
+	in.AmountAtomic = price
+	in.VendorPayoutAddress, in.BuyerRefundAddress = ms.vendor, ms.buyer
+	in.Timing = timing
+	_, err := ms.Starter.Start(ctx, in)
+	require.NoError(t, err)
+	st, err := ms.Starter.WaitReady(ctx, id)
+	require.NoError(t, err)
+	return st
+}
+
+// waitFor polls the escrow's status until done holds.
+func (ms *moneyStack) waitFor(t *testing.T, ctx context.Context, id, what string, done func(escrow.State) bool) escrow.State {
+	t.Helper()
+	st, err := ms.Starter.WaitUntil(ctx, id, 500*time.Millisecond, done)
+	require.NoError(t, err, "waiting for %s: %s", id, what)
+	return st
+}
+
+// receivedBy sums what the payee's wallet got at address from the given transactions.
+func (ms *moneyStack) receivedBy(t *testing.T, ctx context.Context, address string, txs []string) uint64 {
+	t.Helper()
+	_, err := ms.chain.FunderClient.Refresh(ctx, walletrpc.RefreshRequest{})
+	require.NoError(t, err)
+	var sum uint64
+	for _, tx := range txs {
+		got, err := ms.chain.FunderClient.GetTransferByTxID(ctx, walletrpc.GetTransferByTxIDRequest{TxID: tx})
+		require.NoError(t, err, "the payee's wallet knows %s", tx)
+		for _, tr := range got.Transfers {
+			if tr.Type == walletrpc.TransferTypeIn && tr.Address == address {
+				sum += tr.Amount
+			}
+		}
+	}
+	return sum
+}
+
+// incomingTo lists the confirmed incoming transfers of the payee's wallet at address.
+func (ms *moneyStack) incomingTo(t *testing.T, ctx context.Context, address string) []walletrpc.Transfer {
+	t.Helper()
+	_, err := ms.chain.FunderClient.Refresh(ctx, walletrpc.RefreshRequest{})
+	require.NoError(t, err)
+	res, err := ms.chain.FunderClient.GetTransfers(ctx, walletrpc.GetTransfersRequest{In: true})
+	require.NoError(t, err)
+	var out []walletrpc.Transfer
+	for _, tr := range res.In {
+		if tr.Address == address {
+			out = append(out, tr)
+		}
+	}
+	return out
+}
+
+// TestATimeLockedPaymentNeverCountsAsFunding: the buyer pays the full price with outputs
+// locked for a thousand blocks. It is shown, never counted; the escrow waits for a real
+// payment, and the release pays out exactly that.
+func TestATimeLockedPaymentNeverCountsAsFunding(t *testing.T) {
+	ms := startMoneyStack(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	const id = "timelock"
+	st := ms.readyEscrow(t, ctx, id, quickTiming())
+	h, err := ms.chain.Height(ctx)
+	require.NoError(t, err)
+	locked, err := ms.chain.PayLocked(ctx, st.Address, price, h+1000)
+	require.NoError(t, err)
+	require.NoError(t, ms.chain.Mine(ctx, 11))
+	st = ms.waitFor(t, ctx, id, "the time-locked payment shown", func(st escrow.State) bool { return st.Funding.TimeLockedAtomic == price })
+	assert.Equal(t, escrow.StatusAwaitingFunding, st.Status, "a time-locked payment does not fund the escrow")
+	assert.Zero(t, st.Funding.ConfirmedAtomic)
+	require.Len(t, st.Funding.TimeLocked, 1)
+	assert.Equal(t, locked, st.Funding.TimeLocked[0].TxID)
+	assert.Equal(t, h+1000, st.Funding.TimeLocked[0].UnlockTime)
+
+	_, err = ms.chain.Pay(ctx, st.Address, price)
+	require.NoError(t, err)
+	require.NoError(t, ms.chain.Mine(ctx, 11))
+	st = ms.waitFor(t, ctx, id, "funded by the spendable payment", func(st escrow.State) bool { return st.Status == escrow.StatusFunded })
+	assert.Equal(t, uint64(price), st.Funding.ConfirmedAtomic, "only the spendable payment counts")
+	assert.Equal(t, uint64(price), st.Funding.TimeLockedAtomic)
+
+	_, err = ms.Starter.Decide(ctx, id, escrow.UpdateConfirmReceipt, decision(escrow.Buyer))
+	require.NoError(t, err)
+	st = ms.settle(t, ctx, id, escrow.StatusCompleted)
+	assert.Equal(t, uint64(price), st.Payout.FundedAtomic, "the sweep takes what can be spent, the co-signer checks it")
+	assert.Equal(t, st.Payout.AmountAtomic, ms.receivedBy(t, ctx, ms.vendor, st.Payout.TxHashes))
+}
+
+// TestACancelRightAfterAConfirmedPaymentRefunds: the payment confirms and the cancel comes
+// before the backed-off poll would have seen it. The cancel looks again and refunds.
+func TestACancelRightAfterAConfirmedPaymentRefunds(t *testing.T) {
+	ms := startMoneyStack(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	const id = "cancel-paid"
+	timing := quickTiming()
+	timing.FundingPoll, timing.FundingPollMax = 10*time.Minute, 10*time.Minute // the next poll is far away
+	st := ms.readyEscrow(t, ctx, id, timing)
+	_, err := ms.chain.Pay(ctx, st.Address, price)
+	require.NoError(t, err)
+	require.NoError(t, ms.chain.Mine(ctx, 11))
+	st, err = ms.Starter.Decide(ctx, id, escrow.UpdateCancel, decision(escrow.Buyer))
+	require.NoError(t, err)
+	assert.Equal(t, escrow.StatusRefunding, st.Status, "the cancel decided on a fresh check: refund, not cancelled")
+	assert.Equal(t, uint64(price), st.Funding.ConfirmedAtomic)
+	st = ms.settle(t, ctx, id, escrow.StatusRefunded)
+	assert.Equal(t, ms.buyer, st.Payout.Address)
+	assert.Equal(t, uint64(price), st.Payout.AmountAtomic+st.Payout.FeeAtomic)
+	assert.Equal(t, st.Payout.AmountAtomic, ms.receivedBy(t, ctx, ms.buyer, st.Payout.TxHashes))
+}
+
+// TestTheDeadlineWithAPaymentStillConfirmingRefunds: the deadline passes while the buyer's
+// payment has two confirmations. The escrow is called off and the payment goes back once it
+// unlocks; nothing is left in the multisig.
+func TestTheDeadlineWithAPaymentStillConfirmingRefunds(t *testing.T) {
+	ms := startMoneyStack(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	const id = "deadline"
+	timing := quickTiming()
+	timing.FundingDeadline = 20 * time.Second
+	st := ms.readyEscrow(t, ctx, id, timing)
+	_, err := ms.chain.Pay(ctx, st.Address, price)
+	require.NoError(t, err)
+	require.NoError(t, ms.chain.Mine(ctx, 2))
+	st = ms.waitFor(t, ctx, id, "the deadline's refund decision", func(st escrow.State) bool { return st.Status == escrow.StatusRefunding })
+	assert.Equal(t, "funding deadline passed", st.Reason)
+	require.NoError(t, ms.chain.Mine(ctx, 10)) // the payment unlocks; the payout waited for it
+	st = ms.settle(t, ctx, id, escrow.StatusRefunded)
+	assert.Equal(t, uint64(price), st.Payout.AmountAtomic+st.Payout.FeeAtomic, "all of it goes back")
+	assert.Equal(t, st.Payout.AmountAtomic, ms.receivedBy(t, ctx, ms.buyer, st.Payout.TxHashes))
+}
+
+// TestALatePaymentAfterCompletionIsRefunded: the buyer pays again after the release. The
+// escrow, still watching its address, refunds the late money to the buyer.
+func TestALatePaymentAfterCompletionIsRefunded(t *testing.T) {
+	ms := startMoneyStack(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	const id = "late"
+	const late = 500_000_000_000 // 0.5 XMR
+	st := ms.readyEscrow(t, ctx, id, quickTiming())
+	_, err := ms.chain.Pay(ctx, st.Address, price)
+	require.NoError(t, err)
+	require.NoError(t, ms.chain.Mine(ctx, 11))
+	ms.waitFor(t, ctx, id, "funded", func(st escrow.State) bool { return st.Status == escrow.StatusFunded })
+	_, err = ms.Starter.Decide(ctx, id, escrow.UpdateConfirmReceipt, decision(escrow.Buyer))
+	require.NoError(t, err)
+	st = ms.settle(t, ctx, id, escrow.StatusCompleted)
+	assert.False(t, st.WatchUntil.IsZero(), "a completed escrow keeps watching its address")
+
+	_, err = ms.chain.Pay(ctx, st.Address, late)
+	require.NoError(t, err)
+	require.NoError(t, ms.chain.Mine(ctx, 11))
+	st = ms.waitFor(t, ctx, id, "the late refund submitted", func(st escrow.State) bool {
+		return st.LateRefund != nil && st.LateRefund.Submitted
+	})
+	require.NoError(t, ms.chain.Mine(ctx, 11))
+	st = ms.waitFor(t, ctx, id, "the late refund confirmed", func(st escrow.State) bool { return len(st.LateRefunds) == 1 })
+	r := st.LateRefunds[0]
+	assert.Equal(t, escrow.StatusCompleted, st.Status, "the escrow's outcome is still the release")
+	assert.Equal(t, ms.buyer, r.Address)
+	assert.Equal(t, uint64(late), r.AmountAtomic+r.FeeAtomic, "exactly the late money, all of it")
+	assert.Equal(t, r.AmountAtomic, ms.receivedBy(t, ctx, ms.buyer, r.TxHashes))
+}
+
+// TestADustAttackDuringAReleaseStillPaysOut: someone sends 30 small payments while the
+// release is under way. Each one makes the signers' state stale or adds a locked output;
+// the payout waits, syncs again, and sweeps everything to the vendor.
+func TestADustAttackDuringAReleaseStillPaysOut(t *testing.T) {
+	ms := startMoneyStack(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	const id = "dust"
+	const dust = 1_000_000_000 // 0.001 XMR
+	ms.fundedEscrow(t, ctx, id)
+	st, err := ms.Starter.Status(ctx, id)
+	require.NoError(t, err)
+	amounts := make([]uint64, 30)
+	for i := range amounts {
+		amounts[i] = dust
+	}
+	_, err = ms.chain.PayEach(ctx, st.Address, amounts[:15])
+	require.NoError(t, err)
+	require.NoError(t, ms.chain.Mine(ctx, 1))
+	_, err = ms.Starter.Decide(ctx, id, escrow.UpdateConfirmReceipt, decision(escrow.Buyer))
+	require.NoError(t, err)
+	_, err = ms.chain.PayEach(ctx, st.Address, amounts[15:])
+	require.NoError(t, err)
+	for i := 0; i < 4; i++ { // blocks arrive while the payout waits and syncs
+		require.NoError(t, ms.chain.Mine(ctx, 3))
+		time.Sleep(2 * time.Second)
+	}
+	st = ms.settle(t, ctx, id, escrow.StatusCompleted)
+	assert.Equal(t, uint64(price+30*dust), st.Payout.AmountAtomic+st.Payout.FeeAtomic, "the price and every dust payment leave")
+	assert.Equal(t, st.Payout.AmountAtomic, ms.receivedBy(t, ctx, ms.vendor, st.Payout.TxHashes))
+	t.Logf("dust attack: %d attempts, %d transactions, fee %d", st.Payout.Attempts, len(st.Payout.TxHashes), st.Payout.FeeAtomic)
+}
