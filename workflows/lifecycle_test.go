@@ -39,8 +39,8 @@ type fakeMoney struct {
 	submits       int
 	// failChecks funding checks fail from the failChecksFrom-th on (1-based).
 	failChecksFrom, failChecks int
-	swept         uint64 // what submitted payouts took from the address
-	lastFunded    uint64
+	swept                      uint64 // what submitted payouts took from the address
+	lastFunded                 uint64
 }
 
 // lateNow is the late money visible at the address now.
