@@ -154,7 +154,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	go s.Metrics.CountEscrows(s.background, s.Client, 5*time.Second)
-	s.Starter = starter.New(s.Client, s.Store)
+	s.Starter = starter.New(s.Client, s.Store, starter.WithDataConverter(codec.DataConverter(s.Keys)))
 	secret := o.WalletSecret
 	if secret == nil {
 		secret = make([]byte, 32)

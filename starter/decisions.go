@@ -19,6 +19,17 @@ var ErrSetupFailed = errors.New("escrow setup failed")
 // the escrow refuses (wrong role, wrong state, a second decision after a final one, a bad
 // address) comes back as an error saying why, and leaves no trace in the escrow's history.
 func (s *Client) Decide(ctx context.Context, escrowID string, name escrow.UpdateName, in escrow.DecisionInput) (escrow.State, error) {
+	return s.update(ctx, escrowID, name, in)
+}
+
+// RetryPayout resumes a parked payout (status payout_blocked) now instead of at the end of
+// its back-off; MaxFeeAtomic, if set, raises this escrow's fee cap for a fee spike.
+func (s *Client) RetryPayout(ctx context.Context, escrowID string, in escrow.RetryPayoutInput) (escrow.State, error) {
+	return s.update(ctx, escrowID, escrow.UpdateRetryPayout, in)
+}
+
+// update sends one update and waits for the escrow's state after it.
+func (s *Client) update(ctx context.Context, escrowID string, name escrow.UpdateName, in any) (escrow.State, error) {
 	if err := escrow.ValidateID(escrowID); err != nil {
 		return escrow.State{}, err
 	}

@@ -10,6 +10,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
@@ -24,11 +25,20 @@ var ErrUnknownEscrow = errors.New("unknown escrow")
 type Client struct {
 	c     client.Client
 	store *store.Store
+	// dc decodes history payloads; the SDK keeps the client's own converter private.
+	dc converter.DataConverter
 }
 
 // New wraps a Temporal client (see temporalclient.Dial) and, for Get and List, the
-// projection's store (nil: those reads return ErrNoDatabase).
-func New(c client.Client, s *store.Store) *Client { return &Client{c: c, store: s} }
+// projection's store (nil: those reads return ErrNoDatabase). Give WithDataConverter the
+// client's converter, or a repeated start cannot check the existing escrow's terms.
+func New(c client.Client, s *store.Store, opts ...Option) *Client {
+	cl := &Client{c: c, store: s, dc: converter.GetDefaultDataConverter()}
+	for _, o := range opts {
+		o(cl)
+	}
+	return cl
+}
 
 // Run identifies one escrow's workflow run.
 type Run struct {
@@ -57,8 +67,10 @@ func StartOptions(escrowID string) client.StartWorkflowOptions {
 	}
 }
 
-// Start starts the escrow's workflow, or returns the run that already exists for it. The
-// existing run keeps its own input: a second start never changes a running escrow.
+// Start starts the escrow's workflow. If the escrow already exists (running or closed) with
+// the same terms (see differingTerms), it returns that run with Existing set, so a retried
+// start is harmless; with different terms it fails with ErrConflictingStart naming the
+// fields. Either way the existing run keeps its own input.
 func (s *Client) Start(ctx context.Context, in workflows.EscrowInput) (Run, error) {
 	if err := in.Validate(); err != nil {
 		return Run{}, err
@@ -71,6 +83,9 @@ func (s *Client) Start(ctx context.Context, in workflows.EscrowInput) (Run, erro
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if !errors.As(err, &already) {
 		return Run{}, fmt.Errorf("start escrow %s: %w", in.EscrowID, err)
+	}
+	if err := s.checkSameTerms(ctx, in); err != nil {
+		return Run{}, err
 	}
 	return Run{EscrowID: in.EscrowID, WorkflowID: opts.ID, RunID: already.RunId, Existing: true}, nil
 }

@@ -2,11 +2,13 @@ package starter
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/workflows"
 )
 
 // The server enforces one run per escrow; these options are what ask it to.
@@ -18,4 +20,36 @@ func TestStartOptionsRejectDuplicates(t *testing.T) {
 	assert.Equal(t, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL, o.WorkflowIDConflictPolicy)
 	assert.True(t, o.WorkflowExecutionErrorWhenAlreadyStarted)
 	assert.Equal(t, 2, o.TypedSearchAttributes.Size())
+}
+
+// Only the agreed terms decide whether a repeated start is the same escrow; each differing
+// one is named, and "" is the mainnet it defaults to.
+func TestDifferingTermsNamesEachChangedTerm(t *testing.T) {
+	base := workflows.EscrowInput{
+		EscrowID: "o-1", OrderID: "order", BuyerID: "b", VendorID: "v", ArbiterID: "a", AmountAtomic: 5,
+		VendorPayoutAddress: "vaddr", BuyerRefundAddress: "baddr",
+	}
+	delay := time.Second
+	tuned := base
+	tuned.PurgeDelay, tuned.Timing.AutoRelease, tuned.Network = &delay, time.Hour, "mainnet"
+	tuned.Resume = &workflows.Checkpoint{Version: 3}
+	assert.Empty(t, differingTerms(base, tuned), "tuning, resume state and the default network are not terms")
+
+	for name, change := range map[string]func(*workflows.EscrowInput){
+		"order_id":              func(in *workflows.EscrowInput) { in.OrderID = "other" },
+		"buyer_id":              func(in *workflows.EscrowInput) { in.BuyerID = "other" },
+		"vendor_id":             func(in *workflows.EscrowInput) { in.VendorID = "other" },
+		"arbiter_id":            func(in *workflows.EscrowInput) { in.ArbiterID = "other" },
+		"amount_atomic":         func(in *workflows.EscrowInput) { in.AmountAtomic = 6 },
+		"vendor_payout_address": func(in *workflows.EscrowInput) { in.VendorPayoutAddress = "other" },
+		"buyer_refund_address":  func(in *workflows.EscrowInput) { in.BuyerRefundAddress = "other" },
+		"network":               func(in *workflows.EscrowInput) { in.Network = "stagenet" },
+	} {
+		in := base
+		change(&in)
+		assert.Equal(t, []string{name}, differingTerms(base, in), name)
+	}
+	both := base
+	both.AmountAtomic, both.VendorID = 7, "mallory"
+	assert.Equal(t, []string{"vendor_id", "amount_atomic"}, differingTerms(base, both))
 }

@@ -17,10 +17,14 @@ import (
 // ErrTypeDecisionRejected is the type of every refused decision; the message says why.
 const ErrTypeDecisionRejected = "DecisionRejected"
 
-// Dispute reasons must say something and not be an essay.
+// Caps on a decision's free text: a dispute reason must say something and not be an
+// essay; an actor ID is a party's user ID (at most 200 characters, as at the start); a
+// payout address is a standard or integrated address at most.
 const (
-	minReason = 10
-	maxReason = 1000
+	minReason  = 10
+	maxReason  = 1000
+	maxActorID = 200
+	maxAddress = 106
 )
 
 // decision is one update: who may take it, in which statuses, and what it does.
@@ -145,6 +149,9 @@ func (e *escrowFlow) validate(d decision, in escrow.DecisionInput) error {
 	}
 	if !slices.Contains(d.roles, in.Role) {
 		return reject("only %v may do this, not %q", d.roles, in.Role)
+	}
+	if len(in.ActorID) > maxActorID || len(in.PayoutAddress) > maxAddress {
+		return reject("actor_id is capped at %d bytes and payout_address at %d", maxActorID, maxAddress)
 	}
 	if want := e.partyID(in.Role); in.ActorID == "" || in.ActorID != want {
 		return reject("user %q is not this escrow's %s", in.ActorID, in.Role)

@@ -33,10 +33,22 @@ const (
 	// payout parks (it keeps retrying, visibly): a flood of dust payments can make every
 	// attempt stale, and must not exhaust anything.
 	staleBeforePark = 3
-	// maxFeeAtomic is the most fee a signer accepts (0.01 XMR) unless an operator raised
-	// this escrow's cap; never more than half the escrow either.
+	// maxFeeAtomic is the most fee a signer accepts (0.01 XMR), or feePercent of the sweep
+	// when that is more, unless an operator raised this escrow's cap; never more than half
+	// the escrow either.
 	maxFeeAtomic = 10_000_000_000
+	// feePercent lets the fee grow with the sweep: every dust payment adds an input to it,
+	// and the attack must not be able to price the payout out of its cap.
+	feePercent = 1
 )
+
+// feeCapFor is the fee the co-signer accepts for a sweep of funded.
+func feeCapFor(p *escrow.Payout, funded uint64) uint64 {
+	if p.MaxFeeAtomic > 0 {
+		return p.MaxFeeAtomic
+	}
+	return max(maxFeeAtomic, funded/100*feePercent)
+}
 
 // parks reports whether this run follows changePayoutParks.
 func (e *escrowFlow) parks(ctx workflow.Context) bool {
@@ -197,8 +209,8 @@ func (e *escrowFlow) tryPayout(ctx workflow.Context, p *escrow.Payout, parks boo
 		return err
 	}
 	feeCap := min(maxFeeAtomic, funded/2)
-	if parks && p.MaxFeeAtomic > 0 {
-		feeCap = min(p.MaxFeeAtomic, funded/2)
+	if parks {
+		feeCap = min(feeCapFor(p, funded), funded/2)
 	}
 	var signed activities.SignPayoutResult
 	if err := workflow.ExecuteActivity(e.on(ctx, b, opts), wallet.SignPayout, activities.SignPayoutInput{

@@ -44,7 +44,7 @@ func (e *escrowFlow) project(ctx workflow.Context) {
 		BuyerID: e.in.BuyerID, VendorID: e.in.VendorID, ArbiterID: e.in.ArbiterID,
 		AmountAtomic: e.in.AmountAtomic,
 		Status:       e.status.Status, Phase: e.status.Phase, Round: e.status.Round,
-		Address: e.status.Address, Reason: e.status.Reason,
+		Address: e.status.Address, Reason: e.projectedReason(),
 		Wallets: copyMap(e.wallets), Instances: instances, MultisigInfos: copyMap(e.infos),
 		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 		Version: e.version,
@@ -71,4 +71,13 @@ func copyMap(m map[escrow.Role]string) map[escrow.Role]string {
 		return nil
 	}
 	return maps.Clone(m)
+}
+
+// projectedReason is what the marketplace's row says about the escrow's trouble: why its
+// payout is parked, or why it failed or was called off.
+func (e *escrowFlow) projectedReason() string {
+	if b := e.status.Blocked; b != nil {
+		return "payout blocked (" + string(b.Code) + "): " + b.Reason
+	}
+	return e.status.Reason
 }

@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"time"
 
+	"github.com/xmr-escrow/xmr-escrow/codec"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/keyring"
 	"github.com/xmr-escrow/xmr-escrow/starter"
@@ -84,7 +85,9 @@ func run(args []string) error {
 		}
 		defer st.Close()
 	}
-	s := starter.New(c, st)
+	// The same converter Dial gave the client, so a repeated setup can read the existing
+	// escrow's (encrypted) terms and refuse different ones.
+	s := starter.New(c, st, starter.WithDataConverter(codec.DataConverter(keys)))
 	if cmd == "list" {
 		return list(ctx, s, rest)
 	}
