@@ -32,7 +32,7 @@ import (
 const usage = `usage: starter [-address host:port] [-namespace ns] [-database URL] COMMAND ...
   setup ESCROW_ID -order O -buyer B -vendor V -arbiter A -amount PICONERO -vendor-address ADDR -buyer-address ADDR [-purge-delay 10s] [-wait]
   status ESCROW_ID
-  wait ESCROW_ID                                             until the escrow ends (completed, refunded, cancelled)
+  wait ESCROW_ID                                             until the run ends: the final status plus the late-money watch (7 days)
   get ESCROW_ID
   timeline ESCROW_ID [-json]                                 steps per wallet-rpc, timers, decisions, phases (from history)
   list [-status S] [-phase P] [-round N] [-limit N]
@@ -41,7 +41,9 @@ const usage = `usage: starter [-address host:port] [-namespace ns] [-database UR
   refund ESCROW_ID -actor VENDOR_ID                          vendor agrees to refund the buyer
   dispute ESCROW_ID -role buyer|vendor -actor ID -reason "..."
   resolve ESCROW_ID -actor ARBITER_ID -winner buyer|vendor
-  cancel ESCROW_ID -role R -actor ID                         before funding`
+  cancel ESCROW_ID -role R -actor ID                         before funding
+  retry-payout ESCROW_ID -operator NAME [-max-fee PICONERO]  resume a payout parked as payout_blocked now
+  list -status payout_blocked                                every parked payout (projection; see also the Web UI: EscrowBlocked)`
 
 func main() {
 	err := run(os.Args[1:])
@@ -106,6 +108,8 @@ func run(args []string) error {
 		return printJSON(s.Get(ctx, id))
 	case "timeline":
 		return timelineCommand(ctx, c, id, rest)
+	case "retry-payout":
+		return retryPayout(ctx, s, id, rest)
 	}
 	if name, ok := decisionCommands[cmd]; ok {
 		return decide(ctx, s, id, name, rest)
@@ -191,4 +195,16 @@ func printJSON[T any](v T, err error) error {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// retryPayout resumes a parked payout now, optionally raising its fee cap.
+func retryPayout(ctx context.Context, s *starter.Client, id string, args []string) error {
+	fs := flag.NewFlagSet("retry-payout", flag.ContinueOnError)
+	in := escrow.RetryPayoutInput{}
+	fs.StringVar(&in.Operator, "operator", "", "who resumes it, for the audit trail (required)")
+	fs.Uint64Var(&in.MaxFeeAtomic, "max-fee", 0, "raise this escrow's fee cap to this many piconero (0: keep it)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return printJSON(s.RetryPayout(ctx, id, in))
 }
