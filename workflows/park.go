@@ -24,6 +24,9 @@ func (e *escrowFlow) park(ctx workflow.Context, err error) {
 		e.status.Blocked = b
 	}
 	b.Code, b.Reason = blockCode(err), failureReason(err)
+	if b.Code == escrow.BlockUnreachable {
+		b.Reason = "the wallet-rpc or its daemon did not answer, retries ran out: " + b.Reason
+	}
 	b.Retries++
 	wait := e.timing.PayoutRetry
 	for i := 1; i < b.Retries && wait < e.timing.PayoutRetryMax; i++ {
