@@ -62,6 +62,16 @@ func (ms *moneyStack) receivedBy(t *testing.T, ctx context.Context, address stri
 	return sum
 }
 
+// assertSwept checks that payout took everything the escrow held, total, to address, and
+// that the payee's wallet received what the payout says.
+func (ms *moneyStack) assertSwept(t *testing.T, ctx context.Context, p *escrow.Payout, address string, total uint64) {
+	t.Helper()
+	require.NotNil(t, p)
+	assert.Equal(t, address, p.Address)
+	assert.Equal(t, total, p.AmountAtomic+p.FeeAtomic, "all of it leaves, minus the fees")
+	assert.Equal(t, p.AmountAtomic, ms.receivedBy(t, ctx, address, p.TxHashes), "the payee received it")
+}
+
 // incomingTo lists the confirmed incoming transfers of the payee's wallet at address.
 func (ms *moneyStack) incomingTo(t *testing.T, ctx context.Context, address string) []walletrpc.Transfer {
 	t.Helper()
@@ -131,9 +141,7 @@ func TestACancelRightAfterAConfirmedPaymentRefunds(t *testing.T) {
 	assert.Equal(t, escrow.StatusRefunding, st.Status, "the cancel decided on a fresh check: refund, not cancelled")
 	assert.Equal(t, uint64(price), st.Funding.ConfirmedAtomic)
 	st = ms.settle(t, ctx, id, escrow.StatusRefunded)
-	assert.Equal(t, ms.buyer, st.Payout.Address)
-	assert.Equal(t, uint64(price), st.Payout.AmountAtomic+st.Payout.FeeAtomic)
-	assert.Equal(t, st.Payout.AmountAtomic, ms.receivedBy(t, ctx, ms.buyer, st.Payout.TxHashes))
+	ms.assertSwept(t, ctx, st.Payout, ms.buyer, price)
 }
 
 // TestTheDeadlineWithAPaymentStillConfirmingRefunds: the deadline passes while the buyer's
@@ -154,8 +162,7 @@ func TestTheDeadlineWithAPaymentStillConfirmingRefunds(t *testing.T) {
 	assert.Equal(t, "funding deadline passed", st.Reason)
 	require.NoError(t, ms.chain.Mine(ctx, 10)) // the payment unlocks; the payout waited for it
 	st = ms.settle(t, ctx, id, escrow.StatusRefunded)
-	assert.Equal(t, uint64(price), st.Payout.AmountAtomic+st.Payout.FeeAtomic, "all of it goes back")
-	assert.Equal(t, st.Payout.AmountAtomic, ms.receivedBy(t, ctx, ms.buyer, st.Payout.TxHashes))
+	ms.assertSwept(t, ctx, st.Payout, ms.buyer, price)
 }
 
 // TestALatePaymentAfterCompletionIsRefunded: the buyer pays again after the release. The
@@ -184,11 +191,8 @@ func TestALatePaymentAfterCompletionIsRefunded(t *testing.T) {
 	})
 	require.NoError(t, ms.chain.Mine(ctx, 11))
 	st = ms.waitFor(t, ctx, id, "the late refund confirmed", func(st escrow.State) bool { return len(st.LateRefunds) == 1 })
-	r := st.LateRefunds[0]
 	assert.Equal(t, escrow.StatusCompleted, st.Status, "the escrow's outcome is still the release")
-	assert.Equal(t, ms.buyer, r.Address)
-	assert.Equal(t, uint64(late), r.AmountAtomic+r.FeeAtomic, "exactly the late money, all of it")
-	assert.Equal(t, r.AmountAtomic, ms.receivedBy(t, ctx, ms.buyer, r.TxHashes))
+	ms.assertSwept(t, ctx, &st.LateRefunds[0], ms.buyer, late)
 }
 
 // TestADustAttackDuringAReleaseStillPaysOut: someone sends 30 small payments while the
@@ -219,7 +223,6 @@ func TestADustAttackDuringAReleaseStillPaysOut(t *testing.T) {
 		time.Sleep(2 * time.Second)
 	}
 	st = ms.settle(t, ctx, id, escrow.StatusCompleted)
-	assert.Equal(t, uint64(price+30*dust), st.Payout.AmountAtomic+st.Payout.FeeAtomic, "the price and every dust payment leave")
-	assert.Equal(t, st.Payout.AmountAtomic, ms.receivedBy(t, ctx, ms.vendor, st.Payout.TxHashes))
+	ms.assertSwept(t, ctx, st.Payout, ms.vendor, price+30*dust)
 	t.Logf("dust attack: %d attempts, %d transactions, fee %d", st.Payout.Attempts, len(st.Payout.TxHashes), st.Payout.FeeAtomic)
 }

@@ -67,12 +67,17 @@ func (e *escrowFlow) payout(ctx workflow.Context) error {
 	if err != nil || !done {
 		return err
 	}
+	e.settled(ctx, p)
+	return nil
+}
+
+// settled gives the escrow the final status of its confirmed payout.
+func (e *escrowFlow) settled(ctx workflow.Context, p *escrow.Payout) {
 	final := escrow.StatusCompleted
 	if p.Kind == escrow.PayoutRefund {
 		final = escrow.StatusRefunded
 	}
 	e.setStatus(ctx, final)
-	return nil
 }
 
 // payoutTurn drives p until it is deep enough (done), parking on anything that stops it.

@@ -30,11 +30,7 @@ func (e *escrowFlow) legacyPayout(ctx workflow.Context, p *escrow.Payout) error 
 	if err != nil || !deep {
 		return err
 	}
-	final := escrow.StatusCompleted
-	if p.Kind == escrow.PayoutRefund {
-		final = escrow.StatusRefunded
-	}
-	e.setStatus(ctx, final)
+	e.settled(ctx, p)
 	return nil
 }
 
