@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -93,6 +94,18 @@ func TestTheDaemonStoppingAtSubmitParksThePayoutAndItCompletesOnce(t *testing.T)
 		assert.Equal(t, escrow.BlockUnreachable, listed[0].Blocked, "and see why in EscrowBlocked")
 	}
 	t.Logf("parked: %s", st.Blocked.Reason)
+	var body string
+	assert.Eventually(t, func() bool { // and it is counted for alerting
+		res, err := http.Get(s.MetricsURL)
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		body = string(b)
+		return strings.Contains(body, `xmr_escrow_payout_blocked`) && strings.Contains(body, `reason="unreachable"`)
+	}, 30*time.Second, 500*time.Millisecond, "metric xmr_escrow_payout_blocked{reason=\"unreachable\"}")
+	t.Logf("metric: %s", grepLines(body, "xmr_escrow_payout_blocked"))
 
 	cut.down.Store(false) // monerod is back
 	st = ms.settle(t, ctx, id, escrow.StatusCompleted)
