@@ -142,6 +142,7 @@ func TestACancelRightAfterAConfirmedPaymentRefunds(t *testing.T) {
 	assert.Equal(t, uint64(price), st.Funding.ConfirmedAtomic)
 	st = ms.settle(t, ctx, id, escrow.StatusRefunded)
 	ms.assertSwept(t, ctx, st.Payout, ms.buyer, price)
+	saveHistory(t, ms.Stack, id, "cancel-after-payment")
 }
 
 // TestTheDeadlineWithAPaymentStillConfirmingRefunds: the deadline passes while the buyer's
@@ -193,6 +194,7 @@ func TestALatePaymentAfterCompletionIsRefunded(t *testing.T) {
 	st = ms.waitFor(t, ctx, id, "the late refund confirmed", func(st escrow.State) bool { return len(st.LateRefunds) == 1 })
 	assert.Equal(t, escrow.StatusCompleted, st.Status, "the escrow's outcome is still the release")
 	ms.assertSwept(t, ctx, &st.LateRefunds[0], ms.buyer, late)
+	saveHistory(t, ms.Stack, id, "late-refund")
 }
 
 // TestADustAttackDuringAReleaseStillPaysOut: someone sends 30 small payments while the

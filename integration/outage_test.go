@@ -114,4 +114,5 @@ func TestTheDaemonStoppingAtSubmitParksThePayoutAndItCompletesOnce(t *testing.T)
 	payouts := ms.incomingTo(t, ctx, ms.vendor)
 	require.Len(t, payouts, len(st.Payout.TxHashes), "one payout on the chain, none twice")
 	assert.Equal(t, st.Payout.AmountAtomic, ms.receivedBy(t, ctx, ms.vendor, st.Payout.TxHashes))
+	saveHistory(t, ms.Stack, id, "payout-parked")
 }

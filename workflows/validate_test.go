@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
 // requireRefusedStrictly checks that only the strict rules refuse in, naming both fields:
@@ -64,4 +66,15 @@ func TestValidateAppliesTheBaseRules(t *testing.T) {
 	in.AmountAtomic = 0
 	assert.NoError(t, in.validateStrict())
 	assert.ErrorIs(t, in.Validate(), ErrInvalidInput)
+}
+
+func TestAPartlyPinnedAssignmentIsRefused(t *testing.T) {
+	in := input("pin", EscrowInput{})
+	in.Assignment = escrow.Assignment{Buyer: "buyers-own-rpc"}
+	err := in.Validate()
+	require.ErrorIs(t, err, ErrInvalidInput)
+	require.ErrorContains(t, err, "pin all three or none")
+	require.NoError(t, in.validateBase(), "escrows started before the rule replay under the old one")
+	in.Assignment = escrow.Assignment{Buyer: "a", Vendor: "b", Arbiter: "c"}
+	require.NoError(t, in.Validate(), "a full pin is fine")
 }

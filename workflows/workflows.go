@@ -189,6 +189,13 @@ func (in EscrowInput) validateStrict() error {
 			}
 		}
 	}
+	// A partly pinned assignment used to be filled in by the pool, silently moving a role
+	// a participant meant to hold on their own wallet-rpc: pin all three roles or none.
+	a := in.Assignment
+	if pinned := (a.Buyer != "") || (a.Vendor != "") || (a.Arbiter != ""); pinned && !a.Complete() {
+		return fmt.Errorf("%w: assignment pins only some roles (buyer %q, vendor %q, arbiter %q): pin all three or none",
+			ErrInvalidInput, a.Buyer, a.Vendor, a.Arbiter)
+	}
 	return nil
 }
 
