@@ -1,10 +1,12 @@
 package workflows
 
 import (
+	"context"
 	"time"
 
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
@@ -145,4 +147,26 @@ func (s *EscrowSuite) retryPayout(at time.Duration, in escrow.RetryPayoutInput) 
 		}, in)
 	}, at)
 	return o
+}
+
+// TestASetupWaitsForCapacityOnADurableTimer: every instance is leased to another setup; the
+// escrow waits on timers, not inside a local activity's retries, and runs once one frees.
+func (s *EscrowSuite) TestASetupWaitsForCapacityOnADurableTimer() {
+	_, err := s.pool.AssignWalletRPCs(context.Background(), activities.AssignInput{EscrowID: "someone-else"})
+	s.Require().NoError(err)
+	s.env.RegisterDelayedCallback(func() {
+		for _, in := range []string{"rpc-1", "rpc-2", "rpc-3"} {
+			s.pool.Release(in, "someone-else")
+		}
+	}, 10*time.Minute)
+	var timers int
+	s.env.SetOnTimerScheduledListener(func(string, time.Duration) { timers++ })
+	s.wallets.install()
+	s.env.ExecuteWorkflow(Escrow, input("waits", EscrowInput{Timing: Timing{FundingDeadline: time.Minute, LateMoneyGrace: time.Minute}}))
+	s.Require().NoError(s.env.GetWorkflowError())
+	var res EscrowResult
+	s.Require().NoError(s.env.GetWorkflowResult(&res))
+	s.Equal(escrow.StatusCancelled, res.Status, "set up once capacity came back, then nobody paid")
+	s.True(res.Assignment.Complete())
+	s.GreaterOrEqual(timers, 10, "the wait is a series of durable timers")
 }

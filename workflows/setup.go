@@ -118,23 +118,31 @@ func (e *escrowFlow) verify(ctx workflow.Context, last []activities.RoundResult)
 
 // assign decides which wallet-rpc instance serves each role, once; the local activity's
 // answer is in history, so a replay takes the same decision. When every instance is busy
-// with another setup the local activity fails with NoCapacity and its retry policy is the
-// wait: sharing an instance between two setups would cost an open_wallet on most steps.
+// with another setup the escrow waits for capacity: sharing an instance between two setups
+// would cost an open_wallet on most steps.
 func (e *escrowFlow) assign(ctx workflow.Context) error {
 	a := e.in.Assignment
 	if !a.Complete() {
-		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-			StartToCloseTimeout:    10 * time.Second,
-			ScheduleToCloseTimeout: capacityWait,
-			RetryPolicy: &temporal.RetryPolicy{
-				InitialInterval:        250 * time.Millisecond,
-				BackoffCoefficient:     1.5,
-				MaximumInterval:        2 * time.Second,
-				NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput},
-			},
-		})
 		since := workflow.Now(ctx)
-		if err := workflow.ExecuteLocalActivity(lctx, pool.AssignWalletRPCs, activities.AssignInput{EscrowID: e.in.EscrowID}).Get(ctx, &a); err != nil {
+		var err error
+		if workflow.GetVersion(ctx, changeDurableCapacityWait, workflow.DefaultVersion, 1) >= 1 {
+			a, err = e.leaseDurably(ctx, since)
+		} else {
+			// Older runs waited inside the local activity's retries, which kept a workflow
+			// task open for as long as the wait lasted.
+			lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+				StartToCloseTimeout:    10 * time.Second,
+				ScheduleToCloseTimeout: capacityWait,
+				RetryPolicy: &temporal.RetryPolicy{
+					InitialInterval:        250 * time.Millisecond,
+					BackoffCoefficient:     1.5,
+					MaximumInterval:        2 * time.Second,
+					NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput},
+				},
+			})
+			err = workflow.ExecuteLocalActivity(lctx, pool.AssignWalletRPCs, activities.AssignInput{EscrowID: e.in.EscrowID}).Get(ctx, &a)
+		}
+		if err != nil {
 			return fmt.Errorf("assign wallet-rpc instances: %w", err)
 		}
 		e.leased = true
@@ -147,6 +155,41 @@ func (e *escrowFlow) assign(ctx workflow.Context) error {
 	e.result.Assignment = a
 	workflow.GetLogger(ctx).Info("wallet-rpc instances assigned", "buyer", a.Buyer, "vendor", a.Vendor, "arbiter", a.Arbiter)
 	return nil
+}
+
+// changeDurableCapacityWait versions the wait for idle wallet-rpc instances: a durable
+// timer between short lease attempts instead of a local activity retried for hours.
+const changeDurableCapacityWait = "durable-capacity-wait"
+
+// leaseDurably asks the pool once per turn; when every instance is busy it waits on a
+// durable timer (visible in history, 1 s doubling to 30 s), so no workflow task stays open
+// while it waits, and a worker restart loses nothing.
+func (e *escrowFlow) leaseDurably(ctx workflow.Context, since time.Time) (escrow.Assignment, error) {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			MaximumAttempts:        3,
+			NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput, activities.ErrTypeNoCapacity},
+		},
+	})
+	wait := time.Second
+	for {
+		var a escrow.Assignment
+		err := workflow.ExecuteLocalActivity(lctx, pool.AssignWalletRPCs, activities.AssignInput{EscrowID: e.in.EscrowID}).Get(ctx, &a)
+		if err == nil || isType(err, activities.ErrTypeInvalidInput) {
+			return a, err
+		}
+		if workflow.Now(ctx).Sub(since) >= capacityWait {
+			return a, fmt.Errorf("no wallet-rpc capacity for %s: %w", capacityWait, err)
+		}
+		if wait == time.Second || wait == 30*time.Second {
+			workflow.GetLogger(ctx).Info("waiting for idle wallet-rpc instances", "waited", workflow.Now(ctx).Sub(since).String(), "reason", failureReason(err))
+		}
+		if err := workflow.Sleep(ctx, wait); err != nil {
+			return a, err
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
 }
 
 // release returns the leased instances to the pool, on each instance's own queue so it

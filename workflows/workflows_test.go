@@ -141,6 +141,7 @@ type EscrowSuite struct {
 	wallets *fakeWallets
 	proj    *projections
 	money   *fakeMoney
+	pool    *activities.Pool
 	updates int
 }
 
@@ -151,6 +152,7 @@ func (s *EscrowSuite) SetupTest() {
 	p, err := activities.NewPool([]string{"rpc-1", "rpc-2", "rpc-3"})
 	s.Require().NoError(err)
 	s.env.RegisterActivity(p.AssignWalletRPCs)
+	s.pool = p
 	s.env.RegisterActivity(&activities.Projection{})
 	s.wallets = &fakeWallets{s: s, barrier: map[string]*sync.WaitGroup{}}
 	s.proj = &projections{}
