@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,10 @@ type Options struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Logger reports deaths and restarts; nil discards.
 	Logger *zap.Logger
+	// Ownership, if set, locks each instance's wallet dir before its wallet-rpc starts, so
+	// a second worker on the same dirs is refused before it spawns anything (the caller
+	// passes the same Ownership to the worker and releases it after Stop).
+	Ownership *worker.Ownership
 }
 
 // Supervisor owns the pool's processes.
@@ -82,6 +87,9 @@ func Start(ctx context.Context, o Options) (*Supervisor, error) {
 		}
 		s.instances = append(s.instances, in)
 	}
+	if err := s.own(); err != nil {
+		return nil, err
+	}
 	errs := make([]error, len(s.instances))
 	var wg sync.WaitGroup
 	for i, in := range s.instances {
@@ -98,6 +106,25 @@ func Start(ctx context.Context, o Options) (*Supervisor, error) {
 		s.wg.Go(func() { s.watch(watch, in) })
 	}
 	return s, nil
+}
+
+// own takes every instance's wallet dir into o.Ownership, creating the dirs first since
+// the lock file lives inside them.
+func (s *Supervisor) own() error {
+	if s.o.Ownership == nil {
+		return nil
+	}
+	dirs := make([]string, 0, len(s.instances))
+	for _, in := range s.instances {
+		if err := os.MkdirAll(in.opts.Dir, 0o700); err != nil {
+			return fmt.Errorf("supervisor: create wallet dir of %s: %w", in.opts.Name, err)
+		}
+		dirs = append(dirs, in.opts.Dir)
+	}
+	if err := s.o.Ownership.AcquireAll(dirs); err != nil {
+		return fmt.Errorf("supervisor: %w", err)
+	}
+	return nil
 }
 
 func newInstance(o Options, i int) (*instance, error) {

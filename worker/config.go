@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
 	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/metrics"
@@ -42,6 +45,12 @@ type Config struct {
 	Metrics *metrics.Metrics `json:"-"`
 	// Healthy, if set, says which instances are up; new escrows go only to those.
 	Healthy func(instance string) bool `json:"-"`
+	// Ownership, if set, holds wallet dirs the caller locked already (cmd/worker locks the
+	// spawned ones before their wallet-rpcs start); New locks the rest into it and the
+	// caller releases it. If nil, New makes one and Stop releases it.
+	Ownership *Ownership `json:"-"`
+	// Logger, if set, reports which wallet dirs are taken and released.
+	Logger *zap.Logger `json:"-"`
 }
 
 // Validate checks the config without touching the network.
@@ -50,6 +59,9 @@ func (c Config) Validate() error {
 		return errors.New("worker config: no wallet-rpc instances (use --wallet-rpc, $XMR_ESCROW_WALLET_RPCS or --config)")
 	}
 	seen := map[string]bool{}
+	// One wallet-rpc or wallet dir under two names would get two task queues, and so two
+	// steps at once on one wallet-rpc: the crossed wallets the ownership rule prevents.
+	byURL, byDir := map[string]string{}, map[string]string{}
 	for _, in := range c.Instances {
 		if err := in.validate(); err != nil {
 			return err
@@ -58,6 +70,16 @@ func (c Config) Validate() error {
 			return fmt.Errorf("worker config: instance %q named twice", in.Name)
 		}
 		seen[in.Name] = true
+		u := endpoint(in.URL)
+		if other, ok := byURL[u]; ok {
+			return fmt.Errorf("worker config: instances %s and %s are one wallet-rpc (%s); %s", other, in.Name, u, ownerRule)
+		}
+		byURL[u] = in.Name
+		d := canonicalDir(in.WalletDir)
+		if other, ok := byDir[d]; ok {
+			return fmt.Errorf("worker config: instances %s and %s share wallet dir %s; %s", other, in.Name, d, ownerRule)
+		}
+		byDir[d] = in.Name
 	}
 	if c.Store == nil && !c.WalletsOnly {
 		return fmt.Errorf("worker config: no database for the escrow projection (set %s)", store.EnvDSN)
@@ -80,6 +102,25 @@ func (in Instance) validate() error {
 		return fmt.Errorf("worker config: instance %s: wallet_dir is empty", in.Name)
 	}
 	return nil
+}
+
+// endpoint names the process behind a wallet-rpc URL: host and port, with the scheme's
+// default port filled in and localhost spelled as 127.0.0.1. The path and scheme do not
+// matter, since one port is one process.
+func endpoint(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if host == "localhost" {
+		host = "127.0.0.1"
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // Environment variables the worker reads.

@@ -52,6 +52,34 @@ func TestConfigValidate(t *testing.T) {
 	assert.ErrorContains(t, Config{}.Validate(), "no wallet-rpc instances")
 }
 
+func TestConfigRefusesOneInstanceUnderTwoNames(t *testing.T) {
+	base := t.TempDir()
+	link := filepath.Join(t.TempDir(), "alias")
+	require.NoError(t, os.Symlink(base, link))
+	cfg := func(a, b Instance) Config {
+		a.Name, b.Name = "a", "b"
+		return Config{Instances: []Instance{a, b}, WalletSecret: make([]byte, 32), WalletsOnly: true}
+	}
+	for name, c := range map[string]Config{
+		"same URL spelled otherwise": cfg(
+			Instance{URL: "http://127.0.0.1:18083", WalletDir: base + "/1"},
+			Instance{URL: "HTTP://localhost:18083/json_rpc", WalletDir: base + "/2"}),
+		"same dir spelled otherwise": cfg(
+			Instance{URL: "http://127.0.0.1:18083", WalletDir: base + "/1"},
+			Instance{URL: "http://127.0.0.1:18084", WalletDir: base + "/x/../1/"}),
+		"same dir through a symlink": cfg(
+			Instance{URL: "http://127.0.0.1:18083", WalletDir: base},
+			Instance{URL: "http://127.0.0.1:18084", WalletDir: link}),
+	} {
+		err := c.Validate()
+		require.Error(t, err, name)
+		assert.Contains(t, err.Error(), "instances a and b", name)
+		assert.Contains(t, err.Error(), "one wallet-rpc has exactly one owner", name)
+	}
+	ok := cfg(Instance{URL: "http://127.0.0.1:18083", WalletDir: base + "/1"}, Instance{URL: "http://127.0.0.1:18084", WalletDir: base + "/2"})
+	assert.NoError(t, ok.Validate())
+}
+
 func TestSecretFromEnv(t *testing.T) {
 	t.Setenv(EnvWalletSecret, strings.Repeat("ab", 32))
 	b, err := SecretFromEnv()

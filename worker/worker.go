@@ -1,6 +1,7 @@
 // Package worker hosts the escrow task queue and one task queue per wallet-rpc instance.
-// Each instance's queue is served with at most one activity at a time, which is the only
-// thing standing between two calls and one wallet-rpc: there is no lock.
+// Each instance's queue is served with at most one activity at a time within this process,
+// and a flock on the instance's wallet dir (ownership.go) keeps every other process off it:
+// Temporal limits concurrency per worker process, not per task queue.
 package worker
 
 import (
@@ -23,18 +24,38 @@ import (
 type Worker struct {
 	workers  []sdkworker.Worker
 	counters map[string]*activities.Counters
+	// own is released by Stop only if New made it (ownOwned); a caller's is the caller's.
+	own      *Ownership
+	ownOwned bool
 }
 
-// New builds (but does not start) the workers for cfg.
-func New(c client.Client, cfg Config) (*Worker, error) {
+// New builds (but does not start) the workers for cfg. It first takes ownership of every
+// instance's wallet dir, so nothing polls a queue unless this process alone serves it; it
+// refuses with an *OwnedError naming the holder, and then holds no lock it took.
+func New(c client.Client, cfg Config) (_ *Worker, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	w := &Worker{counters: map[string]*activities.Counters{}, own: cfg.Ownership}
+	if w.own == nil {
+		w.own, w.ownOwned = NewOwnership(cfg.Logger), true
+	}
+	dirs := make([]string, 0, len(cfg.Instances))
+	for _, in := range cfg.Instances {
+		dirs = append(dirs, in.WalletDir)
+	}
+	if err := w.own.AcquireAll(dirs); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil && w.ownOwned {
+			w.own.Release()
+		}
+	}()
 	timeout := cfg.RPCTimeout
 	if timeout == 0 {
 		timeout = 2 * time.Minute
 	}
-	w := &Worker{counters: map[string]*activities.Counters{}}
 	names := make([]string, 0, len(cfg.Instances))
 	for _, in := range cfg.Instances {
 		names = append(names, in.Name)
@@ -89,12 +110,16 @@ func New(c client.Client, cfg Config) (*Worker, error) {
 	return w, nil
 }
 
-// Start starts every worker, or none.
+// Start starts every worker, or none. A failed Worker also gives up the wallet dirs New
+// took, so a retry (with a new Worker) or another process can have them.
 func (w *Worker) Start() error {
 	for i, ww := range w.workers {
 		if err := ww.Start(); err != nil {
 			for _, started := range w.workers[:i] {
 				started.Stop()
+			}
+			if w.ownOwned {
+				w.own.Release()
 			}
 			return fmt.Errorf("start worker: %w", err)
 		}
@@ -102,10 +127,15 @@ func (w *Worker) Start() error {
 	return nil
 }
 
-// Stop stops every worker; running activities get WorkerStopTimeout to finish.
+// Stop stops every worker; running activities get WorkerStopTimeout to finish. Only then
+// are the wallet dirs released, so a successor does not start polling while a step of
+// ours may still be talking to the wallet-rpc.
 func (w *Worker) Stop() {
 	for _, ww := range w.workers {
 		ww.Stop()
+	}
+	if w.ownOwned {
+		w.own.Release()
 	}
 }
 

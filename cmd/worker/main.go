@@ -102,9 +102,14 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// One owner per wallet-rpc (DESIGN.md): the wallet dirs are locked before any wallet-rpc
+	// is spawned or any queue polled, and released last, after the spawned wallet-rpcs stop.
+	own := worker.NewOwnership(z)
+	defer own.Release()
+	cfg.Ownership, cfg.Logger = own, z
 	if *spawn > 0 {
 		sup, err := supervisor.Start(ctx, supervisor.Options{
-			Count: *spawn, Dir: *spawnDir, BasePort: *spawnPort, DaemonAddress: *spawnDaemon, Logger: z,
+			Count: *spawn, Dir: *spawnDir, BasePort: *spawnPort, DaemonAddress: *spawnDaemon, Logger: z, Ownership: own,
 		})
 		if err != nil {
 			return err
@@ -126,6 +131,14 @@ func run() error {
 		defer cfg.Store.Close()
 	}
 	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	// Refuse before dialing Temporal: a second worker on the same instances must fail fast.
+	dirs := make([]string, 0, len(cfg.Instances))
+	for _, in := range cfg.Instances {
+		dirs = append(dirs, in.WalletDir)
+	}
+	if err := own.AcquireAll(dirs); err != nil {
 		return err
 	}
 	var sdkMetrics client.MetricsHandler

@@ -1,0 +1,83 @@
+package integration
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/xmr-escrow/xmr-escrow/devstack"
+	"github.com/xmr-escrow/xmr-escrow/worker"
+)
+
+// TestASecondWorkerOnTheSameWalletRPCIsRefused runs two worker processes configured with
+// the same wallet-rpc, as two replicas of one deployment would be. Temporal would let both
+// poll the instance's queue and run two steps at once on one wallet-rpc (DESIGN.md, "One
+// owner per wallet-rpc"), so the second must refuse to start and name the first; so must
+// one that would spawn its own wallet-rpc on the same wallet dir.
+func TestASecondWorkerOnTheSameWalletRPCIsRefused(t *testing.T) {
+	s := startStack(t, 1)
+	s.StopWorker() // the owner here is a worker process
+	keys, err := os.ReadFile(filepath.Join(historyDir, "keys.txt"))
+	require.NoError(t, err)
+	t.Setenv("XMR_ESCROW_KEYS", strings.TrimSpace(string(keys)))
+	t.Setenv("XMR_ESCROW_WALLET_SECRET", hex.EncodeToString(testSecret))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bin := filepath.Join(t.TempDir(), "worker")
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "../cmd/worker").CombinedOutput()
+	require.NoError(t, err, "go build ./cmd/worker: %s", out)
+
+	in := s.RPCs[0]
+	args := []string{"--address", s.Temporal.HostPort, "--database", s.DatabaseURL, "--metrics-listen", "",
+		"--wallet-rpc", fmt.Sprintf("name=%s,url=%s,dir=%s", in.Name, in.URL, in.WalletDir)}
+	first, err := devstack.StartProcess(ctx, "worker", bin, args, filepath.Join(t.TempDir(), "first.log"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = first.Stop(10 * time.Second) })
+	lockFile := filepath.Join(in.WalletDir, worker.LockFileName)
+	require.Eventually(t, func() bool {
+		b, _ := os.ReadFile(lockFile)
+		logs, _ := os.ReadFile(first.LogPath)
+		return strings.Contains(string(b), fmt.Sprintf("pid=%d\n", first.Pid())) && strings.Contains(string(logs), "serving wallet-rpc")
+	}, time.Minute, 50*time.Millisecond, "the first worker serves %s: %s", in.Name, first.LogTail(20))
+
+	refused := func(name string, args []string) {
+		t.Helper()
+		started := time.Now()
+		out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+		var exit *exec.ExitError
+		require.True(t, errors.As(err, &exit), "%s: the second worker must exit non-zero, got %v: %s", name, err, out)
+		assert.NotZero(t, exit.ExitCode(), name)
+		want := fmt.Sprintf("is served by pid %d on host ", first.Pid())
+		assert.Contains(t, string(out), want, name)
+		assert.Contains(t, string(out), "one wallet-rpc has exactly one owner (DESIGN.md)", name)
+		t.Logf("%s refused in %.2fs: %s", name, time.Since(started).Seconds(), strings.TrimSpace(string(out)))
+	}
+	refused("a second worker on the same instance", args)
+	// The same wallet-rpc under another name and URL spelling is still the same wallet dir.
+	refused("a second worker naming it otherwise", []string{"--address", s.Temporal.HostPort, "--database", s.DatabaseURL, "--metrics-listen", "",
+		"--wallet-rpc", fmt.Sprintf("name=other,url=%s/json_rpc,dir=%s/.", strings.Replace(in.URL, "127.0.0.1", "localhost", 1), in.WalletDir)})
+	// A worker that would spawn its own wallet-rpc on that dir is refused before spawning it.
+	refused("a second worker spawning a wallet-rpc on the same dir", []string{"--address", s.Temporal.HostPort, "--database", s.DatabaseURL, "--metrics-listen", "",
+		"--spawn-wallet-rpcs", "1", "--spawn-dir", filepath.Dir(in.WalletDir), "--spawn-base-port", "0"})
+
+	assert.False(t, first.Exited(), "the first worker keeps serving: %s", first.LogTail(20))
+	b, err := os.ReadFile(lockFile)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), fmt.Sprintf("pid=%d\n", first.Pid()), "the refused workers left the owner's record alone")
+	err = s.StartWorker()
+	assert.ErrorContains(t, err, fmt.Sprintf("is served by pid %d", first.Pid()), "an in-process worker is refused too")
+
+	// Once the owner stops, the next worker takes over.
+	require.NoError(t, first.Stop(10*time.Second))
+	require.NoError(t, s.StartWorker(), "after the owner stops, the instance is free")
+}
