@@ -79,7 +79,8 @@ func (w *Wallet) CreateWallet(ctx context.Context, in WalletInput) (CreateWallet
 	}
 	res := CreateWalletResult{Wallet: name, Instance: w.instance}
 	if w.isOpen(name) || w.exists(name) {
-		if res.Opens, err = w.ensureOpen(ctx, name); err == nil || walletrpc.IsRetryable(err) {
+		var le *labelError
+		if res.Opens, err = w.ensureOpen(ctx, name); err == nil || walletrpc.IsRetryable(err) || errors.As(err, &le) {
 			res.Reused = true
 			return res, classify(err)
 		}
@@ -102,6 +103,11 @@ func (w *Wallet) CreateWallet(ctx context.Context, in WalletInput) (CreateWallet
 	}
 	if err != nil {
 		return res, classify(fmt.Errorf("create wallet %s on %s: %w", name, w.instance, err))
+	}
+	// The label is what every later step checks the open wallet by. If labelling fails,
+	// the retry finds the wallet by name and labels it when it opens it.
+	if err := w.label(ctx, name); err != nil {
+		return res, classify(err)
 	}
 	w.setOpen(name)
 	activity.GetLogger(ctx).Info("created wallet", "wallet", name, "instance", w.instance)

@@ -213,6 +213,38 @@ func TestWalletRPCRestartIsNoticedAndTheWalletReopened(t *testing.T) {
 
 	after := run[MultisigMessage](t, r, r.w.PrepareMultisig, in)
 	assert.Equal(t, 1, after.Opens, "one open after the restart")
+	assert.Equal(t, int64(1), r.counters.Mismatches.Load(), "the wallet believed open was not")
 	again := run[MultisigMessage](t, r, r.w.PrepareMultisig, in)
 	assert.Zero(t, again.Opens, "and none after that")
+}
+
+// TestTwoProcessesOnOneWalletRPCDoNotCrossWallets is issue 10's crossing on a real
+// wallet-rpc: a second process (another Wallet value on the same instance) opens its own
+// wallet between two steps of the first. The first one's next step must notice, count it,
+// reopen its own wallet and run there, and the label must be on disk for the next open.
+func TestTwoProcessesOnOneWalletRPCDoNotCrossWallets(t *testing.T) {
+	roles := startRoles(t)
+	r := roles[0]
+	other, err := NewWallet(WalletConfig{Instance: r.rpc.Name, RPC: walletrpc.New(walletrpc.Config{URL: r.rpc.URL, Timeout: 2 * time.Minute}), Dir: r.rpc.Dir, Secret: bytes.Repeat([]byte{7}, 32)})
+	require.NoError(t, err)
+	var suite testsuite.WorkflowTestSuite
+	otherEnv := suite.NewTestActivityEnvironment()
+	otherEnv.RegisterActivity(other)
+
+	mine := WalletInput{EscrowID: "mine", Role: r.role}
+	run[CreateWalletResult](t, r, r.w.CreateWallet, mine)
+	_, err = otherEnv.ExecuteActivity(other.CreateWallet, WalletInput{EscrowID: "theirs", Role: r.role})
+	require.NoError(t, err)
+
+	msg := run[MultisigMessage](t, r, r.w.PrepareMultisig, mine)
+	assert.Equal(t, 1, msg.Opens, "its own wallet was reopened")
+	assert.Equal(t, int64(1), r.counters.Mismatches.Load())
+	rpc := walletrpc.New(walletrpc.Config{URL: r.rpc.URL})
+	label, err := rpc.GetAttribute(context.Background(), WalletLabelKey)
+	require.NoError(t, err)
+	assert.Equal(t, escrow.WalletName("mine", r.role), label, "the step ran on its own wallet")
+
+	again := run[MultisigMessage](t, r, r.w.PrepareMultisig, mine)
+	assert.Zero(t, again.Opens)
+	assert.Equal(t, int64(1), r.counters.Mismatches.Load(), "no second mismatch")
 }

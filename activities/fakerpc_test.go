@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -22,11 +24,93 @@ import (
 // fakeRPC is a scripted monero-wallet-rpc for the activities' unit tests: each method
 // answers with a fixed result, a wallet-rpc error, or a handler's answer; methods with no
 // script answer {}. It records the order of calls so tests can assert what was (never)
-// called and in which order.
+// called and in which order. Unless scripted, it also models which wallet is open and the
+// wallets' attributes, so the label check sees what a real wallet-rpc would show: a wallet
+// opened by name carries its own label (as every wallet CreateWallet made does) unless a
+// test says otherwise with setLabel.
 type fakeRPC struct {
 	mu       sync.Mutex
 	handlers map[string]func(params json.RawMessage) (any, error)
 	calls    []string
+	params   map[string][]json.RawMessage
+
+	open   string                       // the open wallet's file name; "" when none
+	labels map[string]map[string]string // wallet -> attribute key -> value
+}
+
+// setLabel sets wallet's attribute as another process (or an older version) left it;
+// "" removes it.
+func (f *fakeRPC) setLabel(wallet, value string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.attrs(wallet)[WalletLabelKey] = value
+	if value == "" {
+		delete(f.labels[wallet], WalletLabelKey)
+	}
+}
+
+// openBehindOurBack makes wallet the open one, as another process would.
+func (f *fakeRPC) openBehindOurBack(wallet string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.open = wallet
+}
+
+// paramsOf returns the params of every call of method so far.
+func (f *fakeRPC) paramsOf(method string) []json.RawMessage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.params[method])
+}
+
+// attrs returns wallet's attributes, made with its own label on first use; f.mu is held.
+func (f *fakeRPC) attrs(wallet string) map[string]string {
+	if f.labels == nil {
+		f.labels = map[string]map[string]string{}
+	}
+	if f.labels[wallet] == nil {
+		f.labels[wallet] = map[string]string{WalletLabelKey: wallet}
+	}
+	return f.labels[wallet]
+}
+
+// model answers the wallet-state calls no test scripted; f.mu is held. ok is false for
+// every other method.
+func (f *fakeRPC) model(method string, params json.RawMessage) (result any, ok bool, err error) {
+	var p struct {
+		Filename string `json:"filename"`
+		Key      string `json:"key"`
+		Value    string `json:"value"`
+	}
+	_ = json.Unmarshal(params, &p)
+	notOpen := &walletrpc.RPCError{Code: walletrpc.CodeNotOpen, Message: "No wallet file"}
+	switch method {
+	case walletrpc.MethodOpenWallet, walletrpc.MethodCreateWallet:
+		f.open = p.Filename
+		if method == walletrpc.MethodCreateWallet {
+			f.attrs(p.Filename)
+			delete(f.labels[p.Filename], WalletLabelKey) // a new wallet has no attributes
+		}
+		return struct{}{}, true, nil
+	case walletrpc.MethodCloseWallet:
+		f.open = ""
+		return struct{}{}, true, nil
+	case walletrpc.MethodGetAttribute, walletrpc.MethodSetAttribute:
+		if f.open == "" {
+			return nil, true, notOpen
+		}
+		a := f.attrs(f.open)
+		if method == walletrpc.MethodSetAttribute {
+			a[p.Key] = p.Value
+			return struct{}{}, true, nil
+		}
+		v, found := a[p.Key]
+		if !found {
+			return nil, true, &walletrpc.RPCError{Code: walletrpc.CodeAttributeNotFound, Message: "Attribute not found."}
+		}
+		return map[string]string{"value": v}, true, nil
+	}
+	return nil, false, nil
 }
 
 // httpStatus makes the fake answer with a bare HTTP status, like a dead proxy would.
@@ -36,9 +120,29 @@ func (s httpStatus) Error() string { return fmt.Sprintf("HTTP %d", int(s)) }
 
 // testWallet is a Wallet whose activities run in a Temporal test environment against a fakeRPC.
 type testWallet struct {
-	fake *fakeRPC
-	w    *Wallet
-	env  *testsuite.TestActivityEnvironment
+	fake     *fakeRPC
+	w        *Wallet
+	env      *testsuite.TestActivityEnvironment
+	counters *Counters
+	logs     *syncBuffer
+}
+
+// syncBuffer collects the activities' log lines; the SDK may log from several goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newTestWallet(t *testing.T) *testWallet {
@@ -46,17 +150,21 @@ func newTestWallet(t *testing.T) *testWallet {
 	f := &fakeRPC{handlers: map[string]func(json.RawMessage) (any, error){}}
 	srv := httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(srv.Close)
+	counters := &Counters{}
 	w, err := NewWallet(WalletConfig{
 		Instance: "fake",
 		RPC:      walletrpc.New(walletrpc.Config{URL: srv.URL, Timeout: 10 * time.Second}),
 		Dir:      t.TempDir(),
 		Secret:   bytes.Repeat([]byte{9}, MinSecretLength),
+		Counters: counters,
 	})
 	require.NoError(t, err)
+	logs := &syncBuffer{}
 	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(w)
-	return &testWallet{fake: f, w: w, env: env}
+	return &testWallet{fake: f, w: w, env: env, counters: counters, logs: logs}
 }
 
 // exec runs one activity and decodes its result into out (when it succeeds).
@@ -113,10 +221,21 @@ func (f *fakeRPC) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.calls = append(f.calls, req.Method)
+	if f.params == nil {
+		f.params = map[string][]json.RawMessage{}
+	}
+	f.params[req.Method] = append(f.params[req.Method], req.Params)
 	h := f.handlers[req.Method]
-	f.mu.Unlock()
 	var result any = struct{}{}
 	var err error
+	var modelled bool
+	if h == nil {
+		result, modelled, err = f.model(req.Method, req.Params)
+		if !modelled {
+			result = struct{}{}
+		}
+	}
+	f.mu.Unlock()
 	if h != nil {
 		result, err = h(req.Params)
 	}

@@ -30,9 +30,11 @@ type Wallet struct {
 	dir      string
 	secret   []byte
 
-	// open is the wallet this instance has open as far as we know; "" means unknown. Only
-	// one activity of this instance runs at a time (MaxConcurrentActivityExecutionSize: 1),
-	// so the atomic is for the race detector's peace, not for coordination.
+	// open is the wallet this instance had open when this process last looked; "" means
+	// unknown. It is a belief, never proof: every step confirms it with the wallet's label
+	// (see ensureOpen), and a wrong belief is counted as a mismatch. Only one activity of
+	// this instance runs at a time in this process, so the atomic is for the race
+	// detector's peace, not for coordination.
 	open atomic.Pointer[string]
 
 	counters *Counters
@@ -85,6 +87,10 @@ type Counters struct {
 	Opens atomic.Int64
 	// Creates counts create_wallet calls.
 	Creates atomic.Int64
+	// Mismatches counts steps that found the instance's open wallet to be other than the
+	// one this process believed open (another wallet, none, or one it cannot identify):
+	// a sign that something besides this worker drives the instance, or that it restarted.
+	Mismatches atomic.Int64
 }
 
 func (w *Wallet) password(name string) string {
@@ -97,28 +103,9 @@ func (w *Wallet) setOpen(name string) { w.open.Store(&name) }
 
 func (w *Wallet) isOpen(name string) bool { return *w.open.Load() == name }
 
-// ensureOpen makes name the open wallet, skipping the 1–3.5 CPU-second open when it already
-// is. It returns how many open_wallet calls it made. open_wallet stores and closes whatever
-// was open before, so no close is needed.
-func (w *Wallet) ensureOpen(ctx context.Context, name string) (int, error) {
-	if w.isOpen(name) {
-		return 0, nil
-	}
-	w.setOpen("")
-	err := heartbeating(ctx, func(ctx context.Context) error {
-		return w.rpc.OpenWallet(ctx, walletrpc.OpenWalletRequest{Filename: name, Password: w.password(name)})
-	})
-	w.counters.Opens.Add(1)
-	if err != nil {
-		return 1, fmt.Errorf("open wallet %s on %s: %w", name, w.instance, err)
-	}
-	w.setOpen(name)
-	activity.GetLogger(ctx).Info("opened wallet", "wallet", name, "instance", w.instance)
-	return 1, nil
-}
-
-// withWallet runs call with name open. If the instance says no wallet is open (it was
-// restarted behind our back), it reopens once and runs call again.
+// withWallet runs call with name open, confirmed by its label just before (ensureOpen). If
+// the instance then says no wallet is open (it was restarted or driven by someone else
+// behind our back), it reopens once and runs call again.
 func (w *Wallet) withWallet(ctx context.Context, name string, call func(ctx context.Context) error) (int, error) {
 	opens, err := w.ensureOpen(ctx, name)
 	if err != nil {
@@ -126,6 +113,8 @@ func (w *Wallet) withWallet(ctx context.Context, name string, call func(ctx cont
 	}
 	err = heartbeating(ctx, call)
 	if walletrpc.IsNotOpen(err) {
+		// The label said name was open a moment ago: something closed it in between.
+		w.mismatch(ctx, name, name, "no wallet open after the check")
 		w.setOpen("")
 		n, oerr := w.ensureOpen(ctx, name)
 		opens += n

@@ -595,6 +595,98 @@ func volumeAt(volumes []string, target string) string {
 	return ""
 }
 
+// walletRPCDockerfile builds the monerod and wallet-rpc image.
+const walletRPCDockerfile = "wallet-rpc.Dockerfile"
+
+// minMoneroRelease is the oldest release the production image may pin: 0.18.5.1 writes
+// nonce erasure to disk before sign_multisig returns (DESIGN.md, "Later Monero releases").
+const minMoneroRelease = "0.18.5.1"
+
+// TestWalletRPCImagePinsAMoneroRelease: the image cannot be built here (no Docker, no
+// download), so the pin's form is checked: an official release of at least 0.18.5.1 from
+// downloads.getmonero.org, each archive's SHA-256 pinned as 64 hex digits and checked with
+// sha256sum -c before anything is unpacked, and not Debian's 0.18.0.0 package.
+func TestWalletRPCImagePinsAMoneroRelease(t *testing.T) {
+	args := map[string]string{}
+	var runs []string
+	for _, ins := range instructions(t, walletRPCDockerfile) {
+		kw, rest, _ := strings.Cut(ins, " ")
+		switch strings.ToUpper(kw) {
+		case "ARG":
+			name, value, _ := strings.Cut(strings.TrimSpace(rest), "=")
+			args[name] = value
+		case "RUN":
+			runs = append(runs, rest)
+		}
+	}
+	version := args["MONERO_VERSION"]
+	if !regexp.MustCompile(`^\d+\.\d+\.\d+\.\d+$`).MatchString(version) {
+		t.Fatalf("ARG MONERO_VERSION=%q is not a release number such as %s", version, minMoneroRelease)
+	}
+	if compareVersions(version, minMoneroRelease) < 0 {
+		t.Errorf("MONERO_VERSION %s is older than %s, which the money rules rely on", version, minMoneroRelease)
+	}
+	hexSHA := regexp.MustCompile(`^[0-9a-f]{64}$`)
+	var shaArgs []string
+	for _, name := range sortedKeys(args) {
+		if strings.HasPrefix(name, "MONERO_SHA256") {
+			shaArgs = append(shaArgs, name)
+			if !hexSHA.MatchString(args[name]) {
+				t.Errorf("ARG %s=%q is not a SHA-256 (64 lowercase hex digits)", name, args[name])
+			}
+		}
+	}
+	if len(shaArgs) == 0 {
+		t.Fatal("no ARG MONERO_SHA256…: the release archive is not pinned by checksum")
+	}
+	var install string
+	for _, r := range runs {
+		if strings.Contains(r, "downloads.getmonero.org/cli/") {
+			install = r
+		}
+		if m := regexp.MustCompile(`apt-get install[^;&]*\smonero(\s|;|&|$)`).FindString(r); m != "" {
+			t.Errorf("installs Debian's monero package (0.18.0.0): %q", m)
+		}
+	}
+	if install == "" {
+		t.Fatal("no RUN downloads the release from https://downloads.getmonero.org/cli/")
+	}
+	for _, want := range []string{"https://downloads.getmonero.org/cli/", "v${MONERO_VERSION}.tar.bz2", "curl -f", "sha256sum -c"} {
+		if !strings.Contains(install, want) {
+			t.Errorf("the install step lacks %q", want)
+		}
+	}
+	for _, name := range shaArgs {
+		if !strings.Contains(install, "$"+name) && !strings.Contains(install, "${"+name+"}") {
+			t.Errorf("the install step never checks %s", name)
+		}
+	}
+	if check, unpack := strings.Index(install, "sha256sum -c"), strings.Index(install, "tar -x"); unpack < 0 || check > unpack {
+		t.Error("the archive must be checked with sha256sum -c before tar unpacks it")
+	}
+	if !strings.HasPrefix(strings.TrimSpace(install), "set -eu") && !strings.Contains(install, "&&") {
+		t.Error("the install step must stop at the first failure (set -eu), or a failed check would not fail the build")
+	}
+}
+
+// compareVersions orders dotted release numbers field by field.
+func compareVersions(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) || i < len(bs); i++ {
+		var x, y int
+		if i < len(as) {
+			x, _ = strconv.Atoi(as[i])
+		}
+		if i < len(bs) {
+			y, _ = strconv.Atoi(bs[i])
+		}
+		if x != y {
+			return x - y
+		}
+	}
+	return 0
+}
+
 // --- Dockerfiles -------------------------------------------------------------------------------
 
 func dockerfiles(t *testing.T, c composeFile) []string {

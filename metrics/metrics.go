@@ -35,6 +35,7 @@ type Metrics struct {
 	creates    *prometheus.CounterVec
 	stepWait   *prometheus.HistogramVec
 	escrows    *prometheus.GaugeVec
+	mismatches *readCounters
 }
 
 // New builds a registry with the Go and process collectors, the SDK's metrics and the
@@ -73,8 +74,11 @@ func New() (*Metrics, error) {
 		escrows: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "xmr_escrow_escrows", Help: "running escrows by status (from Temporal visibility).",
 		}, []string{"status"}),
+		mismatches: newReadCounters(MetricWalletMismatches,
+			"steps that found another wallet (or none, or an unlabelled one) open on the instance than the worker believed, and reopened the right one; anything above zero means something besides this worker drives the wallet-rpc, or it restarted.",
+			"instance"),
 	}
-	reg.MustRegister(m.rpcLatency, m.rpcErrors, m.opens, m.creates, m.stepWait, m.escrows)
+	reg.MustRegister(m.rpcLatency, m.rpcErrors, m.opens, m.creates, m.stepWait, m.escrows, m.mismatches)
 	return m, nil
 }
 
@@ -92,6 +96,16 @@ func (m *Metrics) ObserveRPC(instance string) func(method string, d time.Duratio
 			m.rpcErrors.WithLabelValues(instance, method, errorCode(err)).Inc()
 		}
 	}
+}
+
+// MetricWalletMismatches is the name of the wrong-open-wallet counter, for alerts and tests.
+const MetricWalletMismatches = "xmr_escrow_wallet_mismatches_total"
+
+// CountMismatches exports an instance's mismatch count, read at every scrape; the worker
+// passes its activities.Counters.Mismatches.Load. The activities keep the count in their
+// Counters, as they do Opens, so they need no dependency on this package.
+func (m *Metrics) CountMismatches(instance string, count func() int64) {
+	m.mismatches.watch(instance, count)
 }
 
 // ObserveStepWait records how long a step waited for its wallet-rpc.

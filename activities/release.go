@@ -1,0 +1,151 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/xmr-escrow/xmr-escrow/walletrpc"
+)
+
+// ReleaseReport is what a wallet-rpc's get_version tells about the multisig fixes it has.
+// wallet-rpc reports its RPC interface version, not the Monero release, so the release is
+// a range: the releases that shipped that interface version.
+type ReleaseReport struct {
+	// Version is get_version's raw value, major<<16 | minor.
+	Version uint32 `json:"version"`
+	// Major and Minor unpack Version (WALLET_RPC_VERSION_MAJOR/MINOR in Monero's source).
+	Major uint32 `json:"major"`
+	Minor uint32 `json:"minor"`
+	// Release is get_version's release flag; Debian's 0.18.0.0 build says false.
+	Release bool `json:"release"`
+	// Releases names the Monero releases with this interface version, such as
+	// "v0.18.0.0–v0.18.1.1", or says why it cannot.
+	Releases string `json:"releases"`
+	// Missing lists the fixes this instance lacks or may lack, oldest first; empty when it
+	// has every fix the money rules were written around.
+	Missing []MissingFix `json:"missing,omitempty"`
+}
+
+// MissingFix is one upstream multisig fix a wallet-rpc lacks.
+type MissingFix struct {
+	// Release is the first Monero release with the fix.
+	Release string `json:"release"`
+	// Fix says in one line what the fix does and what this code does without it.
+	Fix string `json:"fix"`
+	// Uncertain means releases before and after the fix share this interface version.
+	Uncertain bool `json:"uncertain,omitempty"`
+}
+
+// String is the report in one log line.
+func (r ReleaseReport) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "wallet-rpc interface %d.%d (%s), release build %v", r.Major, r.Minor, r.Releases, r.Release)
+	for _, m := range r.Missing {
+		maybe := "lacks"
+		if m.Uncertain {
+			maybe = "may lack"
+		}
+		fmt.Fprintf(&b, "; %s %s: %s", maybe, m.Release, m.Fix)
+	}
+	return b.String()
+}
+
+// interfaceReleases maps each WALLET_RPC_VERSION_MINOR (major 1) of the 0.18 series to the
+// releases that shipped it, read from src/wallet/wallet_rpc_server_commands_defs.h at every
+// tag v0.18.0.0 … v0.18.5.1. Minor 32 is on master after v0.18.5.1.
+var interfaceReleases = []struct {
+	minor       uint32
+	first, last string
+}{
+	{25, "v0.18.0.0", "v0.18.1.1"},
+	{26, "v0.18.1.2", "v0.18.3.1"},
+	{27, "v0.18.3.2", "v0.18.3.4"},
+	{28, "v0.18.4.0", "v0.18.4.0"},
+	{29, "v0.18.4.1", "v0.18.4.6"},
+	{30, "v0.18.5.0", "v0.18.5.0"},
+	{31, "v0.18.5.1", "v0.18.5.1"},
+}
+
+// multisigFixes are the upstream fixes after 0.18.0.0 that matter to a server holding
+// multisig wallets (DESIGN.md, "Later Monero releases"), each checked against the commit
+// that made it.
+var multisigFixes = []MissingFix{
+	{Release: "v0.18.1.2", Fix: "no force_update_use_with_caution: a stuck key exchange cannot be forced forward"},
+	{Release: "v0.18.3.0", Fix: "signs multisig txsets that spend frozen outputs, and wallet-rpc does not answer during a refresh"},
+	{Release: "v0.18.3.2", Fix: "leaks multisig key material in memory (the multisig key memory leak)"},
+	{Release: "v0.18.4.1", Fix: "keeps stale multisig data after a failed refresh (the -35 Haveno hit) and can ignore calls during sync"},
+	{Release: "v0.18.5.0", Fix: "no refresh_after_import: every import_multisig_info refreshes the wallet"},
+	{Release: "v0.18.5.1", Fix: "sign_multisig does not persist nonce erasure: only the store after signing keeps used nonces used across a crash"},
+}
+
+// CheckRelease asks a wallet-rpc for its version and reports the fixes it lacks; the worker
+// logs it at start. get_version needs no open wallet.
+func CheckRelease(ctx context.Context, rpc *walletrpc.Client) (ReleaseReport, error) {
+	v, err := rpc.GetVersion(ctx)
+	if err != nil {
+		return ReleaseReport{}, fmt.Errorf("get_version of %s: %w", rpc.URL(), err)
+	}
+	return ReleaseOf(v), nil
+}
+
+// ReleaseOf maps a get_version result to the releases it can be and the fixes it lacks. A
+// fix counts as present only when every release with this interface version has it.
+func ReleaseOf(v walletrpc.GetVersionResult) ReleaseReport {
+	r := ReleaseReport{Version: v.Version, Major: v.Major(), Minor: v.Minor(), Release: v.Release}
+	newest := interfaceReleases[len(interfaceReleases)-1]
+	var first, last string
+	switch {
+	case r.Major > 1 || (r.Major == 1 && r.Minor > newest.minor):
+		r.Releases = "later than " + newest.last
+		return r
+	case r.Major < 1 || r.Minor < interfaceReleases[0].minor:
+		r.Releases = "older than " + interfaceReleases[0].first
+		first, last = "v0", "v0"
+	default:
+		for _, ir := range interfaceReleases {
+			if ir.minor == r.Minor {
+				first, last = ir.first, ir.last
+			}
+		}
+		r.Releases = first
+		if last != first {
+			r.Releases += "–" + last
+		}
+	}
+	for _, f := range multisigFixes {
+		switch {
+		case compareRelease(first, f.Release) >= 0:
+			// every release with this interface has the fix
+		case compareRelease(last, f.Release) < 0:
+			r.Missing = append(r.Missing, f)
+		default:
+			f.Uncertain = true
+			r.Missing = append(r.Missing, f)
+		}
+	}
+	return r
+}
+
+// compareRelease orders release tags such as "v0.18.3.2" numerically, field by field.
+func compareRelease(a, b string) int {
+	as := strings.Split(strings.TrimPrefix(a, "v"), ".")
+	bs := strings.Split(strings.TrimPrefix(b, "v"), ".")
+	for i := 0; i < len(as) || i < len(bs); i++ {
+		var x, y int
+		if i < len(as) {
+			x, _ = strconv.Atoi(as[i])
+		}
+		if i < len(bs) {
+			y, _ = strconv.Atoi(bs[i])
+		}
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
