@@ -148,3 +148,21 @@ func (p *Pool) assignment(idx []int) escrow.Assignment {
 	pick := func(r int) string { return p.instances[idx[r%len(idx)]] }
 	return escrow.Assignment{Buyer: pick(0), Vendor: pick(1), Arbiter: pick(2)}
 }
+
+// Restore leases the named instances of this pool to escrowID, as a restarted worker does
+// for the escrows that visibility shows still in setup: their steps are queued on these
+// instances, and handing them to another setup would interleave two wallets on each. Names
+// this pool does not serve are ignored; it returns how many it leased.
+func (p *Pool) Restore(escrowID string, instances []string) int {
+	n := 0
+	mine := &lease{escrowID: escrowID, expires: p.now().Add(p.ttl)}
+	for _, name := range instances {
+		for i, own := range p.instances {
+			if own == name {
+				p.leases[i].Store(mine)
+				n++
+			}
+		}
+	}
+	return n
+}

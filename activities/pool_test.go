@@ -132,3 +132,15 @@ func TestPoolSkipsUnhealthyInstances(t *testing.T) {
 	_, err = p.AssignWalletRPCs(context.Background(), AssignInput{EscrowID: "b"})
 	noCapacity(t, err) // two live instances are not enough: wait for one to come back
 }
+
+func TestRestoredLeasesAreNotHandedToAnotherSetup(t *testing.T) {
+	p, err := NewPool([]string{"a", "b", "c", "d"})
+	require.NoError(t, err)
+	assert.Equal(t, 2, p.Restore("in-setup", []string{"a", "c", "elsewhere"}), "only this pool's instances")
+	_, err = p.AssignWalletRPCs(context.Background(), AssignInput{EscrowID: "new"})
+	assert.Error(t, err, "two of four instances are still leased: no room for three roles")
+	assert.True(t, p.Release("a", "in-setup"))
+	got, err := p.AssignWalletRPCs(context.Background(), AssignInput{EscrowID: "new"})
+	require.NoError(t, err)
+	assert.NotContains(t, []string{got.Buyer, got.Vendor, got.Arbiter}, "c", "c stays with the setup that holds it")
+}

@@ -52,6 +52,9 @@ var (
 	// SearchAttrBlocked holds why a payout is parked (a BlockCode), "" when it is not,
 	// e.g. `EscrowBlocked = "daemon_unreachable"`.
 	SearchAttrBlocked = temporal.NewSearchAttributeKeyKeyword("EscrowBlocked")
+	// SearchAttrInstances lists the wallet-rpc instances a setup leased (buyer, vendor,
+	// arbiter): a restarted worker rebuilds its leases from the escrows still in setup.
+	SearchAttrInstances = temporal.NewSearchAttributeKeyKeywordList("EscrowInstances")
 )
 
 // SearchAttributeTypes lists the custom search attributes and their types, for registering
@@ -62,6 +65,7 @@ var SearchAttributeTypes = map[string]string{
 	SearchAttrStatus.GetName():    "Keyword",
 	SearchAttrEscalated.GetName(): "Bool",
 	SearchAttrBlocked.GetName():   "Keyword",
+	SearchAttrInstances.GetName(): "KeywordList",
 }
 
 // Metrics the workflow records through the SDK's replay-safe metrics handler (exported as

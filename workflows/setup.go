@@ -147,6 +147,13 @@ func (e *escrowFlow) assign(ctx workflow.Context) error {
 		}
 		e.leased = true
 		workflow.GetLogger(ctx).Info("wallet-rpc instances leased", "waited", workflow.Now(ctx).Sub(since).String())
+		if workflow.GetVersion(ctx, changeLeaseRecord, workflow.DefaultVersion, 1) >= 1 {
+			// Recorded where visibility can find it: a restarted worker rebuilds its
+			// leases from the escrows still in setup (worker/leases.go).
+			if err := workflow.UpsertTypedSearchAttributes(ctx, escrow.SearchAttrInstances.ValueSet([]string{a.Buyer, a.Vendor, a.Arbiter})); err != nil {
+				workflow.GetLogger(ctx).Warn("upsert leased instances", "error", err)
+			}
+		}
 	}
 	if !a.Complete() {
 		return setupError("incomplete wallet-rpc assignment %+v", a)
@@ -156,6 +163,9 @@ func (e *escrowFlow) assign(ctx workflow.Context) error {
 	workflow.GetLogger(ctx).Info("wallet-rpc instances assigned", "buyer", a.Buyer, "vendor", a.Vendor, "arbiter", a.Arbiter)
 	return nil
 }
+
+// changeLeaseRecord versions the EscrowInstances search attribute written at assignment.
+const changeLeaseRecord = "lease-record"
 
 // changeDurableCapacityWait versions the wait for idle wallet-rpc instances: a durable
 // timer between short lease attempts instead of a local activity retried for hours.
