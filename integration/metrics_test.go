@@ -23,11 +23,13 @@ func TestWorkerMetricsCoverTheSetup(t *testing.T) {
 	_, err = s.Starter.WaitReady(ctx, "metered")
 	require.NoError(t, err)
 
+	// Instances are named by their wallet dirs' IDs, random per stack.
+	rpc1, rpc2, rpc3 := s.RPCs[0].Name, s.RPCs[1].Name, s.RPCs[2].Name
 	want := []string{
-		`xmr_escrow_wallet_rpc_call_seconds_count{instance="rpc-1",method="make_multisig"} 1`,
-		`xmr_escrow_wallet_rpc_call_seconds_count{instance="rpc-3",method="exchange_multisig_keys"} 2`,
-		`xmr_escrow_wallet_creates_total{instance="rpc-2"} 1`,
-		`xmr_escrow_step_wait_seconds_count{instance="rpc-2",step="MakeMultisig"} 1`,
+		`xmr_escrow_wallet_rpc_call_seconds_count{instance="` + rpc1 + `",method="make_multisig"} 1`,
+		`xmr_escrow_wallet_rpc_call_seconds_count{instance="` + rpc3 + `",method="exchange_multisig_keys"} 2`,
+		`xmr_escrow_wallet_creates_total{instance="` + rpc2 + `"} 1`,
+		`xmr_escrow_step_wait_seconds_count{instance="` + rpc2 + `",step="MakeMultisig"} 1`,
 		`xmr_escrow_setup_duration`,
 		`xmr_escrow_round_duration`,
 		`xmr_escrow_escrows{status="awaiting_funding"} 1`,

@@ -71,7 +71,8 @@ type Stack struct {
 	Keys       *keyring.Keyring
 	Store      *store.Store
 	Temporal   *devstack.Temporal
-	// Pool supervises the wallet-rpc processes (restarting one that dies); RPCs describes them.
+	// Pool supervises the wallet-rpc processes (restarting one that dies); RPCs describes them,
+	// named by their wallet dirs' instance IDs (random per stack, not "rpc-N").
 	Pool    *supervisor.Supervisor
 	RPCs    []worker.Instance
 	Client  client.Client
@@ -162,7 +163,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			return nil, fmt.Errorf("wallet secret: %w", err)
 		}
 	}
-	s.Config = worker.Config{WalletSecret: secret, Instances: s.RPCs, Store: s.Store, Metrics: s.Metrics, Healthy: s.Pool.Healthy}
+	s.Config = worker.Config{WalletSecret: secret, Instances: s.RPCs, Store: s.Store, Metrics: s.Metrics, Healthy: s.Pool.Healthy, Logger: o.Logger}
 	if err = s.StartWorker(); err != nil {
 		return nil, err
 	}

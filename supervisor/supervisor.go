@@ -2,7 +2,9 @@
 // them, restarts one that dies (with back-off), reports which are healthy so new escrows go
 // to live instances, and stops them all on exit. Each instance keeps its port, wallet dir
 // and credentials across restarts, so its task queue and URL never change and the steps
-// queued for it simply wait until it is back.
+// queued for it simply wait until it is back. Its name, and so its task queue, is the
+// instance ID its wallet dir records (worker.Ownership.Identify): random and unique across
+// hosts for a new dir, "rpc-N" for a dir an older version served under that name.
 package supervisor
 
 import (
@@ -25,9 +27,10 @@ import (
 
 // Options describe the pool.
 type Options struct {
-	// Count is how many wallet-rpc processes to run, named rpc-1..rpc-N.
+	// Count is how many wallet-rpc processes to run.
 	Count int
-	// Dir holds one wallet dir per instance (Dir/rpc-i) and their logs.
+	// Dir holds one wallet dir per instance, Dir/rpc-i: a stable path for backups and
+	// mounts; the instance's name comes from the ID file inside, not from the path.
 	Dir string
 	// BasePort gives instance i the port BasePort+i-1; 0 picks free ports once.
 	BasePort int
@@ -45,7 +48,8 @@ type Options struct {
 	Logger *zap.Logger
 	// Ownership, if set, locks each instance's wallet dir before its wallet-rpc starts, so
 	// a second worker on the same dirs is refused before it spawns anything (the caller
-	// passes the same Ownership to the worker and releases it after Stop).
+	// passes the same Ownership to the worker and releases it after Stop). If nil, the dirs
+	// are locked only while their instance IDs are read or made, and the worker locks them.
 	Ownership *worker.Ownership
 }
 
@@ -59,14 +63,41 @@ type Supervisor struct {
 
 type instance struct {
 	opts     devstack.WalletRPCOptions
+	legacy   string // the name an older version gave it, "rpc-N"
 	url      string
 	cur      atomic.Pointer[devstack.WalletRPC]
 	healthy  atomic.Bool
 	restarts atomic.Int64
 }
 
-// Start starts every instance and waits until each answers get_version.
+// Start names every instance from its wallet dir, starts them all and waits until each
+// answers get_version.
 func Start(ctx context.Context, o Options) (*Supervisor, error) {
+	s, err := prepare(o)
+	if err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(s.instances))
+	var wg sync.WaitGroup
+	for i, in := range s.instances {
+		wg.Go(func() { errs[i] = in.start(ctx) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		s.stopAll()
+		return nil, fmt.Errorf("supervisor: %w", err)
+	}
+	watch, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	for _, in := range s.instances {
+		s.wg.Go(func() { s.watch(watch, in) })
+	}
+	return s, nil
+}
+
+// prepare lays out the pool and names each instance from its wallet dir, without starting
+// any process.
+func prepare(o Options) (*Supervisor, error) {
 	if o.Count <= 0 || o.Dir == "" {
 		return nil, errors.New("supervisor: need a Count > 0 and a Dir")
 	}
@@ -90,45 +121,54 @@ func Start(ctx context.Context, o Options) (*Supervisor, error) {
 	if err := s.own(); err != nil {
 		return nil, err
 	}
-	errs := make([]error, len(s.instances))
-	var wg sync.WaitGroup
-	for i, in := range s.instances {
-		wg.Go(func() { errs[i] = in.start(ctx) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		s.stopAll()
-		return nil, fmt.Errorf("supervisor: %w", err)
-	}
-	watch, cancel := context.WithCancel(context.Background())
-	s.stop = cancel
-	for _, in := range s.instances {
-		s.wg.Go(func() { s.watch(watch, in) })
-	}
 	return s, nil
 }
 
-// own takes every instance's wallet dir into o.Ownership, creating the dirs first since
-// the lock file lives inside them.
+// own locks every instance's wallet dir (creating it first, since the lock file lives
+// inside), then names the instance from the dir's ID file: under the lock, so two
+// processes never both create one. Without o.Ownership the locks last only this long.
 func (s *Supervisor) own() error {
-	if s.o.Ownership == nil {
-		return nil
+	own := s.o.Ownership
+	if own == nil {
+		own = worker.NewOwnership(s.o.Logger)
+		defer own.Release()
 	}
 	dirs := make([]string, 0, len(s.instances))
 	for _, in := range s.instances {
 		if err := os.MkdirAll(in.opts.Dir, 0o700); err != nil {
-			return fmt.Errorf("supervisor: create wallet dir of %s: %w", in.opts.Name, err)
+			return fmt.Errorf("supervisor: create wallet dir %s: %w", in.opts.Dir, err)
 		}
 		dirs = append(dirs, in.opts.Dir)
 	}
-	if err := s.o.Ownership.AcquireAll(dirs); err != nil {
+	if err := own.AcquireAll(dirs); err != nil {
 		return fmt.Errorf("supervisor: %w", err)
+	}
+	byName := map[string]string{}
+	for _, in := range s.instances {
+		id, err := own.Identify(in.opts.Dir, in.legacy)
+		if err != nil {
+			return fmt.Errorf("supervisor: %w", err)
+		}
+		if other, ok := byName[id.ID]; ok {
+			// A copied wallet dir: two processes on one queue would cross wallets.
+			return fmt.Errorf("supervisor: wallet dirs %s and %s both belong to instance %s (one is a copy?); move one out of %s", other, in.opts.Dir, id.ID, s.o.Dir)
+		}
+		byName[id.ID] = in.opts.Dir
+		in.opts.Name = id.ID
+		fields := []zap.Field{zap.String("instance", id.ID), zap.String("instance_id", string(id.Source)),
+			zap.String("wallet_dir", in.opts.Dir), zap.String("url", in.url)}
+		if id.Source == worker.IDAdopted {
+			s.o.Logger.Warn("wallet-rpc instance keeps its legacy name: escrows in flight name its queue; another host's instance may share it", fields...)
+			continue
+		}
+		s.o.Logger.Info("wallet-rpc instance", fields...)
 	}
 	return nil
 }
 
+// newInstance lays out instance i; its name is set by own, from its wallet dir.
 func newInstance(o Options, i int) (*instance, error) {
-	name := fmt.Sprintf("rpc-%d", i)
+	legacy := fmt.Sprintf("rpc-%d", i)
 	port := 0
 	if o.BasePort > 0 {
 		port = o.BasePort + i - 1
@@ -139,13 +179,13 @@ func newInstance(o Options, i int) (*instance, error) {
 		}
 	}
 	opts := devstack.WalletRPCOptions{
-		Name: name, Dir: filepath.Join(o.Dir, name), Port: port,
+		Dir: filepath.Join(o.Dir, legacy), Port: port,
 		Offline: o.DaemonAddress == "", DaemonAddress: o.DaemonAddress, ExtraArgs: o.ExtraArgs,
 	}
 	if !o.NoLogin {
 		opts.Username, opts.Password = "escrow", randomHex(16)
 	}
-	return &instance{opts: opts, url: fmt.Sprintf("http://127.0.0.1:%d", port)}, nil
+	return &instance{opts: opts, legacy: legacy, url: fmt.Sprintf("http://127.0.0.1:%d", port)}, nil
 }
 
 func (in *instance) start(ctx context.Context) error {

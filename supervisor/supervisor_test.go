@@ -40,17 +40,18 @@ func TestRestartsADeadInstanceOnItsOwnPortAndStopsAll(t *testing.T) {
 	_, err = walletrpc.New(walletrpc.Config{URL: ins[0].URL}).GetVersion(ctx)
 	assert.Error(t, err, "no credentials, no answer")
 
-	old := s.Pid("rpc-1")
-	require.NoError(t, s.Kill("rpc-1"))
-	assert.Eventually(t, func() bool { return !s.Healthy("rpc-1") || s.Restarts("rpc-1") > 0 }, 10*time.Second, 10*time.Millisecond)
-	require.Eventually(t, func() bool { return s.Restarts("rpc-1") == 1 && s.Healthy("rpc-1") }, 2*time.Minute, 100*time.Millisecond, "restarted")
-	assert.NotEqual(t, old, s.Pid("rpc-1"))
+	first, second := ins[0].Name, ins[1].Name
+	old := s.Pid(first)
+	require.NoError(t, s.Kill(first))
+	assert.Eventually(t, func() bool { return !s.Healthy(first) || s.Restarts(first) > 0 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return s.Restarts(first) == 1 && s.Healthy(first) }, 2*time.Minute, 100*time.Millisecond, "restarted")
+	assert.NotEqual(t, old, s.Pid(first))
 	_, err = client(0).GetVersion(ctx)
 	assert.NoError(t, err, "same URL and credentials after the restart")
-	assert.Zero(t, s.Restarts("rpc-2"))
+	assert.Zero(t, s.Restarts(second))
 	assert.False(t, s.Healthy("nope"))
 
-	pids := []int{s.Pid("rpc-1"), s.Pid("rpc-2")}
+	pids := []int{s.Pid(first), s.Pid(second)}
 	s.Stop()
 	stopped = true
 	for _, pid := range pids {

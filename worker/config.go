@@ -21,6 +21,8 @@ import (
 // Instance is one monero-wallet-rpc this worker serves. Its wallet dir must be on this host:
 // round snapshots are file copies next to the wallet.
 type Instance struct {
+	// Name is the instance's ID, which its wallet dir records (identity.go); it names the
+	// task queue, so it must be unique across hosts.
 	Name      string `json:"name"`
 	URL       string `json:"url"`
 	WalletDir string `json:"wallet_dir"`
@@ -91,7 +93,7 @@ func (c Config) Validate() error {
 }
 
 func (in Instance) validate() error {
-	if in.Name == "" || strings.ContainsAny(in.Name, " ,;=/") {
+	if !validName(in.Name) {
 		return fmt.Errorf("worker config: instance name %q must be non-empty, without spaces , ; = /", in.Name)
 	}
 	u, err := url.Parse(in.URL)

@@ -53,6 +53,7 @@ type Ownership struct {
 	log  *zap.Logger
 	mu   sync.Mutex
 	held map[string]*os.File // by canonical dir
+	ids  map[string]Identity // by canonical dir, while held (identity.go)
 }
 
 // NewOwnership returns an empty set; log may be nil.
@@ -60,7 +61,7 @@ func NewOwnership(log *zap.Logger) *Ownership {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Ownership{log: log, held: map[string]*os.File{}}
+	return &Ownership{log: log, held: map[string]*os.File{}, ids: map[string]Identity{}}
 }
 
 // Acquire locks dir's lock file without waiting, and records this process in it. A dir
@@ -117,6 +118,35 @@ func (o *Ownership) AcquireAll(dirs []string) error {
 	return nil
 }
 
+// Bind locks every instance's wallet dir and checks its configured name against the dir's
+// ID file (recording it on first use), all or nothing: a refused worker keeps no lock and
+// records no name.
+func (o *Ownership) Bind(instances []Instance) error {
+	dirs := make([]string, 0, len(instances))
+	var taken []string
+	for _, in := range instances {
+		dirs = append(dirs, in.WalletDir)
+		if !o.Holds(in.WalletDir) {
+			taken = append(taken, in.WalletDir)
+		}
+	}
+	if err := o.AcquireAll(dirs); err != nil {
+		return err
+	}
+	// Check every recorded name before writing any, so a refused start records nothing.
+	for _, pass := range []func(dir, name string) error{o.check, o.claim} {
+		for _, in := range instances {
+			if err := pass(in.WalletDir, in.Name); err != nil {
+				for _, t := range taken {
+					o.release(t)
+				}
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Holds reports whether this Ownership holds dir.
 func (o *Ownership) Holds(dir string) bool {
 	o.mu.Lock()
@@ -146,6 +176,7 @@ func (o *Ownership) release(dir string) {
 	o.mu.Lock()
 	f, ok := o.held[key]
 	delete(o.held, key)
+	delete(o.ids, key) // the next holder reads the file again
 	o.mu.Unlock()
 	if !ok {
 		return

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
@@ -30,8 +31,9 @@ type Worker struct {
 }
 
 // New builds (but does not start) the workers for cfg. It first takes ownership of every
-// instance's wallet dir, so nothing polls a queue unless this process alone serves it; it
-// refuses with an *OwnedError naming the holder, and then holds no lock it took.
+// instance's wallet dir, so nothing polls a queue unless this process alone serves it, and
+// checks each name against the dir's instance ID, so a dir's queue never changes. It refuses
+// with an *OwnedError naming the holder or a *NameMismatchError, and then holds no lock it took.
 func New(c client.Client, cfg Config) (_ *Worker, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -40,11 +42,7 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 	if w.own == nil {
 		w.own, w.ownOwned = NewOwnership(cfg.Logger), true
 	}
-	dirs := make([]string, 0, len(cfg.Instances))
-	for _, in := range cfg.Instances {
-		dirs = append(dirs, in.WalletDir)
-	}
-	if err := w.own.AcquireAll(dirs); err != nil {
+	if err := w.own.Bind(cfg.Instances); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -99,6 +97,15 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 		ww.RegisterActivity(acts)
 		w.workers = append(w.workers, ww)
 		w.counters[in.Name] = counters
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	for _, in := range cfg.Instances {
+		id, _ := w.own.Identity(in.WalletDir)
+		log.Info("serving wallet-rpc", zap.String("instance", in.Name), zap.String("task_queue", escrow.WalletTaskQueue(in.Name)),
+			zap.String("url", in.URL), zap.String("wallet_dir", in.WalletDir), zap.String("instance_id", string(id.Source)))
 	}
 	if pool != nil {
 		ew := sdkworker.New(c, escrow.EscrowTaskQueue, sdkworker.Options{})

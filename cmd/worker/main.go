@@ -63,7 +63,7 @@ func run() error {
 		walletsOnly = flag.Bool("wallets-only", false, "serve only the wallet-rpc task queues (a participant's own worker)")
 		dsn         = flag.String("database", store.DSNFromEnv(), "PostgreSQL URL of the escrow projection ($"+store.EnvDSN+")")
 		metricsAddr = flag.String("metrics-listen", envOr("XMR_ESCROW_METRICS_LISTEN", "127.0.0.1:9090"), "Prometheus /metrics address; empty disables")
-		spawn       = flag.Int("spawn-wallet-rpcs", 0, "run and supervise this many monero-wallet-rpc processes (rpc-1..rpc-N) besides any --wallet-rpc")
+		spawn       = flag.Int("spawn-wallet-rpcs", 0, "run and supervise this many monero-wallet-rpc processes besides any --wallet-rpc (wallet dirs SPAWN-DIR/rpc-1..N; each is named by the instance ID its dir records)")
 		spawnDir    = flag.String("spawn-dir", "wallets", "with --spawn-wallet-rpcs: folder of their wallet dirs and logs")
 		spawnPort   = flag.Int("spawn-base-port", 18083, "with --spawn-wallet-rpcs: first RPC port (127.0.0.1); 0 picks free ports")
 		spawnDaemon = flag.String("spawn-daemon-address", "", "with --spawn-wallet-rpcs: monerod host:port (trusted); empty runs them --offline (setup only)")
@@ -133,12 +133,9 @@ func run() error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	// Refuse before dialing Temporal: a second worker on the same instances must fail fast.
-	dirs := make([]string, 0, len(cfg.Instances))
-	for _, in := range cfg.Instances {
-		dirs = append(dirs, in.WalletDir)
-	}
-	if err := own.AcquireAll(dirs); err != nil {
+	// Refuse before dialing Temporal: a second worker on the same instances, or a name that
+	// is not the one its wallet dir records, must fail fast.
+	if err := own.Bind(cfg.Instances); err != nil {
 		return err
 	}
 	var sdkMetrics client.MetricsHandler
@@ -169,9 +166,6 @@ func run() error {
 	w, err := worker.New(c, cfg)
 	if err != nil {
 		return err
-	}
-	for _, in := range cfg.Instances {
-		z.Info("serving wallet-rpc", zap.String("instance", in.Name), zap.String("url", in.URL), zap.String("wallet_dir", in.WalletDir))
 	}
 	return w.Run(ctx)
 }
