@@ -24,6 +24,10 @@ import (
 // Worker is the set of Temporal workers one process runs.
 type Worker struct {
 	workers  []sdkworker.Worker
+	client   client.Client
+	pool     *activities.Pool
+	rpcs     map[string]*walletrpc.Client
+	log      *zap.Logger
 	counters map[string]*activities.Counters
 	// own is released by Stop only if New made it (ownOwned); a caller's is the caller's.
 	own      *Ownership
@@ -38,7 +42,7 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	w := &Worker{counters: map[string]*activities.Counters{}, own: cfg.Ownership}
+	w := &Worker{counters: map[string]*activities.Counters{}, own: cfg.Ownership, client: c, rpcs: map[string]*walletrpc.Client{}}
 	if w.own == nil {
 		w.own, w.ownOwned = NewOwnership(cfg.Logger), true
 	}
@@ -81,10 +85,13 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 		if cfg.Metrics != nil {
 			rpcCfg.Observe = cfg.Metrics.ObserveRPC(in.Name)
 			opts.Interceptors = []interceptor.WorkerInterceptor{cfg.Metrics.StepWait(in.Name)}
+			cfg.Metrics.CountMismatches(in.Name, counters.Mismatches.Load)
 		}
+		rpc := walletrpc.New(rpcCfg)
+		w.rpcs[in.Name] = rpc
 		acts, err := activities.NewWallet(activities.WalletConfig{
 			Instance: in.Name,
-			RPC:      walletrpc.New(rpcCfg),
+			RPC:      rpc,
 			Dir:      in.WalletDir,
 			Secret:   cfg.WalletSecret,
 			Counters: counters,
@@ -102,6 +109,7 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
+	w.pool, w.log = pool, log
 	for _, in := range cfg.Instances {
 		id, _ := w.own.Identity(in.WalletDir)
 		log.Info("serving wallet-rpc", zap.String("instance", in.Name), zap.String("task_queue", escrow.WalletTaskQueue(in.Name)),
@@ -120,6 +128,7 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 // Start starts every worker, or none. A failed Worker also gives up the wallet dirs New
 // took, so a retry (with a new Worker) or another process can have them.
 func (w *Worker) Start() error {
+	w.restoreLeases()
 	for i, ww := range w.workers {
 		if err := ww.Start(); err != nil {
 			for _, started := range w.workers[:i] {
@@ -161,13 +170,15 @@ type InstanceStats struct {
 	Instance string `json:"instance"`
 	Opens    int64  `json:"opens"`
 	Creates  int64  `json:"creates"`
+	// Mismatches counts steps that found another wallet open than the one they expected.
+	Mismatches int64 `json:"mismatches"`
 }
 
 // Stats returns the expensive-call counts of every instance, sorted by name.
 func (w *Worker) Stats() []InstanceStats {
 	out := make([]InstanceStats, 0, len(w.counters))
 	for name, c := range w.counters {
-		out = append(out, InstanceStats{Instance: name, Opens: c.Opens.Load(), Creates: c.Creates.Load()})
+		out = append(out, InstanceStats{Instance: name, Opens: c.Opens.Load(), Creates: c.Creates.Load(), Mismatches: c.Mismatches.Load()})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Instance < out[j].Instance })
 	return out

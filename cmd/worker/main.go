@@ -167,5 +167,6 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	w.LogReleases(ctx)
 	return w.Run(ctx)
 }
