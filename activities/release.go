@@ -116,9 +116,9 @@ func ReleaseOf(v walletrpc.GetVersionResult) ReleaseReport {
 	}
 	for _, f := range multisigFixes {
 		switch {
-		case compareRelease(first, f.Release) >= 0:
+		case CompareRelease(first, f.Release) >= 0:
 			// every release with this interface has the fix
-		case compareRelease(last, f.Release) < 0:
+		case CompareRelease(last, f.Release) < 0:
 			r.Missing = append(r.Missing, f)
 		default:
 			f.Uncertain = true
@@ -129,7 +129,7 @@ func ReleaseOf(v walletrpc.GetVersionResult) ReleaseReport {
 }
 
 // compareRelease orders release tags such as "v0.18.3.2" numerically, field by field.
-func compareRelease(a, b string) int {
+func CompareRelease(a, b string) int {
 	as := strings.Split(strings.TrimPrefix(a, "v"), ".")
 	bs := strings.Split(strings.TrimPrefix(b, "v"), ".")
 	for i := 0; i < len(as) || i < len(bs); i++ {

@@ -17,6 +17,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
@@ -623,7 +624,7 @@ func TestWalletRPCImagePinsAMoneroRelease(t *testing.T) {
 	if !regexp.MustCompile(`^\d+\.\d+\.\d+\.\d+$`).MatchString(version) {
 		t.Fatalf("ARG MONERO_VERSION=%q is not a release number such as %s", version, minMoneroRelease)
 	}
-	if compareVersions(version, minMoneroRelease) < 0 {
+	if activities.CompareRelease(version, minMoneroRelease) < 0 {
 		t.Errorf("MONERO_VERSION %s is older than %s, which the money rules rely on", version, minMoneroRelease)
 	}
 	hexSHA := regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -667,24 +668,6 @@ func TestWalletRPCImagePinsAMoneroRelease(t *testing.T) {
 	if !strings.HasPrefix(strings.TrimSpace(install), "set -eu") && !strings.Contains(install, "&&") {
 		t.Error("the install step must stop at the first failure (set -eu), or a failed check would not fail the build")
 	}
-}
-
-// compareVersions orders dotted release numbers field by field.
-func compareVersions(a, b string) int {
-	as, bs := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < len(as) || i < len(bs); i++ {
-		var x, y int
-		if i < len(as) {
-			x, _ = strconv.Atoi(as[i])
-		}
-		if i < len(bs) {
-			y, _ = strconv.Atoi(bs[i])
-		}
-		if x != y {
-			return x - y
-		}
-	}
-	return 0
 }
 
 // --- Dockerfiles -------------------------------------------------------------------------------
