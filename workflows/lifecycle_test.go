@@ -37,6 +37,7 @@ type fakeMoney struct {
 	vanishes      int    // the first n submitted payouts vanish from the pool
 	late          uint64 // arrives at the address once the first payout is submitted
 	submits       int
+	unopenable    int // the first n exports find a wallet that will not open (a redeploy's wrong secret)
 	// failChecks funding checks fail from the failChecksFrom-th on (1-based).
 	failChecksFrom, failChecks int
 	swept                      uint64 // what submitted payouts took from the address
@@ -89,6 +90,13 @@ func (m *fakeMoney) install(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(wallet.ExportMultisigInfo, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.WalletInput) (activities.MultisigMessage, error) {
 			m.step("export:%s", in.Role)
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			if m.unopenable > 0 {
+				m.unopenable--
+				return activities.MultisigMessage{}, temporal.NewNonRetryableApplicationError(
+					"open wallet: rpc error -1: invalid password", activities.ErrTypeWalletRejected, nil)
+			}
 			return activities.MultisigMessage{Info: "export-of-" + string(in.Role)}, nil
 		}).Maybe()
 	env.OnActivity(wallet.ImportMultisigInfo, mock.Anything, mock.Anything).Return(

@@ -68,6 +68,18 @@ func (s *EscrowSuite) TestAFeeSpikeParksUntilAnOperatorRaisesTheCap() {
 	s.Equal("ops-1", last.ActorID)
 }
 
+func (s *EscrowSuite) TestAWalletThatWillNotOpenAfterARedeployParksUntilItIsFixed() {
+	s.money.unopenable = 4 // a few back-offs until the operator puts the right secret back
+	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
+	seen := s.watchBlocked(time.Minute, 3*hour)
+	res, _ := s.runLifecycle("redeploy", EscrowInput{Timing: parkingTiming})
+	s.Require().NoError(s.env.GetWorkflowError(), "a payout never fails the workflow")
+	s.Equal(escrow.StatusCompleted, res.Status)
+	s.Require().NotEmpty(*seen)
+	s.Equal(escrow.BlockWallet, (*seen)[0].Blocked.Code)
+	s.Contains((*seen)[0].Blocked.Reason, "invalid password")
+}
+
 func (s *EscrowSuite) TestDustPaymentsThatKeepTheStateStaleNeverExhaustThePayout() {
 	s.money.staleSigns = 3 * maxPayoutAttempts // every payment makes the sync stale again
 	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
