@@ -8,14 +8,17 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -26,6 +29,7 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/localstack"
 	"github.com/xmr-escrow/xmr-escrow/store/storetest"
+	"github.com/xmr-escrow/xmr-escrow/worker"
 	"github.com/xmr-escrow/xmr-escrow/workflows"
 )
 
@@ -183,4 +187,48 @@ func walletFiles(t *testing.T, s *localstack.Stack, escrowID string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// workerBinary stops the stack's in-process worker and builds cmd/worker, for tests that run
+// the worker as its own process; the process reads the stack's keys and wallet secret from
+// the environment, as a deployed worker does.
+func workerBinary(t *testing.T, ctx context.Context, s *localstack.Stack) string {
+	t.Helper()
+	s.StopWorker()
+	keys, err := os.ReadFile(filepath.Join(historyDir, "keys.txt"))
+	require.NoError(t, err)
+	t.Setenv("XMR_ESCROW_KEYS", strings.TrimSpace(string(keys)))
+	t.Setenv("XMR_ESCROW_WALLET_SECRET", hex.EncodeToString(testSecret))
+	bin := filepath.Join(t.TempDir(), "worker")
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "../cmd/worker").CombinedOutput()
+	require.NoError(t, err, "go build ./cmd/worker: %s", out)
+	return bin
+}
+
+// workerArgs are the flags of a worker process on the stack's Temporal and database, serving
+// the given wallet-rpc instances.
+func workerArgs(s *localstack.Stack, instances ...worker.Instance) []string {
+	args := []string{"--address", s.Temporal.HostPort, "--database", s.DatabaseURL, "--metrics-listen", ""}
+	for _, in := range instances {
+		args = append(args, "--wallet-rpc", fmt.Sprintf("name=%s,url=%s,dir=%s", in.Name, in.URL, in.WalletDir))
+	}
+	return args
+}
+
+// scrapeUntil reads the worker's Prometheus endpoint until done accepts what it serves (or
+// 30 s pass) and returns the last body read.
+func scrapeUntil(t *testing.T, url string, done func(body string) bool) string {
+	t.Helper()
+	var body string
+	assert.Eventually(t, func() bool {
+		res, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		body = string(b)
+		return done(body)
+	}, 30*time.Second, 500*time.Millisecond)
+	return body
 }

@@ -2,8 +2,6 @@ package integration
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -36,22 +34,14 @@ func TestWorkerMetricsCoverTheSetup(t *testing.T) {
 		`temporal_activity_execution_latency`,
 		`temporal_workflow_task_execution_latency`,
 	}
-	var body string
-	assert.Eventually(t, func() bool {
-		res, err := http.Get(s.MetricsURL)
-		if err != nil {
-			return false
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		body = string(b)
+	body := scrapeUntil(t, s.MetricsURL, func(body string) bool {
 		for _, w := range want {
 			if !strings.Contains(body, w) {
 				return false
 			}
 		}
 		return true
-	}, 30*time.Second, 500*time.Millisecond)
+	})
 	for _, w := range want {
 		if !strings.Contains(body, w) {
 			t.Errorf("metric %s missing; the endpoint has:\n%s", w, grepLines(body, "xmr_escrow"))

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -94,17 +93,10 @@ func TestTheDaemonStoppingAtSubmitParksThePayoutAndItCompletesOnce(t *testing.T)
 		assert.Equal(t, escrow.BlockUnreachable, listed[0].Blocked, "and see why in EscrowBlocked")
 	}
 	t.Logf("parked: %s", st.Blocked.Reason)
-	var body string
-	assert.Eventually(t, func() bool { // and it is counted for alerting
-		res, err := http.Get(s.MetricsURL)
-		if err != nil {
-			return false
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		body = string(b)
+	body := scrapeUntil(t, s.MetricsURL, func(body string) bool { // and it is counted for alerting
 		return strings.Contains(body, `xmr_escrow_payout_blocked`) && strings.Contains(body, `reason="unreachable"`)
-	}, 30*time.Second, 500*time.Millisecond, "metric xmr_escrow_payout_blocked{reason=\"unreachable\"}")
+	})
+	assert.Contains(t, body, `reason="unreachable"`, "metric xmr_escrow_payout_blocked{reason=\"unreachable\"}")
 	t.Logf("metric: %s", grepLines(body, "xmr_escrow_payout_blocked"))
 
 	cut.down.Store(false) // monerod is back

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -26,20 +25,12 @@ import (
 // one that would spawn its own wallet-rpc on the same wallet dir.
 func TestASecondWorkerOnTheSameWalletRPCIsRefused(t *testing.T) {
 	s := startStack(t, 1)
-	s.StopWorker() // the owner here is a worker process
-	keys, err := os.ReadFile(filepath.Join(historyDir, "keys.txt"))
-	require.NoError(t, err)
-	t.Setenv("XMR_ESCROW_KEYS", strings.TrimSpace(string(keys)))
-	t.Setenv("XMR_ESCROW_WALLET_SECRET", hex.EncodeToString(testSecret))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	bin := filepath.Join(t.TempDir(), "worker")
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "../cmd/worker").CombinedOutput()
-	require.NoError(t, err, "go build ./cmd/worker: %s", out)
+	bin := workerBinary(t, ctx, s) // the owner here is a worker process
 
 	in := s.RPCs[0]
-	args := []string{"--address", s.Temporal.HostPort, "--database", s.DatabaseURL, "--metrics-listen", "",
-		"--wallet-rpc", fmt.Sprintf("name=%s,url=%s,dir=%s", in.Name, in.URL, in.WalletDir)}
+	args := workerArgs(s, in)
 	first, err := devstack.StartProcess(ctx, "worker", bin, args, filepath.Join(t.TempDir(), "first.log"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = first.Stop(10 * time.Second) })
@@ -64,11 +55,11 @@ func TestASecondWorkerOnTheSameWalletRPCIsRefused(t *testing.T) {
 	}
 	refused("a second worker on the same instance", args)
 	// The same wallet-rpc under another name and URL spelling is still the same wallet dir.
-	refused("a second worker naming it otherwise", []string{"--address", s.Temporal.HostPort, "--database", s.DatabaseURL, "--metrics-listen", "",
-		"--wallet-rpc", fmt.Sprintf("name=other,url=%s/json_rpc,dir=%s/.", strings.Replace(in.URL, "127.0.0.1", "localhost", 1), in.WalletDir)})
+	alias := worker.Instance{Name: "other", URL: strings.Replace(in.URL, "127.0.0.1", "localhost", 1) + "/json_rpc", WalletDir: in.WalletDir + "/."}
+	refused("a second worker naming it otherwise", workerArgs(s, alias))
 	// A worker that would spawn its own wallet-rpc on that dir is refused before spawning it.
-	refused("a second worker spawning a wallet-rpc on the same dir", []string{"--address", s.Temporal.HostPort, "--database", s.DatabaseURL, "--metrics-listen", "",
-		"--spawn-wallet-rpcs", "1", "--spawn-dir", filepath.Dir(in.WalletDir), "--spawn-base-port", "0"})
+	refused("a second worker spawning a wallet-rpc on the same dir", append(workerArgs(s),
+		"--spawn-wallet-rpcs", "1", "--spawn-dir", filepath.Dir(in.WalletDir), "--spawn-base-port", "0"))
 
 	assert.False(t, first.Exited(), "the first worker keeps serving: %s", first.LogTail(20))
 	b, err := os.ReadFile(lockFile)

@@ -2,10 +2,7 @@ package integration
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,10 +36,7 @@ type crashRig struct {
 func (r *crashRig) startWorker() {
 	r.t.Helper()
 	r.starts++
-	args := []string{"--address", r.s.Temporal.HostPort, "--database", r.s.DatabaseURL, "--metrics-listen", ""}
-	for _, in := range r.s.RPCs {
-		args = append(args, "--wallet-rpc", fmt.Sprintf("name=%s,url=%s,dir=%s", in.Name, in.URL, in.WalletDir))
-	}
+	args := workerArgs(r.s, r.s.RPCs...)
 	log := filepath.Join(r.t.TempDir(), fmt.Sprintf("worker-%d.log", r.starts))
 	var err error
 	r.proc, err = devstack.StartProcess(r.ctx, "worker", r.bin, args, log)
@@ -109,18 +103,9 @@ func (r *crashRig) at(p escrow.Phase, n int) bool {
 // and its history must show the retries.
 func TestWorkerKilledAtEveryPointOfASetup(t *testing.T) {
 	s := startStack(t, 3)
-	s.StopWorker() // the worker runs as its own process here, configured by environment
-	keys, err := os.ReadFile(filepath.Join(historyDir, "keys.txt"))
-	require.NoError(t, err)
-	t.Setenv("XMR_ESCROW_KEYS", strings.TrimSpace(string(keys)))
-	t.Setenv("XMR_ESCROW_WALLET_SECRET", hex.EncodeToString(testSecret))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	bin := filepath.Join(t.TempDir(), "worker")
-	var out []byte
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "../cmd/worker")
-	out, err = build.CombinedOutput()
-	require.NoError(t, err, "go build ./cmd/worker: %s", out)
+	bin := workerBinary(t, ctx, s) // the worker runs as its own process here
 	r := &crashRig{t: t, s: s, bin: bin, ctx: ctx}
 	r.startWorker()
 	t.Cleanup(func() { _ = r.proc.Stop(10 * time.Second) })
@@ -155,7 +140,7 @@ func TestWorkerKilledAtEveryPointOfASetup(t *testing.T) {
 		{"at Ready", func(c *crashRig) bool { return c.at(escrow.PhaseReady, 0) }},
 	}
 	in := input("crashy", 3*time.Second)
-	_, err = s.Starter.Start(ctx, in)
+	_, err := s.Starter.Start(ctx, in)
 	require.NoError(t, err)
 	started := time.Now()
 	killed := 0
