@@ -266,3 +266,41 @@ func skipShort(t *testing.T) {
 		t.Skip("runs real servers; unit-only mode (-short)")
 	}
 }
+
+// TestAnOfflineWalletRPCMakesNoDaemonCertificate: with the daemon's TLS left on
+// "autodetect", wallet-rpc generates two RSA certificates per create_wallet, one of them
+// for the daemon connection; offline (or on loopback) that one is pure waste.
+func TestAnOfflineWalletRPCMakesNoDaemonCertificate(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	w, err := StartWalletRPC(t.Context(), WalletRPCOptions{Name: "certs", Dir: t.TempDir(), Offline: true, LogDir: t.TempDir(), ExtraArgs: []string{"--log-level", "1"}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = w.Stop() })
+	count := func() int {
+		b, err := os.ReadFile(w.LogPath)
+		require.NoError(t, err)
+		return strings.Count(string(b), "Generating SSL certificate")
+	}
+	before := count()
+	rpcCall(t, w.URL, "create_wallet", `{"filename":"w","password":"","language":"English"}`)
+	assert.Equal(t, 1, count()-before, "one certificate per create_wallet, not two")
+}
+
+func TestDaemonTLSIsOffOnlyForNoOrALoopbackDaemon(t *testing.T) {
+	for _, c := range []struct {
+		opts WalletRPCOptions
+		off  bool
+	}{
+		{WalletRPCOptions{Offline: true}, true},
+		{WalletRPCOptions{DaemonAddress: "127.0.0.1:18081"}, true},
+		{WalletRPCOptions{DaemonAddress: "localhost:18081"}, true},
+		{WalletRPCOptions{DaemonAddress: "[::1]:18081"}, true},
+		{WalletRPCOptions{}, true}, // wallet-rpc's default daemon is localhost
+		{WalletRPCOptions{DaemonAddress: "node.example.org:18089"}, false},
+		{WalletRPCOptions{DaemonAddress: "10.0.0.5:18081"}, false},
+		{WalletRPCOptions{Offline: true, ExtraArgs: []string{"--daemon-ssl", "enabled"}}, false},
+	} {
+		got := daemonSSLArgs(c.opts)
+		assert.Equal(t, c.off, len(got) == 2 && got[1] == "disabled", "%+v: %v", c.opts, got)
+	}
+}

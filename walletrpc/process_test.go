@@ -82,7 +82,7 @@ func tryLaunchWalletRPC(t *testing.T, bin, login string) (*walletRPC, error) {
 	}
 	args := []string{
 		"--offline", "--rpc-bind-ip", "127.0.0.1", "--rpc-bind-port", fmt.Sprint(port),
-		"--wallet-dir", walletDir, "--rpc-ssl", "disabled", "--log-file", p.logPath, "--non-interactive",
+		"--wallet-dir", walletDir, "--rpc-ssl", "disabled", "--daemon-ssl", "disabled", "--log-file", p.logPath, "--non-interactive",
 	}
 	cfg := Config{URL: p.url, Timeout: 2 * time.Second}
 	if login == "" {
