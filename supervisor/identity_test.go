@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,7 +16,7 @@ import (
 // names lays out a pool over dir as Start would, without starting any process.
 func names(t *testing.T, dir string, count int) []string {
 	t.Helper()
-	s, err := prepare(Options{Count: count, Dir: dir})
+	s, err := prepare(context.Background(), Options{Count: count, Dir: dir})
 	require.NoError(t, err)
 	var out []string
 	for _, in := range s.Instances() {
@@ -52,7 +53,7 @@ func TestAPoolWithAnOwnershipKeepsItsDirsAndACopiedDirIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	own := worker.NewOwnership(nil)
 	defer own.Release()
-	s, err := prepare(Options{Count: 2, Dir: dir, Ownership: own})
+	s, err := prepare(context.Background(), Options{Count: 2, Dir: dir, Ownership: own})
 	require.NoError(t, err)
 	for _, in := range s.Instances() {
 		assert.True(t, own.Holds(in.WalletDir), "held until the caller releases them")
@@ -61,7 +62,7 @@ func TestAPoolWithAnOwnershipKeepsItsDirsAndACopiedDirIsRefused(t *testing.T) {
 		assert.Equal(t, worker.IDCreated, id.Source, "for the worker's start-up log")
 		assert.Equal(t, in.Name, id.ID)
 	}
-	_, err = prepare(Options{Count: 1, Dir: dir})
+	_, err = prepare(context.Background(), Options{Count: 1, Dir: dir})
 	var owned *worker.OwnedError
 	assert.ErrorAs(t, err, &owned, "another pool on the same dirs is refused before it names anything")
 	own.Release()
@@ -69,6 +70,6 @@ func TestAPoolWithAnOwnershipKeepsItsDirsAndACopiedDirIsRefused(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(dir, "rpc-1", worker.InstanceIDFileName))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "rpc-2", worker.InstanceIDFileName), b, 0o600))
-	_, err = prepare(Options{Count: 2, Dir: dir})
+	_, err = prepare(context.Background(), Options{Count: 2, Dir: dir})
 	assert.ErrorContains(t, err, "both belong to instance")
 }

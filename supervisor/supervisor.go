@@ -51,6 +51,9 @@ type Options struct {
 	// passes the same Ownership to the worker and releases it after Stop). If nil, the dirs
 	// are locked only while their instance IDs are read or made, and the worker locks them.
 	Ownership *worker.Ownership
+	// TakeoverWait is how long to wait for another worker to release the wallet dirs before
+	// refusing (a rolling deploy on one host: the old version is stopping); 0 refuses at once.
+	TakeoverWait time.Duration
 }
 
 // Supervisor owns the pool's processes.
@@ -73,7 +76,7 @@ type instance struct {
 // Start names every instance from its wallet dir, starts them all and waits until each
 // answers get_version.
 func Start(ctx context.Context, o Options) (*Supervisor, error) {
-	s, err := prepare(o)
+	s, err := prepare(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +100,7 @@ func Start(ctx context.Context, o Options) (*Supervisor, error) {
 
 // prepare lays out the pool and names each instance from its wallet dir, without starting
 // any process.
-func prepare(o Options) (*Supervisor, error) {
+func prepare(ctx context.Context, o Options) (*Supervisor, error) {
 	if o.Count <= 0 || o.Dir == "" {
 		return nil, errors.New("supervisor: need a Count > 0 and a Dir")
 	}
@@ -118,7 +121,7 @@ func prepare(o Options) (*Supervisor, error) {
 		}
 		s.instances = append(s.instances, in)
 	}
-	if err := s.own(); err != nil {
+	if err := s.own(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -127,7 +130,7 @@ func prepare(o Options) (*Supervisor, error) {
 // own locks every instance's wallet dir (creating it first, since the lock file lives
 // inside), then names the instance from the dir's ID file: under the lock, so two
 // processes never both create one. Without o.Ownership the locks last only this long.
-func (s *Supervisor) own() error {
+func (s *Supervisor) own(ctx context.Context) error {
 	own := s.o.Ownership
 	if own == nil {
 		own = worker.NewOwnership(s.o.Logger)
@@ -140,7 +143,7 @@ func (s *Supervisor) own() error {
 		}
 		dirs = append(dirs, in.opts.Dir)
 	}
-	if err := own.AcquireAll(dirs); err != nil {
+	if err := worker.AwaitOwnership(ctx, s.o.TakeoverWait, s.o.Logger, func() error { return own.AcquireAll(dirs) }); err != nil {
 		return fmt.Errorf("supervisor: %w", err)
 	}
 	byName := map[string]string{}

@@ -47,6 +47,13 @@ func envOr(key, def string) string {
 	return def
 }
 
+// envDuration reads a duration flag's default from the environment; a bad value is
+// reported by flag parsing's usage when it is set explicitly, and treated as 0 here.
+func envDuration(key string) time.Duration {
+	d, _ := time.ParseDuration(os.Getenv(key))
+	return d
+}
+
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
@@ -67,6 +74,7 @@ func run() error {
 		spawnDir    = flag.String("spawn-dir", "wallets", "with --spawn-wallet-rpcs: folder of their wallet dirs and logs")
 		spawnPort   = flag.Int("spawn-base-port", 18083, "with --spawn-wallet-rpcs: first RPC port (127.0.0.1); 0 picks free ports")
 		spawnDaemon = flag.String("spawn-daemon-address", "", "with --spawn-wallet-rpcs: monerod host:port (trusted); empty runs them --offline (setup only)")
+		takeover    = flag.Duration("takeover-wait", envDuration("XMR_ESCROW_TAKEOVER_WAIT"), "wait this long for another worker to release the wallet dirs instead of refusing at once (a rolling deploy on one host; $XMR_ESCROW_TAKEOVER_WAIT)")
 	)
 	flag.Var(&rpcs, "wallet-rpc", "a wallet-rpc instance: name=N,url=U,dir=D[,user=U,password-file=F] (repeatable)")
 	flag.Parse()
@@ -109,7 +117,7 @@ func run() error {
 	cfg.Ownership, cfg.Logger = own, z
 	if *spawn > 0 {
 		sup, err := supervisor.Start(ctx, supervisor.Options{
-			Count: *spawn, Dir: *spawnDir, BasePort: *spawnPort, DaemonAddress: *spawnDaemon, Logger: z, Ownership: own,
+			Count: *spawn, Dir: *spawnDir, BasePort: *spawnPort, DaemonAddress: *spawnDaemon, Logger: z, Ownership: own, TakeoverWait: *takeover,
 		})
 		if err != nil {
 			return err
@@ -134,8 +142,9 @@ func run() error {
 		return err
 	}
 	// Refuse before dialing Temporal: a second worker on the same instances, or a name that
-	// is not the one its wallet dir records, must fail fast.
-	if err := own.Bind(cfg.Instances); err != nil {
+	// is not the one its wallet dir records, must fail fast (unless told to wait for the old
+	// version of a rolling deploy to stop).
+	if err := worker.AwaitOwnership(ctx, *takeover, z, func() error { return own.Bind(cfg.Instances) }); err != nil {
 		return err
 	}
 	var sdkMetrics client.MetricsHandler
