@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -108,26 +109,49 @@ func walletPassword(escrowID string, role escrow.Role) string {
 }
 
 // rawCall talks JSON-RPC to a wallet-rpc with plain net/http, so the assertions do not
-// depend on the project's own client.
+// depend on the project's own client. It returns the RPC's error; a transport or decoding
+// failure fails the test.
 func rawCall(t *testing.T, url, method string, params any, out any) error {
 	t.Helper()
+	err := call(url, method, params, out)
+	var rpcErr *rpcError
+	if err != nil && !errors.As(err, &rpcErr) {
+		require.NoError(t, err)
+	}
+	return err
+}
+
+// rpcError is an error the wallet-rpc answered with.
+type rpcError struct {
+	method  string
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// Error reads as the wallet-rpc's own message.
+func (e *rpcError) Error() string { return fmt.Sprintf("%s: %d %s", e.method, e.Code, e.Message) }
+
+// call is rawCall without a test, for goroutines.
+func call(url, method string, params any, out any) error {
 	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": "0", "method": method, "params": params})
 	res, err := http.Post(url+"/json_rpc", "application/json", bytes.NewReader(body))
-	require.NoError(t, err)
+	if err != nil {
+		return err
+	}
 	defer res.Body.Close()
 	var env struct {
 		Result json.RawMessage `json:"result"`
-		Error  *struct {
-			Code    int    `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
+		Error  *rpcError       `json:"error"`
 	}
-	require.NoError(t, json.NewDecoder(res.Body).Decode(&env))
+	if err := json.NewDecoder(res.Body).Decode(&env); err != nil {
+		return fmt.Errorf("%s: decode: %w", method, err)
+	}
 	if env.Error != nil {
-		return fmt.Errorf("%s: %d %s", method, env.Error.Code, env.Error.Message)
+		env.Error.method = method
+		return env.Error
 	}
 	if out != nil {
-		require.NoError(t, json.Unmarshal(env.Result, out))
+		return json.Unmarshal(env.Result, out)
 	}
 	return nil
 }
@@ -144,17 +168,34 @@ type multisigState struct {
 // and address.
 func inspectWallet(t *testing.T, s *localstack.Stack, instance, escrowID string, role escrow.Role) multisigState {
 	t.Helper()
-	url := rpcURL(t, s, instance)
-	name := escrow.WalletName(escrowID, role)
-	require.NoError(t, rawCall(t, url, "open_wallet", map[string]string{"filename": name, "password": walletPassword(escrowID, role)}, nil), "open %s", name)
+	return inspectWalletAt(t, rpcURL(t, s, instance), escrowID, role)
+}
+
+// inspectWalletAt is inspectWallet on the wallet-rpc at url.
+func inspectWalletAt(t *testing.T, url, escrowID string, role escrow.Role) multisigState {
+	t.Helper()
+	st, err := walletState(url, escrowID, role)
+	require.NoError(t, err)
+	return st
+}
+
+// walletState opens a role's wallet on the wallet-rpc at url and reads its multisig state
+// and address; it needs no test, so goroutines can use it.
+func walletState(url, escrowID string, role escrow.Role) (multisigState, error) {
 	var st multisigState
-	require.NoError(t, rawCall(t, url, "is_multisig", nil, &st))
+	name := escrow.WalletName(escrowID, role)
+	if err := call(url, "open_wallet", map[string]string{"filename": name, "password": walletPassword(escrowID, role)}, nil); err != nil {
+		return st, fmt.Errorf("open %s: %w", name, err)
+	}
+	if err := call(url, "is_multisig", nil, &st); err != nil {
+		return st, err
+	}
 	var addr struct {
 		Address string `json:"address"`
 	}
-	require.NoError(t, rawCall(t, url, "get_address", map[string]int{"account_index": 0}, &addr))
+	err := call(url, "get_address", map[string]int{"account_index": 0}, &addr)
 	st.Address = addr.Address
-	return st
+	return st, err
 }
 
 func rpcURL(t *testing.T, s *localstack.Stack, instance string) string {

@@ -1,0 +1,141 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/worker"
+)
+
+// TestTwoHostsSetUpNineEscrowsAtOnceEachOnItsOwnWallets runs two worker processes as two
+// hosts, each with its own disk and default flags (--spawn-wallet-rpcs 3). Nine escrows
+// started at once all end Ready; every role's wallet is where its assignment says, on that
+// host's disk alone, ready at the escrow's address. Nine escrows on one host first give the
+// baseline of the escrows-per-minute figure. A third worker pointed at one of the first
+// host's instances is refused.
+func TestTwoHostsSetUpNineEscrowsAtOnceEachOnItsOwnWallets(t *testing.T) {
+	s := startStack(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	bin := workerBinary(t, ctx, s)
+	root := t.TempDir()
+
+	a := startHost(t, ctx, s, bin, "host-a", filepath.Join(root, "host-a"))
+	began := time.Now()
+	one := awaitReady(t, ctx, s, startBatch(t, ctx, s, "one", 9))
+	oneHost := time.Since(began)
+	for _, st := range one {
+		assert.True(t, a.holds(st.Assignment), "%s is on host-a's instances: %+v", st.EscrowID, st.Assignment)
+	}
+
+	b := startHost(t, ctx, s, bin, "host-b", filepath.Join(root, "host-b"))
+	for _, n := range b.instances() {
+		assert.NotContains(t, a.served, n, "two hosts with default flags never share a queue name")
+	}
+	began = time.Now()
+	two := awaitReady(t, ctx, s, startBatch(t, ctx, s, "two", 9))
+	twoHosts := time.Since(began)
+	count := map[string]int{}
+	for _, st := range two {
+		where := hostOf(st.Assignment, a, b)
+		count[where]++
+		assert.Contains(t, []string{a.name, b.name}, where, "%s: one setup leases from one host's pool: %+v", st.EscrowID, st.Assignment)
+		assert.Len(t, map[string]bool{st.Assignment.Buyer: true, st.Assignment.Vendor: true, st.Assignment.Arbiter: true}, 3, "%s: three roles on three instances", st.EscrowID)
+	}
+	// Both hosts poll the escrow queue, so both take setups; all nine on one host would
+	// mean the second host's pool is not used (the chance of it by luck is 1 in 512).
+	assert.Positive(t, count[a.name], "host-a took setups: %v", count)
+	assert.Positive(t, count[b.name], "host-b took setups: %v", count)
+
+	// A third worker configured with one of host-a's instances is refused, naming host-a.
+	some := a.instances()[0]
+	third := worker.Instance{Name: some, URL: "http://127.0.0.1:1", WalletDir: a.served[some]}
+	out, err := exec.CommandContext(ctx, bin, workerArgs(s, third)...).CombinedOutput()
+	var exit *exec.ExitError
+	require.True(t, errors.As(err, &exit), "the third worker must exit non-zero, got %v: %s", err, out)
+	assert.Contains(t, string(out), fmt.Sprintf("is served by pid %d on host ", a.proc.Pid()))
+
+	for _, h := range []*host{a, b} {
+		require.NoError(t, h.proc.Stop(time.Minute), "%s stops on SIGTERM", h.name)
+		assert.NoError(t, h.proc.ExitErr(), "%s exits cleanly", h.name)
+	}
+	checkWalletsOnDisk(t, ctx, append(one, two...), a, b)
+	t.Logf("nine escrows set up at once: one host %.1f s (%.1f escrows/min), two hosts %.1f s (%.1f escrows/min), split %v",
+		oneHost.Seconds(), perMinute(9, oneHost), twoHosts.Seconds(), perMinute(9, twoHosts), count)
+}
+
+// TestAHostKilledMidSetupLosesNoEscrowAndDisturbsNoOther SIGKILLs one host (its worker and
+// wallet-rpcs at once, as a power cut would) while one of its escrows is mid-setup. The
+// other host's escrows, and those not yet placed, finish meanwhile on the other host,
+// never on the dead host's instances. The dead host's escrows wait for it, and finish once
+// it is back on the same disk, under the same instance names.
+func TestAHostKilledMidSetupLosesNoEscrowAndDisturbsNoOther(t *testing.T) {
+	s := startStack(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	bin := workerBinary(t, ctx, s)
+	root := t.TempDir()
+	a := startHost(t, ctx, s, bin, "host-a", filepath.Join(root, "host-a"))
+	b := startHost(t, ctx, s, bin, "host-b", filepath.Join(root, "host-b"))
+	ids := startBatch(t, ctx, s, "k", 6)
+
+	// Wait until host-a holds a setup between its rounds' steps.
+	var onA []string
+	require.Eventually(t, func() bool {
+		onA = nil
+		for _, id := range ids {
+			st, err := s.Starter.Status(ctx, id)
+			if err == nil && a.holds(st.Assignment) && (st.Phase == escrow.PhasePreparing || st.Phase == escrow.PhaseExchanging) {
+				onA = append(onA, id)
+			}
+		}
+		return len(onA) > 0
+	}, 5*time.Minute, 100*time.Millisecond, "a setup runs on host-a")
+	require.NoError(t, a.proc.Kill())
+	killed := time.Now()
+	t.Logf("host-a killed with %v mid-setup", onA)
+
+	// Meanwhile every other escrow ends Ready on host-b's instances.
+	var others []string
+	for _, id := range ids {
+		if !slices.Contains(onA, id) {
+			others = append(others, id)
+		}
+	}
+	for _, st := range awaitReady(t, ctx, s, others) {
+		if st.Assignment.Complete() && a.holds(st.Assignment) {
+			continue // Ready on host-a before the kill
+		}
+		assert.True(t, b.holds(st.Assignment), "%s finished while host-a was down, on host-b alone: %+v", st.EscrowID, st.Assignment)
+	}
+	othersDone := time.Since(killed)
+	for _, id := range onA {
+		st, err := s.Starter.Status(ctx, id)
+		require.NoError(t, err)
+		assert.NotEqual(t, escrow.PhaseReady, st.Phase, "%s needs host-a's wallets: it cannot be Ready while host-a is down", id)
+		assert.True(t, a.holds(st.Assignment), "%s keeps its place on host-a", id)
+	}
+
+	before := a.instances()
+	a = startHost(t, ctx, s, bin, "host-a-again", a.dir)
+	assert.Equal(t, before, a.instances(), "the host comes back under the same instance names")
+	back := time.Now()
+	states := awaitReady(t, ctx, s, ids)
+	afterReturn := time.Since(back)
+	for _, h := range []*host{a, b} {
+		require.NoError(t, h.proc.Stop(time.Minute), "%s stops on SIGTERM", h.name)
+	}
+	checkWalletsOnDisk(t, ctx, states, a, b)
+	t.Logf("others Ready %.1f s after the kill; host-a's %d escrows Ready %.1f s after it came back",
+		othersDone.Seconds(), len(onA), afterReturn.Seconds())
+}
