@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,7 +35,18 @@ type Pool struct {
 	ttl       time.Duration
 	now       func() time.Time
 	healthy   func(instance string) bool
+	// waiters are the escrows this pool refused for want of capacity, oldest first; when a
+	// release frees enough instances the oldest is woken (SetWake). A hint, not a queue:
+	// a lost waiter (a restart, or an escrow that got capacity on another host) only
+	// costs a timer's wait.
+	mu      sync.Mutex
+	waiters []string
+	wake    func(escrowID string)
 }
+
+// maxWaiters bounds the waiters a pool remembers; more waiting escrows fall back on their
+// timers.
+const maxWaiters = 4096
 
 type lease struct {
 	escrowID string
@@ -59,6 +72,10 @@ func NewPool(instances []string) (*Pool, error) {
 		now:       time.Now,
 	}, nil
 }
+
+// SetWake makes the pool call wake (asynchronously, it must not block) with the oldest
+// refused escrow whenever a release leaves enough idle instances for a setup.
+func (p *Pool) SetWake(wake func(escrowID string)) { p.wake = wake }
 
 // SetHealth makes the pool hand out only instances f calls healthy (a supervised pool's
 // live processes); steps already queued on a dead instance wait for it to come back.
@@ -103,10 +120,12 @@ func (p *Pool) AssignWalletRPCs(_ context.Context, in AssignInput) (escrow.Assig
 		for _, i := range got {
 			p.leases[i].CompareAndSwap(mine, nil)
 		}
+		p.addWaiter(in.EscrowID)
 		return escrow.Assignment{}, temporal.NewApplicationError(
 			fmt.Sprintf("no capacity: %d of %d wallet-rpc instances are busy with other setups or down", len(p.instances)-len(got), len(p.instances)),
 			ErrTypeNoCapacity)
 	}
+	p.dropWaiter(in.EscrowID)
 	return p.assignment(got), nil
 }
 
@@ -117,7 +136,11 @@ func (p *Pool) Release(instance, escrowID string) bool {
 			continue
 		}
 		if cur := p.leases[i].Load(); cur != nil && cur.escrowID == escrowID {
-			return p.leases[i].CompareAndSwap(cur, nil)
+			if !p.leases[i].CompareAndSwap(cur, nil) {
+				return false
+			}
+			p.wakeOne()
+			return true
 		}
 	}
 	return false
@@ -165,4 +188,45 @@ func (p *Pool) Restore(escrowID string, instances []string) int {
 		}
 	}
 	return n
+}
+
+// addWaiter remembers a refused escrow once, oldest first.
+func (p *Pool) addWaiter(escrowID string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if slices.Contains(p.waiters, escrowID) || len(p.waiters) >= maxWaiters {
+		return
+	}
+	p.waiters = append(p.waiters, escrowID)
+}
+
+// dropWaiter forgets an escrow that got its instances, so no wake is spent on it.
+func (p *Pool) dropWaiter(escrowID string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.waiters = slices.DeleteFunc(p.waiters, func(w string) bool { return w == escrowID })
+}
+
+// wakeOne wakes the oldest waiter if a setup fits in the idle instances now. The three
+// releases of one setup wake one waiter, on the last of them.
+func (p *Pool) wakeOne() {
+	if p.wake == nil || len(p.instances)-p.Busy() < min(escrow.Total, len(p.instances)) {
+		return
+	}
+	p.mu.Lock()
+	if len(p.waiters) == 0 {
+		p.mu.Unlock()
+		return
+	}
+	next := p.waiters[0]
+	p.waiters = p.waiters[1:]
+	p.mu.Unlock()
+	p.wake(next)
+}
+
+// Waiting counts the escrows this pool refused and has not woken yet.
+func (p *Pool) Waiting() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.waiters)
 }

@@ -144,3 +144,38 @@ func TestRestoredLeasesAreNotHandedToAnotherSetup(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, []string{got.Buyer, got.Vendor, got.Arbiter}, "c", "c stays with the setup that holds it")
 }
+
+// TestAReleaseWakesTheOldestRefusedSetupOnceItFits: a setup's three releases wake one
+// waiter, on the last of them, oldest first; a waiter that got capacity meanwhile is not
+// woken, and nobody is woken while a setup would not fit.
+func TestAReleaseWakesTheOldestRefusedSetupOnceItFits(t *testing.T) {
+	p, err := NewPool([]string{"r1", "r2", "r3"})
+	require.NoError(t, err)
+	var woken []string
+	p.SetWake(func(id string) { woken = append(woken, id) })
+	ctx := context.Background()
+	a, err := p.AssignWalletRPCs(ctx, AssignInput{EscrowID: "a"})
+	require.NoError(t, err)
+	for _, id := range []string{"b", "c", "b", "d"} {
+		_, err := p.AssignWalletRPCs(ctx, AssignInput{EscrowID: id})
+		noCapacity(t, err)
+	}
+	assert.Equal(t, 3, p.Waiting(), "each refused escrow is remembered once")
+
+	p.Release(a.Buyer, "a")
+	p.Release(a.Vendor, "a")
+	assert.Empty(t, woken, "two idle instances do not fit a setup")
+	p.Release(a.Arbiter, "a")
+	assert.Equal(t, []string{"b"}, woken, "the oldest waiter, once")
+
+	// c gets the instances on its own timer before b asks again: d is next, not c.
+	c, err := p.AssignWalletRPCs(ctx, AssignInput{EscrowID: "c"})
+	require.NoError(t, err)
+	for _, in := range []string{c.Buyer, c.Vendor, c.Arbiter} {
+		p.Release(in, "c")
+	}
+	assert.Equal(t, []string{"b", "d"}, woken)
+	assert.Equal(t, 0, p.Waiting())
+	assert.False(t, p.Release(c.Buyer, "c"), "a second release frees nothing")
+	assert.Equal(t, []string{"b", "d"}, woken, "and wakes nobody")
+}

@@ -17,6 +17,15 @@ type QueryName string
 // QueryStatus returns the escrow's State.
 const QueryStatus QueryName = "status"
 
+// SignalName is the type of every signal name.
+type SignalName string
+
+// SignalCapacityFreed wakes a setup that waits for idle wallet-rpc instances: the pool that
+// refused it sends it when a lease ends, so the setup need not sleep out its back-off. It
+// carries nothing and only hints: the setup asks the pool again, and its timer stays the
+// backstop when the hint is lost.
+const SignalCapacityFreed SignalName = "capacity-freed"
+
 // UpdateName is the type of every update name: the decisions of the escrow's parties.
 type UpdateName string
 

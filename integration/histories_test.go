@@ -53,3 +53,17 @@ func saveHistory(t *testing.T, s *localstack.Stack, escrowID, name string) {
 	require.NoError(t, os.WriteFile(path, b, 0o644))
 	t.Logf("saved %d events to %s", len(events), path)
 }
+
+// signaled reports whether the escrow's history holds a signal of that name.
+func signaled(t *testing.T, s *localstack.Stack, escrowID string, name escrow.SignalName) bool {
+	t.Helper()
+	it := s.Client.GetWorkflowHistory(context.Background(), escrow.WorkflowID(escrowID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil && a.GetSignalName() == string(name) {
+			return true
+		}
+	}
+	return false
+}

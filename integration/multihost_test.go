@@ -34,9 +34,17 @@ func TestTwoHostsSetUpNineEscrowsAtOnceEachOnItsOwnWallets(t *testing.T) {
 	began := time.Now()
 	one := awaitReady(t, ctx, s, startBatch(t, ctx, s, "one", 9))
 	oneHost := time.Since(began)
+	woken := 0
 	for _, st := range one {
 		assert.True(t, a.holds(st.Assignment), "%s is on host-a's instances: %+v", st.EscrowID, st.Assignment)
+		if signaled(t, s, st.EscrowID, escrow.SignalCapacityFreed) {
+			if woken++; woken == 1 {
+				saveHistory(t, s, st.EscrowID, "capacity-wake")
+			}
+		}
 	}
+	// Nine setups on room for one: the pool wakes a waiting setup when a lease ends.
+	assert.Positive(t, woken, "setups waiting for capacity were woken by releases")
 
 	b := startHost(t, ctx, s, bin, "host-b", filepath.Join(root, "host-b"))
 	for _, n := range b.instances() {

@@ -71,6 +71,7 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 		if cfg.Healthy != nil {
 			pool.SetHealth(cfg.Healthy)
 		}
+		pool.SetWake(w.wake)
 	}
 	for _, in := range cfg.Instances {
 		counters := &activities.Counters{}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
@@ -181,4 +183,32 @@ func (s *EscrowSuite) TestASetupWaitsForCapacityOnADurableTimer() {
 	s.Equal(escrow.StatusCancelled, res.Status, "set up once capacity came back, then nobody paid")
 	s.True(res.Assignment.Complete())
 	s.GreaterOrEqual(timers, 10, "the wait is a series of durable timers")
+}
+
+// TestAWaitingSetupIsWokenWhenALeaseEnds: the pool that refused the setup wakes it when a
+// release makes room, so it leases at once instead of sleeping out its 30 s back-off.
+func (s *EscrowSuite) TestAWaitingSetupIsWokenWhenALeaseEnds() {
+	_, err := s.pool.AssignWalletRPCs(context.Background(), activities.AssignInput{EscrowID: "someone-else"})
+	s.Require().NoError(err)
+	s.pool.SetWake(func(id string) {
+		s.Equal("waits", id)
+		s.env.SignalWorkflow(string(escrow.SignalCapacityFreed), nil)
+	})
+	var freedAt, leasedAt time.Time
+	s.env.RegisterDelayedCallback(func() {
+		freedAt = s.env.Now()
+		for _, in := range []string{"rpc-1", "rpc-2", "rpc-3"} {
+			s.pool.Release(in, "someone-else")
+		}
+	}, 10*time.Minute+7*time.Second)
+	s.env.SetOnLocalActivityCompletedListener(func(_ *activity.Info, _ converter.EncodedValue, err error) {
+		if err == nil && leasedAt.IsZero() {
+			leasedAt = s.env.Now()
+		}
+	})
+	s.wallets.install()
+	s.env.ExecuteWorkflow(Escrow, input("waits", EscrowInput{Timing: Timing{FundingDeadline: time.Minute, LateMoneyGrace: time.Minute}}))
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.False(leasedAt.IsZero(), "the setup leased its instances")
+	s.Less(leasedAt.Sub(freedAt), time.Second, "leased right after the release, not at its next timer")
 }

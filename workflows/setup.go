@@ -195,7 +195,7 @@ func (e *escrowFlow) leaseDurably(ctx workflow.Context, since time.Time) (escrow
 		if wait == time.Second || wait == 30*time.Second {
 			workflow.GetLogger(ctx).Info("waiting for idle wallet-rpc instances", "waited", workflow.Now(ctx).Sub(since).String(), "reason", failureReason(err))
 		}
-		if err := workflow.Sleep(ctx, wait); err != nil {
+		if err := waitForCapacity(ctx, wait); err != nil {
 			return a, err
 		}
 		wait = min(2*wait, 30*time.Second)
