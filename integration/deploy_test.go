@@ -22,10 +22,7 @@ import (
 // new one serves the same instances under the same names, and every escrow ends Ready with
 // no wallet step lost or run twice.
 func TestARollingDeployHandsTheInstancesToTheNewVersion(t *testing.T) {
-	s := startStack(t, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	bin := workerBinary(t, ctx, s)
+	s, ctx, bin := processStack(t, 10*time.Minute)
 	dir := filepath.Join(t.TempDir(), "host")
 	old := startHost(t, ctx, s, bin, "old", dir)
 	ids := startBatch(t, ctx, s, "d", 3)

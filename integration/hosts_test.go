@@ -33,6 +33,16 @@ type host struct {
 	served map[string]string
 }
 
+// processStack is a stack whose worker runs as processes (hosts): its Temporal, database and
+// an idle in-process pool, the worker binary, and a deadline for the whole test.
+func processStack(t *testing.T, timeout time.Duration) (*localstack.Stack, context.Context, string) {
+	t.Helper()
+	s := startStack(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	return s, ctx, workerBinary(t, ctx, s)
+}
+
 // hostArgs are the flags of a host's worker over the stack's Temporal and database.
 func hostArgs(s *localstack.Stack, dir string) []string {
 	return append(workerArgs(s), "--spawn-wallet-rpcs", "3", "--spawn-dir", dir, "--spawn-base-port", "0")

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -24,10 +23,7 @@ import (
 // baseline of the escrows-per-minute figure. A third worker pointed at one of the first
 // host's instances is refused.
 func TestTwoHostsSetUpNineEscrowsAtOnceEachOnItsOwnWallets(t *testing.T) {
-	s := startStack(t, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	bin := workerBinary(t, ctx, s)
+	s, ctx, bin := processStack(t, 15*time.Minute)
 	root := t.TempDir()
 
 	a := startHost(t, ctx, s, bin, "host-a", filepath.Join(root, "host-a"))
@@ -88,10 +84,7 @@ func TestTwoHostsSetUpNineEscrowsAtOnceEachOnItsOwnWallets(t *testing.T) {
 // never on the dead host's instances. The dead host's escrows wait for it, and finish once
 // it is back on the same disk, under the same instance names.
 func TestAHostKilledMidSetupLosesNoEscrowAndDisturbsNoOther(t *testing.T) {
-	s := startStack(t, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	bin := workerBinary(t, ctx, s)
+	s, ctx, bin := processStack(t, 15*time.Minute)
 	root := t.TempDir()
 	a := startHost(t, ctx, s, bin, "host-a", filepath.Join(root, "host-a"))
 	b := startHost(t, ctx, s, bin, "host-b", filepath.Join(root, "host-b"))
