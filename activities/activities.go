@@ -203,6 +203,9 @@ func (w *Wallet) round(ctx context.Context, in RoundInput, step func(ctx context
 	if in.Round < escrow.Rounds && out.Info == "" {
 		return RoundResult{}, nonRetryable(ErrTypeProtocol, fmt.Errorf("round %d of %s: wallet returned no message for the next round", in.Round, name))
 	}
+	if err := w.backup(ctx, in.EscrowID, in.Role, in.Round); err != nil {
+		return RoundResult{}, classify(err)
+	}
 	return out, nil
 }
 
@@ -228,6 +231,11 @@ func (w *Wallet) VerifyMultisig(ctx context.Context, in WalletInput) (VerifyResu
 	})
 	if err != nil {
 		return VerifyResult{}, classify(fmt.Errorf("verify %s: %w", name, err))
+	}
+	if out.Ready {
+		if err := w.backup(ctx, in.EscrowID, in.Role, BackupStageReady); err != nil {
+			return VerifyResult{}, classify(err)
+		}
 	}
 	if err := w.dropSnapshots(name, 0); err != nil {
 		return VerifyResult{}, classify(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/store"
@@ -39,7 +40,14 @@ type ProjectInput struct {
 	RunID         string                 `json:"run_id"`
 	// Version grows with every projection of one escrow; a row never moves to a lower one.
 	Version int64 `json:"version"`
+	// RetainBackupsFor is how long the wallet backups outlive a final status: the late-money
+	// grace, during which a late payment still needs the keys (0: DefaultBackupRetention).
+	RetainBackupsFor time.Duration `json:"retain_backups_for,omitempty"`
 }
+
+// DefaultBackupRetention keeps a final escrow's wallet backups as long as the default
+// late-money grace.
+const DefaultBackupRetention = 7 * 24 * time.Hour
 
 // ProjectResult says whether the row moved (false: a newer version was already there).
 type ProjectResult struct {
@@ -69,6 +77,16 @@ func (p *Projection) ProjectEscrow(ctx context.Context, in ProjectInput) (Projec
 			return ProjectResult{}, nonRetryable(ErrTypeInvalidInput, err)
 		}
 		return ProjectResult{}, err
+	}
+	if in.Status.Final() {
+		// From a final status on, the backups are kept only through the late-money grace.
+		keep := in.RetainBackupsFor
+		if keep <= 0 {
+			keep = DefaultBackupRetention
+		}
+		if err := p.store.RetainWalletBackups(ctx, in.EscrowID, time.Now().Add(keep)); err != nil {
+			return ProjectResult{}, fmt.Errorf("project escrow %s: retain wallet backups: %w", in.EscrowID, err)
+		}
 	}
 	return ProjectResult{Applied: applied}, nil
 }

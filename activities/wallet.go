@@ -39,6 +39,7 @@ type Wallet struct {
 
 	counters *Counters
 	pool     *Pool
+	backups  Backups
 }
 
 // WalletConfig describes the wallet-rpc instance a Wallet serves.
@@ -58,6 +59,9 @@ type WalletConfig struct {
 	// Pool, if set, is the pool that leases this instance; ReleaseInstance returns the
 	// lease there. Releasing on the instance's own queue reaches the process that owns it.
 	Pool *Pool
+	// Backups, if set, receives a sealed copy of each wallet's keys file after every round
+	// and at Ready (backup.go); nil on a participant's own worker.
+	Backups Backups
 }
 
 // NewWallet checks cfg and returns the activities for one instance.
@@ -72,7 +76,7 @@ func NewWallet(cfg WalletConfig) (*Wallet, error) {
 	case len(cfg.Secret) < MinSecretLength:
 		return nil, fmt.Errorf("wallet activities %s: wallet secret has %d bytes, need at least %d", cfg.Instance, len(cfg.Secret), MinSecretLength)
 	}
-	w := &Wallet{instance: cfg.Instance, rpc: cfg.RPC, dir: cfg.Dir, secret: cfg.Secret, counters: cfg.Counters, pool: cfg.Pool}
+	w := &Wallet{instance: cfg.Instance, rpc: cfg.RPC, dir: cfg.Dir, secret: cfg.Secret, counters: cfg.Counters, pool: cfg.Pool, backups: cfg.Backups}
 	if w.counters == nil {
 		w.counters = &Counters{}
 	}

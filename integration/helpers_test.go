@@ -198,14 +198,25 @@ func walletState(url, escrowID string, role escrow.Role) (multisigState, error) 
 	return st, err
 }
 
+// walletDir is the wallet dir of one of the stack's instances.
+func walletDir(t *testing.T, s *localstack.Stack, instance string) string {
+	return stackInstance(t, s, instance).WalletDir
+}
+
 func rpcURL(t *testing.T, s *localstack.Stack, instance string) string {
+	return stackInstance(t, s, instance).URL
+}
+
+// stackInstance is the stack's instance of that name.
+func stackInstance(t *testing.T, s *localstack.Stack, name string) worker.Instance {
+	t.Helper()
 	for _, r := range s.RPCs {
-		if r.Name == instance {
-			return r.URL
+		if r.Name == name {
+			return r
 		}
 	}
-	t.Fatalf("no wallet-rpc instance %q", instance)
-	return ""
+	t.Fatalf("no wallet-rpc instance %q", name)
+	return worker.Instance{}
 }
 
 // walletFiles lists, per instance, the files under its wallet dir that belong to escrowID

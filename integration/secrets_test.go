@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/codec"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/starter"
@@ -36,12 +38,26 @@ func TestNoSecretRestsInPlaintext(t *testing.T) {
 	defer cancel()
 	_, err := s.Starter.Start(ctx, input("secret", 0))
 	require.NoError(t, err)
-	_, err = s.Starter.WaitReady(ctx, "secret")
+	st, err := s.Starter.WaitReady(ctx, "secret")
 	require.NoError(t, err)
 
 	secrets := []string{multisigMarker}
 	for _, r := range escrow.Roles {
 		secrets = append(secrets, walletPassword("secret", r))
+	}
+	// Each role's keys file is backed up at Ready, sealed: a run of its bytes, raw or as
+	// Postgres prints a bytea (hex), must show nowhere.
+	var keyRuns [][]byte
+	for _, r := range escrow.Roles {
+		keys, err := os.ReadFile(filepath.Join(walletDir(t, s, st.Assignment.For(r)), escrow.WalletName("secret", r)+".keys"))
+		require.NoError(t, err)
+		b, err := s.Store.GetWalletBackup(ctx, "secret", r)
+		require.NoError(t, err, "the %s wallet is backed up", r)
+		assert.Equal(t, keys, b.Keys, "the %s backup is the keys file as it is on disk", r)
+		assert.Equal(t, activities.BackupStageReady, b.Stage)
+		run := keys[len(keys)/2 : len(keys)/2+32]
+		keyRuns = append(keyRuns, run)
+		secrets = append(secrets, hex.EncodeToString(run))
 	}
 	// The dev server writes SQLite with a WAL: read the database and its side files.
 	var temporalBytes []byte
@@ -56,6 +72,9 @@ func TestNoSecretRestsInPlaintext(t *testing.T) {
 	require.True(t, bytes.Contains(temporalBytes, []byte("MakeMultisig")), "the scan must see history in the clear")
 	for _, sec := range secrets {
 		assert.False(t, bytes.Contains(temporalBytes, []byte(sec)), "Temporal's files contain %.12s…", sec)
+	}
+	for _, run := range keyRuns {
+		assert.False(t, bytes.Contains(temporalBytes, run), "Temporal's files contain a keys file's bytes")
 	}
 
 	var tables []string
@@ -76,6 +95,9 @@ func TestNoSecretRestsInPlaintext(t *testing.T) {
 	var enc []byte
 	require.NoError(t, s.Store.DB().GetContext(ctx, &enc, `SELECT multisig_infos_enc FROM escrows WHERE escrow_id = 'secret'`))
 	assert.NotEmpty(t, enc, "the multisig infos are stored, encrypted")
+	var backups int
+	require.NoError(t, s.Store.DB().GetContext(ctx, &backups, `SELECT count(*) FROM wallet_backups WHERE escrow_id = 'secret'`))
+	assert.Equal(t, len(escrow.Roles), backups, "one sealed backup per role")
 
 	for _, e := range stackLogs[s].All() {
 		line, _ := json.Marshal(e.ContextMap())

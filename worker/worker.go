@@ -17,6 +17,7 @@ import (
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/store"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 	"github.com/xmr-escrow/xmr-escrow/workflows"
 )
@@ -32,6 +33,7 @@ type Worker struct {
 	// own is released by Stop only if New made it (ownOwned); a caller's is the caller's.
 	own      *Ownership
 	ownOwned bool
+	store    *store.Store
 }
 
 // New builds (but does not start) the workers for cfg. It first takes ownership of every
@@ -42,7 +44,7 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	w := &Worker{counters: map[string]*activities.Counters{}, own: cfg.Ownership, client: c, rpcs: map[string]*walletrpc.Client{}}
+	w := &Worker{counters: map[string]*activities.Counters{}, own: cfg.Ownership, client: c, rpcs: map[string]*walletrpc.Client{}, store: cfg.Store}
 	if w.own == nil {
 		w.own, w.ownOwned = NewOwnership(cfg.Logger), true
 	}
@@ -97,6 +99,7 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 			Secret:   cfg.WalletSecret,
 			Counters: counters,
 			Pool:     pool,
+			Backups:  backupsOf(cfg),
 		})
 		if err != nil {
 			return nil, err
@@ -160,6 +163,9 @@ func (w *Worker) Stop() {
 func (w *Worker) Run(ctx context.Context) error {
 	if err := w.Start(); err != nil {
 		return err
+	}
+	if w.store != nil {
+		go w.purgeBackups(ctx, time.Hour)
 	}
 	<-ctx.Done()
 	w.Stop()

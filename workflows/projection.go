@@ -47,7 +47,7 @@ func (e *escrowFlow) project(ctx workflow.Context) {
 		Address: e.status.Address, Reason: e.projectedReason(),
 		Wallets: copyMap(e.wallets), Instances: instances, MultisigInfos: copyMap(e.infos),
 		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
-		Version: e.version,
+		Version: e.version, RetainBackupsFor: e.timing.LateMoneyGrace,
 	}
 	f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, projectionOptions), projection.ProjectEscrow, in)
 	e.projections = append(e.projections, f)
