@@ -14,9 +14,11 @@ import (
 
 // Backups keeps a copy of each wallet's keys file off its host, sealed by the keyring
 // (store.Store): the wallet dir is otherwise the only copy of a key share, and one lost
-// disk would strand the money of every escrow with a role on it.
+// disk would strand the money of every escrow with a role on it. RestoreWallet (restore.go)
+// reads a copy back onto another instance.
 type Backups interface {
 	PutWalletBackup(ctx context.Context, b store.WalletBackup) (applied bool, err error)
+	GetWalletBackup(ctx context.Context, escrowID string, role escrow.Role) (store.WalletBackup, error)
 }
 
 // BackupStageReady is the backup taken when the setup is verified; the rounds take their

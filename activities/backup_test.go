@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,10 +16,41 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
-// fakeBackups records the backups it is given, or refuses them all with err.
+// fakeBackups records the backups it is given, or refuses them all with err. Get answers
+// from stored (by escrow ID and role), or fails with getErr.
 type fakeBackups struct {
 	puts []store.WalletBackup
 	err  error
+
+	stored map[string]store.WalletBackup
+	getErr error
+	gets   int
+	onGet  func() // runs inside each Get, to model what happens meanwhile
+}
+
+// store keeps b for Get.
+func (f *fakeBackups) store(b store.WalletBackup) {
+	if f.stored == nil {
+		f.stored = map[string]store.WalletBackup{}
+	}
+	f.stored[b.EscrowID+"/"+string(b.Role)] = b
+}
+
+func (f *fakeBackups) GetWalletBackup(_ context.Context, escrowID string, role escrow.Role) (store.WalletBackup, error) {
+	f.gets++
+	if f.onGet != nil {
+		f.onGet()
+	}
+	if f.getErr != nil {
+		return store.WalletBackup{}, f.getErr
+	}
+	b, ok := f.stored[escrowID+"/"+string(role)]
+	if !ok {
+		return store.WalletBackup{}, fmt.Errorf("store: get wallet backup of escrow %q role %s: %w", escrowID, role, store.ErrNoBackup)
+	}
+	// A copy, as the store opens a fresh one each time: the caller clears it after use.
+	b.Keys = append([]byte(nil), b.Keys...)
+	return b, nil
 }
 
 func (f *fakeBackups) PutWalletBackup(_ context.Context, b store.WalletBackup) (bool, error) {

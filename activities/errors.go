@@ -19,6 +19,9 @@ const (
 	ErrTypeWalletRejected = "WalletRejected"
 	// ErrTypeProtocol is a well-formed answer that breaks the protocol.
 	ErrTypeProtocol = "WalletProtocol"
+	// ErrTypeRestoreRefused is a restore that would overwrite another wallet, or whose
+	// wallet is not the escrow's (or whose backup is missing, corrupt or does not open).
+	ErrTypeRestoreRefused = "RestoreRefused"
 )
 
 func nonRetryable(typ string, err error) error {

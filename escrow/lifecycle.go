@@ -138,3 +138,15 @@ type RetryPayoutInput struct {
 	// MaxFeeAtomic, if set, raises this escrow's fee cap (for a fee spike).
 	MaxFeeAtomic uint64 `json:"max_fee_atomic,omitempty"`
 }
+
+// RestoreWalletInput is an operator's request to write a role's wallet back from its sealed
+// backup onto a live instance, after the disk that held it was lost.
+type RestoreWalletInput struct {
+	// Operator names who restores it, for the audit trail (1–200 characters).
+	Operator string `json:"operator"`
+	// Role is the wallet to restore.
+	Role Role `json:"role"`
+	// Instance is the live wallet-rpc instance (its name, as the worker's log gives it) that
+	// receives the wallet; every later step of that role goes there.
+	Instance string `json:"instance"`
+}

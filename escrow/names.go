@@ -46,6 +46,9 @@ const (
 	UpdateCancel UpdateName = "cancel"
 	// UpdateRetryPayout: an operator resumes a parked payout now, optionally raising its fee cap.
 	UpdateRetryPayout UpdateName = "retry-payout"
+	// UpdateRestoreWallet: an operator writes a role's wallet back from its backup onto a
+	// live instance, moving that role there (and resuming a parked payout).
+	UpdateRestoreWallet UpdateName = "restore-wallet"
 )
 
 // Search attribute keys that operators filter on in the Web UI.

@@ -85,6 +85,19 @@ func (a Assignment) For(r Role) string {
 	return ""
 }
 
+// With returns a copy of a with role r moved to instance: a restored wallet's new home.
+func (a Assignment) With(r Role, instance string) Assignment {
+	switch r {
+	case Buyer:
+		a.Buyer = instance
+	case Vendor:
+		a.Vendor = instance
+	case Arbiter:
+		a.Arbiter = instance
+	}
+	return a
+}
+
 // Complete reports whether every role has an instance.
 func (a Assignment) Complete() bool {
 	return a.Buyer != "" && a.Vendor != "" && a.Arbiter != ""

@@ -29,6 +29,13 @@ func (s *Client) RetryPayout(ctx context.Context, escrowID string, in escrow.Ret
 }
 
 // update sends one update and waits for the escrow's state after it.
+// RestoreWallet writes a role's wallet back from its sealed backup onto a live instance,
+// after the disk that held it was lost; the role's later steps go there, and a parked payout
+// resumes. It returns once the wallet is restored and checked, or with why not.
+func (s *Client) RestoreWallet(ctx context.Context, escrowID string, in escrow.RestoreWalletInput) (escrow.State, error) {
+	return s.update(ctx, escrowID, escrow.UpdateRestoreWallet, in)
+}
+
 func (s *Client) update(ctx context.Context, escrowID string, name escrow.UpdateName, in any) (escrow.State, error) {
 	if err := escrow.ValidateID(escrowID); err != nil {
 		return escrow.State{}, err

@@ -36,6 +36,8 @@ type escrowFlow struct {
 	blockedSA bool
 	// cancelPending is a cancel accepted while awaiting funding, decided after a fresh check.
 	cancelPending bool
+	// restoring is set while a restore-wallet update runs: one at a time per escrow.
+	restoring bool
 }
 
 // changeStrictInput versions the stricter input rules (three different users), and the
@@ -89,6 +91,9 @@ func newEscrow(ctx workflow.Context, in EscrowInput) (*escrowFlow, error) {
 		return nil, err
 	}
 	if err := e.registerRetryPayout(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.registerRestoreWallet(ctx); err != nil {
 		return nil, err
 	}
 	e.blockedSA = e.status.Blocked != nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -88,8 +89,8 @@ func (m *fakeMoney) install(env *testsuite.TestWorkflowEnvironment) {
 			return activities.BalanceResult{UnlockedAtomic: held, TotalAtomic: held}, nil
 		}).Maybe()
 	env.OnActivity(wallet.ExportMultisigInfo, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.WalletInput) (activities.MultisigMessage, error) {
-			m.step("export:%s", in.Role)
+		func(ctx context.Context, in activities.WalletInput) (activities.MultisigMessage, error) {
+			m.step("export:%s on %s", in.Role, activity.GetInfo(ctx).TaskQueue)
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			if m.unopenable > 0 {
@@ -189,6 +190,11 @@ type outcome struct {
 }
 
 func (s *EscrowSuite) decide(at time.Duration, name escrow.UpdateName, in escrow.DecisionInput) *outcome {
+	return s.update(at, name, in)
+}
+
+// update sends any update at the given test-clock time and records its outcome.
+func (s *EscrowSuite) update(at time.Duration, name escrow.UpdateName, in any) *outcome {
 	o := &outcome{}
 	s.updates++
 	id := fmt.Sprintf("%s-%d", name, s.updates)

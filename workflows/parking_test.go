@@ -6,7 +6,6 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
@@ -151,16 +150,7 @@ func (s *EscrowSuite) TestTheDeadlineNeverExpiresOnAFailedCheck() {
 
 // retryPayout sends an operator's retry-payout at the given test-clock time.
 func (s *EscrowSuite) retryPayout(at time.Duration, in escrow.RetryPayoutInput) *outcome {
-	o := &outcome{}
-	s.updates++
-	s.env.RegisterDelayedCallback(func() {
-		s.env.UpdateWorkflow(string(escrow.UpdateRetryPayout), "retry-"+in.Operator+at.String(), &testsuite.TestUpdateCallback{
-			OnAccept:   func() { o.accepted = true },
-			OnReject:   func(err error) { o.rejected, o.err = true, err },
-			OnComplete: func(v interface{}, err error) { o.err = err },
-		}, in)
-	}, at)
-	return o
+	return s.update(at, escrow.UpdateRetryPayout, in)
 }
 
 // TestASetupWaitsForCapacityOnADurableTimer: every instance is leased to another setup; the

@@ -43,6 +43,7 @@ const usage = `usage: starter [-address host:port] [-namespace ns] [-database UR
   resolve ESCROW_ID -actor ARBITER_ID -winner buyer|vendor
   cancel ESCROW_ID -role R -actor ID                         before funding
   retry-payout ESCROW_ID -operator NAME [-max-fee PICONERO]  resume a payout parked as payout_blocked now
+  restore-wallet ESCROW_ID -role R -to INSTANCE -operator NAME  write a lost wallet back from its backup onto a live instance
   list -status payout_blocked                                every parked payout (projection; see also the Web UI: EscrowBlocked)`
 
 func main() {
@@ -110,6 +111,8 @@ func run(args []string) error {
 		return timelineCommand(ctx, c, id, rest)
 	case "retry-payout":
 		return retryPayout(ctx, s, id, rest)
+	case "restore-wallet":
+		return restoreWallet(ctx, s, id, rest)
 	}
 	if name, ok := decisionCommands[cmd]; ok {
 		return decide(ctx, s, id, name, rest)
@@ -207,4 +210,19 @@ func retryPayout(ctx context.Context, s *starter.Client, id string, args []strin
 		return err
 	}
 	return printJSON(s.RetryPayout(ctx, id, in))
+}
+
+// restoreWallet writes a role's wallet back from its sealed backup onto a live instance
+// and moves the role there, after the disk that held it was lost.
+func restoreWallet(ctx context.Context, s *starter.Client, id string, args []string) error {
+	fs := flag.NewFlagSet("restore-wallet", flag.ContinueOnError)
+	in := escrow.RestoreWalletInput{}
+	fs.StringVar(&in.Operator, "operator", "", "who restores it, for the audit trail (required)")
+	role := fs.String("role", "", "the wallet to restore: buyer, vendor or arbiter (required)")
+	fs.StringVar(&in.Instance, "to", "", "the live wallet-rpc instance that receives it, e.g. w-3f2a9c01b7de (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	in.Role = escrow.Role(*role)
+	return printJSON(s.RestoreWallet(ctx, id, in))
 }
