@@ -98,3 +98,31 @@ func (ms *moneyStack) release(t *testing.T, ctx context.Context, id string) {
 	_, err = ms.Starter.Decide(ctx, id, escrow.UpdateConfirmReceipt, decision(escrow.Buyer))
 	require.NoError(t, err)
 }
+
+// TestAllThreeWalletsLostAreRestoredAndTheRefundPays: every disk of the escrow is lost at
+// once. Each role is restored from its backup onto another instance than its own, and the
+// refund pays the buyer in full.
+func TestAllThreeWalletsLostAreRestoredAndTheRefundPays(t *testing.T) {
+	ms := startMoneyStack(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	id := "all-lost"
+	st := ms.fundedEscrow(t, ctx, id)
+	for _, r := range escrow.Roles {
+		ms.loseWallet(t, st, r)
+	}
+	lost := time.Now()
+	// Each role moves to the next role's instance.
+	for i, r := range escrow.Roles {
+		to := st.Assignment.For(escrow.Roles[(i+1)%len(escrow.Roles)])
+		now, err := ms.Starter.RestoreWallet(ctx, id, escrow.RestoreWalletInput{Operator: "ops-test", Role: r, Instance: to})
+		require.NoError(t, err, "restore %s onto %s", r, to)
+		assert.Equal(t, to, now.Assignment.For(r))
+	}
+	restoredIn := time.Since(lost)
+	_, err := ms.Starter.Decide(ctx, id, escrow.UpdateAgreeRefund, decision(escrow.Vendor))
+	require.NoError(t, err)
+	paid := ms.settle(t, ctx, id, escrow.StatusRefunded)
+	ms.assertReceived(t, ctx, paid, ms.buyer)
+	t.Logf("three disks gone to restored in %.1fs; to refund confirmed in %.1fs", restoredIn.Seconds(), time.Since(lost).Seconds())
+}
