@@ -43,6 +43,7 @@ type fakeMoney struct {
 	failChecksFrom, failChecks int
 	swept                      uint64 // what submitted payouts took from the address
 	lastFunded                 uint64
+	submittedAt                time.Time // test-clock time of the last submit
 }
 
 // lateNow is the late money visible at the address now.
@@ -132,6 +133,7 @@ func (m *fakeMoney) install(env *testsuite.TestWorkflowEnvironment) {
 			m.step("submit:%s", in.Role)
 			m.mu.Lock()
 			defer m.mu.Unlock()
+			m.submittedAt = m.s.env.Now()
 			if m.submitOutages > 0 {
 				m.submitOutages--
 				return activities.TxStatusResult{}, errors.New("submit_multisig: -36 no connection to daemon")

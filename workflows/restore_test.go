@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
@@ -77,4 +78,23 @@ func (s *EscrowSuite) TestARestoreIsRefusedBeforeTheWalletsExistOrForNoRole() {
 		s.True(o.rejected, "input %d: %v", i, o.err)
 	}
 	s.Equal("rpc-2", st.Assignment.Vendor)
+}
+
+// TestARestoreResumesAPayoutParkedOnTheLostWallet: the release parks because the vendor's
+// wallet is gone (it will not open), with a day's back-off; the operator's restore resumes it
+// at once, on the new instance.
+func (s *EscrowSuite) TestARestoreResumesAPayoutParkedOnTheLostWallet() {
+	s.restoreTo("")
+	s.money.unopenable = 1
+	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
+	var parked escrow.State
+	var start time.Time
+	s.env.RegisterDelayedCallback(func() { start = s.env.Now().Add(-2 * hour); parked = s.status() }, 2*hour)
+	restored := s.update(2*hour+time.Minute, escrow.UpdateRestoreWallet, escrow.RestoreWalletInput{Operator: "ops-ana", Role: escrow.Vendor, Instance: "rpc-9"})
+	_, st := s.runLifecycle("parked", EscrowInput{Timing: Timing{PayoutRetry: day, PayoutRetryMax: day, LateMoneyGrace: time.Minute}})
+	s.Require().NoError(restored.err)
+	s.Equal(escrow.StatusPayoutBlocked, parked.Status, "parked on the wallet that will not open")
+	s.Less(s.money.submittedAt.Sub(start), 3*hour, "resumed by the restore, not a day later by its back-off")
+	s.Contains(s.money.steps, "export:vendor on "+escrow.WalletTaskQueue("rpc-9"))
+	s.Equal(escrow.StatusCompleted, st.Status)
 }
