@@ -34,6 +34,9 @@ type Worker struct {
 	own      *Ownership
 	ownOwned bool
 	store    *store.Store
+	// fatal receives the first fatal error of any SDK worker (a deleted namespace, lost
+	// permissions): Run returns it, so the process exits instead of idling while alive.
+	fatal chan error
 }
 
 // New builds (but does not start) the workers for cfg. It first takes ownership of every
@@ -44,7 +47,7 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	w := &Worker{counters: map[string]*activities.Counters{}, own: cfg.Ownership, client: c, rpcs: map[string]*walletrpc.Client{}, store: cfg.Store}
+	w := &Worker{counters: map[string]*activities.Counters{}, own: cfg.Ownership, client: c, rpcs: map[string]*walletrpc.Client{}, store: cfg.Store, fatal: make(chan error, 1)}
 	if w.own == nil {
 		w.own, w.ownOwned = NewOwnership(cfg.Logger), true
 	}
@@ -84,6 +87,7 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 			MaxConcurrentActivityExecutionSize: 1,
 			MaxConcurrentActivityTaskPollers:   1,
 			WorkerStopTimeout:                  10 * time.Second,
+			OnFatalError:                       w.onFatal,
 		}
 		if cfg.Metrics != nil {
 			rpcCfg.Observe = cfg.Metrics.ObserveRPC(in.Name)
@@ -120,7 +124,7 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 			zap.String("url", in.URL), zap.String("wallet_dir", in.WalletDir), zap.String("instance_id", string(id.Source)))
 	}
 	if pool != nil {
-		ew := sdkworker.New(c, escrow.EscrowTaskQueue, sdkworker.Options{})
+		ew := sdkworker.New(c, escrow.EscrowTaskQueue, sdkworker.Options{OnFatalError: w.onFatal})
 		ew.RegisterWorkflow(workflows.Escrow)
 		ew.RegisterActivity(pool.AssignWalletRPCs)
 		ew.RegisterActivity(activities.NewProjection(cfg.Store))
@@ -159,7 +163,8 @@ func (w *Worker) Stop() {
 	}
 }
 
-// Run starts the workers and blocks until ctx is done.
+// Run starts the workers and blocks until ctx is done (returning nil) or one of them stops on
+// a fatal error (returning it), as the SDK's own Run does; either way every worker stops.
 func (w *Worker) Run(ctx context.Context) error {
 	if err := w.Start(); err != nil {
 		return err
@@ -167,9 +172,22 @@ func (w *Worker) Run(ctx context.Context) error {
 	if w.store != nil {
 		go w.purgeBackups(ctx, time.Hour)
 	}
-	<-ctx.Done()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-w.fatal:
+		w.log.Error("a Temporal worker stopped on a fatal error; stopping them all", zap.Error(err))
+	}
 	w.Stop()
-	return nil
+	return err
+}
+
+// onFatal keeps the first fatal error for Run; later ones add nothing an operator needs.
+func (w *Worker) onFatal(err error) {
+	select {
+	case w.fatal <- fmt.Errorf("temporal worker: %w", err):
+	default:
+	}
 }
 
 // InstanceStats is one instance's count of expensive calls.
