@@ -80,6 +80,7 @@ func TestALostWalletIsRestoredFromItsBackupAndTheReleasePays(t *testing.T) {
 	ms.release(t, ctx, id)
 	paid := ms.settle(t, ctx, id, escrow.StatusCompleted)
 	ms.assertReceived(t, ctx, paid, ms.vendor)
+	saveHistory(t, ms.Stack, id, "restore-release")
 	t.Logf("disk gone to restored in %.1fs; to payout confirmed in %.1fs", restoredIn.Seconds(), time.Since(lost).Seconds())
 	var detail string
 	for _, d := range paid.Decisions {
