@@ -44,8 +44,10 @@ bench: tools
 
 lint:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
+	go mod tidy -diff
 	go vet ./...
 	$(TOOLS_BIN)/workflowcheck ./...
+	$(TOOLS_BIN)/staticcheck ./...
 
 fuzz:
 	go test -run XXX -fuzz FuzzDecodeResponse -fuzztime 30s ./walletrpc

@@ -158,7 +158,7 @@ func (w *Wallet) MakeMultisig(ctx context.Context, in RoundInput) (RoundResult, 
 			return walletrpc.ExchangeMultisigKeysResult{}, fmt.Errorf("re-enable multisig: %w", err)
 		}
 		r, err := w.rpc.MakeMultisig(ctx, walletrpc.MakeMultisigRequest{MultisigInfo: in.Infos, Threshold: escrow.Threshold, Password: w.password(name)})
-		return walletrpc.ExchangeMultisigKeysResult{Address: r.Address, MultisigInfo: r.MultisigInfo}, err
+		return walletrpc.ExchangeMultisigKeysResult(r), err
 	})
 }
 

@@ -125,9 +125,9 @@ func TestTemporalRestartKeepsAddressAndHistory(t *testing.T) {
 	assertGone(t, s.Proc.Pid())
 	assert.Equal(t, s.HostPort, s2.HostPort)
 	// The same client reconnects to the same address and finds the run.
-	desc, err := c.DescribeWorkflowExecution(t.Context(), "kept", run.GetRunID())
+	desc, err := c.DescribeWorkflow(t.Context(), "kept", run.GetRunID())
 	require.NoError(t, err)
-	assert.Equal(t, enums.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.GetWorkflowExecutionInfo().GetStatus())
+	assert.Equal(t, enums.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.RawResponse.GetWorkflowExecutionInfo().GetStatus())
 	require.NoError(t, s2.Stop())
 	assertGone(t, s2.Proc.Pid())
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -108,19 +107,6 @@ func walletPassword(escrowID string, role escrow.Role) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// rawCall talks JSON-RPC to a wallet-rpc with plain net/http, so the assertions do not
-// depend on the project's own client. It returns the RPC's error; a transport or decoding
-// failure fails the test.
-func rawCall(t *testing.T, url, method string, params any, out any) error {
-	t.Helper()
-	err := call(url, method, params, out)
-	var rpcErr *rpcError
-	if err != nil && !errors.As(err, &rpcErr) {
-		require.NoError(t, err)
-	}
-	return err
-}
-
 // rpcError is an error the wallet-rpc answered with.
 type rpcError struct {
 	method  string
@@ -131,7 +117,8 @@ type rpcError struct {
 // Error reads as the wallet-rpc's own message.
 func (e *rpcError) Error() string { return fmt.Sprintf("%s: %d %s", e.method, e.Code, e.Message) }
 
-// call is rawCall without a test, for goroutines.
+// call talks JSON-RPC to a wallet-rpc with plain net/http, so the assertions do not depend
+// on the project's own client, and returns the RPC's error as an *rpcError.
 func call(url, method string, params any, out any) error {
 	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": "0", "method": method, "params": params})
 	res, err := http.Post(url+"/json_rpc", "application/json", bytes.NewReader(body))

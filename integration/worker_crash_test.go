@@ -46,11 +46,11 @@ func (r *crashRig) startWorker() {
 // pending reports whether a step of that type is running right now in the live worker (not
 // one left behind by a killed one, which only waits for its heartbeat timeout).
 func (r *crashRig) pending(activity string) bool {
-	d, err := r.s.Client.DescribeWorkflowExecution(r.ctx, escrow.WorkflowID("crashy"), "")
+	d, err := r.s.Client.DescribeWorkflow(r.ctx, escrow.WorkflowID("crashy"), "")
 	if err != nil {
 		return false
 	}
-	for _, p := range d.GetPendingActivities() {
+	for _, p := range d.RawResponse.GetPendingActivities() {
 		if p.GetActivityType().GetName() == activity && p.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED &&
 			strings.HasPrefix(p.GetLastWorkerIdentity(), fmt.Sprintf("%d@", r.proc.Pid())) {
 			return true
@@ -181,10 +181,10 @@ func TestWorkerKilledAtEveryPointOfASetup(t *testing.T) {
 	}
 	assert.Len(t, walletFiles(t, s, "crashy"), 6, "one wallet per role, no snapshot or leftover")
 
-	d, err := s.Client.DescribeWorkflowExecution(ctx, escrow.WorkflowID("crashy"), "")
+	d, err := s.Client.DescribeWorkflow(ctx, escrow.WorkflowID("crashy"), "")
 	require.NoError(t, err)
 	retried := 0
-	it := s.Client.GetWorkflowHistory(ctx, escrow.WorkflowID("crashy"), d.GetWorkflowExecutionInfo().GetExecution().GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := s.Client.GetWorkflowHistory(ctx, escrow.WorkflowID("crashy"), d.RawResponse.GetWorkflowExecutionInfo().GetExecution().GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		require.NoError(t, err)

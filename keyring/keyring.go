@@ -29,8 +29,8 @@ const (
 	NonceSize = 12
 
 	version1 byte = 0x01
-	tagSize       = 16
-	maxIDLen      = 32
+	tagSize  int  = 16
+	maxIDLen int  = 32
 )
 
 var (

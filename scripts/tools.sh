@@ -4,13 +4,14 @@
 #   - Debian's `chromium` (/usr/bin/chromium) for the Web UI browser test (apt-get, as root);
 #   - the Temporal CLI (dev server + Web UI), built from Go modules into a cache folder that
 #     later runs reuse: ${XDG_CACHE_HOME:-~/.cache}/xmr-escrow/bin/temporal (~5 min once);
-#   - workflowcheck, the SDK's determinism checker, into the same folder;
+#   - workflowcheck, the SDK's determinism checker, and staticcheck, into the same folder;
 #   - docker-compose (Debian's 1.29, without the Docker engine) to validate
 #     docker-compose.temporal.yml in deploy/compose_test.go (apt-get, as root).
 set -euo pipefail
 
 TEMPORAL_CLI_VERSION=v1.5.1
 WORKFLOWCHECK_VERSION=v0.6.0
+STATICCHECK_VERSION=v0.8.2
 BIN="${XDG_CACHE_HOME:-$HOME/.cache}/xmr-escrow/bin"
 mkdir -p "$BIN"
 
@@ -86,6 +87,16 @@ install_workflowcheck() {
   GOBIN="$BIN" go install "go.temporal.io/sdk/contrib/tools/workflowcheck@$WORKFLOWCHECK_VERSION"
 }
 
+install_staticcheck() {
+  # The version is read from the binary, so bumping STATICCHECK_VERSION reinstalls it.
+  if [[ -x "$BIN/staticcheck" ]] && go version -m "$BIN/staticcheck" | grep -qE "^\s+mod\s+honnef.co/go/tools\s+$STATICCHECK_VERSION\s"; then
+    return
+  fi
+  need_go
+  echo "tools: installing staticcheck $STATICCHECK_VERSION into $BIN..."
+  GOBIN="$BIN" go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+}
+
 # `tools.sh run` installs only what `make run` needs; without an argument, what the tests need.
 install_monero
 install_temporal
@@ -93,4 +104,5 @@ if [[ ${1:-test} != run ]]; then
   install_chromium
   install_docker_compose
   install_workflowcheck
+  install_staticcheck
 fi

@@ -32,7 +32,7 @@ func Fetch(ctx context.Context, c client.Client, escrowID string) (Timeline, err
 		return Timeline{}, err
 	}
 	wid := escrow.WorkflowID(escrowID)
-	desc, err := c.DescribeWorkflowExecution(ctx, wid, "")
+	desc, err := c.DescribeWorkflow(ctx, wid, "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return Timeline{}, fmt.Errorf("timeline of escrow %s: %w", escrowID, ErrUnknownEscrow)
@@ -40,7 +40,7 @@ func Fetch(ctx context.Context, c client.Client, escrowID string) (Timeline, err
 	if err != nil {
 		return Timeline{}, fmt.Errorf("timeline of escrow %s: describe: %w", escrowID, err)
 	}
-	latest := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+	latest := desc.RawResponse.GetWorkflowExecutionInfo().GetExecution().GetRunId()
 
 	var runs []string
 	var histories [][]*historypb.HistoryEvent
@@ -82,7 +82,7 @@ func Fetch(ctx context.Context, c client.Client, escrowID string) (Timeline, err
 	}
 	t.EscrowID, t.Runs = escrowID, runs
 	if runs[len(runs)-1] == latest {
-		t.fillPending(desc.GetPendingActivities())
+		t.fillPending(desc.RawResponse.GetPendingActivities())
 	}
 	return t, nil
 }

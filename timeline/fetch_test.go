@@ -29,14 +29,14 @@ type fakeClient struct {
 	read    []string
 }
 
-func (f *fakeClient) DescribeWorkflowExecution(_ context.Context, wid, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+func (f *fakeClient) DescribeWorkflow(_ context.Context, wid, runID string) (*client.WorkflowExecutionDescription, error) {
 	if wid != escrow.WorkflowID("order-42") || runID != "" {
 		return nil, serviceerror.NewNotFound("no such workflow")
 	}
-	return &workflowservice.DescribeWorkflowExecutionResponse{
+	return &client.WorkflowExecutionDescription{RawResponse: &workflowservice.DescribeWorkflowExecutionResponse{
 		WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: wid, RunId: f.latest}},
 		PendingActivities:     f.pending,
-	}, nil
+	}}, nil
 }
 
 func (f *fakeClient) GetWorkflowHistory(_ context.Context, _, runID string, _ bool, _ enumspb.HistoryEventFilterType) client.HistoryEventIterator {
