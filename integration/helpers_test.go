@@ -37,7 +37,7 @@ import (
 // from it on their own to open wallets behind the product's back.
 var testSecret = bytes.Repeat([]byte{0x5a}, 32)
 
-func startStack(t *testing.T, rpcs int) *localstack.Stack {
+func startStack(t testing.TB, rpcs int) *localstack.Stack {
 	t.Helper()
 	return startStackWith(t, stackOptions{rpcs: rpcs})
 }
@@ -55,7 +55,7 @@ type stackOptions struct {
 }
 
 // startStackWith starts a local stack as o says.
-func startStackWith(t *testing.T, o stackOptions) *localstack.Stack {
+func startStackWith(t testing.TB, o stackOptions) *localstack.Stack {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: runs the real Temporal dev server and wallet-rpc (drop -short to run it)")
@@ -231,7 +231,7 @@ func walletFiles(t *testing.T, s *localstack.Stack, escrowID string) []string {
 // workerBinary stops the stack's in-process worker and builds cmd/worker, for tests that run
 // the worker as its own process; the process reads the stack's keys and wallet secret from
 // the environment, as a deployed worker does.
-func workerBinary(t *testing.T, ctx context.Context, s *localstack.Stack) string {
+func workerBinary(t testing.TB, ctx context.Context, s *localstack.Stack) string {
 	t.Helper()
 	s.StopWorker()
 	keys, err := os.ReadFile(filepath.Join(historyDir, "keys.txt"))

@@ -25,7 +25,7 @@ const historyDir = "../workflows/testdata"
 
 // testKeys encrypts every test stack's payloads with the replay fixtures' key, so a saved
 // history can be replayed.
-func testKeys(t *testing.T) *keyring.Keyring {
+func testKeys(t testing.TB) *keyring.Keyring {
 	t.Helper()
 	spec, err := os.ReadFile(filepath.Join(historyDir, "keys.txt"))
 	require.NoError(t, err)

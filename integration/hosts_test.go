@@ -35,7 +35,7 @@ type host struct {
 
 // processStack is a stack whose worker runs as processes (hosts): its Temporal, database and
 // an idle in-process pool, the worker binary, and a deadline for the whole test.
-func processStack(t *testing.T, timeout time.Duration) (*localstack.Stack, context.Context, string) {
+func processStack(t testing.TB, timeout time.Duration) (*localstack.Stack, context.Context, string) {
 	t.Helper()
 	s := startStack(t, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -50,7 +50,7 @@ func hostArgs(s *localstack.Stack, dir string) []string {
 
 // startHost starts (or restarts, on the same dir) a host's worker and waits until it serves
 // its three instances.
-func startHost(t *testing.T, ctx context.Context, s *localstack.Stack, bin, name, dir string, extra ...string) *host {
+func startHost(t testing.TB, ctx context.Context, s *localstack.Stack, bin, name, dir string, extra ...string) *host {
 	t.Helper()
 	h := launchHost(t, ctx, s, bin, name, dir, extra...)
 	h.awaitServing(t, 2*time.Minute)
@@ -58,7 +58,7 @@ func startHost(t *testing.T, ctx context.Context, s *localstack.Stack, bin, name
 }
 
 // launchHost starts a host's worker without waiting for it to serve.
-func launchHost(t *testing.T, ctx context.Context, s *localstack.Stack, bin, name, dir string, extra ...string) *host {
+func launchHost(t testing.TB, ctx context.Context, s *localstack.Stack, bin, name, dir string, extra ...string) *host {
 	t.Helper()
 	logPath := filepath.Join(t.TempDir(), name+".log")
 	p, err := devstack.StartProcess(ctx, name, bin, append(hostArgs(s, dir), extra...), logPath)
@@ -68,7 +68,7 @@ func launchHost(t *testing.T, ctx context.Context, s *localstack.Stack, bin, nam
 }
 
 // awaitServing waits for the three "serving wallet-rpc" lines of the host's log.
-func (h *host) awaitServing(t *testing.T, within time.Duration) {
+func (h *host) awaitServing(t testing.TB, within time.Duration) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		h.served = logLines(h.proc.LogPath, "serving wallet-rpc", func(l map[string]any) (string, string) {
@@ -134,7 +134,7 @@ func setupInput(id string) workflows.EscrowInput {
 }
 
 // startBatch starts n escrows prefix-1…n at once.
-func startBatch(t *testing.T, ctx context.Context, s *localstack.Stack, prefix string, n int) []string {
+func startBatch(t testing.TB, ctx context.Context, s *localstack.Stack, prefix string, n int) []string {
 	t.Helper()
 	ids := make([]string, n)
 	for i := range ids {
@@ -147,7 +147,7 @@ func startBatch(t *testing.T, ctx context.Context, s *localstack.Stack, prefix s
 
 // awaitReady waits until every escrow is Ready (failing on a failed setup) and returns their
 // states in ids' order.
-func awaitReady(t *testing.T, ctx context.Context, s *localstack.Stack, ids []string) []escrow.State {
+func awaitReady(t testing.TB, ctx context.Context, s *localstack.Stack, ids []string) []escrow.State {
 	t.Helper()
 	out := make([]escrow.State, len(ids))
 	for i, id := range ids {
