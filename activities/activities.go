@@ -245,11 +245,15 @@ func (w *Wallet) VerifyMultisig(ctx context.Context, in WalletInput) (VerifyResu
 
 // ReleaseInstance ends the escrow's lease on this instance once its setup is over, so the
 // next setup can have the instance (and keep its own wallet open on it).
-func (w *Wallet) ReleaseInstance(_ context.Context, in WalletInput) (ReleaseResult, error) {
+func (w *Wallet) ReleaseInstance(ctx context.Context, in WalletInput) (ReleaseResult, error) {
 	if w.pool == nil {
 		return ReleaseResult{}, nil
 	}
-	return ReleaseResult{Released: w.pool.Release(w.instance, in.EscrowID)}, nil
+	ok, err := w.pool.ReleaseShared(ctx, w.instance, in.EscrowID)
+	if err != nil {
+		return ReleaseResult{}, fmt.Errorf("release %s's lease on %s: %w", in.EscrowID, w.instance, err)
+	}
+	return ReleaseResult{Released: ok}, nil
 }
 
 // ReleaseResult says whether a lease was given back (false: it had expired, or another

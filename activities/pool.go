@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/store"
 )
 
 // ErrTypeNoCapacity is the retryable error of an assignment that found too few idle
@@ -42,6 +43,19 @@ type Pool struct {
 	mu      sync.Mutex
 	waiters []string
 	wake    func(escrowID string)
+	// host names this process's host in assignments; shared, if set, replaces the
+	// in-memory leases with the table every host shares (Share).
+	host   string
+	shared Placer
+	live   time.Duration
+}
+
+// Placer is the lease table that every host of a deployment shares (store.Store): with it a
+// setup's three roles can be placed on three hosts, so one lost host leaves two key shares.
+type Placer interface {
+	PlaceEscrow(ctx context.Context, req store.PlaceRequest) ([]store.Placed, error)
+	ReleaseLease(ctx context.Context, instance, escrowID string) (bool, error)
+	PopLeaseWaiter(ctx context.Context, live time.Duration) (string, bool, error)
 }
 
 // maxWaiters bounds the waiters a pool remembers; more waiting escrows fall back on their
@@ -77,6 +91,14 @@ func NewPool(instances []string) (*Pool, error) {
 // refused escrow whenever a release leaves enough idle instances for a setup.
 func (p *Pool) SetWake(wake func(escrowID string)) { p.wake = wake }
 
+// SetHost names the host this pool's instances live on, for the assignments it makes.
+func (p *Pool) SetHost(host string) { p.host = host }
+
+// Share makes the pool lease from pl, the table every host shares, instead of its own
+// memory: instances whose heartbeat is older than live are not handed out. The caller keeps
+// this process's instances' heartbeats in pl.
+func (p *Pool) Share(pl Placer, live time.Duration) { p.shared, p.live = pl, live }
+
 // SetHealth makes the pool hand out only instances f calls healthy (a supervised pool's
 // live processes); steps already queued on a dead instance wait for it to come back.
 func (p *Pool) SetHealth(f func(instance string) bool) { p.healthy = f }
@@ -91,9 +113,12 @@ type AssignInput struct {
 // replays identically. The three roles land on three different instances whenever the pool
 // has three, so each round's steps run in parallel. Asking again for an escrow that holds
 // leases returns the same instances.
-func (p *Pool) AssignWalletRPCs(_ context.Context, in AssignInput) (escrow.Assignment, error) {
+func (p *Pool) AssignWalletRPCs(ctx context.Context, in AssignInput) (escrow.Assignment, error) {
 	if err := escrow.ValidateID(in.EscrowID); err != nil {
 		return escrow.Assignment{}, nonRetryable(ErrTypeInvalidInput, err)
+	}
+	if p.shared != nil {
+		return p.assignShared(ctx, in)
 	}
 	need := min(escrow.Total, len(p.instances))
 	if held := p.held(in.EscrowID); len(held) == need {
@@ -127,6 +152,43 @@ func (p *Pool) AssignWalletRPCs(_ context.Context, in AssignInput) (escrow.Assig
 	}
 	p.dropWaiter(in.EscrowID)
 	return p.assignment(got), nil
+}
+
+// assignShared places the setup through the shared table: one role per host while there
+// are hosts to spare. A refused escrow is recorded there as a waiter, so a release on any
+// host wakes it.
+func (p *Pool) assignShared(ctx context.Context, in AssignInput) (escrow.Assignment, error) {
+	placed, err := p.shared.PlaceEscrow(ctx, store.PlaceRequest{EscrowID: in.EscrowID, TTL: p.ttl, Live: p.live})
+	switch {
+	case errors.Is(err, store.ErrNoInstances):
+		return escrow.Assignment{}, temporal.NewApplicationError("no capacity: no live wallet-rpc instance takes setups", ErrTypeNoCapacity)
+	case err != nil:
+		return escrow.Assignment{}, fmt.Errorf("place escrow %s: %w", in.EscrowID, err)
+	case len(placed) == 0:
+		return escrow.Assignment{}, temporal.NewApplicationError("no capacity: every live wallet-rpc instance is busy with another setup", ErrTypeNoCapacity)
+	}
+	pick := func(r int) store.Placed { return placed[r%len(placed)] }
+	return escrow.Assignment{
+		Buyer: pick(0).Instance, Vendor: pick(1).Instance, Arbiter: pick(2).Instance,
+		Hosts: &escrow.Hosts{Buyer: pick(0).Host, Vendor: pick(1).Host, Arbiter: pick(2).Host},
+	}, nil
+}
+
+// ReleaseShared ends escrowID's lease on instance, in the shared table if the pool has one
+// (Release otherwise), and wakes the oldest waiting setup if one now fits.
+func (p *Pool) ReleaseShared(ctx context.Context, instance, escrowID string) (bool, error) {
+	if p.shared == nil {
+		return p.Release(instance, escrowID), nil
+	}
+	ok, err := p.shared.ReleaseLease(ctx, instance, escrowID)
+	if err != nil || !ok || p.wake == nil {
+		return ok, err
+	}
+	// A lost wake only costs a waiting setup its timer, so its failure fails nothing.
+	if next, found, err := p.shared.PopLeaseWaiter(ctx, p.live); err == nil && found {
+		p.wake(next)
+	}
+	return ok, nil
 }
 
 // Release ends escrowID's lease on the named instance and reports whether it held one.
@@ -169,7 +231,11 @@ func (p *Pool) held(escrowID string) []int {
 
 func (p *Pool) assignment(idx []int) escrow.Assignment {
 	pick := func(r int) string { return p.instances[idx[r%len(idx)]] }
-	return escrow.Assignment{Buyer: pick(0), Vendor: pick(1), Arbiter: pick(2)}
+	a := escrow.Assignment{Buyer: pick(0), Vendor: pick(1), Arbiter: pick(2)}
+	if p.host != "" {
+		a.Hosts = &escrow.Hosts{Buyer: p.host, Vendor: p.host, Arbiter: p.host}
+	}
+	return a
 }
 
 // Restore leases the named instances of this pool to escrowID, as a restarted worker does

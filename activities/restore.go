@@ -29,6 +29,8 @@ type RestoreInput struct {
 type RestoreResult struct {
 	// Instance is this instance's name: where the wallet now is.
 	Instance string `json:"instance"`
+	// Host is the host of that instance, if its worker knows it.
+	Host string `json:"host,omitempty"`
 	// Stage is the backup's stage; 0 when Restored is false, because no backup was read.
 	Stage int `json:"stage"`
 	// Restored is false when the wallet was already here and is the escrow's (a retried restore).
@@ -62,7 +64,7 @@ func (w *Wallet) RestoreWallet(ctx context.Context, in RestoreInput) (RestoreRes
 		return RestoreResult{}, err
 	}
 	defer clear(b.Keys)
-	res := RestoreResult{Instance: w.instance, Stage: b.Stage}
+	res := RestoreResult{Instance: w.instance, Host: w.host, Stage: b.Stage}
 
 	// open_wallet stores the wallet open before it, and that wallet could be one whose files
 	// vanished under it (named like ours), so close it first: its files land before our
@@ -115,6 +117,10 @@ func (w *Wallet) RestoreWallet(ctx context.Context, in RestoreInput) (RestoreRes
 	if err != nil {
 		return res, err
 	}
+	// The backup now names this instance, so it says where the key share lives.
+	if err := w.backup(ctx, in.EscrowID, in.Role, b.Stage); err != nil {
+		return res, err
+	}
 	res.Restored = true
 	activity.GetLogger(ctx).Info("restored wallet from its backup", "wallet", name, "instance", w.instance, "stage", b.Stage)
 	return res, nil
@@ -124,7 +130,7 @@ func (w *Wallet) RestoreWallet(ctx context.Context, in RestoreInput) (RestoreRes
 // finished (refresh, store) only if it opens with the name's password and has the escrow's
 // address; otherwise the restore is refused and the file left exactly as it is.
 func (w *Wallet) restoredAlready(ctx context.Context, in RestoreInput, name string) (RestoreResult, error) {
-	res := RestoreResult{Instance: w.instance}
+	res := RestoreResult{Instance: w.instance, Host: w.host}
 	notOurs := func(why string) error {
 		return refused("instance %s already holds a wallet named %s that is not escrow %s's %s wallet (%s); nothing was overwritten",
 			w.instance, name, in.EscrowID, in.Role, why)

@@ -40,6 +40,7 @@ type Wallet struct {
 	counters *Counters
 	pool     *Pool
 	backups  Backups
+	host     string
 }
 
 // WalletConfig describes the wallet-rpc instance a Wallet serves.
@@ -62,6 +63,8 @@ type WalletConfig struct {
 	// Backups, if set, receives a sealed copy of each wallet's keys file after every round
 	// and at Ready (backup.go); nil on a participant's own worker.
 	Backups Backups
+	// Host names the host whose disk holds Dir; a restore reports it as the role's new home.
+	Host string
 }
 
 // NewWallet checks cfg and returns the activities for one instance.
@@ -76,7 +79,7 @@ func NewWallet(cfg WalletConfig) (*Wallet, error) {
 	case len(cfg.Secret) < MinSecretLength:
 		return nil, fmt.Errorf("wallet activities %s: wallet secret has %d bytes, need at least %d", cfg.Instance, len(cfg.Secret), MinSecretLength)
 	}
-	w := &Wallet{instance: cfg.Instance, rpc: cfg.RPC, dir: cfg.Dir, secret: cfg.Secret, counters: cfg.Counters, pool: cfg.Pool, backups: cfg.Backups}
+	w := &Wallet{instance: cfg.Instance, rpc: cfg.RPC, dir: cfg.Dir, secret: cfg.Secret, counters: cfg.Counters, pool: cfg.Pool, backups: cfg.Backups, host: cfg.Host}
 	if w.counters == nil {
 		w.counters = &Counters{}
 	}

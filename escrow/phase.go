@@ -70,6 +70,42 @@ type Assignment struct {
 	Buyer   string `json:"buyer"`
 	Vendor  string `json:"vendor"`
 	Arbiter string `json:"arbiter"`
+	// Hosts says on which host (failure domain) each instance lives, when the pool knew.
+	Hosts *Hosts `json:"hosts,omitempty"`
+}
+
+// Hosts names the host of each role's wallet-rpc instance: where its key share lives on disk.
+type Hosts struct {
+	Buyer   string `json:"buyer"`
+	Vendor  string `json:"vendor"`
+	Arbiter string `json:"arbiter"`
+}
+
+// For returns the host of role r's instance, "" if unknown.
+func (h *Hosts) For(r Role) string {
+	if h == nil {
+		return ""
+	}
+	switch r {
+	case Buyer:
+		return h.Buyer
+	case Vendor:
+		return h.Vendor
+	case Arbiter:
+		return h.Arbiter
+	}
+	return ""
+}
+
+// SharesHost reports whether two roles' keys are known to live on one host, so that losing
+// that host leaves fewer than two shares. Unknown hosts share nothing.
+func (a Assignment) SharesHost() bool {
+	h := a.Hosts
+	if h == nil {
+		return false
+	}
+	same := func(x, y string) bool { return x != "" && x == y }
+	return same(h.Buyer, h.Vendor) || same(h.Buyer, h.Arbiter) || same(h.Vendor, h.Arbiter)
 }
 
 // For returns the instance assigned to role r.
@@ -85,15 +121,23 @@ func (a Assignment) For(r Role) string {
 	return ""
 }
 
-// With returns a copy of a with role r moved to instance: a restored wallet's new home.
-func (a Assignment) With(r Role, instance string) Assignment {
+// With returns a copy of a with role r moved to instance on host ("" if unknown): a
+// restored wallet's new home.
+func (a Assignment) With(r Role, instance, host string) Assignment {
+	var h Hosts
+	if a.Hosts != nil {
+		h = *a.Hosts
+	}
 	switch r {
 	case Buyer:
-		a.Buyer = instance
+		a.Buyer, h.Buyer = instance, host
 	case Vendor:
-		a.Vendor = instance
+		a.Vendor, h.Vendor = instance, host
 	case Arbiter:
-		a.Arbiter = instance
+		a.Arbiter, h.Arbiter = instance, host
+	}
+	if h != (Hosts{}) {
+		a.Hosts = &h
 	}
 	return a
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,8 @@ type host struct {
 	proc *devstack.Process
 	// served maps each instance it serves to its wallet dir, as its log announced them.
 	served map[string]string
+	// want is how many instances it spawns (--spawn-wallet-rpcs, 3 unless told).
+	want int
 }
 
 // processStack is a stack whose worker runs as processes (hosts): its Temporal, database and
@@ -43,9 +46,11 @@ func processStack(t testing.TB, timeout time.Duration) (*localstack.Stack, conte
 	return s, ctx, workerBinary(t, ctx, s)
 }
 
-// hostArgs are the flags of a host's worker over the stack's Temporal and database.
+// hostArgs are the flags of a host's worker over the stack's Temporal and database. The
+// host is named for its disk (the dir's base name), so a restart on the same dir, or a
+// rolling deploy, is the same host to placement.
 func hostArgs(s *localstack.Stack, dir string) []string {
-	return append(workerArgs(s), "--spawn-wallet-rpcs", "3", "--spawn-dir", dir, "--spawn-base-port", "0")
+	return append(workerArgs(s), "--spawn-wallet-rpcs", "3", "--spawn-dir", dir, "--spawn-base-port", "0", "--host-name", filepath.Base(dir))
 }
 
 // startHost starts (or restarts, on the same dir) a host's worker and waits until it serves
@@ -64,19 +69,26 @@ func launchHost(t testing.TB, ctx context.Context, s *localstack.Stack, bin, nam
 	p, err := devstack.StartProcess(ctx, name, bin, append(hostArgs(s, dir), extra...), logPath)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Stop(30 * time.Second) })
-	return &host{name: name, dir: dir, proc: p}
+	want := 3
+	for i, a := range extra[:max(len(extra)-1, 0)] {
+		if a == "--spawn-wallet-rpcs" {
+			want, err = strconv.Atoi(extra[i+1])
+			require.NoError(t, err)
+		}
+	}
+	return &host{name: name, dir: dir, proc: p, want: want}
 }
 
-// awaitServing waits for the three "serving wallet-rpc" lines of the host's log.
+// awaitServing waits for the host's "serving wallet-rpc" log lines, one per instance.
 func (h *host) awaitServing(t testing.TB, within time.Duration) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		h.served = logLines(h.proc.LogPath, "serving wallet-rpc", func(l map[string]any) (string, string) {
 			return fmt.Sprint(l["instance"]), fmt.Sprint(l["wallet_dir"])
 		})
-		return len(h.served) == 3 || h.proc.Exited()
+		return len(h.served) == h.want || h.proc.Exited()
 	}, within, 100*time.Millisecond)
-	require.Len(t, h.served, 3, "%s serves its three instances: %s", h.name, h.proc.LogTail(3000))
+	require.Len(t, h.served, h.want, "%s serves its %d instances: %s", h.name, h.want, h.proc.LogTail(3000))
 }
 
 // instances lists the names the host serves, sorted.
@@ -203,19 +215,6 @@ func checkWalletsOnDisk(t *testing.T, ctx context.Context, states []escrow.State
 		})
 	}
 	wg.Wait()
-}
-
-// hostOf names the host that holds every role of a, or "split" / "none".
-func hostOf(a escrow.Assignment, hosts ...*host) string {
-	for _, h := range hosts {
-		if h.holds(a) {
-			return h.name
-		}
-		if h.touches(a) {
-			return "split"
-		}
-	}
-	return "none"
 }
 
 // perMinute is a batch's throughput.

@@ -36,6 +36,8 @@ type Metrics struct {
 	stepWait   *prometheus.HistogramVec
 	escrows    *prometheus.GaugeVec
 	mismatches *readCounters
+	sharing    prometheus.Gauge
+	waiting    prometheus.Gauge
 }
 
 // New builds a registry with the Go and process collectors, the SDK's metrics and the
@@ -78,7 +80,14 @@ func New() (*Metrics, error) {
 			"steps that found another wallet (or none, or an unlabelled one) open on the instance than the worker believed, and reopened the right one; anything above zero means something besides this worker drives the wallet-rpc, or it restarted.",
 			"instance"),
 	}
-	reg.MustRegister(m.rpcLatency, m.rpcErrors, m.opens, m.creates, m.stepWait, m.escrows, m.mismatches)
+	m.sharing = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: MetricEscrowsSharingAHost,
+		Help: "running escrows with two or more key shares on one host (from the wallet backups and the hosts' heartbeats): losing that host leaves them one share, so they need a restore before a payout.",
+	})
+	m.waiting = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "xmr_escrow_setups_waiting_for_capacity", Help: "setups refused for want of idle wallet-rpc instances, deployment-wide.",
+	})
+	reg.MustRegister(m.rpcLatency, m.rpcErrors, m.opens, m.creates, m.stepWait, m.escrows, m.mismatches, m.sharing, m.waiting)
 	return m, nil
 }
 
@@ -111,6 +120,16 @@ func (m *Metrics) CountMismatches(instance string, count func() int64) {
 // ObserveStepWait records how long a step waited for its wallet-rpc.
 func (m *Metrics) ObserveStepWait(instance, step string, d time.Duration) {
 	m.stepWait.WithLabelValues(instance, step).Observe(d.Seconds())
+}
+
+// MetricEscrowsSharingAHost is the gauge of running escrows whose roles share a host.
+const MetricEscrowsSharingAHost = "xmr_escrow_escrows_sharing_a_host"
+
+// SetPlacement sets the deployment-wide placement gauges: escrows whose roles share a host,
+// and setups waiting for capacity.
+func (m *Metrics) SetPlacement(sharing, waiting int64) {
+	m.sharing.Set(float64(sharing))
+	m.waiting.Set(float64(waiting))
 }
 
 // SetEscrows sets the number of running escrows in one status.

@@ -45,6 +45,9 @@ type Config struct {
 	Store *store.Store `json:"-"`
 	// Metrics, if set, records wallet-rpc calls and step waits per instance.
 	Metrics *metrics.Metrics `json:"-"`
+	// Host names this worker's failure domain (the disk its wallet dirs are on); a setup
+	// places its three roles on three hosts when there are three. Default: DefaultHost().
+	Host string `json:"host,omitempty"`
 	// Healthy, if set, says which instances are up; new escrows go only to those.
 	Healthy func(instance string) bool `json:"-"`
 	// Ownership, if set, holds wallet dirs the caller locked already (cmd/worker locks the

@@ -17,6 +17,7 @@ import (
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/metrics"
 	"github.com/xmr-escrow/xmr-escrow/store"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 	"github.com/xmr-escrow/xmr-escrow/workflows"
@@ -37,6 +38,11 @@ type Worker struct {
 	// fatal receives the first fatal error of any SDK worker (a deleted namespace, lost
 	// permissions): Run returns it, so the process exits instead of idling while alive.
 	fatal chan error
+	// place announces the instances in the lease table all hosts share; nil without a
+	// store, when the pool leases from memory.
+	place   *placement
+	names   []string
+	metrics *metrics.Metrics
 }
 
 // New builds (but does not start) the workers for cfg. It first takes ownership of every
@@ -67,6 +73,15 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 	for _, in := range cfg.Instances {
 		names = append(names, in.Name)
 	}
+	log := cfg.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	host := cfg.Host
+	if host == "" {
+		host = DefaultHost()
+	}
+	w.names, w.metrics = names, cfg.Metrics
 	var pool *activities.Pool
 	if !cfg.WalletsOnly {
 		var err error
@@ -77,6 +92,17 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 			pool.SetHealth(cfg.Healthy)
 		}
 		pool.SetWake(w.wake)
+		pool.SetHost(host)
+		if cfg.Store != nil {
+			pool.Share(cfg.Store, liveFor)
+			w.place = &placement{store: cfg.Store, host: host, log: log, beats: func() []store.InstanceBeat {
+				out := make([]store.InstanceBeat, 0, len(names))
+				for _, n := range names {
+					out = append(out, store.InstanceBeat{Instance: n, Healthy: cfg.Healthy == nil || cfg.Healthy(n), Accepting: true})
+				}
+				return out
+			}}
+		}
 	}
 	for _, in := range cfg.Instances {
 		counters := &activities.Counters{}
@@ -104,6 +130,7 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 			Counters: counters,
 			Pool:     pool,
 			Backups:  backupsOf(cfg),
+			Host:     host,
 		})
 		if err != nil {
 			return nil, err
@@ -113,11 +140,8 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 		w.workers = append(w.workers, ww)
 		w.counters[in.Name] = counters
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = zap.NewNop()
-	}
 	w.pool, w.log = pool, log
+	log.Info("wallet-rpc placement", zap.String("host", host), zap.Bool("shared", w.place != nil))
 	for _, in := range cfg.Instances {
 		id, _ := w.own.Identity(in.WalletDir)
 		log.Info("serving wallet-rpc", zap.String("instance", in.Name), zap.String("task_queue", escrow.WalletTaskQueue(in.Name)),
@@ -136,9 +160,17 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 // Start starts every worker, or none. A failed Worker also gives up the wallet dirs New
 // took, so a retry (with a new Worker) or another process can have them.
 func (w *Worker) Start() error {
-	w.restoreLeases()
+	if w.place != nil {
+		// Leases live in the shared table and outlive this process: nothing to rebuild.
+		w.place.start(w.placementGauges)
+	} else {
+		w.restoreLeases()
+	}
 	for i, ww := range w.workers {
 		if err := ww.Start(); err != nil {
+			if w.place != nil {
+				w.place.retire(w.names)
+			}
 			for _, started := range w.workers[:i] {
 				started.Stop()
 			}
@@ -155,6 +187,9 @@ func (w *Worker) Start() error {
 // are the wallet dirs released, so a successor does not start polling while a step of
 // ours may still be talking to the wallet-rpc.
 func (w *Worker) Stop() {
+	if w.place != nil {
+		w.place.retire(w.names) // first, so no new setup is placed here while it stops
+	}
 	for _, ww := range w.workers {
 		ww.Stop()
 	}

@@ -64,7 +64,7 @@ func (e *escrowFlow) registerRestoreWallet(ctx workflow.Context) error {
 				return e.status, err
 			}
 			was := e.status.Assignment.For(in.Role)
-			e.status.Assignment = e.status.Assignment.With(in.Role, in.Instance)
+			e.status.Assignment = e.status.Assignment.With(in.Role, in.Instance, res.Host)
 			e.result.Assignment = e.status.Assignment
 			e.record(ctx, escrow.Decision{Update: escrow.UpdateRestoreWallet, ActorID: strings.TrimSpace(in.Operator),
 				Detail: fmt.Sprintf("%s wallet restored from backup stage %d onto %s (was on %s)", in.Role, res.Stage, in.Instance, was)})

@@ -75,6 +75,7 @@ func run() error {
 		spawnDir    = flag.String("spawn-dir", "wallets", "with --spawn-wallet-rpcs: folder of their wallet dirs and logs")
 		spawnPort   = flag.Int("spawn-base-port", 18083, "with --spawn-wallet-rpcs: first RPC port (127.0.0.1); 0 picks free ports")
 		spawnDaemon = flag.String("spawn-daemon-address", "", "with --spawn-wallet-rpcs: monerod host:port (trusted); empty runs them --offline (setup only)")
+		hostName    = flag.String("host-name", "", "this worker's failure domain, where its wallet dirs' disk is; a setup puts its three roles on three hosts when there are three (default $"+worker.EnvHost+" or the hostname)")
 		takeover    = flag.Duration("takeover-wait", envDuration("XMR_ESCROW_TAKEOVER_WAIT"), "wait this long for another worker to release the wallet dirs instead of refusing at once (a rolling deploy on one host; $XMR_ESCROW_TAKEOVER_WAIT)")
 	)
 	flag.Var(&rpcs, "wallet-rpc", "a wallet-rpc instance: name=N,url=U,dir=D[,user=U,password-file=F] (repeatable)")
@@ -101,6 +102,9 @@ func run() error {
 		cfg.Instances = append(cfg.Instances, ins...)
 	}
 	cfg.WalletsOnly = cfg.WalletsOnly || *walletsOnly
+	if *hostName != "" {
+		cfg.Host = *hostName
+	}
 	if cfg.WalletSecret, err = worker.SecretFromEnv(); err != nil {
 		return err
 	}
@@ -111,7 +115,7 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// One owner per wallet-rpc (DESIGN.md): the wallet dirs are locked before any wallet-rpc
+	// One owner per wallet-rpc (docs/design.md): the wallet dirs are locked before any wallet-rpc
 	// is spawned or any queue polled, and released last, after the spawned wallet-rpcs stop.
 	own := worker.NewOwnership(z)
 	defer own.Release()
