@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -51,29 +50,6 @@ func TestBinariesPresent(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		t.Logf("%s: %s", name, p)
-	}
-}
-
-func TestFreePortNeverRepeats(t *testing.T) {
-	t.Parallel()
-	const n = 200
-	ports := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			p, err := FreePort()
-			assert.NoError(t, err)
-			ports[i] = p
-		})
-	}
-	wg.Wait()
-	seen := map[int]bool{}
-	for _, p := range ports {
-		require.False(t, seen[p], "port %d handed out twice", p)
-		seen[p] = true
-		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-		require.NoError(t, err, "FreePort %d must be bindable", p)
-		l.Close()
 	}
 }
 

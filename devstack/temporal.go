@@ -86,6 +86,34 @@ type Temporal struct {
 // StartTemporal starts `temporal server start-dev` on 127.0.0.1 with all its
 // ports chosen by us and waits, up to 120 s, until the frontend is healthy, the
 // namespace exists and the search attributes are registered.
+//
+// It is not the SDK's testsuite.StartDevServer with ExistingPath and
+// ExtraArgs. Flags are not the reason: ExtraArgs could carry --http-port,
+// --metrics-port, --ui-ip, --ui-codec-endpoint, --dynamic-config-value and
+// --disable-config-file, and the SDK has options for the UI port, the db
+// file, the log level and search attributes. What the SDK helper (v1.51)
+// lacks is everything around the command line:
+//   - Owning the process. It starts the server with a plain exec.Command: no
+//     process group and no Pdeathsig, so a crashed or killed test leaves the
+//     server running. Its Stop sends SIGINT to that one process and waits
+//     with no deadline and no SIGKILL. If the server never becomes ready it
+//     returns an error with no handle to the still-running process. This
+//     package promises no orphans (TestMain checks), so it runs the server
+//     through startProcess and stops it with Process.Stop (SIGTERM to the
+//     group, then SIGKILL after temporalStopGrace).
+//   - Readiness. The SDK waits only until client.Dial succeeds, and goes on
+//     polling for up to 60 s after the server has already exited. waitReady
+//     also checks health, that the namespace exists, that the search
+//     attributes are there with the right types (adding those that a db
+//     file from an older run lacks) and that the Web UI answers. It gives up
+//     as soon as the process exits.
+//   - Ports. The SDK picks a missing frontend port with its own
+//     listen(":0") helper and never retries. StartTemporal picks every port
+//     left to it with FreePort, which coordinates with other processes, and
+//     retries a start that lost a port race. It detects the race from the
+//     server log, which goes to a file per server whose tail is put in the
+//     error. The SDK sends output to io.Writers, os.Stdout by default, and
+//     its errors hold only the last dial error.
 func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("start temporal: TemporalOptions.Dir is required")

@@ -4,6 +4,38 @@
 // fails with one of three typed errors (*RPCError, *TransportError, *ProtocolError) so
 // activities can decide between retrying and failing without reading message text.
 // The package never logs: request params and results carry wallet secrets.
+//
+// # Why it is hand-written
+//
+// No maintained Go client speaks v0.18 multisig. The known ones
+// (github.com/moneropay/go-monero, github.com/omani/go-monero-rpc-client and the
+// clients derived from it) call prepare_multisig without
+// enable_multisig_experimental. Without that flag, v0.18 refuses every multisig
+// call after make_multisig ("multisig is disabled"; see docs/design.md). They also
+// have no exchange_multisig_keys, which runs every key-exchange round after
+// make_multisig. All of them leave digest auth to a generic http.RoundTripper.
+//
+// Generic digest transports do not do what epee, monero's HTTP server, demands
+// (checked against monero-wallet-rpc v0.18.0.0):
+//   - epee keeps one nonce per TCP connection, with a count of the authenticated
+//     requests made on it. A request passes only if its nonce is that
+//     connection's and its nc is exactly the new count: 00000001, 00000002, …
+//     in order, with no gap and no repeat.
+//   - Any request that does not pass makes epee mint a new nonce for the
+//     connection, restart the count and answer 401. That covers a wrong nc, a
+//     nonce from another connection and a request with no Authorization header.
+//     The answer says stale=true when only the nonce or nc was wrong.
+//
+// A transport that makes a new challenge for every request (always nc=1) pays two
+// round trips per call. One that counts nc per host and does not serialize gets
+// 401s as soon as two calls overlap or its pool switches connections. So
+// digest.go keeps the nonce and counts nc itself, from 1 for each new nonce. It
+// serializes authenticated calls, so a nonce never has two requests in flight.
+// After a 401 with stale=true it adopts the new nonce and answers again with
+// nc=1; that also covers a request that went out on a new connection. A 401 with
+// stale=false in reply to an authenticated request means wrong credentials.
+// v0.18.0.0 offers MD5 only (qop=auth, plus MD5-sess); SHA-256 is preferred where
+// a server offers it.
 package walletrpc
 
 import (
