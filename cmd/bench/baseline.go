@@ -28,7 +28,7 @@ import (
 //     wallet-rpc holds one wallet, so two escrows' calls on one instance must not
 //     interleave (the predecessor's unlocked HashMap let them, and setups broke);
 //   - prepare_multisig with enable_multisig_experimental again right before make_multisig,
-//     in the same open-wallet session: v0.18 persists the flag only then (README, "multisig
+//     in the same open-wallet session: v0.18 persists the flag only then (docs/design.md, "multisig
 //     is experimental"), and a wallet closed in between would never finish.
 //
 // Role i of escrow j lives on instance (3j+i) mod K, as spread as the product's leases.

@@ -4,10 +4,16 @@
 // supervised wallet-rpc pool, worker, PostgreSQL projection) and, in the same run on a
 // wallet-rpc pool of its own, a baseline that reproduces the predecessor's design (see
 // baseline.go). It prints one line per configuration and writes bench/results/latest.json,
-// latest.md and latest.png.
+// latest.md and latest.png (bench/results at the repository's root, wherever it is run from).
 //
-//	go run ./cmd/bench                              # N=1,3,6,12 × K=3,6 × D=10s,0s
-//	go run ./cmd/bench -n 1,3 -k 3 -delays 0s       # a quick run
+// It is a Go module of its own (cmd/bench/go.mod, with a replace directive onto the product
+// in ../..), so that its plotting dependencies stay out of the product's module and
+// `make build` does not build it. Run it from the repository's root with make:
+//
+//	make bench                                          # N=1,3,6,12 × K=3,6 × D=10s,0s
+//	make bench BENCH_ARGS="-n 1,3 -k 3 -delays 0s"      # a quick run
+//
+// or from this directory with go run . [flags].
 package main
 
 import (
@@ -35,6 +41,42 @@ func defaultPostgres() string {
 	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 }
 
+// productModule is the module the benchmark measures; its go.mod marks the repository's root.
+const productModule = "github.com/xmr-escrow/xmr-escrow"
+
+// defaultOut is bench/results at the repository's root: the nearest directory at or above the
+// working directory whose go.mod declares productModule (so the results land in the same place
+// whether the benchmark runs from the root, as make bench runs it, or from cmd/bench with
+// go run .). Outside the repository it is bench/results under the working directory.
+func defaultOut() string {
+	out := filepath.Join("bench", "results")
+	wd, err := os.Getwd()
+	if err != nil {
+		return out
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && modulePath(b) == productModule {
+			if rel, err := filepath.Rel(wd, filepath.Join(dir, out)); err == nil {
+				return rel
+			}
+			return filepath.Join(dir, out)
+		}
+		if filepath.Dir(dir) == dir {
+			return out
+		}
+	}
+}
+
+// modulePath is the path in a go.mod's module directive, or "".
+func modulePath(gomod []byte) string {
+	for _, line := range strings.Split(string(gomod), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "module" {
+			return strings.Trim(f[1], `"`)
+		}
+	}
+	return ""
+}
+
 func main() {
 	if err := run(); err != nil {
 		logf("bench: %v", err)
@@ -60,7 +102,7 @@ func parseFlags() (options, error) {
 	k := flag.String("k", "3,6", "wallet-rpc pool sizes")
 	d := flag.String("delays", "10s,0s", "purge delays")
 	systems := flag.String("systems", "ours,baseline", "what to run: ours, baseline or both")
-	flag.StringVar(&o.out, "out", "bench/results", "where latest.json, latest.md and latest.png go")
+	flag.StringVar(&o.out, "out", defaultOut(), "where latest.json, latest.md and latest.png go")
 	flag.StringVar(&o.postgres, "postgres", defaultPostgres(), "PostgreSQL server the benchmark creates (and drops) its projection databases on")
 	flag.BoolVar(&o.warmup, "warmup", true, "run one unmeasured setup per system and K first")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work dir (wallets, logs, Temporal database)")

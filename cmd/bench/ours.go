@@ -26,7 +26,7 @@ const (
 )
 
 // fundingPoll pushes the funding checks after the first one past any batch, in case an
-// escrow outlives its setup (the README's "Funding cost" measures the polls).
+// escrow outlives its setup (docs/design.md, "Funding cost", measures the polls).
 const fundingPoll = time.Hour
 
 // ours runs batches on one local stack: the product with K supervised wallet-rpcs.

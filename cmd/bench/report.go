@@ -69,8 +69,12 @@ func f2(v float64) string {
 func (rep *Report) markdown(w io.Writer) {
 	m := rep.Machine
 	fmt.Fprintf(w, "# Escrow setup benchmark\n\n")
-	fmt.Fprintf(w, "`go run ./cmd/bench %s` — %s, %d cores (%s), %s, Linux %s, %s, %s; total run %s.\n\n",
-		strings.Join(rep.Args, " "), m.Date, m.NProc, m.CPUModel, m.MemTotal, m.Kernel, m.GoVersion, m.WalletRPC,
+	command := "make bench"
+	if len(rep.Args) > 0 {
+		command += fmt.Sprintf(" BENCH_ARGS=%q", strings.Join(rep.Args, " "))
+	}
+	fmt.Fprintf(w, "`%s` — %s, %d cores (%s), %s, Linux %s, %s, %s; total run %s.\n\n",
+		command, m.Date, m.NProc, m.CPUModel, m.MemTotal, m.Kernel, m.GoVersion, m.WalletRPC,
 		(time.Duration(rep.TotalS) * time.Second).String())
 	fmt.Fprintf(w, "N setups started at once over K `monero-wallet-rpc --offline`, purge delay D. "+
 		"Latency = ready − start call; throughput = N / (first start → last ready); "+
