@@ -69,7 +69,7 @@ var interfaceReleases = []struct {
 }
 
 // multisigFixes are the upstream fixes after 0.18.0.0 that matter to a server holding
-// multisig wallets (DESIGN.md, "Later Monero releases"), each checked against the commit
+// multisig wallets (docs/design.md, "Later Monero releases"), each checked against the commit
 // that made it.
 var multisigFixes = []MissingFix{
 	{Release: "v0.18.1.2", Fix: "no force_update_use_with_caution: a stuck key exchange cannot be forced forward"},

@@ -13,7 +13,7 @@ const unlockTimeIsTime = 500_000_000
 // normal lock into seconds for a time-based unlock_time.
 const blockSeconds = 120
 
-// countsAsFunding is the rule of DESIGN.md "Invariants that hold the money": a payment
+// countsAsFunding is the rule of docs/design.md "Invariants that hold the money": a payment
 // counts only if it is spendable within the normal 10-block lock, because a sweep cannot
 // spend outputs whose unlock_time lies beyond it and the payout would strand them.
 // walletHeight stands in for the height of a payment still in the pool (height 0): it will

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -25,11 +26,15 @@ import (
 const (
 	composePath    = "../docker-compose.temporal.yml"
 	envExamplePath = "env.example"
-	readmePath     = "../README.md"
-	// dockerSection is the README section that documents the compose stack.
+	// opsDocPath is the operations guide, which documents the compose stack (the README
+	// only links to it).
+	opsDocPath = "../docs/operations.md"
+	// readmePath is the front page, which must link into the operations guide.
+	readmePath = "../README.md"
+	// dockerSection is the operations guide's section that documents the compose stack.
 	dockerSection = "## Production-like stack (Docker)"
-	// envSection is the README table of every environment variable the binaries read.
-	envSection = "### Environment variables"
+	// envSection is the operations guide's table of every environment variable the binaries read.
+	envSection = "## Environment variables"
 )
 
 // TestComposeConfig has docker-compose itself parse, interpolate and validate the file with
@@ -93,7 +98,7 @@ func composeConfig(t *testing.T, bin, envFile string) ([]byte, error) {
 }
 
 // TestComposePortsLoopbackAndDocumented: every published port is bound to 127.0.0.1, and the
-// README's Docker section lists exactly those (as `127.0.0.1:PORT` in a table).
+// operations guide's Docker section lists exactly those (as `127.0.0.1:PORT` in a table).
 func TestComposePortsLoopbackAndDocumented(t *testing.T) {
 	c := loadCompose(t)
 	published := map[int]string{}
@@ -114,7 +119,7 @@ func TestComposePortsLoopbackAndDocumented(t *testing.T) {
 
 	documented := map[int]bool{}
 	re := regexp.MustCompile(`127\.0\.0\.1:(\d+)`)
-	for _, row := range tableRows(readmeSection(t, dockerSection)) {
+	for _, row := range tableRows(docSection(t, dockerSection)) {
 		for _, m := range re.FindAllStringSubmatch(row, -1) {
 			n, _ := strconv.Atoi(m[1])
 			documented[n] = true
@@ -122,12 +127,12 @@ func TestComposePortsLoopbackAndDocumented(t *testing.T) {
 	}
 	for port, name := range published {
 		if !documented[port] {
-			t.Errorf("%s publishes 127.0.0.1:%d, but no table in README's %q section lists `127.0.0.1:%d`", name, port, dockerSection, port)
+			t.Errorf("%s publishes 127.0.0.1:%d, but no table in %s's %q section lists `127.0.0.1:%d`", name, port, opsDocPath, dockerSection, port)
 		}
 	}
 	for port := range documented {
 		if _, ok := published[port]; !ok {
-			t.Errorf("README's %q section lists 127.0.0.1:%d, but no service publishes it", dockerSection, port)
+			t.Errorf("%s's %q section lists 127.0.0.1:%d, but no service publishes it", opsDocPath, dockerSection, port)
 		}
 	}
 }
@@ -183,19 +188,19 @@ func checkPinned(image string) error {
 }
 
 // TestComposeEnvDocumented: every XMR_ESCROW_* and TEMPORAL_* variable that the worker and
-// the codec server are given is in README's environment-variables table.
+// the codec server are given is in the operations guide's environment-variables table.
 func TestComposeEnvDocumented(t *testing.T) {
 	c := loadCompose(t)
 	documented := map[string]bool{}
 	re := regexp.MustCompile("`([A-Z][A-Z0-9_]*)`")
-	for _, row := range tableRows(readmeSection(t, envSection)) {
+	for _, row := range tableRows(docSection(t, envSection)) {
 		first, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(row), "|"), "|")
 		for _, m := range re.FindAllStringSubmatch(first, -1) {
 			documented[m[1]] = true
 		}
 	}
 	if !documented["XMR_ESCROW_KEYS"] {
-		t.Fatalf("could not read README's %q table (no XMR_ESCROW_KEYS in its first column)", envSection)
+		t.Fatalf("could not read %s's %q table (no XMR_ESCROW_KEYS in its first column)", opsDocPath, envSection)
 	}
 	for _, name := range []string{"worker", "codec-server"} {
 		s, ok := c.Services[name]
@@ -205,18 +210,18 @@ func TestComposeEnvDocumented(t *testing.T) {
 		}
 		for _, v := range sortedKeys(s.Environment) {
 			if (strings.HasPrefix(v, "XMR_ESCROW_") || strings.HasPrefix(v, "TEMPORAL_")) && !documented[v] {
-				t.Errorf("%s sets %s, which README's %q table does not document", name, v, envSection)
+				t.Errorf("%s sets %s, which %s's %q table does not document", name, v, opsDocPath, envSection)
 			}
 		}
 	}
 }
 
 // TestComposeVariablesDocumented: every ${VARIABLE} the compose file reads from .env is named
-// in env.example (commented out if optional) and in README's Docker section.
+// in env.example (commented out if optional) and in the operations guide's Docker section.
 func TestComposeVariablesDocumented(t *testing.T) {
 	compose := readFile(t, composePath)
 	example := readFile(t, envExamplePath)
-	section := readmeSection(t, dockerSection)
+	section := docSection(t, dockerSection)
 	re := regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)`)
 	seen := map[string]bool{}
 	for _, m := range re.FindAllStringSubmatch(compose, -1) {
@@ -229,7 +234,7 @@ func TestComposeVariablesDocumented(t *testing.T) {
 			t.Errorf("the compose file reads ${%s}, but %s does not list it", v, envExamplePath)
 		}
 		if !strings.Contains(section, "`"+v+"`") {
-			t.Errorf("the compose file reads ${%s}, but README's %q section does not name `%s`", v, dockerSection, v)
+			t.Errorf("the compose file reads ${%s}, but %s's %q section does not name `%s`", v, opsDocPath, dockerSection, v)
 		}
 	}
 	if len(seen) == 0 {
@@ -600,7 +605,7 @@ func volumeAt(volumes []string, target string) string {
 const walletRPCDockerfile = "wallet-rpc.Dockerfile"
 
 // minMoneroRelease is the oldest release the production image may pin: 0.18.5.1 writes
-// nonce erasure to disk before sign_multisig returns (DESIGN.md, "Later Monero releases").
+// nonce erasure to disk before sign_multisig returns (docs/design.md, "Later Monero releases").
 const minMoneroRelease = "0.18.5.1"
 
 // TestWalletRPCImagePinsAMoneroRelease: the image cannot be built here (no Docker, no
@@ -754,17 +759,17 @@ func copySources(t *testing.T, path string) []string {
 	return out
 }
 
-// --- README and env files -------------------------------------------------------------------------
+// --- Docs and env files ---------------------------------------------------------------------------
 
-// readmeSection returns README.md from the heading line up to the next heading of the same
-// or a higher level.
-func readmeSection(t *testing.T, heading string) string {
+// docSection returns the operations guide from the heading line up to the next heading of
+// the same or a higher level.
+func docSection(t *testing.T, heading string) string {
 	t.Helper()
 	level := strings.Index(heading, " ")
-	lines := strings.Split(readFile(t, readmePath), "\n")
+	lines := strings.Split(readFile(t, opsDocPath), "\n")
 	start := slices.Index(lines, heading)
 	if start < 0 {
-		t.Fatalf("README.md has no %q section", heading)
+		t.Fatalf("%s has no %q section", opsDocPath, heading)
 	}
 	end := len(lines)
 	fenced := false // inside a ``` block, where "# ..." is a shell comment
@@ -779,6 +784,47 @@ func readmeSection(t *testing.T, heading string) string {
 		}
 	}
 	return strings.Join(lines[start:end], "\n")
+}
+
+// TestReadmeLinksIntoTheOperationsGuide: the README is a front door; the compose stack, the
+// tools and the restore are documented in the operations guide, so the README must link to
+// it, and every link into it must name a heading it has.
+func TestReadmeLinksIntoTheOperationsGuide(t *testing.T) {
+	readme := readFile(t, readmePath)
+	anchors := map[string]bool{}
+	fenced := false
+	for _, l := range strings.Split(readFile(t, opsDocPath), "\n") {
+		if strings.HasPrefix(l, "```") {
+			fenced = !fenced
+		}
+		if h, text, ok := strings.Cut(l, " "); ok && !fenced && h != "" && strings.Trim(h, "#") == "" {
+			anchors[headingAnchor(text)] = true
+		}
+	}
+	links := regexp.MustCompile(`\]\(docs/operations\.md(#[^)]*)?\)`).FindAllStringSubmatch(readme, -1)
+	if len(links) == 0 {
+		t.Fatalf("%s does not link to docs/operations.md", readmePath)
+	}
+	for _, m := range links {
+		if m[1] != "" && !anchors[m[1][1:]] {
+			t.Errorf("%s links to docs/operations.md%s, which has no such heading", readmePath, m[1])
+		}
+	}
+}
+
+// headingAnchor is the anchor GitHub gives a Markdown heading: lower case, punctuation other
+// than - and _ dropped, spaces made -.
+func headingAnchor(text string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(text)) {
+		switch {
+		case r == ' ':
+			b.WriteRune('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // tableRows returns the Markdown table rows of a text.

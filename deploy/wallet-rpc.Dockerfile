@@ -4,7 +4,7 @@
 #
 #   docker build -f deploy/wallet-rpc.Dockerfile -t xmr-escrow/monero:0.18.5.1 deploy
 #
-# Why not Debian's package: it is 0.18.0.0, which lacks the multisig fixes DESIGN.md lists
+# Why not Debian's package: it is 0.18.0.0, which lacks the multisig fixes docs/design.md lists
 # under "Later Monero releases", up to 0.18.5.1 (nonce erasure written to disk before the
 # signed txset is returned). Tests still run on Debian's 0.18.0.0; the worker logs at start
 # which fixes an instance lacks (activities.CheckRelease).

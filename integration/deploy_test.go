@@ -16,7 +16,7 @@ import (
 )
 
 // TestARollingDeployHandsTheInstancesToTheNewVersion is the documented rolling deploy on one
-// host (README "Scaling out"): the new version starts beside the old one with
+// host (docs/scaling-out.md): the new version starts beside the old one with
 // --takeover-wait and waits for its wallet-dir locks; the old one gets SIGTERM mid-setup,
 // finishes its running wallet step, stores its wallets, releases its locks and exits 0; the
 // new one serves the same instances under the same names, and every escrow ends Ready with

@@ -38,7 +38,7 @@ func TestARestartedWorkerDoesNotLeaseASetupsInstancesToAnother(t *testing.T) {
 	assert.Equal(t, escrow.PhaseReady, first.Phase, "the second setup got instances only once the first was done with them")
 
 	// Opens are not asserted: once Ready, the first escrow's funding polls run on its
-	// arbiter's instance and may cost the second setup a reopen there (README "Noticed").
+	// arbiter's instance and may cost the second setup a reopen there (issue 13, item 3).
 	_, err = s.Starter.WaitReady(ctx, "second")
 	require.NoError(t, err, "both setups complete")
 	t.Logf("second assigned %+v after first reached %s", second.Assignment, first.Phase)

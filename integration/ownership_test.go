@@ -20,7 +20,7 @@ import (
 
 // TestASecondWorkerOnTheSameWalletRPCIsRefused runs two worker processes configured with
 // the same wallet-rpc, as two replicas of one deployment would be. Temporal would let both
-// poll the instance's queue and run two steps at once on one wallet-rpc (DESIGN.md, "One
+// poll the instance's queue and run two steps at once on one wallet-rpc (docs/design.md, "One
 // owner per wallet-rpc"), so the second must refuse to start and name the first; so must
 // one that would spawn its own wallet-rpc on the same wallet dir.
 func TestASecondWorkerOnTheSameWalletRPCIsRefused(t *testing.T) {
@@ -50,7 +50,7 @@ func TestASecondWorkerOnTheSameWalletRPCIsRefused(t *testing.T) {
 		assert.NotZero(t, exit.ExitCode(), name)
 		want := fmt.Sprintf("is served by pid %d on host ", first.Pid())
 		assert.Contains(t, string(out), want, name)
-		assert.Contains(t, string(out), "one wallet-rpc has exactly one owner (DESIGN.md)", name)
+		assert.Contains(t, string(out), "one wallet-rpc has exactly one owner (docs/design.md)", name)
 		t.Logf("%s refused in %.2fs: %s", name, time.Since(started).Seconds(), strings.TrimSpace(string(out)))
 	}
 	refused("a second worker on the same instance", args)

@@ -262,10 +262,11 @@ func clipForLog(s string, n int) string {
 // theirs but keep the environment.
 const browserMarkEnv = "XMR_ESCROW_TEST_BROWSER"
 
-// newBrowser starts headless Debian chromium with the flags this machine needs (DESIGN.md),
-// a fresh profile and its own config and cache folders (so nothing lands in $HOME), and
-// returns a tab's context whose events go to listen. The browser lives until the test ends:
-// then it is stopped, and the test fails if any of its processes outlive it.
+// newBrowser starts headless Debian chromium with the flags this machine needs (docs/design.md,
+// "The Web UI test's browser"), a fresh profile and its own config and cache folders (so
+// nothing lands in $HOME), and returns a tab's context whose events go to listen. The browser
+// lives until the test ends: then it is stopped, and the test fails if any of its processes
+// outlive it.
 func newBrowser(t *testing.T, listen func(ev any)) context.Context {
 	t.Helper()
 	dir := t.TempDir() // removed after the cleanup below has stopped the browser

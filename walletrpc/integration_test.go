@@ -182,7 +182,8 @@ func others(all []string, i int) []string {
 	return out
 }
 
-// TestIntegrationMultisig2of3 is the recipe from DESIGN.md on three real processes.
+// TestIntegrationMultisig2of3 is the multisig recipe (docs/design.md, "The multisig recipe") on
+// three real processes.
 func TestIntegrationMultisig2of3(t *testing.T) {
 	bin := walletRPCBinary(t)
 	ctx := testCtx(t)

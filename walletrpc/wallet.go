@@ -88,7 +88,8 @@ type IsMultisigResult struct {
 	Total     uint32 `json:"total"`
 }
 
-// PrepareMultisigRequest carries the flag v0.18 needs before make_multisig (see DESIGN.md).
+// PrepareMultisigRequest carries the flag v0.18 needs before make_multisig (docs/design.md,
+// "v0.18: multisig is experimental").
 type PrepareMultisigRequest struct {
 	// EnableMultisigExperimental sets the wallet's in-memory multisig flag, which
 	// make_multisig then persists; without it later rounds fail with CodeDisabled.

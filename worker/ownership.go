@@ -20,7 +20,7 @@ import (
 const LockFileName = ".xmr-escrow.lock"
 
 // ownerRule ends every refusal, so an operator knows it is deliberate and where to read why.
-const ownerRule = "one wallet-rpc has exactly one owner (DESIGN.md)"
+const ownerRule = "one wallet-rpc has exactly one owner (docs/design.md)"
 
 // Holder is who holds a wallet dir, as written in its lock file.
 type Holder struct {
@@ -48,7 +48,7 @@ func (e *OwnedError) Error() string {
 // Ownership is the set of wallet dirs this process serves, each held by an exclusive flock
 // on its lock file. The kernel drops a flock when its holder dies, even by SIGKILL, so a
 // restarted worker takes over without clean-up; Temporal alone cannot stop two processes
-// polling one instance's queue (DESIGN.md, "One owner per wallet-rpc").
+// polling one instance's queue (docs/design.md, "One owner per wallet-rpc").
 type Ownership struct {
 	log  *zap.Logger
 	mu   sync.Mutex

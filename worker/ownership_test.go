@@ -32,7 +32,7 @@ func TestTwoOwnersOfOneWalletDirConflictInOneProcess(t *testing.T) {
 	assert.Equal(t, host, owned.Holder.Host)
 	assert.WithinDuration(t, time.Now(), owned.Holder.Since, time.Minute)
 	assert.Contains(t, err.Error(), fmt.Sprintf("wallet dir %s is served by pid %d on host %s since ", canonicalDir(dir), os.Getpid(), host))
-	assert.True(t, strings.HasSuffix(err.Error(), "; one wallet-rpc has exactly one owner (DESIGN.md)"), err.Error())
+	assert.True(t, strings.HasSuffix(err.Error(), "; one wallet-rpc has exactly one owner (docs/design.md)"), err.Error())
 
 	link := filepath.Join(t.TempDir(), "alias")
 	require.NoError(t, os.Symlink(dir, link))

@@ -11,7 +11,7 @@ import (
 )
 
 // LogReleases asks each instance for its version and logs what it lacks among the upstream
-// multisig fixes the money rules were written around (DESIGN.md "Later Monero releases"):
+// multisig fixes the money rules were written around (docs/design.md, "Later Monero releases"):
 // tests run on Debian's 0.18.0.0, production should run 0.18.5.1 or later. An instance that
 // does not answer is logged and skipped: the supervisor or the step retries deal with it.
 func (w *Worker) LogReleases(ctx context.Context) {
