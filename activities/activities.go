@@ -201,7 +201,7 @@ func (w *Wallet) round(ctx context.Context, in RoundInput, step func(ctx context
 	}
 	out.Info, out.Address = r.MultisigInfo, r.Address
 	if in.Round < escrow.Rounds && out.Info == "" {
-		return RoundResult{}, nonRetryable(ErrTypeProtocol, fmt.Errorf("round %d of %s: wallet returned no message for the next round", in.Round, name))
+		return RoundResult{}, nonRetryable(escrow.ErrTypeProtocol, fmt.Errorf("round %d of %s: wallet returned no message for the next round", in.Round, name))
 	}
 	if err := w.backup(ctx, in.EscrowID, in.Role, in.Round); err != nil {
 		return RoundResult{}, classify(err)
@@ -269,10 +269,10 @@ func (w *Wallet) exists(name string) bool {
 
 func walletName(escrowID string, role escrow.Role) (string, error) {
 	if err := escrow.ValidateID(escrowID); err != nil {
-		return "", nonRetryable(ErrTypeInvalidInput, err)
+		return "", nonRetryable(escrow.ErrTypeInvalidInput, err)
 	}
 	if !role.Valid() {
-		return "", nonRetryable(ErrTypeInvalidInput, fmt.Errorf("unknown role %q", role))
+		return "", nonRetryable(escrow.ErrTypeInvalidInput, fmt.Errorf("unknown role %q", role))
 	}
 	return escrow.WalletName(escrowID, role), nil
 }
@@ -282,18 +282,18 @@ const multisigPrefix = "Multisig"
 
 func validateRound(in RoundInput) error {
 	if in.Round < 1 || in.Round > escrow.Rounds {
-		return nonRetryable(ErrTypeInvalidInput, fmt.Errorf("round %d out of range 1..%d", in.Round, escrow.Rounds))
+		return nonRetryable(escrow.ErrTypeInvalidInput, fmt.Errorf("round %d out of range 1..%d", in.Round, escrow.Rounds))
 	}
 	if len(in.Infos) != escrow.Total-1 {
-		return nonRetryable(ErrTypeInvalidInput, fmt.Errorf("round %d needs %d messages from the other roles, got %d", in.Round, escrow.Total-1, len(in.Infos)))
+		return nonRetryable(escrow.ErrTypeInvalidInput, fmt.Errorf("round %d needs %d messages from the other roles, got %d", in.Round, escrow.Total-1, len(in.Infos)))
 	}
 	for i, info := range in.Infos {
 		if !strings.HasPrefix(info, multisigPrefix) {
-			return nonRetryable(ErrTypeInvalidInput, fmt.Errorf("round %d: message %d is not a multisig message", in.Round, i+1))
+			return nonRetryable(escrow.ErrTypeInvalidInput, fmt.Errorf("round %d: message %d is not a multisig message", in.Round, i+1))
 		}
 	}
 	if in.Infos[0] == in.Infos[1] {
-		return nonRetryable(ErrTypeInvalidInput, fmt.Errorf("round %d: both messages are the same; each must come from a different role", in.Round))
+		return nonRetryable(escrow.ErrTypeInvalidInput, fmt.Errorf("round %d: both messages are the same; each must come from a different role", in.Round))
 	}
 	return nil
 }

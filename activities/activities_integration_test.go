@@ -187,7 +187,7 @@ func TestTamperedOrMissingMessagesEndTheStep(t *testing.T) {
 		_, err := b.env.ExecuteActivity(b.w.MakeMultisig, in)
 		var appErr *temporal.ApplicationError
 		require.True(t, errors.As(err, &appErr), "%s: %v", name, err)
-		assert.Equal(t, ErrTypeInvalidInput, appErr.Type(), name)
+		assert.Equal(t, escrow.ErrTypeInvalidInput, appErr.Type(), name)
 	}
 	// The refused attempts left the wallet able to run round 1 properly.
 	res := run[RoundResult](t, b, b.w.MakeMultisig, RoundInput{EscrowID: id, Role: b.role, Round: 1, Infos: good})

@@ -6,22 +6,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
-)
-
-// Application error types set on non-retryable failures, so the workflow and operators can
-// tell why a setup ended.
-const (
-	// ErrTypeInvalidInput is an escrow ID, role, round or message that can never work.
-	ErrTypeInvalidInput = "InvalidInput"
-	// ErrTypeWalletRejected is a wallet-rpc error that a retry cannot fix (bad or tampered
-	// multisig data, wrong round, already multisig, wrong password, multisig disabled).
-	ErrTypeWalletRejected = "WalletRejected"
-	// ErrTypeProtocol is a well-formed answer that breaks the protocol.
-	ErrTypeProtocol = "WalletProtocol"
-	// ErrTypeRestoreRefused is a restore that would overwrite another wallet, or whose
-	// wallet is not the escrow's (or whose backup is missing, corrupt or does not open).
-	ErrTypeRestoreRefused = "RestoreRefused"
 )
 
 func nonRetryable(typ string, err error) error {
@@ -42,7 +28,7 @@ func classify(err error) error {
 	}
 	var rpcErr *walletrpc.RPCError
 	if errors.As(err, &rpcErr) {
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeWalletRejected, err, rpcErr.Code)
+		return temporal.NewNonRetryableApplicationError(err.Error(), escrow.ErrTypeWalletRejected, err, rpcErr.Code)
 	}
 	return err
 }

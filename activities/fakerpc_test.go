@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
@@ -277,7 +278,7 @@ func requireRetryable(t *testing.T, err error) {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
 		require.False(t, appErr.NonRetryable(), "want a retryable error, got %s: %v", appErr.Type(), err)
-		require.NotEqual(t, ErrTypeWalletRejected, appErr.Type())
+		require.NotEqual(t, escrow.ErrTypeWalletRejected, appErr.Type())
 	}
 }
 

@@ -138,7 +138,7 @@ func (w *Wallet) ImportMultisigInfo(ctx context.Context, in ImportInput) (Import
 		return ImportResult{}, err
 	}
 	if len(in.Infos) == 0 {
-		return ImportResult{}, nonRetryable(ErrTypeInvalidInput, fmt.Errorf("import into %s: no infos", name))
+		return ImportResult{}, nonRetryable(escrow.ErrTypeInvalidInput, fmt.Errorf("import into %s: no infos", name))
 	}
 	var out ImportResult
 	out.Opens, err = w.withWallet(ctx, name, func(ctx context.Context) error {

@@ -9,14 +9,6 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
-// ErrTypeStale is a payout step refused because the signers' multisig state is out of
-// date (nonces used, import needed); the workflow redoes the export/import and tries again.
-const ErrTypeStale = "MultisigStale"
-
-// ErrTypePayoutRejected is a transaction that does not do what the decision says; it is
-// never signed.
-const ErrTypePayoutRejected = "PayoutRejected"
-
 // PayoutInput asks the first signer for the transaction that pays everything the escrow
 // holds, minus the fee, to Address.
 type PayoutInput struct {
@@ -89,7 +81,7 @@ func (w *Wallet) CreatePayout(ctx context.Context, in PayoutInput) (CreatePayout
 		return CreatePayoutResult{}, classifyPayout(fmt.Errorf("create payout on %s: %w", name, err))
 	}
 	if out.Txset == "" {
-		return CreatePayoutResult{}, nonRetryable(ErrTypeProtocol, fmt.Errorf("create payout on %s: no multisig txset returned", name))
+		return CreatePayoutResult{}, nonRetryable(escrow.ErrTypeProtocol, fmt.Errorf("create payout on %s: no multisig txset returned", name))
 	}
 	return out, nil
 }
@@ -119,7 +111,7 @@ func (w *Wallet) SignPayout(ctx context.Context, in SignPayoutInput) (SignPayout
 			return fmt.Errorf("store after signing: %w", err)
 		}
 		if len(s.TxHashList) != len(d.Desc) {
-			return nonRetryable(ErrTypeProtocol, fmt.Errorf("sign_multisig returned %d transaction hashes for %d transactions", len(s.TxHashList), len(d.Desc)))
+			return nonRetryable(escrow.ErrTypeProtocol, fmt.Errorf("sign_multisig returned %d transaction hashes for %d transactions", len(s.TxHashList), len(d.Desc)))
 		}
 		out.SignedTx, out.TxHash, out.TxHashes = s.TxDataHex, s.TxHashList[0], s.TxHashList
 		return nil
@@ -135,7 +127,7 @@ func (w *Wallet) SignPayout(ctx context.Context, in SignPayoutInput) (SignPayout
 // stay under the cap; and amounts plus fees spend exactly what the escrow holds.
 func checkPayout(d walletrpc.DescribeTransferResult, in SignPayoutInput) (amount, fee uint64, err error) {
 	refuse := func(format string, args ...any) (uint64, uint64, error) {
-		return 0, 0, nonRetryable(ErrTypePayoutRejected, fmt.Errorf("refusing to sign: "+format, args...))
+		return 0, 0, nonRetryable(escrow.ErrTypePayoutRejected, fmt.Errorf("refusing to sign: "+format, args...))
 	}
 	if len(d.Desc) == 0 {
 		return refuse("no transactions in the set")
@@ -202,7 +194,7 @@ func (w *Wallet) ValidateAddress(ctx context.Context, in AddressInput) (AddressR
 	return out, nil
 }
 
-// classifyPayout marks the errors that a fresh export/import fixes as ErrTypeStale, and
+// classifyPayout marks the errors that a fresh export/import fixes as escrow.ErrTypeStale, and
 // locked funds and a failed submission as retryable (funds unlock with the next blocks; the
 // daemon comes back).
 func classifyPayout(err error) error {
@@ -210,12 +202,12 @@ func classifyPayout(err error) error {
 		return appErr
 	}
 	if walletrpc.IsNoUnlockedBalance(err) {
-		return nonRetryable(ErrTypeStale, err) // not imported yet, or still locked: sync again later
+		return nonRetryable(escrow.ErrTypeStale, err) // not imported yet, or still locked: sync again later
 	}
 	if code, ok := walletrpc.Code(err); ok {
 		switch code {
 		case walletrpc.CodeTxNotPossible, walletrpc.CodeMultisigSignature, walletrpc.CodeBadMultisigTxData:
-			return nonRetryable(ErrTypeStale, err)
+			return nonRetryable(escrow.ErrTypeStale, err)
 		case walletrpc.CodeNotEnoughUnlockedMoney:
 			return err
 		case walletrpc.CodeMultisigSubmission:

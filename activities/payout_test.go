@@ -45,7 +45,7 @@ func signWith(t *testing.T, in SignPayoutInput, txs ...walletrpc.TransferDescrip
 func requireRefused(t *testing.T, tw *testWallet, err error, why string) {
 	t.Helper()
 	appErr := appError(t, err)
-	assert.Equal(t, ErrTypePayoutRejected, appErr.Type())
+	assert.Equal(t, escrow.ErrTypePayoutRejected, appErr.Type())
 	assert.True(t, appErr.NonRetryable())
 	assert.Contains(t, err.Error(), why)
 	assert.NotContains(t, tw.fake.called(), walletrpc.MethodSignMultisig, "a refused payout must never be signed")
@@ -115,7 +115,7 @@ func TestCoSignerRejectsTooFewHashesFromSign(t *testing.T) {
 	tw.fake.answer(walletrpc.MethodDescribeTransfer, walletrpc.DescribeTransferResult{Desc: []walletrpc.TransferDescription{sweepTx(payee, 485, 15), sweepTx(payee, 485, 15)}})
 	tw.fake.answer(walletrpc.MethodSignMultisig, walletrpc.SignMultisigResult{TxDataHex: "signed", TxHashList: []string{"only"}})
 	err := tw.exec(tw.w.SignPayout, signInput(), &SignPayoutResult{})
-	assert.Equal(t, ErrTypeProtocol, appError(t, err).Type())
+	assert.Equal(t, escrow.ErrTypeProtocol, appError(t, err).Type())
 }
 
 func TestALostSignReplyIsStaleNotRetried(t *testing.T) {
@@ -124,7 +124,7 @@ func TestALostSignReplyIsStaleNotRetried(t *testing.T) {
 	tw.fake.fail(walletrpc.MethodSignMultisig, walletrpc.CodeMultisigSignature, "This signature was made with stale data")
 	err := tw.exec(tw.w.SignPayout, signInput(), &SignPayoutResult{})
 	appErr := appError(t, err)
-	assert.Equal(t, ErrTypeStale, appErr.Type())
+	assert.Equal(t, escrow.ErrTypeStale, appErr.Type())
 	assert.True(t, appErr.NonRetryable(), "signing again with the same infos must not be retried")
 }
 
@@ -149,6 +149,6 @@ func TestCreatePayoutThatFailsDoesNotStore(t *testing.T) {
 	tw := newTestWallet(t)
 	tw.fake.fail(walletrpc.MethodSweepAll, walletrpc.CodeGenericTransferError, "No unlocked balance in the specified account")
 	err := tw.exec(tw.w.CreatePayout, PayoutInput{EscrowID: testEscrowID, Role: escrow.Arbiter, Address: payee}, &CreatePayoutResult{})
-	assert.Equal(t, ErrTypeStale, appError(t, err).Type())
+	assert.Equal(t, escrow.ErrTypeStale, appError(t, err).Type())
 	assert.NotContains(t, tw.fake.called(), walletrpc.MethodStore)
 }

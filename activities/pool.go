@@ -15,10 +15,6 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/store"
 )
 
-// ErrTypeNoCapacity is the retryable error of an assignment that found too few idle
-// wallet-rpc instances; the local activity's retry policy is the wait.
-const ErrTypeNoCapacity = "NoCapacity"
-
 // DefaultLeaseTTL bounds how long an instance stays leased to one escrow's setup if its
 // release never arrives (a lost worker); after it, the instance may be handed out again.
 const DefaultLeaseTTL = 15 * time.Minute
@@ -115,7 +111,7 @@ type AssignInput struct {
 // leases returns the same instances.
 func (p *Pool) AssignWalletRPCs(ctx context.Context, in AssignInput) (escrow.Assignment, error) {
 	if err := escrow.ValidateID(in.EscrowID); err != nil {
-		return escrow.Assignment{}, nonRetryable(ErrTypeInvalidInput, err)
+		return escrow.Assignment{}, nonRetryable(escrow.ErrTypeInvalidInput, err)
 	}
 	if p.shared != nil {
 		return p.assignShared(ctx, in)
@@ -148,7 +144,7 @@ func (p *Pool) AssignWalletRPCs(ctx context.Context, in AssignInput) (escrow.Ass
 		p.addWaiter(in.EscrowID)
 		return escrow.Assignment{}, temporal.NewApplicationError(
 			fmt.Sprintf("no capacity: %d of %d wallet-rpc instances are busy with other setups or down", len(p.instances)-len(got), len(p.instances)),
-			ErrTypeNoCapacity)
+			escrow.ErrTypeNoCapacity)
 	}
 	p.dropWaiter(in.EscrowID)
 	return p.assignment(got), nil
@@ -161,11 +157,11 @@ func (p *Pool) assignShared(ctx context.Context, in AssignInput) (escrow.Assignm
 	placed, err := p.shared.PlaceEscrow(ctx, store.PlaceRequest{EscrowID: in.EscrowID, TTL: p.ttl, Live: p.live})
 	switch {
 	case errors.Is(err, store.ErrNoInstances):
-		return escrow.Assignment{}, temporal.NewApplicationError("no capacity: no live wallet-rpc instance takes setups", ErrTypeNoCapacity)
+		return escrow.Assignment{}, temporal.NewApplicationError("no capacity: no live wallet-rpc instance takes setups", escrow.ErrTypeNoCapacity)
 	case err != nil:
 		return escrow.Assignment{}, fmt.Errorf("place escrow %s: %w", in.EscrowID, err)
 	case len(placed) == 0:
-		return escrow.Assignment{}, temporal.NewApplicationError("no capacity: every live wallet-rpc instance is busy with another setup", ErrTypeNoCapacity)
+		return escrow.Assignment{}, temporal.NewApplicationError("no capacity: every live wallet-rpc instance is busy with another setup", escrow.ErrTypeNoCapacity)
 	}
 	pick := func(r int) store.Placed { return placed[r%len(placed)] }
 	return escrow.Assignment{

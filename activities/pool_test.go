@@ -18,7 +18,7 @@ func noCapacity(t *testing.T, err error) {
 	t.Helper()
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "got %v", err)
-	assert.Equal(t, ErrTypeNoCapacity, appErr.Type())
+	assert.Equal(t, escrow.ErrTypeNoCapacity, appErr.Type())
 	assert.False(t, appErr.NonRetryable(), "waiting for capacity is a retry")
 }
 

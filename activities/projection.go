@@ -74,7 +74,7 @@ func (p *Projection) ProjectEscrow(ctx context.Context, in ProjectInput) (Projec
 	if err != nil {
 		err = fmt.Errorf("project escrow %s version %d: %w", in.EscrowID, in.Version, err)
 		if errors.Is(err, store.ErrInvalid) { // Go-side validation and schema constraints alike
-			return ProjectResult{}, nonRetryable(ErrTypeInvalidInput, err)
+			return ProjectResult{}, nonRetryable(escrow.ErrTypeInvalidInput, err)
 		}
 		return ProjectResult{}, err
 	}

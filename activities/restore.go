@@ -48,7 +48,7 @@ func (w *Wallet) RestoreWallet(ctx context.Context, in RestoreInput) (RestoreRes
 		return RestoreResult{}, err
 	}
 	if in.Address == "" {
-		return RestoreResult{}, nonRetryable(ErrTypeInvalidInput, fmt.Errorf("restore %s: no address to check the wallet against", name))
+		return RestoreResult{}, nonRetryable(escrow.ErrTypeInvalidInput, fmt.Errorf("restore %s: no address to check the wallet against", name))
 	}
 	if w.backups == nil {
 		return RestoreResult{}, refused("restore %s: instance %s has no backups (a participant's own worker), so it cannot restore", name, w.instance)
@@ -178,7 +178,7 @@ func (w *Wallet) fetchBackup(ctx context.Context, in RestoreInput, name string) 
 		// The store's errors name the cause and never the keys.
 		return b, refused("restore %s: backup of escrow %s role %s cannot be used: %v", name, in.EscrowID, in.Role, err)
 	case errors.Is(err, store.ErrInvalid):
-		return b, nonRetryable(ErrTypeInvalidInput, fmt.Errorf("restore %s: %w", name, err))
+		return b, nonRetryable(escrow.ErrTypeInvalidInput, fmt.Errorf("restore %s: %w", name, err))
 	case err != nil:
 		return b, fmt.Errorf("restore %s: read its backup: %w", name, err)
 	}
@@ -273,7 +273,7 @@ func (w *Wallet) refreshAndStore(ctx context.Context, name string) (int, error) 
 
 // refused is a restore that must not be retried as it is.
 func refused(format string, args ...any) error {
-	return nonRetryable(ErrTypeRestoreRefused, fmt.Errorf(format, args...))
+	return nonRetryable(escrow.ErrTypeRestoreRefused, fmt.Errorf(format, args...))
 }
 
 // short cuts an address for messages: enough to tell two apart.

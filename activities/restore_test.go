@@ -57,7 +57,7 @@ func (tw *testWallet) dirNames(t *testing.T) []string {
 func requireRestoreRefused(t *testing.T, err error) {
 	t.Helper()
 	appErr := appError(t, err)
-	require.Equal(t, ErrTypeRestoreRefused, appErr.Type(), "%v", err)
+	require.Equal(t, escrow.ErrTypeRestoreRefused, appErr.Type(), "%v", err)
 	require.True(t, appErr.NonRetryable())
 }
 
@@ -272,7 +272,7 @@ func TestARestoreWithBadInputIsInvalid(t *testing.T) {
 	} {
 		var out RestoreResult
 		err := tw.exec(tw.w.RestoreWallet, in, &out)
-		assert.Equal(t, ErrTypeInvalidInput, appError(t, err).Type(), "%+v", in)
+		assert.Equal(t, escrow.ErrTypeInvalidInput, appError(t, err).Type(), "%+v", in)
 	}
 	assert.Empty(t, tw.fake.called())
 }

@@ -74,7 +74,7 @@ func (w *Wallet) SubmitPayout(ctx context.Context, in SubmitInput) (TxStatusResu
 		}
 		r, subErr := w.rpc.SubmitMultisig(ctx, walletrpc.SubmitMultisigRequest{TxDataHex: in.SignedTx})
 		if subErr == nil && !sameSet(r.TxHashList, want) {
-			return nonRetryable(ErrTypeProtocol, fmt.Errorf("submit_multisig sent %v, expected %v", r.TxHashList, want))
+			return nonRetryable(escrow.ErrTypeProtocol, fmt.Errorf("submit_multisig sent %v, expected %v", r.TxHashList, want))
 		}
 		st, err = w.txStatus(ctx, want)
 		out = st

@@ -84,7 +84,7 @@ func TestSubmitSendsAPartlyKnownSetAndChecksTheHashes(t *testing.T) {
 	knowTransfers(tw.fake, nil)
 	tw.fake.answer(walletrpc.MethodSubmitMultisig, walletrpc.SubmitMultisigResult{TxHashList: []string{"h1", "other"}})
 	err := tw.exec(tw.w.SubmitPayout, submitInput(), &out)
-	assert.Equal(t, ErrTypeProtocol, appError(t, err).Type())
+	assert.Equal(t, escrow.ErrTypeProtocol, appError(t, err).Type())
 }
 
 func TestSubmitOfAnOldHistoryUsesTxHash(t *testing.T) {

@@ -10,21 +10,20 @@ import (
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
-	"github.com/xmr-escrow/xmr-escrow/workflows"
 )
 
 // The attacks and faults of a hostile or unlucky payment, each on the real regtest chain.
 // None may leave money in a multisig that no workflow watches.
 
 // quickTiming polls every second, so a test sees each step as soon as its blocks are mined.
-func quickTiming() workflows.Timing {
-	return workflows.Timing{FundingPoll: time.Second, FundingPollMax: 2 * time.Second, PayoutPoll: time.Second,
+func quickTiming() escrow.Timing {
+	return escrow.Timing{FundingPoll: time.Second, FundingPollMax: 2 * time.Second, PayoutPoll: time.Second,
 		PayoutRetry: 2 * time.Second, PayoutRetryMax: 4 * time.Second, LatePoll: time.Second, LatePollMax: 2 * time.Second,
 		LateMoneyGrace: 10 * time.Minute}
 }
 
 // readyEscrow starts an escrow paying to the stack's payee addresses and waits for Ready.
-func (ms *moneyStack) readyEscrow(t *testing.T, ctx context.Context, id string, timing workflows.Timing) escrow.State {
+func (ms *moneyStack) readyEscrow(t *testing.T, ctx context.Context, id string, timing escrow.Timing) escrow.State {
 	in := input(id, 0)
 	in.AmountAtomic = price
 	in.VendorPayoutAddress, in.BuyerRefundAddress = ms.vendor, ms.buyer

@@ -30,7 +30,6 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/localstack"
 	"github.com/xmr-escrow/xmr-escrow/store/storetest"
 	"github.com/xmr-escrow/xmr-escrow/worker"
-	"github.com/xmr-escrow/xmr-escrow/workflows"
 )
 
 // testSecret is the wallet secret of every test stack; the tests derive wallet passwords
@@ -84,13 +83,13 @@ func startStackWith(t testing.TB, o stackOptions) *localstack.Stack {
 var stackLogs = map[*localstack.Stack]*observer.ObservedLogs{}
 
 // input is a valid escrow of the marketplace around id.
-func input(id string, delay time.Duration) workflows.EscrowInput {
-	return workflows.EscrowInput{
+func input(id string, delay time.Duration) escrow.EscrowInput {
+	return escrow.EscrowInput{
 		EscrowID: id, OrderID: "order-" + id, BuyerID: "buyer-7", VendorID: "vendor-8", ArbiterID: "arbiter-9",
 		AmountAtomic: 2_000_000_000_000, PurgeDelay: &delay,
 		VendorPayoutAddress: vendorAddr, BuyerRefundAddress: buyerAddr,
 		// A test waits for the run's end: a second of late-money watching is enough.
-		Timing: workflows.Timing{LateMoneyGrace: time.Second},
+		Timing: escrow.Timing{LateMoneyGrace: time.Second},
 	}
 }
 

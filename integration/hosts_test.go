@@ -20,7 +20,6 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/devstack"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/localstack"
-	"github.com/xmr-escrow/xmr-escrow/workflows"
 )
 
 // host is a worker process standing for one machine: it spawns and supervises its own
@@ -139,7 +138,7 @@ func logLines(path, msg string, kv func(map[string]any) (string, string)) map[st
 
 // setupInput is an escrow that polls for funding only after an hour, so a batch measures
 // setups alone (funding polls on an offline pool are issue 13's concern).
-func setupInput(id string) workflows.EscrowInput {
+func setupInput(id string) escrow.EscrowInput {
 	in := input(id, 0)
 	in.Timing.FundingPoll = time.Hour
 	return in

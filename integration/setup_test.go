@@ -13,7 +13,6 @@ import (
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/starter"
-	"github.com/xmr-escrow/xmr-escrow/workflows"
 )
 
 func TestOneEscrowEndsReadyWithTheSameAddressInAllThreeWallets(t *testing.T) {
@@ -140,11 +139,11 @@ func TestUnknownAndInvalidEscrowIDsGetClearErrors(t *testing.T) {
 	_, err = s.Starter.Start(ctx, input("../../etc", 0))
 	assert.True(t, errors.Is(err, escrow.ErrInvalidID), "got %v", err)
 	_, err = s.Starter.Start(ctx, input("neg", -time.Second))
-	assert.True(t, errors.Is(err, workflows.ErrInvalidInput), "got %v", err)
+	assert.True(t, errors.Is(err, escrow.ErrInvalidInput), "got %v", err)
 	noAmount := input("neg", 0)
 	noAmount.AmountAtomic = 0
 	_, err = s.Starter.Start(ctx, noAmount)
-	assert.True(t, errors.Is(err, workflows.ErrInvalidInput), "got %v", err)
+	assert.True(t, errors.Is(err, escrow.ErrInvalidInput), "got %v", err)
 	_, err = s.Starter.Get(ctx, "never-started")
 	assert.True(t, errors.Is(err, starter.ErrUnknownEscrow), "got %v", err)
 	_, err = s.Starter.Status(ctx, "neg")

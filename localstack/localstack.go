@@ -22,6 +22,7 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/metrics"
 	"github.com/xmr-escrow/xmr-escrow/starter"
 	"github.com/xmr-escrow/xmr-escrow/store"
+	"github.com/xmr-escrow/xmr-escrow/store/schema"
 	"github.com/xmr-escrow/xmr-escrow/supervisor"
 	"github.com/xmr-escrow/xmr-escrow/temporalclient"
 	"github.com/xmr-escrow/xmr-escrow/worker"
@@ -111,7 +112,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		}
 	}
 	s.DatabaseURL = o.DatabaseURL
-	if s.Store, err = store.Open(ctx, o.DatabaseURL, s.Keys); err != nil {
+	if s.Store, err = schema.Open(ctx, o.DatabaseURL, s.Keys); err != nil {
 		return nil, err
 	}
 	uiPort := o.UIPort

@@ -15,7 +15,6 @@ import (
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/store"
-	"github.com/xmr-escrow/xmr-escrow/workflows"
 )
 
 // ErrUnknownEscrow is returned for an escrow ID no workflow exists for.
@@ -71,12 +70,12 @@ func StartOptions(escrowID string) client.StartWorkflowOptions {
 // the same terms (see differingTerms), it returns that run with Existing set, so a retried
 // start is harmless; with different terms it fails with ErrConflictingStart naming the
 // fields. Either way the existing run keeps its own input.
-func (s *Client) Start(ctx context.Context, in workflows.EscrowInput) (Run, error) {
+func (s *Client) Start(ctx context.Context, in escrow.EscrowInput) (Run, error) {
 	if err := in.Validate(); err != nil {
 		return Run{}, err
 	}
 	opts := StartOptions(in.EscrowID)
-	wr, err := s.c.ExecuteWorkflow(ctx, opts, workflows.Escrow, in)
+	wr, err := s.c.ExecuteWorkflow(ctx, opts, escrow.WorkflowType, in)
 	if err == nil {
 		return Run{EscrowID: in.EscrowID, WorkflowID: wr.GetID(), RunID: wr.GetRunID()}, nil
 	}
@@ -107,11 +106,11 @@ func (s *Client) Status(ctx context.Context, escrowID string) (escrow.State, err
 }
 
 // Wait blocks until the escrow's setup ends and returns its result, or the failure.
-func (s *Client) Wait(ctx context.Context, escrowID string) (workflows.EscrowResult, error) {
+func (s *Client) Wait(ctx context.Context, escrowID string) (escrow.EscrowResult, error) {
 	if err := escrow.ValidateID(escrowID); err != nil {
-		return workflows.EscrowResult{}, err
+		return escrow.EscrowResult{}, err
 	}
-	var res workflows.EscrowResult
+	var res escrow.EscrowResult
 	if err := s.c.GetWorkflow(ctx, escrow.WorkflowID(escrowID), "").Get(ctx, &res); err != nil {
 		return res, s.wrap(escrowID, "wait for", err)
 	}

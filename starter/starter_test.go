@@ -8,7 +8,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
-	"github.com/xmr-escrow/xmr-escrow/workflows"
 )
 
 // The server enforces one run per escrow; these options are what ask it to.
@@ -25,25 +24,25 @@ func TestStartOptionsRejectDuplicates(t *testing.T) {
 // Only the agreed terms decide whether a repeated start is the same escrow; each differing
 // one is named, and "" is the mainnet it defaults to.
 func TestDifferingTermsNamesEachChangedTerm(t *testing.T) {
-	base := workflows.EscrowInput{
+	base := escrow.EscrowInput{
 		EscrowID: "o-1", OrderID: "order", BuyerID: "b", VendorID: "v", ArbiterID: "a", AmountAtomic: 5,
 		VendorPayoutAddress: "vaddr", BuyerRefundAddress: "baddr",
 	}
 	delay := time.Second
 	tuned := base
 	tuned.PurgeDelay, tuned.Timing.AutoRelease, tuned.Network = &delay, time.Hour, "mainnet"
-	tuned.Resume = &workflows.Checkpoint{Version: 3}
+	tuned.Resume = &escrow.Checkpoint{Version: 3}
 	assert.Empty(t, differingTerms(base, tuned), "tuning, resume state and the default network are not terms")
 
-	for name, change := range map[string]func(*workflows.EscrowInput){
-		"order_id":              func(in *workflows.EscrowInput) { in.OrderID = "other" },
-		"buyer_id":              func(in *workflows.EscrowInput) { in.BuyerID = "other" },
-		"vendor_id":             func(in *workflows.EscrowInput) { in.VendorID = "other" },
-		"arbiter_id":            func(in *workflows.EscrowInput) { in.ArbiterID = "other" },
-		"amount_atomic":         func(in *workflows.EscrowInput) { in.AmountAtomic = 6 },
-		"vendor_payout_address": func(in *workflows.EscrowInput) { in.VendorPayoutAddress = "other" },
-		"buyer_refund_address":  func(in *workflows.EscrowInput) { in.BuyerRefundAddress = "other" },
-		"network":               func(in *workflows.EscrowInput) { in.Network = "stagenet" },
+	for name, change := range map[string]func(*escrow.EscrowInput){
+		"order_id":              func(in *escrow.EscrowInput) { in.OrderID = "other" },
+		"buyer_id":              func(in *escrow.EscrowInput) { in.BuyerID = "other" },
+		"vendor_id":             func(in *escrow.EscrowInput) { in.VendorID = "other" },
+		"arbiter_id":            func(in *escrow.EscrowInput) { in.ArbiterID = "other" },
+		"amount_atomic":         func(in *escrow.EscrowInput) { in.AmountAtomic = 6 },
+		"vendor_payout_address": func(in *escrow.EscrowInput) { in.VendorPayoutAddress = "other" },
+		"buyer_refund_address":  func(in *escrow.EscrowInput) { in.BuyerRefundAddress = "other" },
+		"network":               func(in *escrow.EscrowInput) { in.Network = "stagenet" },
 	} {
 		in := base
 		change(&in)

@@ -10,7 +10,6 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
-	"github.com/xmr-escrow/xmr-escrow/workflows"
 )
 
 // ErrConflictingStart is returned when an escrow ID is started again with terms other than
@@ -30,7 +29,7 @@ func WithDataConverter(dc converter.DataConverter) Option {
 // checkSameTerms compares a repeated start with the escrow's existing input. Any
 // disagreement, or terms it cannot read, refuses the start: answering "already running"
 // to different terms would let a marketplace bug pay the wrong party or amount unnoticed.
-func (s *Client) checkSameTerms(ctx context.Context, in workflows.EscrowInput) error {
+func (s *Client) checkSameTerms(ctx context.Context, in escrow.EscrowInput) error {
 	existing, err := s.existingInput(ctx, in.EscrowID)
 	if err != nil {
 		return fmt.Errorf("escrow %s already exists and its terms could not be compared: %w", in.EscrowID, err)
@@ -45,8 +44,8 @@ func (s *Client) checkSameTerms(ctx context.Context, in workflows.EscrowInput) e
 // existingInput reads the input of the escrow's latest run from its first history event.
 // Continue-as-new copies the input into each run (adding only Resume), so the latest run's
 // input carries the terms the escrow was first started with.
-func (s *Client) existingInput(ctx context.Context, escrowID string) (workflows.EscrowInput, error) {
-	var in workflows.EscrowInput
+func (s *Client) existingInput(ctx context.Context, escrowID string) (escrow.EscrowInput, error) {
+	var in escrow.EscrowInput
 	it := s.c.GetWorkflowHistory(ctx, escrow.WorkflowID(escrowID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	if !it.HasNext() {
 		return in, errors.New("its history is empty")
@@ -68,7 +67,7 @@ func (s *Client) existingInput(ctx context.Context, escrowID string) (workflows.
 // differingTerms names (as in the input's JSON) the terms on which a and b disagree. Terms
 // are what the parties agreed to; PurgeDelay, Timing and Assignment only tune how the escrow
 // runs, so a retry may differ in them.
-func differingTerms(a, b workflows.EscrowInput) []string {
+func differingTerms(a, b escrow.EscrowInput) []string {
 	var diff []string
 	check := func(name string, same bool) {
 		if !same {
@@ -87,7 +86,7 @@ func differingTerms(a, b workflows.EscrowInput) []string {
 }
 
 // network spells the default out, so "" and "mainnet" are the same terms.
-func network(in workflows.EscrowInput) string {
+func network(in escrow.EscrowInput) string {
 	if in.Network == "" {
 		return "mainnet"
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/keyring"
 	"github.com/xmr-escrow/xmr-escrow/store"
+	"github.com/xmr-escrow/xmr-escrow/store/schema"
 	"github.com/xmr-escrow/xmr-escrow/store/storetest"
 )
 
@@ -44,7 +45,7 @@ func openStore(t *testing.T) (*store.Store, string) {
 // openWith opens a Store on dsn and closes it when the test ends.
 func openWith(t *testing.T, dsn string, keys *keyring.Keyring) *store.Store {
 	t.Helper()
-	s, err := store.Open(testCtx(t), dsn, keys)
+	s, err := schema.Open(testCtx(t), dsn, keys)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	return s

@@ -47,10 +47,49 @@ type Store struct {
 	keys *keyring.Keyring
 }
 
-// Open connects to dsn, checks the server answers, and applies any pending migrations (safe
-// when several processes open the same database at once). keys seals and opens the multisig
-// infos; it is required because a store that cannot read what it writes is a bug.
+// MigrationsTable is goose's version table for this package (store/schema migrates it). It
+// is not goose's default (goose_db_version) so that the marketplace's own goose migrations in
+// the same database keep their own version sequence.
+const MigrationsTable = "xmr_escrow_store_migrations"
+
+// SchemaVersion is the schema this build reads and writes: the number of the last migration
+// in store/schema/migrations (a test there keeps the two equal).
+const SchemaVersion = 5
+
+// ErrSchemaBehind is returned (wrapped) by Open when the database has not been migrated to
+// SchemaVersion yet: start a worker of this version (it migrates) or open with schema.Open.
+var ErrSchemaBehind = errors.New("database schema is older than this build")
+
+// Open connects to dsn, checks the server answers and that its schema is at least
+// SchemaVersion, and never changes the schema: a read-only client (the marketplace's starter)
+// needs no migration code. A newer schema is fine, since migrations only add. keys seals and
+// opens the multisig infos; it is required because a store that cannot read what it writes
+// is a bug.
 func Open(ctx context.Context, dsn string, keys *keyring.Keyring) (*Store, error) {
+	s, err := Connect(ctx, dsn, keys)
+	if err != nil {
+		return nil, err
+	}
+	var current int64
+	q := `SELECT coalesce(max(version_id), 0) FROM ` + pq.QuoteIdentifier(MigrationsTable) + ` WHERE is_applied`
+	if err := s.db.GetContext(ctx, &current, q); err != nil {
+		var pqErr *pq.Error
+		if !errors.As(err, &pqErr) || pqErr.Code != pqerror.UndefinedTable {
+			_ = s.Close()
+			return nil, fmt.Errorf("store: open %s: read schema version: %w", RedactDSN(dsn), err)
+		}
+	}
+	if current < SchemaVersion {
+		_ = s.Close()
+		return nil, fmt.Errorf("store: open %s: %w (version %d, this build needs %d): start a worker of this version, which migrates it",
+			RedactDSN(dsn), ErrSchemaBehind, current, SchemaVersion)
+	}
+	return s, nil
+}
+
+// Connect connects to dsn and checks the server answers, without looking at the schema:
+// store/schema uses it to migrate, and Open to check.
+func Connect(ctx context.Context, dsn string, keys *keyring.Keyring) (*Store, error) {
 	if keys == nil {
 		return nil, errors.New("store: open: keyring is nil")
 	}
@@ -71,10 +110,6 @@ func Open(ctx context.Context, dsn string, keys *keyring.Keyring) (*Store, error
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
 		return nil, pingError(dsn, err)
-	}
-	if _, err := Migrate(ctx, db.DB); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("store: open %s: %w", RedactDSN(dsn), err)
 	}
 	return &Store{db: db, keys: keys}, nil
 }

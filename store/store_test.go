@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xmr-escrow/xmr-escrow/store"
+	"github.com/xmr-escrow/xmr-escrow/store/schema"
 	"github.com/xmr-escrow/xmr-escrow/store/storetest"
 )
 
@@ -28,13 +29,13 @@ func TestMigrateFromEmptyDatabaseThenNoOp(t *testing.T) {
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`).Scan(&tables))
 	require.Zero(t, tables, "a fresh database starts empty")
 
-	applied, err := store.Migrate(ctx, db)
+	applied, err := schema.Migrate(ctx, db)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{1, 2, 3, 4}, applied, "every migration, in order")
+	assert.Equal(t, []int64{1, 2, 3, 4, 5}, applied, "every migration, in order")
 
-	current, known, err := store.SchemaVersion(ctx, db)
+	current, known, err := schema.Versions(ctx, db)
 	require.NoError(t, err)
-	assert.Equal(t, int64(4), current)
+	assert.Equal(t, int64(store.SchemaVersion), current, "store.SchemaVersion names the last migration")
 	assert.Equal(t, known, current)
 
 	var indexes []string
@@ -48,7 +49,7 @@ func TestMigrateFromEmptyDatabaseThenNoOp(t *testing.T) {
 	require.NoError(t, rows.Err())
 	assert.Subset(t, indexes, []string{"escrows_pkey", "escrows_status_idx", "escrows_multisig_phase_idx"})
 
-	again, err := store.Migrate(ctx, db)
+	again, err := schema.Migrate(ctx, db)
 	require.NoError(t, err)
 	assert.Empty(t, again, "a second migrate applies nothing")
 
@@ -58,6 +59,28 @@ func TestMigrateFromEmptyDatabaseThenNoOp(t *testing.T) {
 	_, err = s.List(ctx, store.Filter{})
 	require.NoError(t, err)
 	assert.Equal(t, 1, migrationRows(t, db, 1))
+}
+
+// The marketplace's client opens read-only: it never migrates, and an old schema is refused
+// with a message that says what to do.
+func TestAReadOnlyOpenNeverMigratesAndRefusesAnOldSchema(t *testing.T) {
+	ctx := testCtx(t)
+	dsn := storetest.NewDatabase(t)
+	keys, _ := newKeyring(t, "k1")
+	_, err := store.Open(ctx, dsn, keys)
+	require.ErrorIs(t, err, store.ErrSchemaBehind)
+	assert.Contains(t, err.Error(), "version 0, this build needs")
+	db, err := sql.Open("postgres", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	var tables int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`).Scan(&tables))
+	assert.Zero(t, tables, "nothing was created")
+
+	openWith(t, dsn, keys) // migrates
+	s, err := store.Open(ctx, dsn, keys)
+	require.NoError(t, err, "a migrated database opens read-only")
+	_ = s.Close()
 }
 
 func TestConcurrentOpensOfOneFreshDatabase(t *testing.T) {
@@ -70,7 +93,7 @@ func TestConcurrentOpensOfOneFreshDatabase(t *testing.T) {
 	errs := make([]error, n)
 	stores := make([]*store.Store, n)
 	for i := range n {
-		wg.Go(func() { stores[i], errs[i] = store.Open(ctx, dsn, keys) })
+		wg.Go(func() { stores[i], errs[i] = schema.Open(ctx, dsn, keys) })
 	}
 	wg.Wait()
 	for i := range n {
@@ -99,7 +122,7 @@ func TestOpenUnreachableSaysHowAndHidesPassword(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	// Port 1 refuses at once on any machine; no PostgreSQL is needed for this test.
-	_, err := store.Open(ctx, "postgres://postgres:hunter2secret@127.0.0.1:1/xmr_escrow?sslmode=disable&connect_timeout=2", keys)
+	_, err := schema.Open(ctx, "postgres://postgres:hunter2secret@127.0.0.1:1/xmr_escrow?sslmode=disable&connect_timeout=2", keys)
 	require.Error(t, err)
 	msg := err.Error()
 	assert.Contains(t, msg, "cannot reach PostgreSQL")
@@ -112,7 +135,7 @@ func TestOpenMissingDatabaseSaysCreateIt(t *testing.T) {
 	dsn := storetest.NewDatabase(t) // only for the server's address; and skips in -short
 	missing := strings.Replace(dsn, "xmr_escrow_test_", "xmr_escrow_missing_", 1)
 	keys, _ := newKeyring(t, "k1")
-	_, err := store.Open(testCtx(t), missing, keys)
+	_, err := schema.Open(testCtx(t), missing, keys)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "does not exist")
 	assert.Contains(t, err.Error(), "createdb")
@@ -120,13 +143,13 @@ func TestOpenMissingDatabaseSaysCreateIt(t *testing.T) {
 
 func TestOpenBadURLHidesPassword(t *testing.T) {
 	keys, _ := newKeyring(t, "k1")
-	_, err := store.Open(context.Background(), "postgres://postgres:p%zzsecret@127.0.0.1:5432/x", keys)
+	_, err := schema.Open(context.Background(), "postgres://postgres:p%zzsecret@127.0.0.1:5432/x", keys)
 	require.ErrorContains(t, err, "invalid database URL")
 	assert.NotContains(t, err.Error(), "zz")
 }
 
 func TestOpenNeedsAKeyring(t *testing.T) {
-	_, err := store.Open(context.Background(), store.DefaultDSN, nil)
+	_, err := schema.Open(context.Background(), store.DefaultDSN, nil)
 	require.ErrorContains(t, err, "keyring is nil")
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -97,7 +98,7 @@ func TestMapError(t *testing.T) {
 }
 
 func TestEveryNamedConstraintIsExplained(t *testing.T) {
-	sql, err := migrations.ReadFile("migrations/00001_create_escrows.sql")
+	sql, err := os.ReadFile("schema/migrations/00001_create_escrows.sql")
 	require.NoError(t, err)
 	for name := range constraintMessages {
 		assert.Contains(t, string(sql), "CONSTRAINT "+name+" ", name)

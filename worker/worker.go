@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 	"go.uber.org/zap"
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
@@ -149,7 +150,7 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 	}
 	if pool != nil {
 		ew := sdkworker.New(c, escrow.EscrowTaskQueue, sdkworker.Options{OnFatalError: w.onFatal})
-		ew.RegisterWorkflow(workflows.Escrow)
+		ew.RegisterWorkflowWithOptions(workflows.Escrow, workflow.RegisterOptions{Name: escrow.WorkflowType})
 		ew.RegisterActivity(pool.AssignWalletRPCs)
 		ew.RegisterActivity(activities.NewProjection(cfg.Store))
 		w.workers = append(w.workers, ew)

@@ -14,9 +14,6 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/moneroaddr"
 )
 
-// ErrTypeDecisionRejected is the type of every refused decision; the message says why.
-const ErrTypeDecisionRejected = "DecisionRejected"
-
 // Caps on a decision's free text: a dispute reason must say something and not be an
 // essay; an actor ID is a party's user ID (at most 200 characters, as at the start); a
 // payout address is a standard or integrated address at most.
@@ -43,7 +40,7 @@ var decisions = []decision{
 			if in.PayoutAddress == "" {
 				return nil
 			}
-			return moneroaddr.Valid(in.PayoutAddress, e.in.network())
+			return moneroaddr.Valid(in.PayoutAddress, e.in.AddressNetwork())
 		},
 		apply: (*escrowFlow).markShipped,
 	},
@@ -145,7 +142,7 @@ func (e *escrowFlow) registerDecisions(ctx workflow.Context) error {
 // validate is read-only and deterministic, as a validator must be.
 func (e *escrowFlow) validate(d decision, in escrow.DecisionInput) error {
 	reject := func(format string, args ...any) error {
-		return temporal.NewApplicationError(fmt.Sprintf("%s refused: ", d.name)+fmt.Sprintf(format, args...), ErrTypeDecisionRejected)
+		return temporal.NewApplicationError(fmt.Sprintf("%s refused: ", d.name)+fmt.Sprintf(format, args...), escrow.ErrTypeDecisionRejected)
 	}
 	if !slices.Contains(d.roles, in.Role) {
 		return reject("only %v may do this, not %q", d.roles, in.Role)
@@ -185,7 +182,7 @@ func (e *escrowFlow) markShipped(ctx workflow.Context, d decision, in escrow.Dec
 			return err
 		}
 		if !res.Valid {
-			return temporal.NewApplicationError("mark-shipped refused: the wallet-rpc says the payout address is not valid", ErrTypeDecisionRejected)
+			return temporal.NewApplicationError("mark-shipped refused: the wallet-rpc says the payout address is not valid", escrow.ErrTypeDecisionRejected)
 		}
 		if err := e.validate(d, in); err != nil {
 			return err

@@ -12,11 +12,11 @@ import (
 
 // escrowFlow is the state of one escrow workflow; only the workflow goroutine touches it.
 type escrowFlow struct {
-	in     EscrowInput
-	timing Timing
+	in     escrow.EscrowInput
+	timing escrow.Timing
 	delay  time.Duration
 	status escrow.State
-	result EscrowResult
+	result escrow.EscrowResult
 	// leased is true when the instances came from the pool and must be given back.
 	leased bool
 	// wallets and infos feed the projection: wallet names, latest key-exchange messages.
@@ -52,23 +52,23 @@ var (
 	pool   *activities.Pool
 )
 
-func newEscrow(ctx workflow.Context, in EscrowInput) (*escrowFlow, error) {
-	validate := in.validateBase
+func newEscrow(ctx workflow.Context, in escrow.EscrowInput) (*escrowFlow, error) {
+	validate := in.ValidateOriginal
 	if in.Resume == nil && workflow.GetVersion(ctx, changeStrictInput, workflow.DefaultVersion, 1) >= 1 {
 		validate = in.Validate // escrows started before the strict rules replay under the old ones
 	}
 	if err := validate(); err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, err)
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), escrow.ErrTypeInvalidInput, err)
 	}
 	e := &escrowFlow{
 		in:     in,
-		timing: in.Timing.withDefaults(),
-		delay:  DefaultPurgeDelay,
+		timing: in.Timing.WithDefaults(),
+		delay:  escrow.DefaultPurgeDelay,
 		status: escrow.State{
 			EscrowID: in.EscrowID, Phase: escrow.PhaseNotStarted, Status: escrow.StatusSettingUp,
 			AmountAtomic: in.AmountAtomic, VendorPayoutAddress: in.VendorPayoutAddress, BuyerRefundAddress: in.BuyerRefundAddress,
 		},
-		result:  EscrowResult{EscrowID: in.EscrowID},
+		result:  escrow.EscrowResult{EscrowID: in.EscrowID},
 		wallets: map[escrow.Role]string{},
 		infos:   map[escrow.Role]string{},
 	}
@@ -100,7 +100,7 @@ func newEscrow(ctx workflow.Context, in EscrowInput) (*escrowFlow, error) {
 	return e, nil
 }
 
-func (e *escrowFlow) run(ctx workflow.Context) (EscrowResult, error) {
+func (e *escrowFlow) run(ctx workflow.Context) (escrow.EscrowResult, error) {
 	if !e.resumed {
 		e.project(ctx)
 		addr, err := e.setup(ctx)
@@ -112,7 +112,7 @@ func (e *escrowFlow) run(ctx workflow.Context) (EscrowResult, error) {
 			workflow.GetLogger(ctx).Error("escrow setup failed", "reason", reason)
 			e.awaitProjections(ctx)
 			e.result.Status = e.status.Status
-			return e.result, temporal.NewNonRetryableApplicationError("escrow setup failed", ErrTypeSetupFailed, err)
+			return e.result, temporal.NewNonRetryableApplicationError("escrow setup failed", escrow.ErrTypeSetupFailed, err)
 		}
 		e.status.Address, e.status.WalletOpens = addr, e.result.WalletOpens
 		e.result.Address = addr

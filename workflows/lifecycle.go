@@ -25,7 +25,7 @@ func (e *escrowFlow) startFunding(ctx workflow.Context) {
 // lifecycle drives the escrow from funding to its end. Each turn waits for what the
 // current status is waiting for (a payment, a decision, a timer, a payout), so an update
 // handler only has to change the status to steer it.
-func (e *escrowFlow) lifecycle(ctx workflow.Context) (EscrowResult, error) {
+func (e *escrowFlow) lifecycle(ctx workflow.Context) (escrow.EscrowResult, error) {
 	for {
 		var err error
 		switch st := e.status.Status; st {
@@ -178,7 +178,7 @@ func (e *escrowFlow) awaitResolution(ctx workflow.Context) error {
 }
 
 // finish ends the run with the escrow's final state.
-func (e *escrowFlow) finish(ctx workflow.Context) (EscrowResult, error) {
+func (e *escrowFlow) finish(ctx workflow.Context) (escrow.EscrowResult, error) {
 	e.result.Status = e.status.Status
 	e.result.Payout = e.status.Payout
 	e.awaitProjections(ctx)
@@ -203,7 +203,7 @@ func (e *escrowFlow) continueAsNew(ctx workflow.Context) error {
 		return err
 	}
 	next := e.in
-	next.Resume = &Checkpoint{State: e.status, Wallets: e.wallets, Version: e.version, Result: e.result}
+	next.Resume = &escrow.Checkpoint{State: e.status, Wallets: e.wallets, Version: e.version, Result: e.result}
 	workflow.GetLogger(ctx).Info("continuing as new", "history_length", workflow.GetInfo(ctx).GetCurrentHistoryLength())
 	return workflow.NewContinueAsNewError(ctx, Escrow, next)
 }

@@ -97,7 +97,7 @@ func (m *fakeMoney) install(env *testsuite.TestWorkflowEnvironment) {
 			if m.unopenable > 0 {
 				m.unopenable--
 				return activities.MultisigMessage{}, temporal.NewNonRetryableApplicationError(
-					"open wallet: rpc error -1: invalid password", activities.ErrTypeWalletRejected, nil)
+					"open wallet: rpc error -1: invalid password", escrow.ErrTypeWalletRejected, nil)
 			}
 			return activities.MultisigMessage{Info: "export-of-" + string(in.Role)}, nil
 		}).Maybe()
@@ -119,10 +119,10 @@ func (m *fakeMoney) install(env *testsuite.TestWorkflowEnvironment) {
 			m.signed = append(m.signed, in)
 			if m.staleSigns > 0 {
 				m.staleSigns--
-				return activities.SignPayoutResult{}, temporal.NewNonRetryableApplicationError("stale", activities.ErrTypeStale, nil)
+				return activities.SignPayoutResult{}, temporal.NewNonRetryableApplicationError("stale", escrow.ErrTypeStale, nil)
 			}
 			if in.MaxFeeAtomic < m.feeCapNeeded {
-				return activities.SignPayoutResult{}, temporal.NewNonRetryableApplicationError("refusing to sign: fee above the cap", activities.ErrTypePayoutRejected, nil)
+				return activities.SignPayoutResult{}, temporal.NewNonRetryableApplicationError("refusing to sign: fee above the cap", escrow.ErrTypePayoutRejected, nil)
 			}
 			m.lastFunded = in.FundedAtomic
 			hash := fmt.Sprintf("hash-%d", m.submits+1)
@@ -227,14 +227,14 @@ func with(in escrow.DecisionInput, f func(*escrow.DecisionInput)) escrow.Decisio
 }
 
 // runLifecycle runs an escrow that the buyer pays at the third check.
-func (s *EscrowSuite) runLifecycle(id string, in EscrowInput) (EscrowResult, escrow.State) {
+func (s *EscrowSuite) runLifecycle(id string, in escrow.EscrowInput) (escrow.EscrowResult, escrow.State) {
 	if s.money.paid == nil {
 		s.money.paid = payAt(3, price)
 	}
 	s.wallets.install()
 	s.env.ExecuteWorkflow(Escrow, input(id, in))
 	s.Require().True(s.env.IsWorkflowCompleted())
-	var res EscrowResult
+	var res escrow.EscrowResult
 	if err := s.env.GetWorkflowError(); err == nil {
 		s.Require().NoError(s.env.GetWorkflowResult(&res))
 	}

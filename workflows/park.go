@@ -8,7 +8,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
@@ -69,11 +68,11 @@ func blockCode(err error) escrow.BlockCode {
 	switch {
 	case isType(err, string(escrow.BlockLocked)):
 		return escrow.BlockLocked
-	case isType(err, activities.ErrTypeStale):
+	case isType(err, escrow.ErrTypeStale):
 		return escrow.BlockStale
-	case isType(err, activities.ErrTypePayoutRejected):
+	case isType(err, escrow.ErrTypePayoutRejected):
 		return escrow.BlockRejected
-	case isType(err, activities.ErrTypeWalletRejected), isType(err, activities.ErrTypeInvalidInput), isType(err, activities.ErrTypeProtocol):
+	case isType(err, escrow.ErrTypeWalletRejected), isType(err, escrow.ErrTypeInvalidInput), isType(err, escrow.ErrTypeProtocol):
 		return escrow.BlockWallet
 	}
 	return escrow.BlockUnreachable // retries ran out on a wallet-rpc or daemon that did not answer
@@ -87,7 +86,7 @@ const maxOperator = 200
 func (e *escrowFlow) registerRetryPayout(ctx workflow.Context) error {
 	validate := func(in escrow.RetryPayoutInput) error {
 		reject := func(format string, args ...any) error {
-			return temporal.NewApplicationError(string(escrow.UpdateRetryPayout)+" refused: "+fmt.Sprintf(format, args...), ErrTypeDecisionRejected)
+			return temporal.NewApplicationError(string(escrow.UpdateRetryPayout)+" refused: "+fmt.Sprintf(format, args...), escrow.ErrTypeDecisionRejected)
 		}
 		if n := utf8.RuneCountInString(strings.TrimSpace(in.Operator)); n == 0 || n > maxOperator {
 			return reject("operator must be 1-%d characters", maxOperator)

@@ -15,7 +15,7 @@ import (
 // leave money in the multisig without a workflow watching it.
 
 // parkingTiming makes a parked payout's back-off short, and ends the late-money watch soon.
-var parkingTiming = Timing{PayoutRetry: time.Minute, PayoutRetryMax: 10 * time.Minute, LateMoneyGrace: day}
+var parkingTiming = escrow.Timing{PayoutRetry: time.Minute, PayoutRetryMax: 10 * time.Minute, LateMoneyGrace: day}
 
 // blockedSeen records every parked state the status query showed while the test ran.
 func (s *EscrowSuite) watchBlocked(every time.Duration, until time.Duration) *[]escrow.State {
@@ -34,7 +34,7 @@ func (s *EscrowSuite) TestADaemonOutageAtSubmitParksThenCompletes() {
 	s.money.submitOutages = 12 // two payout attempts' worth of retries
 	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
 	seen := s.watchBlocked(time.Minute, 3*hour)
-	res, st := s.runLifecycle("outage", EscrowInput{Timing: parkingTiming})
+	res, st := s.runLifecycle("outage", escrow.EscrowInput{Timing: parkingTiming})
 	s.Require().NoError(s.env.GetWorkflowError(), "a payout never fails the workflow")
 	s.Equal(escrow.StatusCompleted, res.Status)
 	s.Equal(escrow.StatusCompleted, st.Status)
@@ -55,7 +55,7 @@ func (s *EscrowSuite) TestAFeeSpikeParksUntilAnOperatorRaisesTheCap() {
 	greedy := s.retryPayout(2*hour, escrow.RetryPayoutInput{Operator: "ops-1", MaxFeeAtomic: price})
 	retry := s.retryPayout(2*hour+time.Minute, escrow.RetryPayoutInput{Operator: "ops-1", MaxFeeAtomic: 2 * maxFeeAtomic})
 	seen := s.watchBlocked(10*time.Minute, 2*hour)
-	res, st := s.runLifecycle("fee", EscrowInput{Timing: Timing{PayoutRetry: day, PayoutRetryMax: day, LateMoneyGrace: day}})
+	res, st := s.runLifecycle("fee", escrow.EscrowInput{Timing: escrow.Timing{PayoutRetry: day, PayoutRetryMax: day, LateMoneyGrace: day}})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.True(early.rejected, "nothing is parked before the payout: %+v", early)
 	s.True(greedy.rejected, "a fee cap above a tenth of the escrow is refused")
@@ -73,7 +73,7 @@ func (s *EscrowSuite) TestAWalletThatWillNotOpenAfterARedeployParksUntilItIsFixe
 	s.money.unopenable = 4 // a few back-offs until the operator puts the right secret back
 	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
 	seen := s.watchBlocked(time.Minute, 3*hour)
-	res, _ := s.runLifecycle("redeploy", EscrowInput{Timing: parkingTiming})
+	res, _ := s.runLifecycle("redeploy", escrow.EscrowInput{Timing: parkingTiming})
 	s.Require().NoError(s.env.GetWorkflowError(), "a payout never fails the workflow")
 	s.Equal(escrow.StatusCompleted, res.Status)
 	s.Require().NotEmpty(*seen)
@@ -85,7 +85,7 @@ func (s *EscrowSuite) TestDustPaymentsThatKeepTheStateStaleNeverExhaustThePayout
 	s.money.staleSigns = 3 * maxPayoutAttempts // every payment makes the sync stale again
 	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
 	seen := s.watchBlocked(5*time.Minute, 10*hour)
-	res, st := s.runLifecycle("dust", EscrowInput{Timing: parkingTiming})
+	res, st := s.runLifecycle("dust", escrow.EscrowInput{Timing: parkingTiming})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.Equal(escrow.StatusCompleted, res.Status)
 	s.Greater(st.Payout.Attempts, maxPayoutAttempts, "more attempts than the old budget")
@@ -96,7 +96,7 @@ func (s *EscrowSuite) TestDustPaymentsThatKeepTheStateStaleNeverExhaustThePayout
 func (s *EscrowSuite) TestAPayoutThatVanishesFromThePoolIsRebuilt() {
 	s.money.vanishes = 1
 	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
-	res, st := s.runLifecycle("vanish", EscrowInput{Timing: parkingTiming})
+	res, st := s.runLifecycle("vanish", escrow.EscrowInput{Timing: parkingTiming})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.Equal(escrow.StatusCompleted, res.Status)
 	s.Equal(1, st.Payout.Rebuilds)
@@ -108,7 +108,7 @@ func (s *EscrowSuite) TestLateMoneyAfterCompletionIsRefundedToTheBuyer() {
 	const late = 200_000_000_000
 	s.money.late = late
 	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
-	res, st := s.runLifecycle("late", EscrowInput{Timing: parkingTiming})
+	res, st := s.runLifecycle("late", escrow.EscrowInput{Timing: parkingTiming})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.Equal(escrow.StatusCompleted, res.Status, "the escrow's outcome stays the release")
 	s.Require().Len(st.LateRefunds, 1)
@@ -127,7 +127,7 @@ func (s *EscrowSuite) TestACancelRightAfterAConfirmedPaymentRefunds() {
 	// cancel arrives before that check would run.
 	s.money.paid = payAt(4, price)
 	c := s.decide(20*time.Minute, escrow.UpdateCancel, asBuyer)
-	res, st := s.runLifecycle("cancel-paid", EscrowInput{Timing: Timing{FundingPoll: 5 * time.Minute, FundingPollMax: time.Hour, LateMoneyGrace: day}})
+	res, st := s.runLifecycle("cancel-paid", escrow.EscrowInput{Timing: escrow.Timing{FundingPoll: 5 * time.Minute, FundingPollMax: time.Hour, LateMoneyGrace: day}})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.True(c.accepted, "%v", c.err)
 	s.Equal(escrow.StatusRefunding, c.state.Status, "the cancel returns the decision taken on fresh data")
@@ -141,7 +141,7 @@ func (s *EscrowSuite) TestTheDeadlineNeverExpiresOnAFailedCheck() {
 	s.money.paid = payAt(2, price)
 	s.money.failChecksFrom, s.money.failChecks = 2, 5
 	got := s.decide(2*hour, escrow.UpdateConfirmReceipt, asBuyer)
-	res, st := s.runLifecycle("deadline", EscrowInput{Timing: Timing{FundingPoll: 30 * time.Minute, FundingPollMax: 30 * time.Minute, FundingDeadline: 30 * time.Minute, LateMoneyGrace: day}})
+	res, st := s.runLifecycle("deadline", escrow.EscrowInput{Timing: escrow.Timing{FundingPoll: 30 * time.Minute, FundingPollMax: 30 * time.Minute, FundingDeadline: 30 * time.Minute, LateMoneyGrace: day}})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.True(got.accepted, "the escrow is funded, not cancelled on stale data: %v", got.err)
 	s.Equal(escrow.StatusCompleted, res.Status)
@@ -166,9 +166,9 @@ func (s *EscrowSuite) TestASetupWaitsForCapacityOnADurableTimer() {
 	var timers int
 	s.env.SetOnTimerScheduledListener(func(string, time.Duration) { timers++ })
 	s.wallets.install()
-	s.env.ExecuteWorkflow(Escrow, input("waits", EscrowInput{Timing: Timing{FundingDeadline: time.Minute, LateMoneyGrace: time.Minute}}))
+	s.env.ExecuteWorkflow(Escrow, input("waits", escrow.EscrowInput{Timing: escrow.Timing{FundingDeadline: time.Minute, LateMoneyGrace: time.Minute}}))
 	s.Require().NoError(s.env.GetWorkflowError())
-	var res EscrowResult
+	var res escrow.EscrowResult
 	s.Require().NoError(s.env.GetWorkflowResult(&res))
 	s.Equal(escrow.StatusCancelled, res.Status, "set up once capacity came back, then nobody paid")
 	s.True(res.Assignment.Complete())
@@ -197,7 +197,7 @@ func (s *EscrowSuite) TestAWaitingSetupIsWokenWhenALeaseEnds() {
 		}
 	})
 	s.wallets.install()
-	s.env.ExecuteWorkflow(Escrow, input("waits", EscrowInput{Timing: Timing{FundingDeadline: time.Minute, LateMoneyGrace: time.Minute}}))
+	s.env.ExecuteWorkflow(Escrow, input("waits", escrow.EscrowInput{Timing: escrow.Timing{FundingDeadline: time.Minute, LateMoneyGrace: time.Minute}}))
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.False(leasedAt.IsZero(), "the setup leased its instances")
 	s.Less(leasedAt.Sub(freedAt), time.Second, "leased right after the release, not at its next timer")

@@ -21,7 +21,7 @@ const (
 func (s *EscrowSuite) TestReleaseAfterShipmentAndReceipt() {
 	ship := s.decide(hour, escrow.UpdateMarkShipped, asVendor)
 	got := s.decide(2*hour, escrow.UpdateConfirmReceipt, asBuyer)
-	res, st := s.runLifecycle("rel", EscrowInput{})
+	res, st := s.runLifecycle("rel", escrow.EscrowInput{})
 	s.True(ship.accepted && got.accepted, "ship %+v, confirm %+v", ship, got)
 	s.Equal(escrow.StatusShipped, ship.state.Status)
 	s.Equal(escrow.StatusCompleted, st.Status)
@@ -34,7 +34,7 @@ func (s *EscrowSuite) TestReleaseAfterShipmentAndReceipt() {
 
 func (s *EscrowSuite) TestRefundAgreedByTheVendor() {
 	s.decide(hour, escrow.UpdateAgreeRefund, asVendor)
-	res, st := s.runLifecycle("refund", EscrowInput{})
+	res, st := s.runLifecycle("refund", escrow.EscrowInput{})
 	s.Equal(escrow.StatusRefunded, res.Status)
 	s.assertPaid(st, escrow.PayoutRefund, escrow.Vendor, escrow.Buyer)
 }
@@ -42,7 +42,7 @@ func (s *EscrowSuite) TestRefundAgreedByTheVendor() {
 func (s *EscrowSuite) TestDisputeWonByTheBuyer() {
 	s.decide(hour, escrow.UpdateOpenDispute, with(asBuyer, func(in *escrow.DecisionInput) { in.Reason = "the parcel never arrived" }))
 	s.decide(2*hour, escrow.UpdateResolveDispute, with(asArbiter, func(in *escrow.DecisionInput) { in.Winner = escrow.Buyer }))
-	res, st := s.runLifecycle("dispute-b", EscrowInput{})
+	res, st := s.runLifecycle("dispute-b", escrow.EscrowInput{})
 	s.Equal(escrow.StatusRefunded, res.Status)
 	s.Equal("the parcel never arrived", st.DisputeReason)
 	s.False(st.Escalated)
@@ -53,14 +53,14 @@ func (s *EscrowSuite) TestDisputeWonByTheVendor() {
 	s.decide(hour, escrow.UpdateMarkShipped, asVendor)
 	s.decide(2*hour, escrow.UpdateOpenDispute, with(asVendor, func(in *escrow.DecisionInput) { in.Reason = "buyer confirmed delivery by mail" }))
 	s.decide(3*hour, escrow.UpdateResolveDispute, with(asArbiter, func(in *escrow.DecisionInput) { in.Winner = escrow.Vendor }))
-	res, st := s.runLifecycle("dispute-v", EscrowInput{})
+	res, st := s.runLifecycle("dispute-v", escrow.EscrowInput{})
 	s.Equal(escrow.StatusCompleted, res.Status)
 	s.assertPaid(st, escrow.PayoutRelease, escrow.Arbiter, escrow.Vendor)
 }
 
 func (s *EscrowSuite) TestFundingDeadlineCancelsAnUnpaidEscrow() {
 	s.money.paid = payAt(1<<30, price)
-	res, st := s.runLifecycle("late", EscrowInput{Timing: Timing{FundingDeadline: 6 * hour}})
+	res, st := s.runLifecycle("late", escrow.EscrowInput{Timing: escrow.Timing{FundingDeadline: 6 * hour}})
 	s.Equal(escrow.StatusCancelled, res.Status)
 	s.Equal("funding deadline passed", st.Reason)
 	s.Nil(st.Payout)
@@ -72,7 +72,7 @@ func (s *EscrowSuite) TestUnderpaymentStaysUnfundedAndIsRefundedAtTheDeadline() 
 	s.money.paid = func(int) (uint64, uint64) { return price / 2, 0 }
 	var mid escrow.State
 	s.env.RegisterDelayedCallback(func() { mid = s.status() }, 3*hour)
-	_, st := s.runLifecycle("under", EscrowInput{Timing: Timing{FundingDeadline: 6 * hour}})
+	_, st := s.runLifecycle("under", escrow.EscrowInput{Timing: escrow.Timing{FundingDeadline: 6 * hour}})
 	s.Equal(escrow.StatusAwaitingFunding, mid.Status, "an underpayment is not funding")
 	s.Equal(uint64(price/2), mid.Funding.ConfirmedAtomic, "but it is visible")
 	s.Equal(escrow.StatusRefunded, st.Status)
@@ -84,14 +84,14 @@ func (s *EscrowSuite) TestUnderpaymentStaysUnfundedAndIsRefundedAtTheDeadline() 
 func (s *EscrowSuite) TestOverpaymentIsRecorded() {
 	s.money.paid = payAt(2, price+7)
 	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
-	_, st := s.runLifecycle("over", EscrowInput{})
+	_, st := s.runLifecycle("over", escrow.EscrowInput{})
 	s.Equal(uint64(7), st.Funding.OverpaidAtomic)
 	s.Equal(escrow.StatusCompleted, st.Status)
 }
 
 func (s *EscrowSuite) TestAutoReleaseAfterShipment() {
 	s.decide(hour, escrow.UpdateMarkShipped, asVendor)
-	res, st := s.runLifecycle("auto", EscrowInput{Timing: Timing{AutoRelease: 3 * day}})
+	res, st := s.runLifecycle("auto", escrow.EscrowInput{Timing: escrow.Timing{AutoRelease: 3 * day}})
 	s.Equal(escrow.StatusCompleted, res.Status)
 	s.assertPaid(st, escrow.PayoutRelease, escrow.Arbiter, escrow.Vendor)
 	s.Equal("auto-release", st.Decisions[len(st.Decisions)-1].Detail)
@@ -103,7 +103,7 @@ func (s *EscrowSuite) TestUnresolvedDisputeEscalates() {
 	var mid escrow.State
 	s.env.RegisterDelayedCallback(func() { mid = s.status() }, 2*day)
 	s.decide(9*day, escrow.UpdateResolveDispute, with(asArbiter, func(in *escrow.DecisionInput) { in.Winner = escrow.Vendor }))
-	_, st := s.runLifecycle("slow", EscrowInput{})
+	_, st := s.runLifecycle("slow", escrow.EscrowInput{})
 	s.False(mid.Escalated, "not before the escalation time")
 	s.True(st.Escalated, "flagged after 7 days")
 	s.Equal(escrow.StatusCompleted, st.Status)
@@ -112,7 +112,7 @@ func (s *EscrowSuite) TestUnresolvedDisputeEscalates() {
 func (s *EscrowSuite) TestCancelBeforeFunding() {
 	s.money.paid = payAt(1<<30, price)
 	c := s.decide(5*time.Minute, escrow.UpdateCancel, asBuyer)
-	res, st := s.runLifecycle("cancel", EscrowInput{})
+	res, st := s.runLifecycle("cancel", escrow.EscrowInput{})
 	s.True(c.accepted, "%v", c.err)
 	s.Equal(escrow.StatusCancelled, res.Status)
 	s.Empty(s.money.steps)
@@ -137,13 +137,13 @@ func (s *EscrowSuite) TestWrongDecisionsAreRejected() {
 		"release before funding": s.decide(time.Second, escrow.UpdateConfirmReceipt, asBuyer),
 	}
 	ok := s.decide(2*hour, escrow.UpdateConfirmReceipt, asBuyer)
-	_, st := s.runLifecycle("reject", EscrowInput{})
+	_, st := s.runLifecycle("reject", escrow.EscrowInput{})
 	s.True(ok.accepted)
 	for name, o := range cases {
 		s.True(o.rejected, "%s was not rejected: %+v", name, o)
 		var appErr *temporal.ApplicationError
 		if s.True(errors.As(o.err, &appErr), name) {
-			s.Equal(ErrTypeDecisionRejected, appErr.Type(), name)
+			s.Equal(escrow.ErrTypeDecisionRejected, appErr.Type(), name)
 		}
 	}
 	s.Len(st.Decisions, 1, "only the valid decision is recorded")
@@ -155,7 +155,7 @@ func (s *EscrowSuite) TestNewPayoutAddressIsCheckedByTheWallet() {
 	s.money.addressValid = false
 	refused := s.decide(hour, escrow.UpdateMarkShipped, with(asVendor, func(in *escrow.DecisionInput) { in.PayoutAddress = other }))
 	s.decide(2*hour, escrow.UpdateAgreeRefund, asVendor)
-	_, st := s.runLifecycle("addr", EscrowInput{})
+	_, st := s.runLifecycle("addr", escrow.EscrowInput{})
 	s.True(refused.accepted, "the format is fine, so the validator lets it through")
 	s.Error(refused.err, "but the wallet-rpc says no")
 	s.Equal(vendorAddr, st.VendorPayoutAddress)
@@ -164,7 +164,7 @@ func (s *EscrowSuite) TestNewPayoutAddressIsCheckedByTheWallet() {
 func (s *EscrowSuite) TestStalePayoutIsRebuiltFromAFreshSync() {
 	s.money.staleSigns = 1
 	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
-	_, st := s.runLifecycle("stale", EscrowInput{})
+	_, st := s.runLifecycle("stale", escrow.EscrowInput{})
 	s.Equal(escrow.StatusCompleted, st.Status)
 	s.Equal(2, st.Payout.Attempts)
 	exports := 0
@@ -177,14 +177,14 @@ func (s *EscrowSuite) TestStalePayoutIsRebuiltFromAFreshSync() {
 }
 
 // continuedInput runs the escrow until it continues as new and returns the next run's input.
-func (s *EscrowSuite) continuedInput(id string, fullAt time.Duration) EscrowInput {
+func (s *EscrowSuite) continuedInput(id string, fullAt time.Duration) escrow.EscrowInput {
 	s.env.RegisterDelayedCallback(func() { s.env.SetCurrentHistoryLength(20_000) }, fullAt)
 	s.wallets.install()
-	s.env.ExecuteWorkflow(Escrow, input(id, EscrowInput{}))
+	s.env.ExecuteWorkflow(Escrow, input(id, escrow.EscrowInput{}))
 	var can *workflow.ContinueAsNewError
 	err := s.env.GetWorkflowError()
 	s.Require().True(errors.As(err, &can), "got %v", err)
-	var next EscrowInput
+	var next escrow.EscrowInput
 	s.Require().NoError(converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
 	s.Require().NotNil(next.Resume)
 	s.Equal(id, next.EscrowID)
@@ -218,7 +218,7 @@ func (s *EscrowSuite) TestContinueAsNewCarriesDecisionsIntoTheNextRun() {
 	s.proj.install(s.env)
 	s.env.ExecuteWorkflow(Escrow, next)
 	s.Require().NoError(s.env.GetWorkflowError())
-	var res EscrowResult
+	var res escrow.EscrowResult
 	s.Require().NoError(s.env.GetWorkflowResult(&res))
 	s.Equal(escrow.StatusCompleted, res.Status)
 	s.Empty(s.wallets.calls, "the setup is not redone")
@@ -230,7 +230,7 @@ func (s *EscrowSuite) TestContinueAsNewCarriesDecisionsIntoTheNextRun() {
 func (s *EscrowSuite) TestRefundWaitsForFundsStillConfirming() {
 	s.money.paid = func(int) (uint64, uint64) { return 0, price }
 	s.money.lockedChecks = 20
-	_, st := s.runLifecycle("locked", EscrowInput{Timing: Timing{FundingDeadline: hour}})
+	_, st := s.runLifecycle("locked", escrow.EscrowInput{Timing: escrow.Timing{FundingDeadline: hour}})
 	s.Equal(escrow.StatusRefunded, st.Status)
 	s.Equal(1, st.Payout.Attempts, "waiting for the unlock is not an attempt")
 	s.Equal(buyerAddr, st.Payout.Address)

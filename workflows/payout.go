@@ -117,7 +117,7 @@ func (e *escrowFlow) payoutTurn(ctx workflow.Context, p *escrow.Payout) (done bo
 				continue
 			}
 		}
-		if isType(err, activities.ErrTypeStale) && e.stale < staleBeforePark {
+		if isType(err, escrow.ErrTypeStale) && e.stale < staleBeforePark {
 			e.stale++
 			workflow.GetLogger(ctx).Warn("payout found stale multisig state; syncing again", "attempt", p.Attempts)
 			if err := workflow.Sleep(ctx, e.timing.PayoutPoll); err != nil {
@@ -206,7 +206,7 @@ func (e *escrowFlow) tryPayout(ctx workflow.Context, p *escrow.Payout, parks boo
 		}
 	}
 	if funds.UnlockedAtomic == 0 || funds.ImportNeeded {
-		return temporal.NewNonRetryableApplicationError("the signers' sync did not take", activities.ErrTypeStale, nil)
+		return temporal.NewNonRetryableApplicationError("the signers' sync did not take", escrow.ErrTypeStale, nil)
 	}
 	var created activities.CreatePayoutResult
 	if err := workflow.ExecuteActivity(e.on(ctx, a, opts), wallet.CreatePayout,
@@ -282,7 +282,7 @@ func (e *escrowFlow) txStatusInput(p *escrow.Payout) activities.TxStatusInput {
 func payoutOptions(parks bool) workflow.ActivityOptions {
 	o := walletOptions(stepTimeout)
 	o.RetryPolicy.NonRetryableErrorTypes = append(o.RetryPolicy.NonRetryableErrorTypes,
-		activities.ErrTypeStale, activities.ErrTypePayoutRejected)
+		escrow.ErrTypeStale, escrow.ErrTypePayoutRejected)
 	if parks {
 		o.ScheduleToCloseTimeout = 5 * stepTimeout
 		o.RetryPolicy.MaximumAttempts = 6

@@ -23,7 +23,7 @@ func (e *escrowFlow) legacyPayout(ctx workflow.Context, p *escrow.Payout) error 
 			workflow.GetLogger(ctx).Error("payout failed; the funds stay in the multisig", "reason", e.status.Reason)
 			e.publish(ctx)
 			e.awaitProjections(ctx)
-			return temporal.NewNonRetryableApplicationError("escrow payout failed", ErrTypePayoutFailed, err)
+			return temporal.NewNonRetryableApplicationError("escrow payout failed", escrow.ErrTypePayoutFailed, err)
 		}
 	}
 	deep, _, err := e.confirmPayout(ctx, p)
@@ -49,7 +49,7 @@ func (e *escrowFlow) legacySendPayout(ctx workflow.Context, p *escrow.Payout) er
 		}
 		p.Attempts++
 		err := e.tryPayout(ctx, p, false)
-		if err == nil || !isType(err, activities.ErrTypeStale) || p.Attempts >= maxPayoutAttempts {
+		if err == nil || !isType(err, escrow.ErrTypeStale) || p.Attempts >= maxPayoutAttempts {
 			return err
 		}
 		workflow.GetLogger(ctx).Warn("payout attempt found stale multisig state; syncing again", "attempt", p.Attempts)

@@ -23,7 +23,7 @@ var projectionOptions = workflow.ActivityOptions{
 		InitialInterval:        time.Second,
 		BackoffCoefficient:     2,
 		MaximumInterval:        time.Minute,
-		NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput},
+		NonRetryableErrorTypes: []string{escrow.ErrTypeInvalidInput},
 	},
 }
 

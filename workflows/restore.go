@@ -28,7 +28,7 @@ const restoreQueueWait = time.Minute
 func (e *escrowFlow) registerRestoreWallet(ctx workflow.Context) error {
 	validate := func(in escrow.RestoreWalletInput) error {
 		reject := func(format string, args ...any) error {
-			return temporal.NewApplicationError(string(escrow.UpdateRestoreWallet)+" refused: "+fmt.Sprintf(format, args...), ErrTypeDecisionRejected)
+			return temporal.NewApplicationError(string(escrow.UpdateRestoreWallet)+" refused: "+fmt.Sprintf(format, args...), escrow.ErrTypeDecisionRejected)
 		}
 		switch n := utf8.RuneCountInString(strings.TrimSpace(in.Operator)); {
 		case n == 0 || n > maxOperator:
@@ -56,7 +56,7 @@ func (e *escrowFlow) registerRestoreWallet(ctx workflow.Context) error {
 			opts.TaskQueue = escrow.WalletTaskQueue(in.Instance)
 			opts.ScheduleToStartTimeout = restoreQueueWait
 			opts.RetryPolicy.MaximumAttempts = 5
-			opts.RetryPolicy.NonRetryableErrorTypes = append(opts.RetryPolicy.NonRetryableErrorTypes, activities.ErrTypeRestoreRefused)
+			opts.RetryPolicy.NonRetryableErrorTypes = append(opts.RetryPolicy.NonRetryableErrorTypes, escrow.ErrTypeRestoreRefused)
 			var res activities.RestoreResult
 			req := activities.RestoreInput{EscrowID: e.in.EscrowID, Role: in.Role, Address: e.status.Address}
 			if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), wallet.RestoreWallet, req).Get(ctx, &res); err != nil {

@@ -22,7 +22,7 @@ func (s *EscrowSuite) restoreTo(refusal string) *[]string {
 			ran = append(ran, activity.GetInfo(ctx).TaskQueue)
 			s.Equal(testAddress, in.Address, "the restore checks the wallet against the recorded address")
 			if refusal != "" {
-				return activities.RestoreResult{}, temporal.NewNonRetryableApplicationError(refusal, activities.ErrTypeRestoreRefused, nil)
+				return activities.RestoreResult{}, temporal.NewNonRetryableApplicationError(refusal, escrow.ErrTypeRestoreRefused, nil)
 			}
 			return activities.RestoreResult{Instance: "rpc-9", Stage: activities.BackupStageReady, Restored: true}, nil
 		})
@@ -35,7 +35,7 @@ func (s *EscrowSuite) TestARestoredWalletTakesTheRolesLaterSteps() {
 	ran := s.restoreTo("")
 	restored := s.update(hour, escrow.UpdateRestoreWallet, escrow.RestoreWalletInput{Operator: "ops-ana", Role: escrow.Vendor, Instance: "rpc-9"})
 	s.decide(2*hour, escrow.UpdateConfirmReceipt, asBuyer)
-	res, st := s.runLifecycle("restored", EscrowInput{})
+	res, st := s.runLifecycle("restored", escrow.EscrowInput{})
 	s.Require().True(restored.accepted, "%v", restored.err)
 	s.Require().NoError(restored.err)
 	s.Equal([]string{escrow.WalletTaskQueue("rpc-9")}, *ran, "the restore runs on the receiving instance")
@@ -54,7 +54,7 @@ func (s *EscrowSuite) TestARefusedRestoreChangesNothing() {
 	s.restoreTo("backup of escrow restored role vendor has another address")
 	refused := s.update(hour, escrow.UpdateRestoreWallet, escrow.RestoreWalletInput{Operator: "ops-ana", Role: escrow.Vendor, Instance: "rpc-9"})
 	s.decide(2*hour, escrow.UpdateConfirmReceipt, asBuyer)
-	res, st := s.runLifecycle("refused", EscrowInput{})
+	res, st := s.runLifecycle("refused", escrow.EscrowInput{})
 	s.True(refused.accepted)
 	s.ErrorContains(refused.err, "another address")
 	s.Equal(escrow.Assignment{Buyer: "rpc-1", Vendor: "rpc-2", Arbiter: "rpc-3"}, res.Assignment)
@@ -72,7 +72,7 @@ func (s *EscrowSuite) TestARestoreIsRefusedBeforeTheWalletsExistOrForNoRole() {
 		s.update(hour, escrow.UpdateRestoreWallet, escrow.RestoreWalletInput{Operator: "ops", Role: escrow.Vendor, Instance: "a/b"}),
 	}
 	s.decide(2*hour, escrow.UpdateConfirmReceipt, asBuyer)
-	_, st := s.runLifecycle("early", EscrowInput{})
+	_, st := s.runLifecycle("early", escrow.EscrowInput{})
 	s.True(early.rejected, "no wallet to restore during setup: %v", early.err)
 	for i, o := range bad {
 		s.True(o.rejected, "input %d: %v", i, o.err)
@@ -91,7 +91,7 @@ func (s *EscrowSuite) TestARestoreResumesAPayoutParkedOnTheLostWallet() {
 	var start time.Time
 	s.env.RegisterDelayedCallback(func() { start = s.env.Now().Add(-2 * hour); parked = s.status() }, 2*hour)
 	restored := s.update(2*hour+time.Minute, escrow.UpdateRestoreWallet, escrow.RestoreWalletInput{Operator: "ops-ana", Role: escrow.Vendor, Instance: "rpc-9"})
-	_, st := s.runLifecycle("parked", EscrowInput{Timing: Timing{PayoutRetry: day, PayoutRetryMax: day, LateMoneyGrace: time.Minute}})
+	_, st := s.runLifecycle("parked", escrow.EscrowInput{Timing: escrow.Timing{PayoutRetry: day, PayoutRetryMax: day, LateMoneyGrace: time.Minute}})
 	s.Require().NoError(restored.err)
 	s.Equal(escrow.StatusPayoutBlocked, parked.Status, "parked on the wallet that will not open")
 	s.Less(s.money.submittedAt.Sub(start), 3*hour, "resumed by the restore, not a day later by its back-off")

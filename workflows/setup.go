@@ -99,8 +99,8 @@ func (e *escrowFlow) verify(ctx workflow.Context, last []activities.RoundResult)
 	if workflow.GetVersion(ctx, changeStrictInput, workflow.DefaultVersion, 1) < 1 {
 		return addr, nil
 	}
-	if err := moneroaddr.Valid(addr, e.in.network()); err != nil {
-		return "", setupError("the multisig address is not a %s address: %v", e.in.network(), err)
+	if err := moneroaddr.Valid(addr, e.in.AddressNetwork()); err != nil {
+		return "", setupError("the multisig address is not a %s address: %v", e.in.AddressNetwork(), err)
 	}
 	// The wallet-rpc that will build the payout must accept both payout addresses too.
 	for _, a := range []string{e.in.VendorPayoutAddress, e.in.BuyerRefundAddress} {
@@ -137,7 +137,7 @@ func (e *escrowFlow) assign(ctx workflow.Context) error {
 					InitialInterval:        250 * time.Millisecond,
 					BackoffCoefficient:     1.5,
 					MaximumInterval:        2 * time.Second,
-					NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput},
+					NonRetryableErrorTypes: []string{escrow.ErrTypeInvalidInput},
 				},
 			})
 			err = workflow.ExecuteLocalActivity(lctx, pool.AssignWalletRPCs, activities.AssignInput{EscrowID: e.in.EscrowID}).Get(ctx, &a)
@@ -179,14 +179,14 @@ func (e *escrowFlow) leaseDurably(ctx workflow.Context, since time.Time) (escrow
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			MaximumAttempts:        3,
-			NonRetryableErrorTypes: []string{activities.ErrTypeInvalidInput, activities.ErrTypeNoCapacity},
+			NonRetryableErrorTypes: []string{escrow.ErrTypeInvalidInput, escrow.ErrTypeNoCapacity},
 		},
 	})
 	wait := time.Second
 	for {
 		var a escrow.Assignment
 		err := workflow.ExecuteLocalActivity(lctx, pool.AssignWalletRPCs, activities.AssignInput{EscrowID: e.in.EscrowID}).Get(ctx, &a)
-		if err == nil || isType(err, activities.ErrTypeInvalidInput) {
+		if err == nil || isType(err, escrow.ErrTypeInvalidInput) {
 			return a, err
 		}
 		if workflow.Now(ctx).Sub(since) >= capacityWait {
@@ -235,7 +235,7 @@ func othersOf(infos map[escrow.Role]string, r escrow.Role) []string {
 
 func setupError(format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
-	return temporal.NewNonRetryableApplicationError(msg, ErrTypeSetupFailed, nil)
+	return temporal.NewNonRetryableApplicationError(msg, escrow.ErrTypeSetupFailed, nil)
 }
 
 // failureReason digs the innermost application error's message out of an activity failure,

@@ -7,7 +7,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
@@ -31,9 +30,9 @@ func walletOptions(startToClose time.Duration) workflow.ActivityOptions {
 			BackoffCoefficient: 2,
 			MaximumInterval:    30 * time.Second,
 			NonRetryableErrorTypes: []string{
-				activities.ErrTypeInvalidInput,
-				activities.ErrTypeWalletRejected,
-				activities.ErrTypeProtocol,
+				escrow.ErrTypeInvalidInput,
+				escrow.ErrTypeWalletRejected,
+				escrow.ErrTypeProtocol,
 			},
 		},
 	}

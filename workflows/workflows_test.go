@@ -104,7 +104,7 @@ func (f *fakeWallets) install() {
 }
 
 // input fills the marketplace fields of a valid escrow around in.
-func input(id string, in EscrowInput) EscrowInput {
+func input(id string, in escrow.EscrowInput) escrow.EscrowInput {
 	in.EscrowID, in.OrderID, in.BuyerID, in.VendorID, in.ArbiterID = id, "order-of-"+id, "u-buyer", "u-vendor", "u-arbiter"
 	in.AmountAtomic = 1_500_000_000_000
 	in.VendorPayoutAddress, in.BuyerRefundAddress = vendorAddr, buyerAddr
@@ -171,10 +171,10 @@ func (s *EscrowSuite) status() escrow.State {
 
 func (s *EscrowSuite) TestSetupEndsReadyWithTheSharedAddress() {
 	s.wallets.install()
-	s.env.ExecuteWorkflow(Escrow, input("order-1", EscrowInput{}))
+	s.env.ExecuteWorkflow(Escrow, input("order-1", escrow.EscrowInput{}))
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.Require().NoError(s.env.GetWorkflowError())
-	var res EscrowResult
+	var res escrow.EscrowResult
 	s.Require().NoError(s.env.GetWorkflowResult(&res))
 	s.Equal(testAddress, res.Address)
 	s.Equal(escrow.Assignment{Buyer: "rpc-1", Vendor: "rpc-2", Arbiter: "rpc-3"}, res.Assignment)
@@ -186,7 +186,7 @@ func (s *EscrowSuite) TestSetupEndsReadyWithTheSharedAddress() {
 
 func (s *EscrowSuite) TestStepsRunInRoundOrderOnEachRolesQueue() {
 	s.wallets.install()
-	s.env.ExecuteWorkflow(Escrow, input("order-2", EscrowInput{}))
+	s.env.ExecuteWorkflow(Escrow, input("order-2", escrow.EscrowInput{}))
 	s.Require().NoError(s.env.GetWorkflowError())
 	order := []string{}
 	for _, c := range s.wallets.calls {
@@ -204,7 +204,7 @@ func (s *EscrowSuite) TestStepsRunInRoundOrderOnEachRolesQueue() {
 func (s *EscrowSuite) TestPurgeDelayIsADurableTimerBetweenRounds() {
 	s.wallets.install()
 	delay := 10 * time.Second
-	s.env.ExecuteWorkflow(Escrow, input("order-3", EscrowInput{PurgeDelay: &delay}))
+	s.env.ExecuteWorkflow(Escrow, input("order-3", escrow.EscrowInput{PurgeDelay: &delay}))
 	s.Require().NoError(s.env.GetWorkflowError())
 	at := map[int]time.Time{}
 	for _, c := range s.wallets.calls {
@@ -219,10 +219,10 @@ func (s *EscrowSuite) TestPurgeDelayIsADurableTimerBetweenRounds() {
 func (s *EscrowSuite) TestZeroPurgeDelaySetsNoTimer() {
 	s.wallets.install()
 	zero := time.Duration(0)
-	s.env.ExecuteWorkflow(Escrow, input("order-4", EscrowInput{PurgeDelay: &zero}))
+	s.env.ExecuteWorkflow(Escrow, input("order-4", escrow.EscrowInput{PurgeDelay: &zero}))
 	s.Require().NoError(s.env.GetWorkflowError())
 	first, last := s.wallets.calls[0].at, s.wallets.calls[len(s.wallets.calls)-1].at
-	s.Less(last.Sub(first), DefaultPurgeDelay)
+	s.Less(last.Sub(first), escrow.DefaultPurgeDelay)
 }
 
 func (s *EscrowSuite) TestPhasesAdvanceThroughEveryRound() {
@@ -236,7 +236,7 @@ func (s *EscrowSuite) TestPhasesAdvanceThroughEveryRound() {
 			seen = append(seen, fmt.Sprintf("%s/%d", st.Phase, st.Round))
 		}, time.Duration(i)*delay+delay/2)
 	}
-	s.env.ExecuteWorkflow(Escrow, input("order-5", EscrowInput{PurgeDelay: &delay}))
+	s.env.ExecuteWorkflow(Escrow, input("order-5", escrow.EscrowInput{PurgeDelay: &delay}))
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.Equal([]string{"Exchanging/1", "Exchanging/2"}, seen)
 	s.Equal(escrow.PhaseReady, s.status().Phase)
@@ -245,11 +245,11 @@ func (s *EscrowSuite) TestPhasesAdvanceThroughEveryRound() {
 func (s *EscrowSuite) TestRejectedStepEndsFailedWithTheReason() {
 	s.env.OnActivity(wallet.ExchangeMultisigKeys, mock.Anything, mock.MatchedBy(func(in activities.RoundInput) bool {
 		return in.Role == escrow.Vendor && in.Round == 2
-	})).Return(activities.RoundResult{}, temporal.NewNonRetryableApplicationError("wallet refused: bad multisig info", activities.ErrTypeWalletRejected, nil)).Once()
+	})).Return(activities.RoundResult{}, temporal.NewNonRetryableApplicationError("wallet refused: bad multisig info", escrow.ErrTypeWalletRejected, nil)).Once()
 	s.wallets.barrier["round/2"] = &sync.WaitGroup{}
 	s.wallets.barrier["round/2"].Add(2) // the vendor's step never reaches the fake
 	s.wallets.install()
-	s.env.ExecuteWorkflow(Escrow, input("order-6", EscrowInput{}))
+	s.env.ExecuteWorkflow(Escrow, input("order-6", escrow.EscrowInput{}))
 	err := s.env.GetWorkflowError()
 	s.Require().Error(err)
 	var appErr *temporal.ApplicationError
@@ -271,7 +271,7 @@ func (s *EscrowSuite) TestDifferingAddressesEndFailed() {
 	s.wallets.barrier["verify/0"] = &sync.WaitGroup{}
 	s.wallets.barrier["verify/0"].Add(2) // two roles reach the fake
 	s.wallets.install()
-	s.env.ExecuteWorkflow(Escrow, input("order-7", EscrowInput{}))
+	s.env.ExecuteWorkflow(Escrow, input("order-7", escrow.EscrowInput{}))
 	s.Require().Error(s.env.GetWorkflowError())
 	st := s.status()
 	s.Equal(escrow.PhaseFailed, st.Phase)
@@ -281,7 +281,7 @@ func (s *EscrowSuite) TestDifferingAddressesEndFailed() {
 func (s *EscrowSuite) TestPinnedAssignmentIsUsed() {
 	s.wallets.install()
 	pin := escrow.Assignment{Buyer: "alice-rpc", Vendor: "bob-rpc", Arbiter: "arb-rpc"}
-	s.env.ExecuteWorkflow(Escrow, input("order-8", EscrowInput{Assignment: pin}))
+	s.env.ExecuteWorkflow(Escrow, input("order-8", escrow.EscrowInput{Assignment: pin}))
 	s.Require().NoError(s.env.GetWorkflowError())
 	for _, c := range s.wallets.calls {
 		s.Equal(escrow.WalletTaskQueue(pin.For(c.role)), c.taskQueue)
@@ -290,18 +290,18 @@ func (s *EscrowSuite) TestPinnedAssignmentIsUsed() {
 
 func (s *EscrowSuite) TestInvalidInputIsRejectedBeforeAnyStep() {
 	s.wallets.install()
-	s.env.ExecuteWorkflow(Escrow, input("../etc/passwd", EscrowInput{}))
+	s.env.ExecuteWorkflow(Escrow, input("../etc/passwd", escrow.EscrowInput{}))
 	err := s.env.GetWorkflowError()
 	s.Require().Error(err)
 	var appErr *temporal.ApplicationError
 	s.Require().True(errors.As(err, &appErr))
-	s.Equal(ErrTypeInvalidInput, appErr.Type())
+	s.Equal(escrow.ErrTypeInvalidInput, appErr.Type())
 	s.Empty(s.wallets.calls)
 }
 
 func (s *EscrowSuite) TestEveryPhaseChangeIsProjectedWithAGrowingVersion() {
 	s.wallets.install()
-	s.env.ExecuteWorkflow(Escrow, input("order-10", EscrowInput{}))
+	s.env.ExecuteWorkflow(Escrow, input("order-10", escrow.EscrowInput{}))
 	s.Require().NoError(s.env.GetWorkflowError())
 	w := s.proj.writes
 	s.Require().NotEmpty(w)
@@ -345,29 +345,29 @@ func (s *EscrowSuite) TestADownDatabaseDelaysOnlyTheProjection() {
 			return activities.ProjectResult{Applied: true}, nil
 		})
 	s.wallets.install()
-	s.env.ExecuteWorkflow(Escrow, input("order-11", EscrowInput{}))
+	s.env.ExecuteWorkflow(Escrow, input("order-11", escrow.EscrowInput{}))
 	s.Require().NoError(s.env.GetWorkflowError())
-	var res EscrowResult
+	var res escrow.EscrowResult
 	s.Require().NoError(s.env.GetWorkflowResult(&res))
 	s.Equal(testAddress, res.Address)
 	s.Equal(5, failures)
 }
 
 func TestInputValidation(t *testing.T) {
-	good := input("ok", EscrowInput{})
+	good := input("ok", escrow.EscrowInput{})
 	require.NoError(t, good.Validate())
 	neg := -time.Second
-	for name, mut := range map[string]func(*EscrowInput){
-		"bad id":         func(in *EscrowInput) { in.EscrowID = "a/b" },
-		"no order":       func(in *EscrowInput) { in.OrderID = "" },
-		"no buyer":       func(in *EscrowInput) { in.BuyerID = "" },
-		"no vendor":      func(in *EscrowInput) { in.VendorID = "" },
-		"no arbiter":     func(in *EscrowInput) { in.ArbiterID = "" },
-		"zero amount":    func(in *EscrowInput) { in.AmountAtomic = 0 },
-		"negative delay": func(in *EscrowInput) { in.PurgeDelay = &neg },
-		"bad address":    func(in *EscrowInput) { in.VendorPayoutAddress = vendorAddr[:94] + "7" },
-		"no refund addr": func(in *EscrowInput) { in.BuyerRefundAddress = "" },
-		"other network":  func(in *EscrowInput) { in.Network = "testnet" },
+	for name, mut := range map[string]func(*escrow.EscrowInput){
+		"bad id":         func(in *escrow.EscrowInput) { in.EscrowID = "a/b" },
+		"no order":       func(in *escrow.EscrowInput) { in.OrderID = "" },
+		"no buyer":       func(in *escrow.EscrowInput) { in.BuyerID = "" },
+		"no vendor":      func(in *escrow.EscrowInput) { in.VendorID = "" },
+		"no arbiter":     func(in *escrow.EscrowInput) { in.ArbiterID = "" },
+		"zero amount":    func(in *escrow.EscrowInput) { in.AmountAtomic = 0 },
+		"negative delay": func(in *escrow.EscrowInput) { in.PurgeDelay = &neg },
+		"bad address":    func(in *escrow.EscrowInput) { in.VendorPayoutAddress = vendorAddr[:94] + "7" },
+		"no refund addr": func(in *escrow.EscrowInput) { in.BuyerRefundAddress = "" },
+		"other network":  func(in *escrow.EscrowInput) { in.Network = "testnet" },
 	} {
 		in := good
 		mut(&in)
@@ -379,8 +379,8 @@ func TestNegativePurgeDelayIsRejected(t *testing.T) {
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestWorkflowEnvironment()
 	neg := -time.Second
-	env.ExecuteWorkflow(Escrow, input("order-9", EscrowInput{PurgeDelay: &neg}))
+	env.ExecuteWorkflow(Escrow, input("order-9", escrow.EscrowInput{PurgeDelay: &neg}))
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(env.GetWorkflowError(), &appErr))
-	require.Equal(t, ErrTypeInvalidInput, appErr.Type())
+	require.Equal(t, escrow.ErrTypeInvalidInput, appErr.Type())
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/localstack"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
-	"github.com/xmr-escrow/xmr-escrow/workflows"
 )
 
 // demoPrice is what the demo buyer pays: 1.25 XMR.
@@ -32,10 +31,10 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 	d.started = time.Now()
-	run, err := d.s.Starter.Start(ctx, workflows.EscrowInput{
+	run, err := d.s.Starter.Start(ctx, escrow.EscrowInput{
 		EscrowID: d.id, OrderID: "order-" + d.id, BuyerID: "demo-buyer", VendorID: "demo-vendor", ArbiterID: "demo-arbiter",
 		AmountAtomic: demoPrice, VendorPayoutAddress: vendor, BuyerRefundAddress: buyer, PurgeDelay: &d.delay,
-		Timing: workflows.Timing{FundingPoll: time.Second, FundingPollMax: 5 * time.Second, PayoutPoll: time.Second},
+		Timing: escrow.Timing{FundingPoll: time.Second, FundingPollMax: 5 * time.Second, PayoutPoll: time.Second},
 	})
 	if err != nil {
 		return err

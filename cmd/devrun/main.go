@@ -26,7 +26,6 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/logging"
 	"github.com/xmr-escrow/xmr-escrow/store"
 	"github.com/xmr-escrow/xmr-escrow/worker"
-	"github.com/xmr-escrow/xmr-escrow/workflows"
 )
 
 func main() {
@@ -40,7 +39,7 @@ func run() error {
 	var (
 		dir      = flag.String("dir", ".data", "folder for everything the stack writes (Temporal database, wallets, logs)")
 		id       = flag.String("escrow-id", "", "escrow ID of the demo setup (default demo-<time>)")
-		delay    = flag.Duration("purge-delay", workflows.DefaultPurgeDelay, "durable wait between key-exchange rounds")
+		delay    = flag.Duration("purge-delay", escrow.DefaultPurgeDelay, "durable wait between key-exchange rounds")
 		port     = flag.Int("temporal-port", 7233, "Temporal gRPC port on 127.0.0.1")
 		uiPort   = flag.Int("ui-port", 8233, "Temporal Web UI port on 127.0.0.1")
 		rpcPort  = flag.Int("wallet-rpc-port", 18083, "first wallet-rpc port on 127.0.0.1 (three consecutive ports)")

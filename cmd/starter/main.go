@@ -26,7 +26,6 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/starter"
 	"github.com/xmr-escrow/xmr-escrow/store"
 	"github.com/xmr-escrow/xmr-escrow/temporalclient"
-	"github.com/xmr-escrow/xmr-escrow/workflows"
 )
 
 const usage = `usage: starter [-address host:port] [-namespace ns] [-database URL] COMMAND ...
@@ -148,7 +147,7 @@ func decide(ctx context.Context, s *starter.Client, id string, name escrow.Updat
 
 func setup(ctx context.Context, s *starter.Client, id string, args []string) error {
 	fs := flag.NewFlagSet("setup", flag.ContinueOnError)
-	in := workflows.EscrowInput{EscrowID: id}
+	in := escrow.EscrowInput{EscrowID: id}
 	fs.StringVar(&in.OrderID, "order", "", "the marketplace's order ID")
 	fs.StringVar(&in.BuyerID, "buyer", "", "buyer's user ID")
 	fs.StringVar(&in.VendorID, "vendor", "", "vendor's user ID")
@@ -157,7 +156,7 @@ func setup(ctx context.Context, s *starter.Client, id string, args []string) err
 	fs.StringVar(&in.VendorPayoutAddress, "vendor-address", "", "where a release pays the vendor")
 	fs.StringVar(&in.BuyerRefundAddress, "buyer-address", "", "where a refund pays the buyer")
 	fs.StringVar(&in.Network, "network", "", "network of those addresses: mainnet (default, also regtest), testnet, stagenet")
-	delay := fs.Duration("purge-delay", workflows.DefaultPurgeDelay, "durable wait between key-exchange rounds (0 for none)")
+	delay := fs.Duration("purge-delay", escrow.DefaultPurgeDelay, "durable wait between key-exchange rounds (0 for none)")
 	wait := fs.Bool("wait", false, "wait for the multisig setup to end and print the escrow's state")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -28,6 +28,7 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/logging"
 	"github.com/xmr-escrow/xmr-escrow/metrics"
 	"github.com/xmr-escrow/xmr-escrow/store"
+	"github.com/xmr-escrow/xmr-escrow/store/schema"
 	"github.com/xmr-escrow/xmr-escrow/supervisor"
 	"github.com/xmr-escrow/xmr-escrow/temporalclient"
 	"github.com/xmr-escrow/xmr-escrow/worker"
@@ -138,7 +139,7 @@ func run() error {
 		cfg.Healthy = func(name string) bool { return !spawned[name] || sup.Healthy(name) }
 	}
 	if !cfg.WalletsOnly {
-		if cfg.Store, err = store.Open(ctx, *dsn, keys); err != nil {
+		if cfg.Store, err = schema.Open(ctx, *dsn, keys); err != nil {
 			return err
 		}
 		defer cfg.Store.Close()

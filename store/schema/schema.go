@@ -1,4 +1,7 @@
-package store
+// Package schema migrates the escrow database. Only what writes the database (the worker,
+// the local stack) imports it: the marketplace's client reads through store.Open, which never
+// migrates and so never brings goose in.
+package schema
 
 import (
 	"context"
@@ -9,6 +12,9 @@ import (
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+
+	"github.com/xmr-escrow/xmr-escrow/keyring"
+	"github.com/xmr-escrow/xmr-escrow/store"
 )
 
 // migrations holds the schema; embedding it means a binary can never run against SQL files
@@ -16,11 +22,6 @@ import (
 //
 //go:embed migrations/*.sql
 var migrations embed.FS
-
-// MigrationsTable is goose's version table for this package. It is not goose's default
-// (goose_db_version) so that the marketplace's own goose migrations in the same database keep
-// their own version sequence.
-const MigrationsTable = "xmr_escrow_store_migrations"
 
 // migrationLockID is the advisory lock serializing concurrent Opens; distinct from goose's
 // default so that unrelated goose users in the same database do not wait on us.
@@ -44,7 +45,7 @@ func Migrate(ctx context.Context, db *sql.DB) ([]int64, error) {
 	// No provider.Close: it would close db, which belongs to the caller.
 	results, err := provider.Up(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("store: migrate: %w", err)
+		return nil, fmt.Errorf("schema: migrate: %w", err)
 	}
 	applied := make([]int64, 0, len(results))
 	for _, r := range results {
@@ -53,16 +54,16 @@ func Migrate(ctx context.Context, db *sql.DB) ([]int64, error) {
 	return applied, nil
 }
 
-// SchemaVersion returns the highest migration version applied to db and the highest one this
+// Versions returns the highest migration version applied to db and the highest one this
 // binary knows; a deploy check can refuse to start when the database is ahead of the binary.
-func SchemaVersion(ctx context.Context, db *sql.DB) (current, known int64, err error) {
+func Versions(ctx context.Context, db *sql.DB) (current, known int64, err error) {
 	provider, err := newProvider(db)
 	if err != nil {
 		return 0, 0, err
 	}
 	current, known, err = provider.GetVersions(ctx)
 	if err != nil {
-		return 0, 0, fmt.Errorf("store: schema version: %w", err)
+		return 0, 0, fmt.Errorf("schema: version: %w", err)
 	}
 	return current, known, nil
 }
@@ -71,25 +72,39 @@ func SchemaVersion(ctx context.Context, db *sql.DB) (current, known int64, err e
 func newProvider(db *sql.DB) (*goose.Provider, error) {
 	fsys, err := fs.Sub(migrations, "migrations")
 	if err != nil {
-		return nil, fmt.Errorf("store: migrations: %w", err)
+		return nil, fmt.Errorf("schema: migrations: %w", err)
 	}
 	locker, err := lock.NewPostgresSessionLocker(
 		lock.WithLockID(migrationLockID),
 		lock.WithLockTimeout(lockPollSeconds, lockPolls),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("store: migration lock: %w", err)
+		return nil, fmt.Errorf("schema: migration lock: %w", err)
 	}
 	provider, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
 		goose.WithSessionLocker(locker),
-		goose.WithTableName(MigrationsTable),
+		goose.WithTableName(store.MigrationsTable),
 		// Results are returned to the caller; goose's own stdout lines would bypass zap.
 		goose.WithLogger(goose.NopLogger()),
 		// Only the embedded SQL files: never Go migrations registered globally by other code.
 		goose.WithDisableGlobalRegistry(true),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("store: migrations: %w", err)
+		return nil, fmt.Errorf("schema: migrations: %w", err)
 	}
 	return provider, nil
+}
+
+// Open migrates the database at dsn to this build's schema (safe when several processes
+// start at once: an advisory lock serializes them), then opens a Store on it.
+func Open(ctx context.Context, dsn string, keys *keyring.Keyring) (*store.Store, error) {
+	s, err := store.Connect(ctx, dsn, keys)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := Migrate(ctx, s.DB().DB); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("schema: open %s: %w", store.RedactDSN(dsn), err)
+	}
+	return s, nil
 }

@@ -1,19 +1,17 @@
-package workflows
+package escrow
 
 import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
 // requireRefusedStrictly checks that only the strict rules refuse in, naming both fields:
 // the base rules must keep accepting it, or old histories would replay differently.
 func requireRefusedStrictly(t *testing.T, in EscrowInput, fields ...string) {
 	t.Helper()
-	require.NoError(t, in.validateBase(), "the base rules are unchanged")
+	require.NoError(t, in.ValidateOriginal(), "the base rules are unchanged")
 	err := in.Validate()
 	require.ErrorIs(t, err, ErrInvalidInput)
 	assert.ErrorIs(t, in.validateStrict(), ErrInvalidInput)
@@ -70,11 +68,21 @@ func TestValidateAppliesTheBaseRules(t *testing.T) {
 
 func TestAPartlyPinnedAssignmentIsRefused(t *testing.T) {
 	in := input("pin", EscrowInput{})
-	in.Assignment = escrow.Assignment{Buyer: "buyers-own-rpc"}
+	in.Assignment = Assignment{Buyer: "buyers-own-rpc"}
 	err := in.Validate()
 	require.ErrorIs(t, err, ErrInvalidInput)
 	require.ErrorContains(t, err, "pin all three or none")
-	require.NoError(t, in.validateBase(), "escrows started before the rule replay under the old one")
-	in.Assignment = escrow.Assignment{Buyer: "a", Vendor: "b", Arbiter: "c"}
+	require.NoError(t, in.ValidateOriginal(), "escrows started before the rule replay under the old one")
+	in.Assignment = Assignment{Buyer: "a", Vendor: "b", Arbiter: "c"}
 	require.NoError(t, in.Validate(), "a full pin is fine")
+}
+
+// input is a valid escrow around id, with in's other fields.
+func input(id string, in EscrowInput) EscrowInput {
+	in.EscrowID, in.OrderID, in.BuyerID, in.VendorID, in.ArbiterID = id, "order-of-"+id, "u-buyer", "u-vendor", "u-arbiter"
+	in.AmountAtomic = 1_500_000_000_000
+	// Real mainnet addresses (public fixtures of package moneroaddr).
+	in.VendorPayoutAddress = "48qYABs3W1BLzsHcPmPzqDMqQftxBBBQ5DtsEeULhsxqaWknsUPsLkdAq63wqANJ7L2ZdBbZxwVvBfZz3E4Aw4RUMFDn6h5"
+	in.BuyerRefundAddress = "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
+	return in
 }

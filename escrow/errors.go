@@ -1,0 +1,40 @@
+package escrow
+
+import "errors"
+
+// Application error types: every failure an escrow workflow or its steps end with, and every
+// refusal a client may get, carries one of these as temporal.ApplicationError.Type(), so a
+// client matches on a constant rather than on a message.
+const (
+	// ErrTypeInvalidInput is an input that can never run: a bad escrow, ID, role, round or
+	// multisig message. Retrying cannot fix it.
+	ErrTypeInvalidInput = "InvalidInput"
+	// ErrTypeSetupFailed ends a setup that cannot complete; the status query says why.
+	ErrTypeSetupFailed = "SetupFailed"
+	// ErrTypePayoutFailed ends a payout that cannot complete; the funds stay in the
+	// multisig for an operator.
+	ErrTypePayoutFailed = "PayoutFailed"
+	// ErrTypeDecisionRejected is every refused decision or operator update; the message
+	// says why.
+	ErrTypeDecisionRejected = "DecisionRejected"
+	// ErrTypeNoCapacity is a setup that found too few idle wallet-rpc instances; it waits
+	// and asks again.
+	ErrTypeNoCapacity = "NoCapacity"
+	// ErrTypeStale is a payout step refused because the signers' multisig state is out of
+	// date (nonces used, import needed); the workflow redoes the export/import and retries.
+	ErrTypeStale = "MultisigStale"
+	// ErrTypePayoutRejected is a transaction that does not do what the decision says; it is
+	// never signed.
+	ErrTypePayoutRejected = "PayoutRejected"
+	// ErrTypeWalletRejected is a wallet-rpc error that a retry cannot fix (bad or tampered
+	// multisig data, wrong round, already multisig, wrong password, multisig disabled).
+	ErrTypeWalletRejected = "WalletRejected"
+	// ErrTypeProtocol is a well-formed wallet-rpc answer that breaks the protocol.
+	ErrTypeProtocol = "WalletProtocol"
+	// ErrTypeRestoreRefused is a restore that would overwrite another wallet, or whose
+	// wallet is not the escrow's (or whose backup is missing, corrupt or does not open).
+	ErrTypeRestoreRefused = "RestoreRefused"
+)
+
+// ErrInvalidInput marks an EscrowInput that can never run.
+var ErrInvalidInput = errors.New("invalid escrow input")
