@@ -15,7 +15,6 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/localstack"
 	"github.com/xmr-escrow/xmr-escrow/timeline"
-	"github.com/xmr-escrow/xmr-escrow/workflows"
 )
 
 // Real mainnet addresses for escrows that never pay out (the public fixtures of moneroaddr,
@@ -211,12 +210,12 @@ func (o *ours) batch(ctx context.Context, cfg Config, prefix string) (*Result, e
 }
 
 // input is a valid escrow of the marketplace around id, as the integration tests make them.
-func input(id string, delay time.Duration) workflows.EscrowInput {
-	return workflows.EscrowInput{
+func input(id string, delay time.Duration) escrow.EscrowInput {
+	return escrow.EscrowInput{
 		EscrowID: id, OrderID: "order-" + id, BuyerID: "buyer-7", VendorID: "vendor-8", ArbiterID: "arbiter-9",
 		AmountAtomic: 2_000_000_000_000, PurgeDelay: &delay,
 		VendorPayoutAddress: vendorAddr, BuyerRefundAddress: buyerAddr,
-		Timing: workflows.Timing{FundingPoll: fundingPoll, FundingPollMax: fundingPoll},
+		Timing: escrow.Timing{FundingPoll: fundingPoll, FundingPollMax: fundingPoll},
 	}
 }
 
