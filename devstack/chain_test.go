@@ -8,11 +8,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/xmr-escrow/xmr-escrow/internal/walletproc/proctest"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
 func TestMonerodRegtest(t *testing.T) {
-	skipShort(t)
+	proctest.SkipShort(t)
 	t.Parallel()
 	rpcPort, err := FreePort()
 	require.NoError(t, err)
@@ -27,8 +28,8 @@ func TestMonerodRegtest(t *testing.T) {
 	assert.Equal(t, rpcPort, m.RPCPort)
 	assert.Equal(t, "127.0.0.1:"+strconv.Itoa(rpcPort), m.Address)
 	assert.Equal(t, "http://"+m.Address, m.URL)
-	assertListening(t, rpcPort)
-	assertListening(t, zmqPort)
+	proctest.AssertListening(t, rpcPort)
+	proctest.AssertListening(t, zmqPort)
 
 	d := m.RPC()
 	info, err := d.GetInfo(t.Context())
@@ -43,8 +44,8 @@ func TestMonerodRegtest(t *testing.T) {
 
 	require.NoError(t, m.Stop())
 	require.NoError(t, m.Stop(), "Stop is idempotent")
-	assertGone(t, m.Proc.Pid())
-	assertNotListening(t, rpcPort)
+	proctest.AssertGone(t, m.Proc.Pid())
+	proctest.AssertNotListening(t, rpcPort)
 }
 
 func TestStartChainRefusesTooFewBlocks(t *testing.T) {
@@ -53,7 +54,7 @@ func TestStartChainRefusesTooFewBlocks(t *testing.T) {
 }
 
 func TestChainFundsMinesAndPays(t *testing.T) {
-	skipShort(t)
+	proctest.SkipShort(t)
 	t.Parallel()
 	start := time.Now()
 	c, err := StartChain(t.Context(), t.TempDir(), SpendableBlocks)
@@ -90,6 +91,6 @@ func TestChainFundsMinesAndPays(t *testing.T) {
 	assert.Equal(t, h, got.Transfer.Height, "mined into the first new block")
 
 	require.NoError(t, c.Stop())
-	assertGone(t, c.Daemon.Proc.Pid())
-	assertGone(t, c.Funder.Proc.Pid())
+	proctest.AssertGone(t, c.Daemon.Proc.Pid())
+	proctest.AssertGone(t, c.Funder.Proc.Pid())
 }

@@ -7,9 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/xmr-escrow/xmr-escrow/internal/walletproc"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
@@ -78,7 +78,7 @@ func StartMonerod(ctx context.Context, o MonerodOptions) (*Monerod, error) {
 			return m, nil
 		}
 		// Only retry a lost race for ports we picked ourselves.
-		if !autoPorts || !errors.Is(err, errPortTaken) || attempt == monerodStartTries || ctx.Err() != nil {
+		if !autoPorts || !errors.Is(err, walletproc.ErrPortTaken) || attempt == monerodStartTries || ctx.Err() != nil {
 			return nil, err
 		}
 	}
@@ -88,7 +88,7 @@ func startMonerodOnce(ctx context.Context, bin, dir string, o MonerodOptions) (*
 	var ports [3]int
 	for i, p := range []int{o.RPCPort, o.P2PPort, o.ZMQPort} {
 		var err error
-		if ports[i], err = portOrFree(p); err != nil {
+		if ports[i], err = walletproc.PortOrFree(p); err != nil {
 			return nil, fmt.Errorf("start monerod: %w", err)
 		}
 	}
@@ -120,19 +120,14 @@ func startMonerodOnce(ctx context.Context, bin, dir string, o MonerodOptions) (*
 	args = append(args, o.ExtraArgs...)
 
 	consolePath := filepath.Join(dir, "monerod.out")
-	proc, err := startProcess(ctx, "monerod", bin, args, consolePath, dir)
+	proc, err := walletproc.StartProcessIn(ctx, "monerod", bin, args, consolePath, dir)
 	if err != nil {
 		return nil, fmt.Errorf("start monerod: %w", err)
 	}
 	m.Proc = proc
 	if err := m.waitReady(ctx); err != nil {
 		_ = m.Proc.Kill()
-		out, log := m.Proc.LogTail(logTailBytes), withoutStackTraces(fileTail(m.LogPath, 4*logTailBytes))
-		if strings.Contains(out+log, "Address already in use") || strings.Contains(out+log, "Failed to bind") {
-			err = fmt.Errorf("%w: %w", errPortTaken, err)
-		}
-		return nil, fmt.Errorf("start monerod on %s: %w\n--- tail of %s ---\n%s\n--- tail of %s ---\n%s",
-			m.URL, err, consolePath, out, m.LogPath, log)
+		return nil, walletproc.MoneroStartError("start monerod on "+m.URL, m.Proc, m.LogPath, err)
 	}
 	return m, nil
 }

@@ -20,6 +20,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
+
+	"github.com/xmr-escrow/xmr-escrow/internal/walletproc"
 )
 
 // Timings for the dev server; it needs several seconds to start, far more on
@@ -99,8 +101,8 @@ type Temporal struct {
 //     with no deadline and no SIGKILL. If the server never becomes ready it
 //     returns an error with no handle to the still-running process. This
 //     package promises no orphans (TestMain checks), so it runs the server
-//     through startProcess and stops it with Process.Stop (SIGTERM to the
-//     group, then SIGKILL after temporalStopGrace).
+//     through walletproc.StartProcessIn and stops it with Process.Stop
+//     (SIGTERM to the group, then SIGKILL after temporalStopGrace).
 //   - Readiness. The SDK waits only until client.Dial succeeds, and goes on
 //     polling for up to 60 s after the server has already exited. waitReady
 //     also checks health, that the namespace exists, that the search
@@ -145,14 +147,11 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 		}
 		// Only retry a lost race for a port we picked ourselves.
 		autoPorts := opts.Port == 0 || opts.HTTPPort == 0 || opts.MetricsPort == 0 || (!opts.Headless && opts.UIPort == 0)
-		if !autoPorts || !errors.Is(err, errPortTaken) || attempt == temporalStartAttempts || ctx.Err() != nil {
+		if !autoPorts || !errors.Is(err, walletproc.ErrPortTaken) || attempt == temporalStartAttempts || ctx.Err() != nil {
 			return nil, err
 		}
 	}
 }
-
-// errPortTaken marks a start that failed because a port was bound by someone else.
-var errPortTaken = errors.New("port already in use")
 
 func startTemporalOnce(ctx context.Context, bin, dir string, opts TemporalOptions) (*Temporal, error) {
 	t := &Temporal{
@@ -163,24 +162,24 @@ func startTemporalOnce(ctx context.Context, bin, dir string, opts TemporalOption
 		LogPath:   filepath.Join(dir, "temporal.log"),
 	}
 	var err error
-	if t.GRPCPort, err = portOrFree(opts.Port); err != nil {
+	if t.GRPCPort, err = walletproc.PortOrFree(opts.Port); err != nil {
 		return nil, fmt.Errorf("start temporal: %w", err)
 	}
-	if t.HTTPPort, err = portOrFree(opts.HTTPPort); err != nil {
+	if t.HTTPPort, err = walletproc.PortOrFree(opts.HTTPPort); err != nil {
 		return nil, fmt.Errorf("start temporal: %w", err)
 	}
-	if t.MetricsPort, err = portOrFree(opts.MetricsPort); err != nil {
+	if t.MetricsPort, err = walletproc.PortOrFree(opts.MetricsPort); err != nil {
 		return nil, fmt.Errorf("start temporal: %w", err)
 	}
 	if !opts.Headless {
-		if t.UIPort, err = portOrFree(opts.UIPort); err != nil {
+		if t.UIPort, err = walletproc.PortOrFree(opts.UIPort); err != nil {
 			return nil, fmt.Errorf("start temporal: %w", err)
 		}
 		t.UIURL = "http://127.0.0.1:" + strconv.Itoa(t.UIPort)
 	}
 	t.HostPort = "127.0.0.1:" + strconv.Itoa(t.GRPCPort)
 
-	t.Proc, err = startProcess(ctx, "temporal", bin, temporalArgs(t, opts), t.LogPath, dir)
+	t.Proc, err = walletproc.StartProcessIn(ctx, "temporal", bin, temporalArgs(t, opts), t.LogPath, dir)
 	if err != nil {
 		return nil, fmt.Errorf("start temporal: %w", err)
 	}
@@ -188,7 +187,7 @@ func startTemporalOnce(ctx context.Context, bin, dir string, opts TemporalOption
 		_ = t.Proc.Kill()
 		tail := t.Proc.LogTail(logTailBytes)
 		if strings.Contains(tail, "address already in use") {
-			err = fmt.Errorf("%w: %w", errPortTaken, err)
+			err = fmt.Errorf("%w: %w", walletproc.ErrPortTaken, err)
 		}
 		return nil, fmt.Errorf("start temporal on %s: %w\n--- tail of %s ---\n%s", t.HostPort, err, t.LogPath, tail)
 	}
@@ -366,12 +365,4 @@ func (t *Temporal) WorkflowURL(workflowID, runID string) string {
 	}
 	return fmt.Sprintf("%s/namespaces/%s/workflows/%s/%s/history", t.UIURL,
 		url.PathEscape(t.Namespace), url.PathEscape(workflowID), url.PathEscape(runID))
-}
-
-// portOrFree returns p, or a fresh FreePort when p is 0.
-func portOrFree(p int) (int, error) {
-	if p != 0 {
-		return p, nil
-	}
-	return FreePort()
 }

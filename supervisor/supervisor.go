@@ -21,7 +21,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/xmr-escrow/xmr-escrow/devstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/walletproc"
 	"github.com/xmr-escrow/xmr-escrow/worker"
 )
 
@@ -65,10 +65,10 @@ type Supervisor struct {
 }
 
 type instance struct {
-	opts     devstack.WalletRPCOptions
+	opts     walletproc.Options
 	legacy   string // the name an older version gave it, "rpc-N"
 	url      string
-	cur      atomic.Pointer[devstack.WalletRPC]
+	cur      atomic.Pointer[walletproc.WalletRPC]
 	healthy  atomic.Bool
 	restarts atomic.Int64
 }
@@ -177,11 +177,11 @@ func newInstance(o Options, i int) (*instance, error) {
 		port = o.BasePort + i - 1
 	} else {
 		var err error
-		if port, err = devstack.FreePort(); err != nil {
+		if port, err = walletproc.FreePort(); err != nil {
 			return nil, err
 		}
 	}
-	opts := devstack.WalletRPCOptions{
+	opts := walletproc.Options{
 		Dir: filepath.Join(o.Dir, legacy), Port: port,
 		Offline: o.DaemonAddress == "", DaemonAddress: o.DaemonAddress, ExtraArgs: o.ExtraArgs,
 	}
@@ -192,7 +192,7 @@ func newInstance(o Options, i int) (*instance, error) {
 }
 
 func (in *instance) start(ctx context.Context) error {
-	r, err := devstack.StartWalletRPC(ctx, in.opts)
+	r, err := walletproc.Start(ctx, in.opts)
 	if err != nil {
 		return err
 	}
@@ -285,13 +285,13 @@ func (s *Supervisor) Stop() {
 }
 
 func (s *Supervisor) stopAll() {
-	var rpcs []*devstack.WalletRPC
+	var rpcs []*walletproc.WalletRPC
 	for _, in := range s.instances {
 		if r := in.cur.Load(); r != nil {
 			rpcs = append(rpcs, r)
 		}
 	}
-	_ = devstack.StopWalletRPCs(rpcs)
+	_ = walletproc.StopAll(rpcs)
 }
 
 func (s *Supervisor) find(name string) *instance {

@@ -1,6 +1,7 @@
 package walletrpc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,9 +10,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/xmr-escrow/xmr-escrow/internal/walletproc"
+	"github.com/xmr-escrow/xmr-escrow/internal/walletproc/proctest"
 )
 
 // These tests run the real monero-wallet-rpc: they are the team's proof of the protocol.
+// They start it through internal/walletproc, the launcher the worker's supervisor uses.
 
 const (
 	// Generous: create_wallet/open_wallet take 1-9 s of wall time on 2 busy cores.
@@ -22,7 +27,7 @@ const (
 func TestIntegrationWalletLifecycle(t *testing.T) {
 	p := startWalletRPC(t, "")
 	ctx := testCtx(t)
-	c := New(Config{URL: p.url, Timeout: callTimeout})
+	c := New(Config{URL: p.URL, Timeout: callTimeout})
 
 	_, err := c.IsMultisig(ctx)
 	if !IsNotOpen(err) || !IsRetryable(err) {
@@ -59,7 +64,7 @@ func TestIntegrationWalletLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"alice", "alice.keys"} {
-		if _, err := os.Stat(filepath.Join(p.dir, f)); err != nil {
+		if _, err := os.Stat(filepath.Join(p.Dir, f)); err != nil {
 			t.Fatalf("wallet file missing after close: %v", err)
 		}
 	}
@@ -105,7 +110,7 @@ func TestIntegrationDigestAuth(t *testing.T) {
 	p := startWalletRPC(t, "escrow:s3cret-pass")
 	ctx := testCtx(t)
 
-	good := New(Config{URL: p.url, Username: "escrow", Password: "s3cret-pass", Timeout: callTimeout})
+	good := New(Config{URL: p.URL, Username: "escrow", Password: "s3cret-pass", Timeout: callTimeout})
 	for i := range 3 {
 		v, err := good.GetVersion(ctx)
 		if err != nil {
@@ -120,7 +125,7 @@ func TestIntegrationDigestAuth(t *testing.T) {
 	}
 
 	for _, creds := range [][2]string{{"escrow", "wrong"}, {"intruder", "s3cret-pass"}} {
-		bad := New(Config{URL: p.url, Username: creds[0], Password: creds[1], Timeout: callTimeout})
+		bad := New(Config{URL: p.URL, Username: creds[0], Password: creds[1], Timeout: callTimeout})
 		_, err := bad.GetVersion(ctx)
 		var te *TransportError
 		if !errors.As(err, &te) || te.StatusCode != 401 || !IsUnauthorized(err) {
@@ -130,7 +135,7 @@ func TestIntegrationDigestAuth(t *testing.T) {
 			t.Fatalf("wrong credentials must not be retryable: %v", err)
 		}
 	}
-	bare := New(Config{URL: p.url, Timeout: callTimeout})
+	bare := New(Config{URL: p.URL, Timeout: callTimeout})
 	if _, err := bare.GetVersion(ctx); !IsUnauthorized(err) {
 		t.Fatalf("no credentials: want unauthorized, got %v", err)
 	}
@@ -185,17 +190,17 @@ func others(all []string, i int) []string {
 // TestIntegrationMultisig2of3 is the multisig recipe (docs/design.md, "The multisig recipe") on
 // three real processes.
 func TestIntegrationMultisig2of3(t *testing.T) {
-	bin := walletRPCBinary(t)
+	proctest.SkipShort(t)
 	ctx := testCtx(t)
 	const n = 3
 
-	procs, err := onEach(n, func(int) (*walletRPC, error) { return launchWalletRPC(t, bin, "") })
+	procs, err := onEach(n, func(int) (*walletproc.WalletRPC, error) { return launchWalletRPC(t, "") })
 	if err != nil {
 		t.Fatal(err)
 	}
 	clients := make([]*Client, n)
 	for i, p := range procs {
-		clients[i] = New(Config{URL: p.url, Timeout: callTimeout})
+		clients[i] = New(Config{URL: p.URL, Timeout: callTimeout})
 	}
 	pw := testWalletPassword
 
@@ -307,5 +312,72 @@ func TestIntegrationMultisig2of3(t *testing.T) {
 	}
 	if err := c.Call(ctx, "export_multisig_info", nil, &exported); err != nil || exported.Info == "" {
 		t.Fatalf("export_multisig_info after reopen: %v", err)
+	}
+}
+
+// startWalletRPC starts an offline wallet-rpc for the test (see launchWalletRPC),
+// skipping in -short mode and failing the test if it does not come up.
+func startWalletRPC(t *testing.T, login string) *walletproc.WalletRPC {
+	t.Helper()
+	proctest.SkipShort(t)
+	p, err := launchWalletRPC(t, login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// launchWalletRPC starts an offline wallet-rpc in a wallet dir of its own and stops it
+// (storing any open wallet) when the test ends. login is "user:pass" for digest auth or
+// "" for --disable-rpc-login. It never calls t.FailNow, so goroutines may call it.
+func launchWalletRPC(t *testing.T, login string) (*walletproc.WalletRPC, error) {
+	dir := t.TempDir()
+	opts := walletproc.Options{Name: "rpc", Dir: filepath.Join(dir, "wallets"), LogDir: dir, Offline: true}
+	opts.Username, opts.Password, _ = strings.Cut(login, ":")
+	p, err := walletproc.Start(t.Context(), opts)
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() {
+		if err := p.Stop(); err != nil {
+			t.Log(err)
+		}
+	})
+	return p, nil
+}
+
+func timed(t *testing.T, what string, f func() error) error {
+	t.Helper()
+	start := time.Now()
+	err := f()
+	t.Logf("%s: %v (err=%v)", what, time.Since(start).Round(10*time.Millisecond), err)
+	return err
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func wantRPCCode(t *testing.T, err error, code int, retryable bool) *RPCError {
+	t.Helper()
+	var rpcErr *RPCError
+	if !errors.As(err, &rpcErr) {
+		t.Fatalf("want *RPCError %d, got %T %v", code, err, err)
+	}
+	if rpcErr.Code != code {
+		t.Fatalf("want code %d, got %d %q", code, rpcErr.Code, rpcErr.Message)
+	}
+	if IsRetryable(err) != retryable {
+		t.Fatalf("IsRetryable(%v) = %v, want %v", err, !retryable, retryable)
+	}
+	return rpcErr
+}
+
+func checkAddress(t *testing.T, addr string) {
+	t.Helper()
+	if len(addr) != 95 || addr[0] != '4' {
+		t.Fatalf("address %q: want 95 chars starting with '4' (mainnet)", addr)
 	}
 }

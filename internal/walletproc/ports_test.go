@@ -1,4 +1,4 @@
-package devstack
+package walletproc
 
 import (
 	"bufio"

@@ -1,4 +1,4 @@
-package devstack
+package walletproc
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -19,6 +20,12 @@ import (
 // reapTimeout bounds how long we wait for the kernel to report the death of a
 // SIGKILLed process; only an uninterruptible (D state) process takes longer.
 const reapTimeout = 30 * time.Second
+
+// logTailBytes is how much of a log an error message quotes.
+const logTailBytes = 4000
+
+// ErrPortTaken marks a start that failed because a port was bound by someone else.
+var ErrPortTaken = errors.New("port already in use")
 
 // Process is a child process we own. It runs in its own process group, so a
 // signal reaches anything it spawned, and with Pdeathsig=SIGKILL, so it dies
@@ -43,12 +50,12 @@ type Process struct {
 // this process dies (Pdeathsig), so a short startup deadline cannot kill a
 // server that callers go on using.
 func StartProcess(ctx context.Context, name string, bin string, args []string, logPath string) (*Process, error) {
-	return startProcess(ctx, name, bin, args, logPath, "")
+	return StartProcessIn(ctx, name, bin, args, logPath, "")
 }
 
-// startProcess is StartProcess with a working directory, so children that
+// StartProcessIn is StartProcess with a working directory, so children that
 // drop files in their cwd drop them in their own data dir.
-func startProcess(ctx context.Context, name, bin string, args []string, logPath, dir string) (*Process, error) {
+func StartProcessIn(ctx context.Context, name, bin string, args []string, logPath, dir string) (*Process, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
@@ -62,7 +69,7 @@ func startProcess(ctx context.Context, name, bin string, args []string, logPath,
 	// The child writes straight to the file descriptor: no pipe, so no copy
 	// goroutine, and Wait never hangs on a pipe held open by a grandchild.
 	defer logFile.Close()
-	fmt.Fprintf(logFile, "=== devstack %s: %s %q\n", time.Now().Format(time.RFC3339Nano), bin, args)
+	fmt.Fprintf(logFile, "=== walletproc %s: %s %q\n", time.Now().Format(time.RFC3339Nano), bin, args)
 
 	cmd := exec.Command(bin, args...)
 	cmd.Stdin = nil
@@ -198,6 +205,36 @@ func (p *Process) signalGroup(sig syscall.Signal) error {
 
 // LogTail returns up to the last n bytes of the process log, for error messages.
 func (p *Process) LogTail(n int) string { return fileTail(p.LogPath, n) }
+
+// MoneroStartError is the error for a monero program (monerod, monero-wallet-rpc)
+// that did not come up: err with the tails of p's console output and of
+// monero's own log at logPath, wrapping ErrPortTaken when they show that a port
+// was bound by someone else (a start on a port we picked may then be retried).
+// what names the start, e.g. "start monerod on http://127.0.0.1:20001".
+func MoneroStartError(what string, p *Process, logPath string, err error) error {
+	out, log := p.LogTail(logTailBytes), withoutStackTraces(fileTail(logPath, 4*logTailBytes))
+	if strings.Contains(out+log, "Address already in use") || strings.Contains(out+log, "Failed to bind") {
+		err = fmt.Errorf("%w: %w", ErrPortTaken, err)
+	}
+	return fmt.Errorf("%s: %w\n--- tail of %s ---\n%s\n--- tail of %s ---\n%s", what, err, p.LogPath, out, logPath, log)
+}
+
+// withoutStackTraces drops the "stacktrace" lines monero logs for every
+// exception, which would otherwise fill the whole tail and hide the cause.
+func withoutStackTraces(log string) string {
+	lines := strings.Split(log, "\n")
+	kept := lines[:0]
+	for _, l := range lines {
+		if !strings.Contains(l, "\tstacktrace\t") {
+			kept = append(kept, l)
+		}
+	}
+	log = strings.Join(kept, "\n")
+	if len(log) > logTailBytes {
+		log = log[len(log)-logTailBytes:]
+	}
+	return log
+}
 
 // ansiEscape matches terminal color codes, which monero writes even to files.
 var ansiEscape = regexp.MustCompile("\x1b\\[[0-9;]*m")

@@ -1,4 +1,4 @@
-package devstack
+package walletproc
 
 import (
 	"errors"
@@ -84,6 +84,14 @@ func FreePort() (int, error) {
 		defaultPorts = newPortAllocator(portBand(portBandLow, portBandHigh, lo, hi), os.Getpid(), portLockPath())
 	})
 	return defaultPorts.get()
+}
+
+// PortOrFree returns p, or a fresh FreePort when p is 0.
+func PortOrFree(p int) (int, error) {
+	if p != 0 {
+		return p, nil
+	}
+	return FreePort()
 }
 
 // portAllocator is FreePort's state; tests make their own.
