@@ -21,19 +21,15 @@ func NewProjection(s *store.Store) *Projection { return &Projection{store: s} }
 
 // ProjectInput is one escrow's state at one phase change, numbered by Version.
 type ProjectInput struct {
-	EscrowID     string                 `json:"escrow_id"`
-	OrderID      string                 `json:"order_id"`
-	BuyerID      string                 `json:"buyer_id"`
-	VendorID     string                 `json:"vendor_id"`
-	ArbiterID    string                 `json:"arbiter_id"`
-	AmountAtomic int64                  `json:"amount_atomic"`
-	Status       escrow.Status          `json:"status"`
-	Phase        escrow.Phase           `json:"phase"`
-	Round        int                    `json:"round"`
-	Address      string                 `json:"address,omitempty"`
-	Reason       string                 `json:"reason,omitempty"`
-	Wallets      map[escrow.Role]string `json:"wallets,omitempty"`
-	Instances    map[escrow.Role]string `json:"instances,omitempty"`
+	EscrowID string `json:"escrow_id"`
+	escrow.Order
+	Status    escrow.Status          `json:"status"`
+	Phase     escrow.Phase           `json:"phase"`
+	Round     int                    `json:"round"`
+	Address   string                 `json:"address,omitempty"`
+	Reason    string                 `json:"reason,omitempty"`
+	Wallets   map[escrow.Role]string `json:"wallets,omitempty"`
+	Instances map[escrow.Role]string `json:"instances,omitempty"`
 	// MultisigInfos are the latest key-exchange messages: secrets, stored only encrypted.
 	MultisigInfos map[escrow.Role]string `json:"multisig_infos,omitempty"`
 	WorkflowID    string                 `json:"workflow_id"`
@@ -58,10 +54,8 @@ type ProjectResult struct {
 // down is retried; a row the schema refuses is a bug no retry fixes.
 func (p *Projection) ProjectEscrow(ctx context.Context, in ProjectInput) (ProjectResult, error) {
 	applied, err := p.store.Upsert(ctx, store.Escrow{
-		EscrowID: in.EscrowID, OrderID: in.OrderID,
-		BuyerID: in.BuyerID, VendorID: in.VendorID, ArbiterID: in.ArbiterID,
-		AmountAtomic: in.AmountAtomic,
-		Status:       in.Status, Phase: in.Phase, Round: in.Round, Address: in.Address,
+		EscrowID: in.EscrowID, Order: in.Order,
+		Status: in.Status, Phase: in.Phase, Round: in.Round, Address: in.Address,
 		State: store.MultisigState{
 			SchemaVersion: store.StateSchemaVersion,
 			Phase:         in.Phase, Round: in.Round,

@@ -18,17 +18,7 @@ const DefaultPurgeDelay = 10 * time.Second
 // EscrowInput starts one  Add fields, never change them: running workflows decode it.
 type EscrowInput struct {
 	EscrowID string `json:"escrow_id"`
-	// OrderID is the marketplace's order this escrow protects.
-	OrderID string `json:"order_id"`
-	// BuyerID, VendorID and ArbiterID are the marketplace's user IDs of the key holders.
-	BuyerID   string `json:"buyer_id"`
-	VendorID  string `json:"vendor_id"`
-	ArbiterID string `json:"arbiter_id"`
-	// AmountAtomic is the price in atomic units (piconero, 1 XMR = 1e12).
-	AmountAtomic int64 `json:"amount_atomic"`
-	// VendorPayoutAddress receives a release, BuyerRefundAddress a refund.
-	VendorPayoutAddress string `json:"vendor_payout_address"`
-	BuyerRefundAddress  string `json:"buyer_refund_address"`
+	Order
 	// Network of the payout addresses: mainnet (default; also regtest), testnet, stagenet.
 	Network string `json:"network,omitempty"`
 	// PurgeDelay is the durable wait between rounds; nil means DefaultPurgeDelay, 0 none.

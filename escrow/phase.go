@@ -35,8 +35,8 @@ type State struct {
 	// WalletOpens counts the open_wallet calls the setup needed (1–3.5 CPU-s each).
 	WalletOpens int `json:"wallet_opens"`
 
-	// AmountAtomic is the price the buyer pays into the escrow.
-	AmountAtomic int64 `json:"amount_atomic"`
+	// Order is the escrow's order: parties, price and payout addresses.
+	Order
 	// Funding is set once the escrow waits for the buyer's payment.
 	Funding Funding `json:"funding"`
 	// ShippedAt starts the auto-release timer, which fires at AutoReleaseAt.
@@ -51,9 +51,6 @@ type State struct {
 	Payout *Payout `json:"payout,omitempty"`
 	// Decisions lists every accepted decision, in order.
 	Decisions []Decision `json:"decisions,omitempty"`
-	// VendorPayoutAddress and BuyerRefundAddress are where a release or a refund goes.
-	VendorPayoutAddress string `json:"vendor_payout_address"`
-	BuyerRefundAddress  string `json:"buyer_refund_address"`
 	// Blocked is set while a payout is parked: why, and when it is tried again.
 	Blocked *PayoutBlock `json:"blocked,omitempty"`
 	// WatchUntil is the end of the grace period after the final status, during which the

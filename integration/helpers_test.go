@@ -85,9 +85,11 @@ var stackLogs = map[*localstack.Stack]*observer.ObservedLogs{}
 // input is a valid escrow of the marketplace around id.
 func input(id string, delay time.Duration) escrow.EscrowInput {
 	return escrow.EscrowInput{
-		EscrowID: id, OrderID: "order-" + id, BuyerID: "buyer-7", VendorID: "vendor-8", ArbiterID: "arbiter-9",
-		AmountAtomic: 2_000_000_000_000, PurgeDelay: &delay,
-		VendorPayoutAddress: vendorAddr, BuyerRefundAddress: buyerAddr,
+		EscrowID: id, PurgeDelay: &delay,
+		Order: escrow.Order{
+			OrderID: "order-" + id, BuyerID: "buyer-7", VendorID: "vendor-8", ArbiterID: "arbiter-9",
+			AmountAtomic: 2_000_000_000_000, VendorPayoutAddress: vendorAddr, BuyerRefundAddress: buyerAddr,
+		},
 		// A test waits for the run's end: a second of late-money watching is enough.
 		Timing: escrow.Timing{LateMoneyGrace: time.Second},
 	}

@@ -25,8 +25,11 @@ func TestStartOptionsRejectDuplicates(t *testing.T) {
 // one is named, and "" is the mainnet it defaults to.
 func TestDifferingTermsNamesEachChangedTerm(t *testing.T) {
 	base := escrow.EscrowInput{
-		EscrowID: "o-1", OrderID: "order", BuyerID: "b", VendorID: "v", ArbiterID: "a", AmountAtomic: 5,
-		VendorPayoutAddress: "vaddr", BuyerRefundAddress: "baddr",
+		EscrowID: "o-1",
+		Order: escrow.Order{
+			OrderID: "order", BuyerID: "b", VendorID: "v", ArbiterID: "a", AmountAtomic: 5,
+			VendorPayoutAddress: "vaddr", BuyerRefundAddress: "baddr",
+		},
 	}
 	delay := time.Second
 	tuned := base

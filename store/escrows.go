@@ -29,16 +29,11 @@ type MultisigState struct {
 
 // Escrow is one row of the escrows table.
 type Escrow struct {
-	EscrowID  string
-	OrderID   string
-	BuyerID   string
-	VendorID  string
-	ArbiterID string
-	// AmountAtomic is in piconero (1 XMR = 10^12).
-	AmountAtomic int64
-	Status       escrow.Status
-	Phase        escrow.Phase
-	Round        int
+	EscrowID string
+	escrow.Order
+	Status escrow.Status
+	Phase  escrow.Phase
+	Round  int
 	// Address is the multisig address once Ready; "" is stored as NULL.
 	Address string
 	// State is stored as JSON. Upsert fills a zero SchemaVersion, Phase and Round from the
@@ -57,8 +52,10 @@ type Escrow struct {
 	UpdatedAt time.Time
 }
 
-// columns lists every column but the sealed infos, which only Get reads.
-const columns = `escrow_id, order_id, buyer_id, vendor_id, arbiter_id, amount_atomic, status,
+// columns lists every column but the sealed infos, which only Get reads; escrow.Order's db
+// tags name its columns.
+const columns = `escrow_id, order_id, buyer_id, vendor_id, arbiter_id, amount_atomic,
+	vendor_payout_address, buyer_refund_address, status,
 	multisig_phase, multisig_round, multisig_address, multisig_state_json,
 	workflow_id, run_id, version, created_at, updated_at`
 
@@ -68,14 +65,16 @@ const columns = `escrow_id, order_id, buyer_id, vendor_id, arbiter_id, amount_at
 const upsertSQL = `INSERT INTO escrows (
 	escrow_id, order_id, buyer_id, vendor_id, arbiter_id, amount_atomic, status,
 	multisig_phase, multisig_round, multisig_address, multisig_state_json, multisig_infos_enc,
-	workflow_id, run_id, version)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15)
+	workflow_id, run_id, version, vendor_payout_address, buyer_refund_address)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16, $17)
 ON CONFLICT (escrow_id) DO UPDATE SET
 	order_id = EXCLUDED.order_id,
 	buyer_id = EXCLUDED.buyer_id,
 	vendor_id = EXCLUDED.vendor_id,
 	arbiter_id = EXCLUDED.arbiter_id,
 	amount_atomic = EXCLUDED.amount_atomic,
+	vendor_payout_address = EXCLUDED.vendor_payout_address,
+	buyer_refund_address = EXCLUDED.buyer_refund_address,
 	status = EXCLUDED.status,
 	multisig_phase = EXCLUDED.multisig_phase,
 	multisig_round = EXCLUDED.multisig_round,
@@ -116,7 +115,7 @@ func (s *Store) Upsert(ctx context.Context, e Escrow) (applied bool, err error) 
 	res, err := s.db.ExecContext(ctx, upsertSQL,
 		e.EscrowID, e.OrderID, e.BuyerID, e.VendorID, e.ArbiterID, e.AmountAtomic, string(e.Status),
 		string(e.Phase), e.Round, sql.NullString{String: e.Address, Valid: e.Address != ""}, string(state), sealed,
-		e.WorkflowID, e.RunID, e.Version)
+		e.WorkflowID, e.RunID, e.Version, e.VendorPayoutAddress, e.BuyerRefundAddress)
 	if err != nil {
 		return false, fmt.Errorf("store: upsert escrow %q version %d: %w", e.EscrowID, e.Version, MapError(err))
 	}
@@ -135,30 +134,25 @@ func infosAAD(escrowID string) []byte {
 
 // row is the database shape of an Escrow.
 type row struct {
-	EscrowID     string         `db:"escrow_id"`
-	OrderID      string         `db:"order_id"`
-	BuyerID      string         `db:"buyer_id"`
-	VendorID     string         `db:"vendor_id"`
-	ArbiterID    string         `db:"arbiter_id"`
-	AmountAtomic int64          `db:"amount_atomic"`
-	Status       string         `db:"status"`
-	Phase        string         `db:"multisig_phase"`
-	Round        int            `db:"multisig_round"`
-	Address      sql.NullString `db:"multisig_address"`
-	StateJSON    []byte         `db:"multisig_state_json"`
-	InfosEnc     []byte         `db:"multisig_infos_enc"`
-	WorkflowID   string         `db:"workflow_id"`
-	RunID        string         `db:"run_id"`
-	Version      int64          `db:"version"`
-	CreatedAt    time.Time      `db:"created_at"`
-	UpdatedAt    time.Time      `db:"updated_at"`
+	EscrowID string `db:"escrow_id"`
+	escrow.Order
+	Status     string         `db:"status"`
+	Phase      string         `db:"multisig_phase"`
+	Round      int            `db:"multisig_round"`
+	Address    sql.NullString `db:"multisig_address"`
+	StateJSON  []byte         `db:"multisig_state_json"`
+	InfosEnc   []byte         `db:"multisig_infos_enc"`
+	WorkflowID string         `db:"workflow_id"`
+	RunID      string         `db:"run_id"`
+	Version    int64          `db:"version"`
+	CreatedAt  time.Time      `db:"created_at"`
+	UpdatedAt  time.Time      `db:"updated_at"`
 }
 
 // escrow converts r, leaving MultisigInfos to the caller (only Get opens them).
 func (r *row) escrow() (Escrow, error) {
 	e := Escrow{
-		EscrowID: r.EscrowID, OrderID: r.OrderID, BuyerID: r.BuyerID, VendorID: r.VendorID,
-		ArbiterID: r.ArbiterID, AmountAtomic: r.AmountAtomic, Status: escrow.Status(r.Status),
+		EscrowID: r.EscrowID, Order: r.Order, Status: escrow.Status(r.Status),
 		Phase: escrow.Phase(r.Phase), Round: r.Round, Address: r.Address.String,
 		WorkflowID: r.WorkflowID, RunID: r.RunID, Version: r.Version,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,

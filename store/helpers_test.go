@@ -80,16 +80,16 @@ func sample(id string, version int64) store.Escrow {
 		addr = address(int(version))
 	}
 	return store.Escrow{
-		EscrowID:     id,
-		OrderID:      "order-" + id,
-		BuyerID:      "buyer-1",
-		VendorID:     "vendor-1",
-		ArbiterID:    "arbiter-1",
-		AmountAtomic: 1_000_000_000_000 + version,
-		Status:       escrow.StatusOf(phase),
-		Phase:        phase,
-		Round:        round,
-		Address:      addr,
+		EscrowID: id,
+		Order: escrow.Order{
+			OrderID: "order-" + id, BuyerID: "buyer-1", VendorID: "vendor-1", ArbiterID: "arbiter-1",
+			AmountAtomic:        1_000_000_000_000 + version,
+			VendorPayoutAddress: address(int(version) + 1000), BuyerRefundAddress: address(int(version) + 2000),
+		},
+		Status:  escrow.StatusOf(phase),
+		Phase:   phase,
+		Round:   round,
+		Address: addr,
 		State: store.MultisigState{
 			SchemaVersion: store.StateSchemaVersion,
 			Phase:         phase,

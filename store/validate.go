@@ -44,6 +44,18 @@ func normalize(e *Escrow) error {
 	if err := checkText("multisig address", e.Address); err != nil {
 		return err
 	}
+	// Payout addresses are checked for their network by the workflow before any write; here
+	// only what the column holds: "" (a row from before they were projected) or text.
+	for _, f := range []struct{ name, value string }{
+		{"vendor_payout_address", e.VendorPayoutAddress}, {"buyer_refund_address", e.BuyerRefundAddress},
+	} {
+		if len(f.value) > 200 {
+			return invalidf("%s has %d bytes, at most 200", f.name, len(f.value))
+		}
+		if err := checkText(f.name, f.value); err != nil {
+			return err
+		}
+	}
 	if e.Version <= 0 {
 		return invalidf("version %d is not positive", e.Version)
 	}

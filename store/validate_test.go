@@ -19,8 +19,8 @@ import (
 
 func validEscrow() Escrow {
 	return Escrow{
-		EscrowID: "unit-1", OrderID: "o", BuyerID: "b", VendorID: "v", ArbiterID: "a",
-		AmountAtomic: 1, Status: escrow.StatusSettingUp, Phase: escrow.PhaseExchanging, Round: 2,
+		EscrowID: "unit-1", Order: escrow.Order{OrderID: "o", BuyerID: "b", VendorID: "v", ArbiterID: "a", AmountAtomic: 1},
+		Status: escrow.StatusSettingUp, Phase: escrow.PhaseExchanging, Round: 2,
 		MultisigInfos: map[escrow.Role]string{escrow.Buyer: "MultisigxV2Rsecret"},
 		WorkflowID:    "escrow-unit-1", RunID: "r", Version: 1,
 	}

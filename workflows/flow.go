@@ -65,8 +65,7 @@ func newEscrow(ctx workflow.Context, in escrow.EscrowInput) (*escrowFlow, error)
 		timing: in.Timing.WithDefaults(),
 		delay:  escrow.DefaultPurgeDelay,
 		status: escrow.State{
-			EscrowID: in.EscrowID, Phase: escrow.PhaseNotStarted, Status: escrow.StatusSettingUp,
-			AmountAtomic: in.AmountAtomic, VendorPayoutAddress: in.VendorPayoutAddress, BuyerRefundAddress: in.BuyerRefundAddress,
+			EscrowID: in.EscrowID, Phase: escrow.PhaseNotStarted, Status: escrow.StatusSettingUp, Order: in.Order,
 		},
 		result:  escrow.EscrowResult{EscrowID: in.EscrowID},
 		wallets: map[escrow.Role]string{},
@@ -77,6 +76,9 @@ func newEscrow(ctx workflow.Context, in escrow.EscrowInput) (*escrowFlow, error)
 	}
 	if cp := in.Resume; cp != nil {
 		e.status, e.version, e.result, e.resumed = cp.State, cp.Version, cp.Result, true
+		// A checkpoint from before State carried the whole order lacks the parties; the
+		// order itself never changes, and the input has it all.
+		e.status.Order = in.Order
 		if cp.Wallets != nil {
 			e.wallets = cp.Wallets
 		}

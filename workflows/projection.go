@@ -40,10 +40,8 @@ func (e *escrowFlow) project(ctx workflow.Context) {
 		}
 	}
 	in := activities.ProjectInput{
-		EscrowID: e.in.EscrowID, OrderID: e.in.OrderID,
-		BuyerID: e.in.BuyerID, VendorID: e.in.VendorID, ArbiterID: e.in.ArbiterID,
-		AmountAtomic: e.in.AmountAtomic,
-		Status:       e.status.Status, Phase: e.status.Phase, Round: e.status.Round,
+		EscrowID: e.in.EscrowID, Order: e.in.Order,
+		Status: e.status.Status, Phase: e.status.Phase, Round: e.status.Round,
 		Address: e.status.Address, Reason: e.projectedReason(),
 		Wallets: copyMap(e.wallets), Instances: instances, MultisigInfos: copyMap(e.infos),
 		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,

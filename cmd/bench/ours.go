@@ -212,9 +212,11 @@ func (o *ours) batch(ctx context.Context, cfg Config, prefix string) (*Result, e
 // input is a valid escrow of the marketplace around id, as the integration tests make them.
 func input(id string, delay time.Duration) escrow.EscrowInput {
 	return escrow.EscrowInput{
-		EscrowID: id, OrderID: "order-" + id, BuyerID: "buyer-7", VendorID: "vendor-8", ArbiterID: "arbiter-9",
-		AmountAtomic: 2_000_000_000_000, PurgeDelay: &delay,
-		VendorPayoutAddress: vendorAddr, BuyerRefundAddress: buyerAddr,
+		EscrowID: id, PurgeDelay: &delay,
+		Order: escrow.Order{
+			OrderID: "order-" + id, BuyerID: "buyer-7", VendorID: "vendor-8", ArbiterID: "arbiter-9",
+			AmountAtomic: 2_000_000_000_000, VendorPayoutAddress: vendorAddr, BuyerRefundAddress: buyerAddr,
+		},
 		Timing: escrow.Timing{FundingPoll: fundingPoll, FundingPollMax: fundingPoll},
 	}
 }

@@ -32,8 +32,11 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	d.started = time.Now()
 	run, err := d.s.Starter.Start(ctx, escrow.EscrowInput{
-		EscrowID: d.id, OrderID: "order-" + d.id, BuyerID: "demo-buyer", VendorID: "demo-vendor", ArbiterID: "demo-arbiter",
-		AmountAtomic: demoPrice, VendorPayoutAddress: vendor, BuyerRefundAddress: buyer, PurgeDelay: &d.delay,
+		EscrowID: d.id, PurgeDelay: &d.delay,
+		Order: escrow.Order{
+			OrderID: "order-" + d.id, BuyerID: "demo-buyer", VendorID: "demo-vendor", ArbiterID: "demo-arbiter",
+			AmountAtomic: demoPrice, VendorPayoutAddress: vendor, BuyerRefundAddress: buyer,
+		},
 		Timing: escrow.Timing{FundingPoll: time.Second, FundingPollMax: 5 * time.Second, PayoutPoll: time.Second},
 	})
 	if err != nil {
