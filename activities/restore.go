@@ -201,7 +201,7 @@ func (w *Wallet) writeKeys(name string, keys []byte) (os.FileInfo, error) {
 		return nil, fmt.Errorf("restore %s: %w", name, err)
 	}
 	tmp := f.Name()
-	defer os.Remove(tmp) // after the link, only the temporary name goes
+	defer func() { _ = os.Remove(tmp) }() // after the link, only the temporary name goes
 	// CreateTemp makes the file 0600, as wallet-rpc makes its own.
 	_, err = f.Write(keys)
 	if err == nil {

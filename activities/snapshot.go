@@ -56,7 +56,7 @@ func (w *Wallet) snapshot(name, snap string) error {
 	if err != nil {
 		return fmt.Errorf("snapshot %s: %w", name, err)
 	}
-	defer os.RemoveAll(tmp) // a no-op once renamed
+	defer func() { _ = os.RemoveAll(tmp) }() // a no-op once renamed
 	for _, f := range walletFiles(name) {
 		if err := copyFile(filepath.Join(w.dir, f), filepath.Join(tmp, f)); err != nil {
 			return fmt.Errorf("snapshot %s: %w", name, err)
@@ -84,11 +84,11 @@ func (w *Wallet) restore(ctx context.Context, name, snap string) error {
 		dst := filepath.Join(w.dir, f)
 		tmp := dst + ".restore-" + randomSuffix()
 		if err := copyFile(filepath.Join(snap, f), tmp); err != nil {
-			os.Remove(tmp)
+			_ = os.Remove(tmp)
 			return fmt.Errorf("restore %s: %w", name, err)
 		}
 		if err := os.Rename(tmp, dst); err != nil {
-			os.Remove(tmp)
+			_ = os.Remove(tmp)
 			return fmt.Errorf("restore %s: %w", name, err)
 		}
 	}
@@ -160,17 +160,17 @@ func copyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }()
 	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
+		_ = out.Close()
 		return fmt.Errorf("copy %s: %w", filepath.Base(src), err)
 	}
 	if err := out.Sync(); err != nil {
-		out.Close()
+		_ = out.Close()
 		return err
 	}
 	return out.Close()
@@ -181,7 +181,7 @@ func syncDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	return d.Sync()
 }
 

@@ -82,7 +82,7 @@ type Stack struct {
 	Config  worker.Config
 
 	stopCodec context.CancelFunc
-	codecDone chan error
+	codecDone chan struct{}
 	// background ends the stack's own goroutines (codec and metrics servers, gauges).
 	background context.Context
 	stopAll    context.CancelFunc
@@ -249,7 +249,12 @@ func (s *Stack) startCodec(port, uiPort int) error {
 	}
 	s.CodecURL = "http://" + ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
-	s.stopCodec, s.codecDone = cancel, make(chan error, 1)
-	go func() { s.codecDone <- codec.Serve(ctx, ln, h) }()
+	s.stopCodec, s.codecDone = cancel, make(chan struct{})
+	go func() {
+		defer close(s.codecDone)
+		// Serve returns when Stop cancels ctx; a local stack that is stopping has no use for
+		// its error, and a codec server that failed earlier shows in the Web UI's decoding.
+		_ = codec.Serve(ctx, ln, h)
+	}()
 	return nil
 }

@@ -4,7 +4,7 @@
 #   - Debian's `chromium` (/usr/bin/chromium) for the Web UI browser test (apt-get, as root);
 #   - the Temporal CLI (dev server + Web UI), built from Go modules into a cache folder that
 #     later runs reuse: ${XDG_CACHE_HOME:-~/.cache}/xmr-escrow/bin/temporal (~5 min once);
-#   - workflowcheck, the SDK's determinism checker, and staticcheck, into the same folder;
+#   - workflowcheck, the SDK's determinism checker, staticcheck and errcheck, into the same folder;
 #   - docker-compose (Debian's 1.29, without the Docker engine) to validate
 #     docker-compose.temporal.yml in deploy/compose_test.go (apt-get, as root).
 set -euo pipefail
@@ -12,6 +12,7 @@ set -euo pipefail
 TEMPORAL_CLI_VERSION=v1.5.1
 WORKFLOWCHECK_VERSION=v0.6.0
 STATICCHECK_VERSION=v0.8.2
+ERRCHECK_VERSION=v1.30.0
 BIN="${XDG_CACHE_HOME:-$HOME/.cache}/xmr-escrow/bin"
 mkdir -p "$BIN"
 
@@ -97,6 +98,15 @@ install_staticcheck() {
   GOBIN="$BIN" go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
 }
 
+install_errcheck() {
+  if [[ -x "$BIN/errcheck" ]] && go version -m "$BIN/errcheck" | grep -qE "^\s+mod\s+github.com/kisielk/errcheck\s+$ERRCHECK_VERSION\s"; then
+    return
+  fi
+  need_go
+  echo "tools: installing errcheck $ERRCHECK_VERSION into $BIN..."
+  GOBIN="$BIN" go install "github.com/kisielk/errcheck@$ERRCHECK_VERSION"
+}
+
 # `tools.sh run` installs only what `make run` needs; without an argument, what the tests need.
 install_monero
 install_temporal
@@ -105,4 +115,5 @@ if [[ ${1:-test} != run ]]; then
   install_docker_compose
   install_workflowcheck
   install_staticcheck
+  install_errcheck
 fi

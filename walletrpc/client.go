@@ -257,7 +257,7 @@ func (c *transport) post(ctx context.Context, method string, body []byte, authz 
 	if err != nil {
 		return nil, &TransportError{Method: method, Err: err}
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err != nil {
 		return nil, &TransportError{Method: method, Err: fmt.Errorf("read response: %w", err)}

@@ -229,11 +229,11 @@ func writeInstanceID(dir string, rec InstanceID) (err error) {
 		}
 	}()
 	if _, err = f.Write(append(b, '\n')); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	if err = f.Sync(); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	if err = f.Close(); err != nil {
@@ -246,6 +246,6 @@ func writeInstanceID(dir string, rec InstanceID) (err error) {
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	return d.Sync()
 }

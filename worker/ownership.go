@@ -82,7 +82,7 @@ func (o *Ownership) Acquire(dir string) error {
 		return fmt.Errorf("lock wallet dir %s (it must exist: the wallet-rpc's --wallet-dir, on this host): %w", dir, err)
 	}
 	if err := flock(f); err != nil {
-		f.Close()
+		_ = f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return &OwnedError{Dir: key, Holder: readHolder(path)}
 		}
@@ -91,7 +91,7 @@ func (o *Ownership) Acquire(dir string) error {
 	host, _ := os.Hostname()
 	me := Holder{PID: os.Getpid(), Host: host, Since: time.Now()}
 	if err := writeHolder(f, me); err != nil {
-		f.Close()
+		_ = f.Close()
 		return fmt.Errorf("lock wallet dir %s: record owner: %w", dir, err)
 	}
 	o.held[key] = f

@@ -177,7 +177,7 @@ func run() error {
 	if o.keep {
 		logf("work dir %s (kept)", work)
 	} else {
-		defer os.RemoveAll(work)
+		defer func() { _ = os.RemoveAll(work) }()
 	}
 	rep := &Report{Machine: machineInfo(), Args: os.Args[1:], Ns: o.ns, Ks: o.ks, Notes: notes()}
 	for _, d := range o.delays {

@@ -57,7 +57,7 @@ func startOurs(ctx context.Context, dir, pgServer string, k int) (*ours, error) 
 		Logger:      logger,
 	})
 	if err != nil {
-		o.logFile.Close()
+		_ = o.logFile.Close()
 		drop()
 		return nil, fmt.Errorf("start the local stack (K=%d): %w", k, err)
 	}
@@ -68,7 +68,7 @@ func startOurs(ctx context.Context, dir, pgServer string, k int) (*ours, error) 
 func (o *ours) Stop() {
 	o.s.Stop()
 	o.dropDB()
-	o.logFile.Close()
+	_ = o.logFile.Close()
 }
 
 func (o *ours) walletRPCPids() []int {

@@ -108,7 +108,7 @@ func firstValue(path, key string) string {
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ":")
@@ -158,7 +158,7 @@ func newDatabase(ctx context.Context, server string) (string, func(), error) {
 			logf("drop database %s: %v", name, err)
 			return
 		}
-		defer admin.Close()
+		defer func() { _ = admin.Close() }()
 		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)"); err != nil {
 			logf("drop database %s: %v", name, err)
 		}
@@ -173,7 +173,7 @@ func systemBusy() (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	if !sc.Scan() {
 		return 0, fmt.Errorf("/proc/stat: empty")

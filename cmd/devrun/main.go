@@ -103,7 +103,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer chain.Stop() //nolint:errcheck // best effort on the way out
+	defer func() { _ = chain.Stop() }() // best effort on the way out
 	s, err := localstack.Start(ctx, localstack.Options{
 		Dir: abs, TemporalPort: *port, UIPort: *uiPort, WalletRPCBasePort: *rpcPort, Logger: z,
 		WalletSecret: walletSecret, Keys: keys, DatabaseURL: *dsn, CodecPort: *codecPrt, Chain: chain, MetricsPort: *metrPort,

@@ -85,7 +85,7 @@ func run(args []string) error {
 		if st, err = store.Open(ctx, *dsn, keys); err != nil {
 			return err
 		}
-		defer st.Close()
+		defer func() { _ = st.Close() }()
 	}
 	// The same converter Dial gave the client, so a repeated setup can read the existing
 	// escrow's (encrypted) terms and refuse different ones.

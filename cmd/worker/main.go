@@ -142,7 +142,7 @@ func run() error {
 		if cfg.Store, err = schema.Open(ctx, *dsn, keys); err != nil {
 			return err
 		}
-		defer cfg.Store.Close()
+		defer func() { _ = cfg.Store.Close() }()
 	}
 	if err := cfg.Validate(); err != nil {
 		return err

@@ -261,7 +261,7 @@ func probePort() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("free port: listen on 127.0.0.1:0: %w", err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	port := l.Addr().(*net.TCPAddr).Port
 
 	// The server side must close first for the TIME_WAIT to sit on our port.
@@ -271,7 +271,7 @@ func probePort() (int, error) {
 	if err != nil {
 		return port, nil
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if s, err := l.Accept(); err == nil {
 		_ = s.Close()
 	}

@@ -68,7 +68,7 @@ func StartProcessIn(ctx context.Context, name, bin string, args []string, logPat
 	}
 	// The child writes straight to the file descriptor: no pipe, so no copy
 	// goroutine, and Wait never hangs on a pipe held open by a grandchild.
-	defer logFile.Close()
+	defer func() { _ = logFile.Close() }()
 	fmt.Fprintf(logFile, "=== walletproc %s: %s %q\n", time.Now().Format(time.RFC3339Nano), bin, args)
 
 	cmd := exec.Command(bin, args...)
@@ -246,7 +246,7 @@ func fileTail(path string, n int) string {
 	if err != nil {
 		return fmt.Sprintf("(no log: %v)", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	fi, err := f.Stat()
 	if err != nil {
 		return fmt.Sprintf("(log unreadable: %v)", err)

@@ -197,7 +197,7 @@ func (w *WalletRPC) probe(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("get_version: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	if resp.StatusCode == http.StatusUnauthorized && w.Username+w.Password != "" {
 		return nil

@@ -52,7 +52,7 @@ func NewDatabase(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("storetest: open %s: %v", u.Redacted(), err)
 	}
-	defer admin.Close()
+	defer func() { _ = admin.Close() }()
 	if err := admin.PingContext(ctx); err != nil {
 		t.Fatalf("storetest: PostgreSQL at %s does not answer: %v\n"+
 			"These tests need a PostgreSQL server: the machine's own on 127.0.0.1:5432 with trust auth "+
@@ -85,7 +85,7 @@ func dropDatabase(t testing.TB, server, name string) {
 		t.Errorf("storetest: drop database %s: %v", name, err)
 		return
 	}
-	defer admin.Close()
+	defer func() { _ = admin.Close() }()
 	if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)"); err != nil {
 		t.Errorf("storetest: drop database %s: %v", name, err)
 	}

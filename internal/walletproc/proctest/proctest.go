@@ -53,7 +53,7 @@ func AssertListening(t *testing.T, port int) {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 2*time.Second)
 	if assert.NoError(t, err, "port %d should listen", port) {
-		c.Close()
+		_ = c.Close()
 	}
 }
 
@@ -62,7 +62,7 @@ func AssertNotListening(t *testing.T, port int) {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 2*time.Second)
 	if err == nil {
-		c.Close()
+		_ = c.Close()
 	}
 	assert.Error(t, err, "port %d still listens", port)
 }
