@@ -11,8 +11,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xmr-escrow/xmr-escrow/codec"
+	"github.com/xmr-escrow/xmr-escrow/internal/logging"
 	"github.com/xmr-escrow/xmr-escrow/keyring"
-	"github.com/xmr-escrow/xmr-escrow/logging"
 )
 
 // Defaults match the Temporal dev server.

@@ -23,8 +23,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xmr-escrow/xmr-escrow/codec"
+	"github.com/xmr-escrow/xmr-escrow/internal/logging"
 	"github.com/xmr-escrow/xmr-escrow/keyring"
-	"github.com/xmr-escrow/xmr-escrow/logging"
 )
 
 // EnvToken holds the bearer token clients must present; unset means no token is required.

@@ -24,12 +24,12 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/xmr-escrow/xmr-escrow/internal/logging"
+	"github.com/xmr-escrow/xmr-escrow/internal/supervisor"
 	"github.com/xmr-escrow/xmr-escrow/keyring"
-	"github.com/xmr-escrow/xmr-escrow/logging"
 	"github.com/xmr-escrow/xmr-escrow/metrics"
 	"github.com/xmr-escrow/xmr-escrow/store"
 	"github.com/xmr-escrow/xmr-escrow/store/schema"
-	"github.com/xmr-escrow/xmr-escrow/supervisor"
 	"github.com/xmr-escrow/xmr-escrow/temporalclient"
 	"github.com/xmr-escrow/xmr-escrow/worker"
 )
