@@ -21,13 +21,7 @@ func NewProjection(s *store.Store) *Projection { return &Projection{store: s} }
 
 // ProjectInput is one escrow's state at one phase change, numbered by Version.
 type ProjectInput struct {
-	EscrowID string `json:"escrow_id"`
-	escrow.Order
-	Status    escrow.Status          `json:"status"`
-	Phase     escrow.Phase           `json:"phase"`
-	Round     int                    `json:"round"`
-	Address   string                 `json:"address,omitempty"`
-	Reason    string                 `json:"reason,omitempty"`
+	escrow.Summary
 	Wallets   map[escrow.Role]string `json:"wallets,omitempty"`
 	Instances map[escrow.Role]string `json:"instances,omitempty"`
 	// MultisigInfos are the latest key-exchange messages: secrets, stored only encrypted.

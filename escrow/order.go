@@ -17,3 +17,19 @@ type Order struct {
 	VendorPayoutAddress string `json:"vendor_payout_address" db:"vendor_payout_address"`
 	BuyerRefundAddress  string `json:"buyer_refund_address" db:"buyer_refund_address"`
 }
+
+// Summary is an escrow at a glance: its order and where it stands. The status query's State,
+// the projection's input and the client's view embed it.
+type Summary struct {
+	EscrowID string `json:"escrow_id"`
+	Order
+	// Status is the marketplace's coarse view, derived from Phase.
+	Status Status `json:"status"`
+	Phase  Phase  `json:"phase"`
+	// Round is 1..3 while Exchanging, the last round reached otherwise.
+	Round int `json:"round"`
+	// Address is the multisig address, set once Ready.
+	Address string `json:"address,omitempty"`
+	// Reason says why the setup failed, once Failed.
+	Reason string `json:"reason,omitempty"`
+}

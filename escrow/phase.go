@@ -20,23 +20,12 @@ const Rounds = 3
 
 // State is what the status query returns: the phase plus its payload.
 type State struct {
-	EscrowID string `json:"escrow_id"`
-	// Status is the marketplace's coarse view, derived from Phase.
-	Status Status `json:"status"`
-	Phase  Phase  `json:"phase"`
-	// Round is 1..3 while Exchanging, the last round reached otherwise.
-	Round int `json:"round"`
-	// Address is set once Ready.
-	Address string `json:"address,omitempty"`
-	// Reason is set once Failed.
-	Reason string `json:"reason,omitempty"`
+	Summary
 	// Assignment says which wallet-rpc instance serves each role.
 	Assignment Assignment `json:"assignment,omitempty"`
 	// WalletOpens counts the open_wallet calls the setup needed (1–3.5 CPU-s each).
 	WalletOpens int `json:"wallet_opens"`
 
-	// Order is the escrow's order: parties, price and payout addresses.
-	Order
 	// Funding is set once the escrow waits for the buyer's payment.
 	Funding Funding `json:"funding"`
 	// ShippedAt starts the auto-release timer, which fires at AutoReleaseAt.

@@ -19,24 +19,21 @@ var ErrNoDatabase = errors.New("no escrow database configured (set " + store.Env
 // Escrow is the marketplace's view of one escrow, read from the Postgres projection. It
 // holds nothing secret.
 type Escrow struct {
-	EscrowID string `json:"escrow_id"`
-	escrow.Order
-	Status     escrow.Status `json:"status"`
-	Phase      escrow.Phase  `json:"phase"`
-	Round      int           `json:"round"`
-	Address    string        `json:"address,omitempty"`
-	Reason     string        `json:"reason,omitempty"`
-	WorkflowID string        `json:"workflow_id"`
-	RunID      string        `json:"run_id"`
-	Version    int64         `json:"version"`
-	CreatedAt  time.Time     `json:"created_at"`
-	UpdatedAt  time.Time     `json:"updated_at"`
+	escrow.Summary
+	WorkflowID string    `json:"workflow_id"`
+	RunID      string    `json:"run_id"`
+	Version    int64     `json:"version"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 func view(e store.Escrow) Escrow {
 	return Escrow{
-		EscrowID: e.EscrowID, Order: e.Order, Status: e.Status, Phase: e.Phase, Round: e.Round,
-		Address: e.Address, Reason: e.State.Reason, WorkflowID: e.WorkflowID, RunID: e.RunID,
+		Summary: escrow.Summary{
+			EscrowID: e.EscrowID, Order: e.Order, Status: e.Status, Phase: e.Phase, Round: e.Round,
+			Address: e.Address, Reason: e.State.Reason,
+		},
+		WorkflowID: e.WorkflowID, RunID: e.RunID,
 		Version: e.Version, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
 	}
 }

@@ -65,7 +65,7 @@ func newEscrow(ctx workflow.Context, in escrow.EscrowInput) (*escrowFlow, error)
 		timing: in.Timing.WithDefaults(),
 		delay:  escrow.DefaultPurgeDelay,
 		status: escrow.State{
-			EscrowID: in.EscrowID, Phase: escrow.PhaseNotStarted, Status: escrow.StatusSettingUp, Order: in.Order,
+			Summary: escrow.Summary{EscrowID: in.EscrowID, Phase: escrow.PhaseNotStarted, Status: escrow.StatusSettingUp, Order: in.Order},
 		},
 		result:  escrow.EscrowResult{EscrowID: in.EscrowID},
 		wallets: map[escrow.Role]string{},

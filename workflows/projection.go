@@ -40,9 +40,11 @@ func (e *escrowFlow) project(ctx workflow.Context) {
 		}
 	}
 	in := activities.ProjectInput{
-		EscrowID: e.in.EscrowID, Order: e.in.Order,
-		Status: e.status.Status, Phase: e.status.Phase, Round: e.status.Round,
-		Address: e.status.Address, Reason: e.projectedReason(),
+		Summary: escrow.Summary{
+			EscrowID: e.in.EscrowID, Order: e.in.Order,
+			Status: e.status.Status, Phase: e.status.Phase, Round: e.status.Round,
+			Address: e.status.Address, Reason: e.projectedReason(),
+		},
 		Wallets: copyMap(e.wallets), Instances: instances, MultisigInfos: copyMap(e.infos),
 		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 		Version: e.version, RetainBackupsFor: e.timing.LateMoneyGrace,
