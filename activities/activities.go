@@ -73,6 +73,7 @@ type VerifyResult struct {
 // retry finds the wallet by that name and opens it instead, so one escrow and role never
 // get two wallets.
 func (w *Wallet) CreateWallet(ctx context.Context, in WalletInput) (CreateWalletResult, error) {
+	defer crashAt(CrashCreateReturn, 0)
 	name, err := walletName(in.EscrowID, in.Role)
 	if err != nil {
 		return CreateWalletResult{}, err
@@ -104,6 +105,7 @@ func (w *Wallet) CreateWallet(ctx context.Context, in WalletInput) (CreateWallet
 	if err != nil {
 		return res, classify(fmt.Errorf("create wallet %s on %s: %w", name, w.instance, err))
 	}
+	crashAt(CrashCreateCreated, 0)
 	// The label is what every later step checks the open wallet by. If labelling fails,
 	// the retry finds the wallet by name and labels it when it opens it.
 	if err := w.label(ctx, name); err != nil {
@@ -133,6 +135,7 @@ func (w *Wallet) quarantine(ctx context.Context, name string) error {
 // PrepareMultisig returns the role's round-0 message. It changes nothing on disk, so a
 // retry simply asks again.
 func (w *Wallet) PrepareMultisig(ctx context.Context, in WalletInput) (MultisigMessage, error) {
+	crashAt(CrashPrepareStart, 0)
 	name, err := walletName(in.EscrowID, in.Role)
 	if err != nil {
 		return MultisigMessage{}, err
@@ -173,6 +176,7 @@ func (w *Wallet) ExchangeMultisigKeys(ctx context.Context, in RoundInput) (Round
 // the pre-round snapshot, runs the step with the wallet open, and stores the wallet before
 // reporting success, so a reported round is on disk.
 func (w *Wallet) round(ctx context.Context, in RoundInput, step func(ctx context.Context, name string) (walletrpc.ExchangeMultisigKeysResult, error)) (RoundResult, error) {
+	crashAt(CrashRoundStart, in.Round)
 	name, err := walletName(in.EscrowID, in.Role)
 	if err != nil {
 		return RoundResult{}, err
@@ -194,6 +198,7 @@ func (w *Wallet) round(ctx context.Context, in RoundInput, step func(ctx context
 		if r, err = step(ctx, name); err != nil {
 			return err
 		}
+		crashAt(CrashRoundStepped, in.Round)
 		return w.rpc.Store(ctx)
 	})
 	if err != nil {
@@ -206,6 +211,7 @@ func (w *Wallet) round(ctx context.Context, in RoundInput, step func(ctx context
 	if err := w.backup(ctx, in.EscrowID, in.Role, in.Round); err != nil {
 		return RoundResult{}, classify(err)
 	}
+	crashAt(CrashRoundDone, in.Round)
 	return out, nil
 }
 
@@ -232,6 +238,7 @@ func (w *Wallet) VerifyMultisig(ctx context.Context, in WalletInput) (VerifyResu
 	if err != nil {
 		return VerifyResult{}, classify(fmt.Errorf("verify %s: %w", name, err))
 	}
+	crashAt(CrashVerifyRead, 0)
 	if out.Ready {
 		if err := w.backup(ctx, in.EscrowID, in.Role, BackupStageReady); err != nil {
 			return VerifyResult{}, classify(err)

@@ -37,6 +37,7 @@ type FundingResult struct {
 // CheckFunding refreshes the wallet from the daemon and sums what has arrived. Every role's
 // wallet sees the same incoming payments (they share the view key), so one role watches.
 func (w *Wallet) CheckFunding(ctx context.Context, in FundingInput) (FundingResult, error) {
+	crashAt(CrashFundingStart, 0)
 	name, err := walletName(in.EscrowID, in.Role)
 	if err != nil {
 		return FundingResult{}, err

@@ -2,9 +2,14 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -12,16 +17,29 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/devstack"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/localstack"
 )
 
-// killPoint is a moment of the setup at which the worker process is killed with SIGKILL.
-type killPoint struct {
-	name string
-	at   func(c *crashRig) bool
+// crashPoint is a moment of the setup at which the worker process SIGKILLs itself
+// (activities.EnvCrashAt), and what the escrow's history says had happened by then.
+type crashPoint struct {
+	name  string
+	point string
+	// done are the counts of completed steps (by activity type) and of purge timers
+	// started and fired that the history must show right after the crash.
+	done counts
 }
+
+// counts are completed activities by type, and timerStarted, timerFired.
+type counts map[string]int
+
+const (
+	timerStarted = "timer started"
+	timerFired   = "timer fired"
+)
 
 // crashRig runs the worker as its own process, so it can die like one.
 type crashRig struct {
@@ -29,151 +47,137 @@ type crashRig struct {
 	s      *localstack.Stack
 	bin    string
 	proc   *devstack.Process
+	log    string
+	logs   []string
 	starts int
 	ctx    context.Context
 }
 
-func (r *crashRig) startWorker() {
+// startWorker starts a worker process that dies at point ("" for none).
+func (r *crashRig) startWorker(point string) {
 	r.t.Helper()
 	r.starts++
-	args := workerArgs(r.s, r.s.RPCs...)
-	log := filepath.Join(r.t.TempDir(), fmt.Sprintf("worker-%d.log", r.starts))
+	r.t.Setenv(activities.EnvCrashAt, point) // read by the worker process at its start
+	r.log = filepath.Join(r.t.TempDir(), fmt.Sprintf("worker-%d.log", r.starts))
+	r.logs = append(r.logs, r.log)
 	var err error
-	r.proc, err = devstack.StartProcess(r.ctx, "worker", r.bin, args, log)
+	r.proc, err = devstack.StartProcess(r.ctx, "worker", r.bin, workerArgs(r.s, r.s.RPCs...), r.log)
 	require.NoError(r.t, err)
 }
 
-// pending reports whether a step of that type is running right now in the live worker (not
-// one left behind by a killed one, which only waits for its heartbeat timeout).
-func (r *crashRig) pending(activity string) bool {
-	d, err := r.s.Client.DescribeWorkflow(r.ctx, escrow.WorkflowID("crashy"), "")
-	if err != nil {
-		return false
+// awaitCrash waits for the worker to kill itself at p, and checks that it did: killed by
+// SIGKILL, after saying it reached the point, with the history p expects.
+func (r *crashRig) awaitCrash(i int, p crashPoint, within time.Duration) {
+	r.t.Helper()
+	select {
+	case <-r.proc.Done():
+	case <-time.After(within):
+		log, _ := os.ReadFile(r.log)
+		r.t.Fatalf("crash point %d %q (%s) was not reached within %s; worker log:\n%s", i+1, p.name, p.point, within, tail(string(log), 4000))
 	}
-	for _, p := range d.RawResponse.GetPendingActivities() {
-		if p.GetActivityType().GetName() == activity && p.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED &&
-			strings.HasPrefix(p.GetLastWorkerIdentity(), fmt.Sprintf("%d@", r.proc.Pid())) {
-			return true
-		}
+	var ee *exec.ExitError
+	ok := errors.As(r.proc.ExitErr(), &ee)
+	log, _ := os.ReadFile(r.log)
+	require.True(r.t, ok && ee.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL,
+		"crash point %q: the worker must die by SIGKILL, got %v; log:\n%s", p.name, r.proc.ExitErr(), tail(string(log), 4000))
+	require.Contains(r.t, string(log), "reached crash point "+p.point, "crash point %q: the worker died elsewhere", p.name)
+	got := r.progress()
+	for k, want := range p.done {
+		assert.Equal(r.t, want, got[k], "crash point %q: %s in history", p.name, k)
 	}
-	return false
 }
 
-// events counts history events of one type (and, for activities, one activity type).
-func (r *crashRig) events(typ enumspb.EventType, activity string) int {
-	n := 0
-	it := r.s.Client.GetWorkflowHistory(r.ctx, escrow.WorkflowID("crashy"), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+// progress counts completed activities by type, and started and fired timers (the purge
+// waits: the setup has no other timers once its instances are leased).
+func (r *crashRig) progress() counts {
+	c := counts{}
 	scheduled := map[int64]string{}
+	it := r.s.Client.GetWorkflowHistory(r.ctx, escrow.WorkflowID("crashy"), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
-		if err != nil {
-			return n
+		require.NoError(r.t, err)
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			scheduled[ev.GetEventId()] = ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+			c[scheduled[ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()]]++
+		case enumspb.EVENT_TYPE_TIMER_STARTED:
+			c[timerStarted]++
+		case enumspb.EVENT_TYPE_TIMER_FIRED:
+			c[timerFired]++
 		}
-		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
-			scheduled[ev.GetEventId()] = a.GetActivityType().GetName()
-		}
-		if ev.GetEventType() != typ {
-			continue
-		}
-		if c := ev.GetActivityTaskCompletedEventAttributes(); c != nil && scheduled[c.GetScheduledEventId()] != activity {
-			continue
-		}
-		n++
 	}
-	return n
+	return c
 }
 
-// at reports whether the escrow's own state (its status query) says phase p, round n or later.
-func (r *crashRig) at(p escrow.Phase, n int) bool {
-	qctx, cancel := context.WithTimeout(r.ctx, time.Second)
-	defer cancel()
-	st, err := r.s.Starter.Status(qctx, "crashy")
-	if err != nil {
-		return false // the worker that answers queries is down
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
 	}
-	order := map[escrow.Phase]int{escrow.PhaseNotStarted: 0, escrow.PhasePreparing: 1, escrow.PhaseExchanging: 2, escrow.PhaseReady: 3}
-	return order[st.Phase] > order[p] || st.Phase == p && st.Round >= n
+	return s
 }
 
-// TestWorkerKilledAtEveryPointOfASetup kills the worker process at up to thirteen points of
-// one setup (mid create, after the creates, at each round boundary, mid make_multisig and
-// exchange_multisig_keys, during the purge timers, mid verify, at Ready) and restarts it
-// each time; a point the setup outruns is logged and skipped.
-// The escrow must end Ready with one address, one wallet per role and no snapshot left,
-// and its history must show the retries.
+// crashPoints are the thirteen moments of a setup the worker dies at, in the order one
+// setup passes them. Each is a spot in the wallet steps (activities/crashpoint.go) except
+// the purge waits, which no step runs in: there the worker dies a moment after the round's
+// last step returned, and the history proves the kill fell between the timer's start and
+// its firing.
+func crashPoints() []crashPoint {
+	at := activities.CrashPointName
+	const (
+		create, prepare, mk, exchange, verify = "CreateWallet", "PrepareMultisig", "MakeMultisig", "ExchangeMultisigKeys", "VerifyMultisig"
+	)
+	return []crashPoint{
+		{"mid create_wallet (created, not labelled)", at(activities.CrashCreateCreated, 0), counts{create: 0}},
+		{"after a wallet is created (result not reported)", at(activities.CrashCreateReturn, 0), counts{create: 0}},
+		{"after all wallets are created", at(activities.CrashPrepareStart, 0), counts{create: 3, prepare: 0}},
+		{"round 1 boundary", at(activities.CrashRoundStart, 1), counts{prepare: 3, mk: 0}},
+		{"mid make_multisig (stepped, not stored)", at(activities.CrashRoundStepped, 1), counts{prepare: 3, mk: 0}},
+		{"purge timer after round 1", at(activities.CrashPurgeWait, 1), counts{mk: 3, exchange: 0, timerStarted: 1, timerFired: 0}},
+		{"round 2 boundary", at(activities.CrashRoundStart, 2), counts{timerFired: 1, exchange: 0}},
+		{"mid exchange_multisig_keys (round 2)", at(activities.CrashRoundStepped, 2), counts{exchange: 0}},
+		{"purge timer after round 2", at(activities.CrashPurgeWait, 2), counts{exchange: 3, timerStarted: 2, timerFired: 1}},
+		{"round 3 boundary", at(activities.CrashRoundStart, 3), counts{timerFired: 2, exchange: 3}},
+		{"mid exchange_multisig_keys (round 3)", at(activities.CrashRoundStepped, 3), counts{exchange: 3}},
+		{"mid verify", at(activities.CrashVerifyRead, 0), counts{exchange: 6, verify: 0}},
+		{"at Ready (first funding check)", at(activities.CrashFundingStart, 0), counts{verify: 3, "CheckFunding": 0}},
+	}
+}
+
+// TestWorkerKilledAtEveryPointOfASetup runs one setup through thirteen worker crashes (mid
+// create, after the creates, at each round boundary, mid make_multisig and
+// exchange_multisig_keys, during the purge timers, mid verify, at Ready): each worker
+// process is started to SIGKILL itself at the next point, and must reach it; the last one
+// runs without a crash point. The escrow must end Ready with one address, one wallet per
+// role and no snapshot left, and its history must show the retries.
 func TestWorkerKilledAtEveryPointOfASetup(t *testing.T) {
 	s := startStack(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	bin := workerBinary(t, ctx, s) // the worker runs as its own process here
 	r := &crashRig{t: t, s: s, bin: bin, ctx: ctx}
-	r.startWorker()
-	t.Cleanup(func() { _ = r.proc.Stop(10 * time.Second) })
-
-	round := func(n int) func(*crashRig) bool {
-		return func(c *crashRig) bool { return c.at(escrow.PhaseExchanging, n) }
-	}
-	timer := func(n int) func(*crashRig) bool {
-		return func(c *crashRig) bool {
-			return c.events(enumspb.EVENT_TYPE_TIMER_STARTED, "") >= n && c.events(enumspb.EVENT_TYPE_TIMER_FIRED, "") < n
+	t.Cleanup(func() {
+		if r.proc != nil {
+			_ = r.proc.Stop(10 * time.Second)
 		}
-	}
-	points := []killPoint{
-		{"mid create_wallet", func(c *crashRig) bool { return c.pending("CreateWallet") }},
-		{"after a wallet is created", func(c *crashRig) bool {
-			return c.events(enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, "CreateWallet") >= 1
-		}},
-		{"after all wallets are created", func(c *crashRig) bool {
-			return c.events(enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, "CreateWallet") >= 3
-		}},
-		{"round 1 boundary", round(1)},
-		{"mid make_multisig", func(c *crashRig) bool { return c.pending("MakeMultisig") }},
-		{"purge timer after round 1", timer(1)},
-		{"round 2 boundary", round(2)},
-		{"mid exchange_multisig_keys (round 2)", func(c *crashRig) bool { return c.pending("ExchangeMultisigKeys") }},
-		{"purge timer after round 2", timer(2)},
-		{"round 3 boundary", round(3)},
-		{"mid exchange_multisig_keys (round 3)", func(c *crashRig) bool {
-			return c.at(escrow.PhaseExchanging, 3) && c.pending("ExchangeMultisigKeys")
-		}},
-		{"mid verify", func(c *crashRig) bool { return c.pending("VerifyMultisig") }},
-		{"at Ready", func(c *crashRig) bool { return c.at(escrow.PhaseReady, 0) }},
-	}
-	in := input("crashy", 3*time.Second)
+	})
+
+	// The purge wait must outlast activities.PurgeWaitCrashDelay with room to spare.
+	in := input("crashy", 4*time.Second)
 	_, err := s.Starter.Start(ctx, in)
 	require.NoError(t, err)
 	started := time.Now()
-	killed := 0
-	for _, p := range points {
-		hit := false
-		deadline := time.Now().Add(3 * time.Minute)
-		for time.Now().Before(deadline) {
-			if p.at(r) {
-				hit = true
-				break
-			}
-			if p.name != "at Ready" && r.at(escrow.PhaseReady, 0) { // the setup outran this point
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		if !hit {
-			t.Logf("kill point %q passed before it could be hit", p.name)
-			continue
-		}
-		require.NoError(t, r.proc.Kill())
-		killed++
-		t.Logf("killed the worker: %s (%.1fs)", p.name, time.Since(started).Seconds())
-		r.startWorker()
+	for i, p := range crashPoints() {
+		r.startWorker(p.point)
+		// A crash mid-step is noticed at the step's heartbeat timeout (15 s), then retried.
+		r.awaitCrash(i, p, 2*time.Minute)
+		t.Logf("worker %d died at %q (%s) at %.1fs", i+1, p.name, p.point, time.Since(started).Seconds())
 	}
-	// Alone on the machine the test hits all 13 points; a loaded machine can outrun the
-	// quickest ones (a 0.15 s exchange round), so fewer are required to keep CI honest but
-	// stable; the log lists which were hit.
-	assert.GreaterOrEqual(t, killed, 6, "the worker died at six or more points")
+	r.startWorker("")
 
 	ready, err := s.Starter.WaitReady(ctx, "crashy")
 	require.NoError(t, err, "the escrow survives every crash")
-	t.Logf("setup with %d worker crashes: %.1fs", killed, time.Since(started).Seconds())
+	t.Logf("setup with %d worker crashes: %.1fs", len(crashPoints()), time.Since(started).Seconds())
 	for _, role := range escrow.Roles {
 		ms := inspectWallet(t, s, ready.Assignment.For(role), "crashy", role)
 		assert.True(t, ms.Ready && ms.Multisig && ms.Threshold == 2 && ms.Total == 3, "%s: %+v", role, ms)
@@ -181,16 +185,33 @@ func TestWorkerKilledAtEveryPointOfASetup(t *testing.T) {
 	}
 	assert.Len(t, walletFiles(t, s, "crashy"), 6, "one wallet per role, no snapshot or leftover")
 
-	d, err := s.Client.DescribeWorkflow(ctx, escrow.WorkflowID("crashy"), "")
-	require.NoError(t, err)
-	retried := 0
-	it := s.Client.GetWorkflowHistory(ctx, escrow.WorkflowID("crashy"), d.RawResponse.GetWorkflowExecutionInfo().GetExecution().GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	// Every step a crash interrupted ran again (each role's step has its own attempts, so a
+	// step killed twice may show two second attempts rather than a third).
+	attempts := map[string]int32{}
+	scheduled := map[int64]string{}
+	it := s.Client.GetWorkflowHistory(ctx, escrow.WorkflowID("crashy"), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		require.NoError(t, err)
-		if a := ev.GetActivityTaskStartedEventAttributes(); a != nil && a.GetAttempt() > 1 {
-			retried++
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+			scheduled[ev.GetEventId()] = a.GetActivityType().GetName()
+		}
+		if a := ev.GetActivityTaskStartedEventAttributes(); a != nil {
+			name := scheduled[a.GetScheduledEventId()]
+			attempts[name] = max(attempts[name], a.GetAttempt())
 		}
 	}
-	assert.Positive(t, retried, "history shows the retried steps")
+	for _, step := range []string{"CreateWallet", "PrepareMultisig", "MakeMultisig", "ExchangeMultisigKeys", "VerifyMultisig"} {
+		assert.GreaterOrEqual(t, attempts[step], int32(2), "history shows %s retried after its crash", step)
+	}
+	// A round killed after its step had advanced the wallet was rerun from its snapshot.
+	var logs strings.Builder
+	for _, l := range r.logs {
+		b, err := os.ReadFile(l)
+		require.NoError(t, err)
+		logs.Write(b)
+	}
+	for n := 1; n <= escrow.Rounds; n++ {
+		assert.Regexp(t, `restored wallet from pre-round snapshot.*round-`+strconv.Itoa(n), logs.String(), "round %d restored", n)
+	}
 }
