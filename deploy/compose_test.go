@@ -18,8 +18,8 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
-	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/internal/activities"
 )
 
 // Paths from this package's directory, where `go test` runs.

@@ -7,7 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/internal/activities"
 )
 
 // LogReleases asks each instance for its version and logs what it lacks among the upstream
