@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the local stack need, or says exactly what is missing:
-#   - monero-wallet-rpc and monerod from Debian's `monero` package (apt-get, as root);
+#   - monero-wallet-rpc and monerod from Debian's `monero` package, and gcc if no C compiler is
+#     present, for the wallet-rpc key cache (apt-get, as root);
 #   - Debian's `chromium` (/usr/bin/chromium) for the Web UI browser test (apt-get, as root);
 #   - the Temporal CLI (dev server + Web UI), built from Go modules into a cache folder that
 #     later runs reuse: ${XDG_CACHE_HOME:-~/.cache}/xmr-escrow/bin/temporal (~5 min once);
@@ -21,18 +22,22 @@ need_go() {
 }
 
 install_monero() {
-  if command -v monero-wallet-rpc >/dev/null && command -v monerod >/dev/null; then
+  # gcc builds the wallet-rpc key cache (internal/walletproc/csrc/keycache.c) on first use.
+  local pkgs=()
+  command -v monero-wallet-rpc >/dev/null && command -v monerod >/dev/null || pkgs+=(monero)
+  command -v cc >/dev/null || command -v gcc >/dev/null || pkgs+=(gcc)
+  if [[ ${#pkgs[@]} -eq 0 ]]; then
     return
   fi
   if [[ $(id -u) -ne 0 ]]; then
     if command -v sudo >/dev/null; then SUDO=sudo; else
-      echo "tools: monero-wallet-rpc/monerod are missing: run 'apt-get update && apt-get install -y monero' as root" >&2
+      echo "tools: ${pkgs[*]} missing: run 'apt-get update && apt-get install -y ${pkgs[*]}' as root" >&2
       exit 1
     fi
   fi
-  echo "tools: installing Debian's monero package (monero-wallet-rpc, monerod)..."
+  echo "tools: installing Debian's ${pkgs[*]} (monero-wallet-rpc, monerod; a C compiler for the key cache)..."
   ${SUDO:-} apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive ${SUDO:-} apt-get install -y -q monero >/dev/null
+  DEBIAN_FRONTEND=noninteractive ${SUDO:-} apt-get install -y -q "${pkgs[@]}" >/dev/null
   command -v monero-wallet-rpc >/dev/null || { echo "tools: apt-get install monero did not provide monero-wallet-rpc" >&2; exit 1; }
 }
 

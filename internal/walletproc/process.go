@@ -56,6 +56,11 @@ func StartProcess(ctx context.Context, name string, bin string, args []string, l
 // StartProcessIn is StartProcess with a working directory, so children that
 // drop files in their cwd drop them in their own data dir.
 func StartProcessIn(ctx context.Context, name, bin string, args []string, logPath, dir string) (*Process, error) {
+	return startProcess(ctx, name, bin, args, logPath, dir, nil)
+}
+
+// startProcess is StartProcessIn with variables added to the child's environment.
+func startProcess(ctx context.Context, name, bin string, args []string, logPath, dir string, env []string) (*Process, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
@@ -76,6 +81,9 @@ func StartProcessIn(ctx context.Context, name, bin string, args []string, logPat
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.Dir = dir
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := spawn(cmd); err != nil {
 		return nil, fmt.Errorf("start %s (%s): %w", name, bin, err)

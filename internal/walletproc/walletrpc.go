@@ -46,6 +46,9 @@ type Options struct {
 	LogDir string
 	// ExtraArgs are appended to the command line as is (e.g. "--log-level", "2").
 	ExtraArgs []string
+	// NoKeyCache runs wallet-rpc without the key cache (keycache.go): every create_wallet
+	// and open_wallet then pays for an RSA-4096 key of its own, as stock wallet-rpc does.
+	NoKeyCache bool
 }
 
 // WalletRPC is a running monero-wallet-rpc.
@@ -64,6 +67,8 @@ type WalletRPC struct {
 	Proc *Process
 	// LogPath is monero's own log file (--log-file).
 	LogPath string
+	// KeyCache is whether the key cache (keycache.go) is preloaded into the process.
+	KeyCache bool
 }
 
 // Start runs monero-wallet-rpc on 127.0.0.1 and waits, up to 90 s,
@@ -148,9 +153,14 @@ func startOnce(ctx context.Context, bin, dir, logDir string, opts Options) (*Wal
 	}
 	args = append(args, opts.ExtraArgs...)
 
+	env, err := keyCacheEnv(bin, opts)
+	if err != nil {
+		return nil, fmt.Errorf("start wallet-rpc %s: %w", opts.Name, err)
+	}
+	w.KeyCache = env != nil
 	// cwd = wallet dir, so anything wallet-rpc writes relative to cwd stays there.
 	consolePath := filepath.Join(logDir, opts.Name+".out")
-	w.Proc, err = StartProcessIn(ctx, opts.Name, bin, args, consolePath, dir)
+	w.Proc, err = startProcess(ctx, opts.Name, bin, args, consolePath, dir, env)
 	if err != nil {
 		return nil, fmt.Errorf("start wallet-rpc %s: %w", opts.Name, err)
 	}
