@@ -17,6 +17,10 @@ const (
 	// ErrTypeDecisionRejected is every refused decision or operator update; the message
 	// says why.
 	ErrTypeDecisionRejected = "DecisionRejected"
+	// ErrTypeInstanceBusy is a step of a finished escrow (a funding check, a payout step)
+	// that stood back because its wallet-rpc instance is busy with another escrow's setup:
+	// running would close that setup's open wallet. Temporal retries it.
+	ErrTypeInstanceBusy = "InstanceBusy"
 	// ErrTypeNoCapacity is a setup that found too few idle wallet-rpc instances; it waits
 	// and asks again.
 	ErrTypeNoCapacity = "NoCapacity"

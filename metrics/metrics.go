@@ -36,8 +36,10 @@ type Metrics struct {
 	stepWait   *prometheus.HistogramVec
 	escrows    *prometheus.GaugeVec
 	mismatches *readCounters
+	yields     *readCounters
 	sharing    prometheus.Gauge
 	waiting    prometheus.Gauge
+	instances  *prometheus.GaugeVec
 }
 
 // New builds a registry with the Go and process collectors, the SDK's metrics and the
@@ -79,7 +81,13 @@ func New() (*Metrics, error) {
 		mismatches: newReadCounters(MetricWalletMismatches,
 			"steps that found another wallet (or none, or an unlabelled one) open on the instance than the worker believed, and reopened the right one; anything above zero means something besides this worker drives the wallet-rpc, or it restarted.",
 			"instance"),
+		yields: newReadCounters(MetricStepsYielded,
+			"steps of finished escrows (funding checks, payout steps) that stood back because their wallet-rpc was busy with another escrow's setup, instead of closing that setup's open wallet.",
+			"instance"),
 	}
+	m.instances = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: MetricWalletInstances, Help: "wallet-rpc instances deployment-wide, from the hosts' heartbeats: live ones taking setups (the pool size), and of those, leased to a setup and wanted by a waiting payout step.",
+	}, []string{"state"})
 	m.sharing = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: MetricEscrowsSharingAHost,
 		Help: "running escrows with two or more key shares on one host (from the wallet backups and the hosts' heartbeats): losing that host leaves them one share, so they need a restore before a payout.",
@@ -87,7 +95,7 @@ func New() (*Metrics, error) {
 	m.waiting = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "xmr_escrow_setups_waiting_for_capacity", Help: "setups refused for want of idle wallet-rpc instances, deployment-wide.",
 	})
-	reg.MustRegister(m.rpcLatency, m.rpcErrors, m.opens, m.creates, m.stepWait, m.escrows, m.mismatches, m.sharing, m.waiting)
+	reg.MustRegister(m.rpcLatency, m.rpcErrors, m.opens, m.creates, m.stepWait, m.escrows, m.mismatches, m.yields, m.sharing, m.waiting, m.instances)
 	return m, nil
 }
 
@@ -115,6 +123,24 @@ const MetricWalletMismatches = "xmr_escrow_wallet_mismatches_total"
 // Counters, as they do Opens, so they need no dependency on this package.
 func (m *Metrics) CountMismatches(instance string, count func() int64) {
 	m.mismatches.watch(instance, count)
+}
+
+// MetricStepsYielded is the name of the counter of steps that stood back for a setup.
+const MetricStepsYielded = "xmr_escrow_steps_yielded_total"
+
+// CountYields exports an instance's count of steps that stood back (Counters.Yields).
+func (m *Metrics) CountYields(instance string, count func() int64) {
+	m.yields.watch(instance, count)
+}
+
+// MetricWalletInstances is the gauge of wallet-rpc instances by state.
+const MetricWalletInstances = "xmr_escrow_wallet_instances"
+
+// SetInstances sets the deployment-wide pool gauges.
+func (m *Metrics) SetInstances(live, leased, wanted int64) {
+	m.instances.WithLabelValues("live").Set(float64(live))
+	m.instances.WithLabelValues("leased").Set(float64(leased))
+	m.instances.WithLabelValues("wanted").Set(float64(wanted))
 }
 
 // ObserveStepWait records how long a step waited for its wallet-rpc.

@@ -78,13 +78,15 @@ func (s *Store) RetireInstances(ctx context.Context, instances []string, live ti
 // interval spells d for PostgreSQL.
 func interval(d time.Duration) string { return fmt.Sprintf("%d milliseconds", d.Milliseconds()) }
 
-// candidatesSQL locks the instances a setup may take: alive, healthy, accepting, and either
+// candidatesSQL locks the instances a setup may take: alive, healthy, accepting, not wanted
+// by a waiting payout step (YieldInstance) in the last WantedFor, and either
 // free, expired, already the escrow's, or held by a setup stalled on a dead host (silent
 // for three live periods). Such a setup cannot go on until that host returns; meanwhile
 // its live instances serve others, and on return its steps reopen its own wallets (the
 // label check makes that safe).
 const candidatesSQL = `SELECT w.instance, w.host FROM wallet_instances w
 WHERE w.accepting AND w.healthy AND w.seen_at > now() - $2::interval
+  AND (w.wanted_at IS NULL OR w.wanted_at <= now() - $3::interval OR w.escrow_id = $1)
   AND (w.escrow_id IS NULL OR w.escrow_id = $1 OR w.lease_expires <= now()
        OR EXISTS (SELECT 1 FROM wallet_instances o WHERE o.escrow_id = w.escrow_id AND o.seen_at <= now() - 3 * $2::interval))
 ORDER BY w.escrow_id = $1 DESC NULLS LAST, w.leased_at ASC NULLS FIRST, w.instance
@@ -131,7 +133,7 @@ WHERE accepting AND healthy AND seen_at > now() - $1::interval`, live); err != n
 		return held, tx.Commit()
 	}
 	var cands []Placed
-	if err := tx.SelectContext(ctx, &cands, candidatesSQL, req.EscrowID, live); err != nil {
+	if err := tx.SelectContext(ctx, &cands, candidatesSQL, req.EscrowID, live, interval(WantedFor)); err != nil {
 		return nil, wrap("lock free instances", err)
 	}
 	placed = spread(cands, need)

@@ -116,4 +116,10 @@ func (w *Worker) placementGauges(ctx context.Context) {
 		return
 	}
 	w.metrics.SetPlacement(sharing, waiting)
+	pool, err := w.store.CountInstances(ctx, liveFor)
+	if err != nil {
+		w.log.Debug("count wallet-rpc instances", zap.Error(err))
+		return
+	}
+	w.metrics.SetInstances(pool.Live, pool.Leased, pool.Wanted)
 }

@@ -120,6 +120,7 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 			rpcCfg.Observe = cfg.Metrics.ObserveRPC(in.Name)
 			opts.Interceptors = []interceptor.WorkerInterceptor{cfg.Metrics.StepWait(in.Name)}
 			cfg.Metrics.CountMismatches(in.Name, counters.Mismatches.Load)
+			cfg.Metrics.CountYields(in.Name, counters.Yields.Load)
 		}
 		rpc := walletrpc.New(rpcCfg)
 		w.rpcs[in.Name] = rpc

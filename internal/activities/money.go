@@ -42,6 +42,9 @@ func (w *Wallet) CheckFunding(ctx context.Context, in FundingInput) (FundingResu
 	if err != nil {
 		return FundingResult{}, err
 	}
+	if err := w.yieldToSetup(ctx, in.EscrowID, yieldPoll); err != nil {
+		return FundingResult{}, err
+	}
 	var out FundingResult
 	out.Opens, err = w.withWallet(ctx, name, func(ctx context.Context) error {
 		if _, err := w.rpc.Refresh(ctx, walletrpc.RefreshRequest{}); err != nil {
@@ -116,6 +119,9 @@ func (w *Wallet) ExportMultisigInfo(ctx context.Context, in WalletInput) (Multis
 	if err != nil {
 		return MultisigMessage{}, err
 	}
+	if err := w.yieldToSetup(ctx, in.EscrowID, yieldPayout); err != nil {
+		return MultisigMessage{}, err
+	}
 	var out MultisigMessage
 	out.Opens, err = w.withWallet(ctx, name, func(ctx context.Context) error {
 		if _, err := w.rpc.Refresh(ctx, walletrpc.RefreshRequest{}); err != nil {
@@ -136,6 +142,9 @@ func (w *Wallet) ExportMultisigInfo(ctx context.Context, in WalletInput) (Multis
 func (w *Wallet) ImportMultisigInfo(ctx context.Context, in ImportInput) (ImportResult, error) {
 	name, err := walletName(in.EscrowID, in.Role)
 	if err != nil {
+		return ImportResult{}, err
+	}
+	if err := w.yieldToSetup(ctx, in.EscrowID, yieldPayout); err != nil {
 		return ImportResult{}, err
 	}
 	if len(in.Infos) == 0 {
@@ -172,6 +181,9 @@ type BalanceResult struct {
 func (w *Wallet) SpendableBalance(ctx context.Context, in WalletInput) (BalanceResult, error) {
 	name, err := walletName(in.EscrowID, in.Role)
 	if err != nil {
+		return BalanceResult{}, err
+	}
+	if err := w.yieldToSetup(ctx, in.EscrowID, yieldPoll); err != nil {
 		return BalanceResult{}, err
 	}
 	var out BalanceResult

@@ -63,6 +63,9 @@ func (w *Wallet) CreatePayout(ctx context.Context, in PayoutInput) (CreatePayout
 	if err != nil {
 		return CreatePayoutResult{}, err
 	}
+	if err := w.yieldToSetup(ctx, in.EscrowID, yieldPayout); err != nil {
+		return CreatePayoutResult{}, err
+	}
 	var out CreatePayoutResult
 	out.Opens, err = w.withWallet(ctx, name, func(ctx context.Context) error {
 		r, err := w.rpc.SweepAll(ctx, walletrpc.SweepAllRequest{Address: in.Address})
@@ -92,6 +95,9 @@ func (w *Wallet) CreatePayout(ctx context.Context, in PayoutInput) (CreatePayout
 func (w *Wallet) SignPayout(ctx context.Context, in SignPayoutInput) (SignPayoutResult, error) {
 	name, err := walletName(in.EscrowID, in.Role)
 	if err != nil {
+		return SignPayoutResult{}, err
+	}
+	if err := w.yieldToSetup(ctx, in.EscrowID, yieldPayout); err != nil {
 		return SignPayoutResult{}, err
 	}
 	var out SignPayoutResult

@@ -52,6 +52,7 @@ type Placer interface {
 	PlaceEscrow(ctx context.Context, req store.PlaceRequest) ([]store.Placed, error)
 	ReleaseLease(ctx context.Context, instance, escrowID string) (bool, error)
 	PopLeaseWaiter(ctx context.Context, live time.Duration) (string, bool, error)
+	YieldInstance(ctx context.Context, instance, escrowID string, want bool) (string, error)
 }
 
 // maxWaiters bounds the waiters a pool remembers; more waiting escrows fall back on their

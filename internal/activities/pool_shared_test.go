@@ -19,6 +19,9 @@ type fakePlacer struct {
 	err      error
 	released []string
 	waiter   string
+	// holder is the setup YieldInstance reports; wants records the instances it marked.
+	holder string
+	wants  []string
 }
 
 func (f *fakePlacer) PlaceEscrow(context.Context, store.PlaceRequest) ([]store.Placed, error) {
@@ -32,6 +35,13 @@ func (f *fakePlacer) ReleaseLease(_ context.Context, instance, escrowID string) 
 
 func (f *fakePlacer) PopLeaseWaiter(context.Context, time.Duration) (string, bool, error) {
 	return f.waiter, f.waiter != "", nil
+}
+
+func (f *fakePlacer) YieldInstance(_ context.Context, instance, _ string, want bool) (string, error) {
+	if want && f.holder != "" {
+		f.wants = append(f.wants, instance)
+	}
+	return f.holder, nil
 }
 
 func TestASharedPoolRecordsWhichHostHoldsEachRole(t *testing.T) {

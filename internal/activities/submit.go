@@ -64,6 +64,9 @@ func (w *Wallet) SubmitPayout(ctx context.Context, in SubmitInput) (TxStatusResu
 	if err != nil {
 		return TxStatusResult{}, err
 	}
+	if err := w.yieldToSetup(ctx, in.EscrowID, yieldPayout); err != nil {
+		return TxStatusResult{}, err
+	}
 	want := in.hashes()
 	var out TxStatusResult
 	out.Opens, err = w.withWallet(ctx, name, func(ctx context.Context) error {
@@ -93,6 +96,9 @@ func (w *Wallet) SubmitPayout(ctx context.Context, in SubmitInput) (TxStatusResu
 func (w *Wallet) PayoutStatus(ctx context.Context, in TxStatusInput) (TxStatusResult, error) {
 	name, err := walletName(in.EscrowID, in.Role)
 	if err != nil {
+		return TxStatusResult{}, err
+	}
+	if err := w.yieldToSetup(ctx, in.EscrowID, yieldPoll); err != nil {
 		return TxStatusResult{}, err
 	}
 	var out TxStatusResult

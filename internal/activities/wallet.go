@@ -98,6 +98,9 @@ type Counters struct {
 	// one this process believed open (another wallet, none, or one it cannot identify):
 	// a sign that something besides this worker drives the instance, or that it restarted.
 	Mismatches atomic.Int64
+	// Yields counts steps of finished escrows that stood back for another escrow's setup
+	// (yieldToSetup).
+	Yields atomic.Int64
 }
 
 func (w *Wallet) password(name string) string {
