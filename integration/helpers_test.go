@@ -51,6 +51,8 @@ type stackOptions struct {
 	webUI bool
 	// daemon, if set, is where the pool reaches the chain's monerod (a proxy).
 	daemon string
+	// grow lets the pool grow to this many instances while setups wait (0: fixed).
+	grow int
 }
 
 // startStackWith starts a local stack as o says.
@@ -65,6 +67,7 @@ func startStackWith(t testing.TB, o stackOptions) *localstack.Stack {
 	s, err := localstack.Start(ctx, localstack.Options{
 		Dir:           t.TempDir(),
 		WalletRPCs:    o.rpcs,
+		WalletRPCsMax: o.grow,
 		Headless:      !o.webUI,
 		WalletSecret:  testSecret,
 		DatabaseURL:   storetest.NewDatabase(t),

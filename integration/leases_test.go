@@ -37,9 +37,10 @@ func TestARestartedWorkerDoesNotLeaseASetupsInstancesToAnother(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, escrow.PhaseReady, first.Phase, "the second setup got instances only once the first was done with them")
 
-	// Opens are not asserted: once Ready, the first escrow's funding polls run on its
-	// arbiter's instance and may cost the second setup a reopen there (issue 13, item 3).
-	_, err = s.Starter.WaitReady(ctx, "second")
+	// Once Ready, the first escrow polls for funding on its arbiter's instance, which the
+	// second setup now holds: the poll stands back, so the second setup never reopens.
+	ready, err := s.Starter.WaitReady(ctx, "second")
 	require.NoError(t, err, "both setups complete")
+	assert.Zero(t, ready.WalletOpens, "the first escrow's funding polls never closed the second setup's wallets")
 	t.Logf("second assigned %+v after first reached %s", second.Assignment, first.Phase)
 }

@@ -34,6 +34,11 @@ type Options struct {
 	Dir string
 	// WalletRPCs is the size of the wallet-rpc pool; default 3.
 	WalletRPCs int
+	// WalletRPCsMax lets the pool grow to this many instances while setups wait for a
+	// lease (supervisor.Grow); 0 or WalletRPCs keeps it fixed.
+	WalletRPCsMax int
+	// WalletRPCMemoryBudget also bounds growth by resident memory (bytes); 0: none.
+	WalletRPCMemoryBudget int64
 	// TemporalPort and UIPort fix the dev server's ports (make run uses 7233 and 8233).
 	TemporalPort, UIPort int
 	// WalletRPCBasePort, if set, gives the pool the ports base, base+1, ...
@@ -134,7 +139,8 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	pool := supervisor.Options{Count: o.WalletRPCs, Dir: filepath.Join(o.Dir, "wallet-rpc"), BasePort: o.WalletRPCBasePort, NoLogin: true, Logger: o.Logger}
+	pool := supervisor.Options{Count: o.WalletRPCs, Dir: filepath.Join(o.Dir, "wallet-rpc"), BasePort: o.WalletRPCBasePort, NoLogin: true, Logger: o.Logger,
+		Max: o.WalletRPCsMax, MemoryBudget: o.WalletRPCMemoryBudget}
 	if o.Chain != nil {
 		// The same options the chain gives its own wallets: trusted daemon, plain HTTP.
 		co := o.Chain.WalletRPCOptions("", "")
@@ -164,7 +170,11 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			return nil, fmt.Errorf("wallet secret: %w", err)
 		}
 	}
-	s.Config = worker.Config{WalletSecret: secret, Instances: s.RPCs, Store: s.Store, Metrics: s.Metrics, Healthy: s.Pool.Healthy, Logger: o.Logger}
+	s.Config = worker.Config{WalletSecret: secret, Instances: s.RPCs, Store: s.Store, Metrics: s.Metrics, Healthy: s.Pool.Healthy, Logger: o.Logger,
+		PoolStats: s.Pool.Stats}
+	if o.WalletRPCsMax > o.WalletRPCs {
+		s.Config.Grow = s.Pool.Grow
+	}
 	if err = s.StartWorker(); err != nil {
 		return nil, err
 	}
@@ -173,6 +183,11 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 
 // StartWorker (re)starts the in-process worker with s.Config, as after a crash.
 func (s *Stack) StartWorker() error {
+	if s.Config.Grow != nil {
+		// Instances the pool grew to hold wallets too.
+		s.RPCs = s.Pool.Instances()
+		s.Config.Instances = s.RPCs
+	}
 	w, err := worker.New(s.Client, s.Config)
 	if err != nil {
 		return err

@@ -40,6 +40,7 @@ type Metrics struct {
 	sharing    prometheus.Gauge
 	waiting    prometheus.Gauge
 	instances  *prometheus.GaugeVec
+	pool       *prometheus.GaugeVec
 }
 
 // New builds a registry with the Go and process collectors, the SDK's metrics and the
@@ -88,6 +89,9 @@ func New() (*Metrics, error) {
 	m.instances = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: MetricWalletInstances, Help: "wallet-rpc instances deployment-wide, from the hosts' heartbeats: live ones taking setups (the pool size), and of those, leased to a setup and wanted by a waiting payout step.",
 	}, []string{"state"})
+	m.pool = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: MetricWalletRPCPool, Help: "this host's supervised wallet-rpc pool against its budget: instances, max_instances, memory_bytes (resident), memory_budget_bytes (0: none).",
+	}, []string{"measure"})
 	m.sharing = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: MetricEscrowsSharingAHost,
 		Help: "running escrows with two or more key shares on one host (from the wallet backups and the hosts' heartbeats): losing that host leaves them one share, so they need a restore before a payout.",
@@ -95,7 +99,7 @@ func New() (*Metrics, error) {
 	m.waiting = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "xmr_escrow_setups_waiting_for_capacity", Help: "setups refused for want of idle wallet-rpc instances, deployment-wide.",
 	})
-	reg.MustRegister(m.rpcLatency, m.rpcErrors, m.opens, m.creates, m.stepWait, m.escrows, m.mismatches, m.yields, m.sharing, m.waiting, m.instances)
+	reg.MustRegister(m.rpcLatency, m.rpcErrors, m.opens, m.creates, m.stepWait, m.escrows, m.mismatches, m.yields, m.sharing, m.waiting, m.instances, m.pool)
 	return m, nil
 }
 
@@ -141,6 +145,17 @@ func (m *Metrics) SetInstances(live, leased, wanted int64) {
 	m.instances.WithLabelValues("live").Set(float64(live))
 	m.instances.WithLabelValues("leased").Set(float64(leased))
 	m.instances.WithLabelValues("wanted").Set(float64(wanted))
+}
+
+// MetricWalletRPCPool is the gauge of one host's pool size and budget.
+const MetricWalletRPCPool = "xmr_escrow_wallet_rpc_pool"
+
+// SetPool sets this host's pool gauges.
+func (m *Metrics) SetPool(instances, maxInstances int, memory, memoryBudget int64) {
+	m.pool.WithLabelValues("instances").Set(float64(instances))
+	m.pool.WithLabelValues("max_instances").Set(float64(maxInstances))
+	m.pool.WithLabelValues("memory_bytes").Set(float64(memory))
+	m.pool.WithLabelValues("memory_budget_bytes").Set(float64(memoryBudget))
 }
 
 // ObserveStepWait records how long a step waited for its wallet-rpc.

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -56,6 +57,20 @@ type Config struct {
 	Ownership *Ownership `json:"-"`
 	// Logger, if set, reports which wallet dirs are taken and released.
 	Logger *zap.Logger `json:"-"`
+	// Grow, if set, adds n wallet-rpc instances (the supervisor's Grow) when setups wait for
+	// a lease and none fits in the free instances; the worker serves what it returns. It
+	// needs a Store: only the shared lease table places setups on new instances.
+	Grow func(ctx context.Context, n int) ([]Instance, error) `json:"-"`
+	// PoolStats, if set, reads this host's pool against its budget for the metrics.
+	PoolStats func() PoolStats `json:"-"`
+}
+
+// PoolStats is one host's wallet-rpc pool against its budget.
+type PoolStats struct {
+	// Instances is the pool's size now; MaxInstances is how far it may grow.
+	Instances, MaxInstances int
+	// MemoryBytes is the processes' resident memory; MemoryBudgetBytes bounds growth (0: none).
+	MemoryBytes, MemoryBudgetBytes int64
 }
 
 // Validate checks the config without touching the network.

@@ -50,7 +50,7 @@ type placement struct {
 
 // start announces the instances once, so that setups can be placed on them as soon as this
 // worker polls, then keeps announcing them until stopped.
-func (p *placement) start(onTick func(ctx context.Context)) {
+func (p *placement) start(onTick, onBeat func(ctx context.Context)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop = cancel
 	p.beat(ctx)
@@ -67,6 +67,9 @@ func (p *placement) start(onTick func(ctx context.Context)) {
 			case <-t.C:
 			}
 			p.beat(ctx)
+			if onBeat != nil {
+				onBeat(ctx)
+			}
 			if onTick != nil && time.Since(last) >= gaugeEvery {
 				onTick(ctx)
 				last = time.Now()
@@ -122,4 +125,8 @@ func (w *Worker) placementGauges(ctx context.Context) {
 		return
 	}
 	w.metrics.SetInstances(pool.Live, pool.Leased, pool.Wanted)
+	if w.cfg.PoolStats != nil {
+		st := w.cfg.PoolStats()
+		w.metrics.SetPool(st.Instances, st.MaxInstances, st.MemoryBytes, st.MemoryBudgetBytes)
+	}
 }

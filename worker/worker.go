@@ -8,10 +8,11 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"go.uber.org/zap"
@@ -42,8 +43,18 @@ type Worker struct {
 	// place announces the instances in the lease table all hosts share; nil without a
 	// store, when the pool leases from memory.
 	place   *placement
-	names   []string
 	metrics *metrics.Metrics
+	// mu guards workers, names, counters and rpcs, which grow (grow.go) extends while running.
+	mu    sync.Mutex
+	names []string
+	// cfg, host and timeout are kept to serve instances added later.
+	cfg     Config
+	host    string
+	timeout time.Duration
+	// growing is set while a grow is in flight, so heartbeats never start two.
+	growing atomic.Bool
+	// running is set once Start started the workers; later instances start at once.
+	running bool
 }
 
 // New builds (but does not start) the workers for cfg. It first takes ownership of every
@@ -97,6 +108,7 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 		if cfg.Store != nil {
 			pool.Share(cfg.Store, liveFor)
 			w.place = &placement{store: cfg.Store, host: host, log: log, beats: func() []store.InstanceBeat {
+				names := w.instanceNames()
 				out := make([]store.InstanceBeat, 0, len(names))
 				for _, n := range names {
 					out = append(out, store.InstanceBeat{Instance: n, Healthy: cfg.Healthy == nil || cfg.Healthy(n), Accepting: true})
@@ -105,42 +117,13 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 			}}
 		}
 	}
+	w.cfg, w.host, w.timeout, w.log = cfg, host, timeout, log
 	for _, in := range cfg.Instances {
-		counters := &activities.Counters{}
-		rpcCfg := walletrpc.Config{URL: in.URL, Username: in.Username, Password: in.Password, Timeout: timeout}
-		opts := sdkworker.Options{
-			// One step at a time per wallet-rpc: it can hold one wallet open and is not
-			// safe for concurrent calls. This replaces the predecessor's global mutex.
-			MaxConcurrentActivityExecutionSize: 1,
-			MaxConcurrentActivityTaskPollers:   1,
-			WorkerStopTimeout:                  10 * time.Second,
-			OnFatalError:                       w.onFatal,
-		}
-		if cfg.Metrics != nil {
-			rpcCfg.Observe = cfg.Metrics.ObserveRPC(in.Name)
-			opts.Interceptors = []interceptor.WorkerInterceptor{cfg.Metrics.StepWait(in.Name)}
-			cfg.Metrics.CountMismatches(in.Name, counters.Mismatches.Load)
-			cfg.Metrics.CountYields(in.Name, counters.Yields.Load)
-		}
-		rpc := walletrpc.New(rpcCfg)
-		w.rpcs[in.Name] = rpc
-		acts, err := activities.NewWallet(activities.WalletConfig{
-			Instance: in.Name,
-			RPC:      rpc,
-			Dir:      in.WalletDir,
-			Secret:   cfg.WalletSecret,
-			Counters: counters,
-			Pool:     pool,
-			Backups:  backupsOf(cfg),
-			Host:     host,
-		})
+		ww, err := w.serve(in, pool)
 		if err != nil {
 			return nil, err
 		}
-		ww := sdkworker.New(c, escrow.WalletTaskQueue(in.Name), opts)
-		ww.RegisterActivity(acts)
 		w.workers = append(w.workers, ww)
-		w.counters[in.Name] = counters
 	}
 	w.pool, w.log = pool, log
 	log.Info("wallet-rpc placement", zap.String("host", host), zap.Bool("shared", w.place != nil))
@@ -164,14 +147,16 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 func (w *Worker) Start() error {
 	if w.place != nil {
 		// Leases live in the shared table and outlive this process: nothing to rebuild.
-		w.place.start(w.placementGauges)
+		w.place.start(w.placementGauges, w.maybeGrow)
 	} else {
 		w.restoreLeases()
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	for i, ww := range w.workers {
 		if err := ww.Start(); err != nil {
 			if w.place != nil {
-				w.place.retire(w.names)
+				w.place.retire(w.names) // w.mu is held
 			}
 			for _, started := range w.workers[:i] {
 				started.Stop()
@@ -182,6 +167,7 @@ func (w *Worker) Start() error {
 			return fmt.Errorf("start worker: %w", err)
 		}
 	}
+	w.running = true
 	return nil
 }
 
@@ -190,9 +176,12 @@ func (w *Worker) Start() error {
 // ours may still be talking to the wallet-rpc.
 func (w *Worker) Stop() {
 	if w.place != nil {
-		w.place.retire(w.names) // first, so no new setup is placed here while it stops
+		w.place.retire(w.instanceNames()) // first, so no new setup is placed here while it stops
 	}
-	for _, ww := range w.workers {
+	w.mu.Lock()
+	workers := w.workers
+	w.mu.Unlock()
+	for _, ww := range workers {
 		ww.Stop()
 	}
 	if w.ownOwned {
@@ -238,6 +227,8 @@ type InstanceStats struct {
 
 // Stats returns the expensive-call counts of every instance, sorted by name.
 func (w *Worker) Stats() []InstanceStats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	out := make([]InstanceStats, 0, len(w.counters))
 	for name, c := range w.counters {
 		out = append(out, InstanceStats{Instance: name, Opens: c.Opens.Load(), Creates: c.Creates.Load(), Mismatches: c.Mismatches.Load()})

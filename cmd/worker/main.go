@@ -75,6 +75,8 @@ func run() error {
 		spawn       = flag.Int("spawn-wallet-rpcs", 0, "run and supervise this many monero-wallet-rpc processes besides any --wallet-rpc (wallet dirs SPAWN-DIR/rpc-1..N; each is named by the instance ID its dir records)")
 		spawnDir    = flag.String("spawn-dir", "wallets", "with --spawn-wallet-rpcs: folder of their wallet dirs and logs")
 		spawnPort   = flag.Int("spawn-base-port", 18083, "with --spawn-wallet-rpcs: first RPC port (127.0.0.1); 0 picks free ports")
+		spawnMax    = flag.Int("spawn-max", 0, "with --spawn-wallet-rpcs: grow the pool up to this many wallet-rpcs while setups wait for a lease, so purge timers cost no throughput (0: four times --spawn-wallet-rpcs; equal to it: a fixed pool); grown instances stay, their dirs hold wallets")
+		spawnMemory = flag.Int64("spawn-memory-budget-mib", 0, "with --spawn-max: also stop growing when the wallet-rpcs' resident memory would pass this many MiB (0: no memory bound; ~40 MiB each)")
 		spawnDaemon = flag.String("spawn-daemon-address", "", "with --spawn-wallet-rpcs: monerod host:port (trusted); empty runs them --offline (setup only)")
 		hostName    = flag.String("host-name", "", "this worker's failure domain, where its wallet dirs' disk is; a setup puts its three roles on three hosts when there are three (default $"+worker.EnvHost+" or the hostname)")
 		takeover    = flag.Duration("takeover-wait", envDuration("XMR_ESCROW_TAKEOVER_WAIT"), "wait this long for another worker to release the wallet dirs instead of refusing at once (a rolling deploy on one host; $XMR_ESCROW_TAKEOVER_WAIT)")
@@ -124,19 +126,20 @@ func run() error {
 	if *spawn > 0 {
 		sup, err := supervisor.Start(ctx, supervisor.Options{
 			Count: *spawn, Dir: *spawnDir, BasePort: *spawnPort, DaemonAddress: *spawnDaemon, Logger: z, Ownership: own, TakeoverWait: *takeover,
+			Max: growTo(*spawn, *spawnMax), MemoryBudget: *spawnMemory << 20,
 		})
 		if err != nil {
 			return err
 		}
 		defer sup.Stop()
-		spawned := map[string]bool{}
-		for _, in := range sup.Instances() {
-			spawned[in.Name] = true
-		}
 		cfg.Instances = append(cfg.Instances, sup.Instances()...)
 		// Only the supervisor knows whether its processes are up; external instances are
 		// assumed up (their steps wait and retry if not).
-		cfg.Healthy = func(name string) bool { return !spawned[name] || sup.Healthy(name) }
+		cfg.Healthy = func(name string) bool { return !sup.Serves(name) || sup.Healthy(name) }
+		if growTo(*spawn, *spawnMax) > *spawn {
+			cfg.Grow = sup.Grow
+		}
+		cfg.PoolStats = sup.Stats
 	}
 	if !cfg.WalletsOnly {
 		if cfg.Store, err = schema.Open(ctx, *dsn, keys); err != nil {
@@ -184,4 +187,13 @@ func run() error {
 	}
 	w.LogReleases(ctx)
 	return w.Run(ctx)
+}
+
+// growTo is the size a spawned pool may grow to: --spawn-max, or by default four times its
+// start, which is what keeps the CPU busy through two 10 s purge timers (docs/benchmark.md).
+func growTo(spawn, spawnMax int) int {
+	if spawnMax == 0 {
+		return 4 * spawn
+	}
+	return spawnMax
 }

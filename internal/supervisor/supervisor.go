@@ -54,14 +54,24 @@ type Options struct {
 	// TakeoverWait is how long to wait for another worker to release the wallet dirs before
 	// refusing (a rolling deploy on one host: the old version is stopping); 0 refuses at once.
 	TakeoverWait time.Duration
+	// Max is how many instances Grow may bring the pool to; 0 means Count (no growth).
+	Max int
+	// MemoryBudget, if set, also bounds growth by the processes' resident memory (bytes).
+	MemoryBudget int64
 }
 
 // Supervisor owns the pool's processes.
 type Supervisor struct {
-	o         Options
+	o Options
+	// mu guards instances, which Grow appends to while the worker reads them.
+	mu        sync.RWMutex
 	instances []*instance
-	stop      context.CancelFunc
-	wg        sync.WaitGroup
+	// watchCtx ends the restart loops; Grow starts one per new instance under it.
+	watchCtx context.Context
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+	// growing serialises Grow.
+	growing sync.Mutex
 }
 
 type instance struct {
@@ -90,10 +100,9 @@ func Start(ctx context.Context, o Options) (*Supervisor, error) {
 		s.stopAll()
 		return nil, fmt.Errorf("supervisor: %w", err)
 	}
-	watch, cancel := context.WithCancel(context.Background())
-	s.stop = cancel
+	s.watchCtx, s.stop = context.WithCancel(context.Background())
 	for _, in := range s.instances {
-		s.wg.Go(func() { s.watch(watch, in) })
+		s.wg.Go(func() { s.watch(s.watchCtx, in) })
 	}
 	return s, nil
 }
@@ -114,14 +123,15 @@ func prepare(ctx context.Context, o Options) (*Supervisor, error) {
 		o.Logger = zap.NewNop()
 	}
 	s := &Supervisor{o: o}
-	for i := 1; i <= o.Count; i++ {
+	// Instances an earlier Grow added hold wallets too: serve every one of them.
+	for i := 1; i <= max(o.Count, grownDirs(o.Dir)); i++ {
 		in, err := newInstance(o, i)
 		if err != nil {
 			return nil, err
 		}
 		s.instances = append(s.instances, in)
 	}
-	if err := s.own(ctx); err != nil {
+	if err := s.own(ctx, s.instances); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -130,14 +140,14 @@ func prepare(ctx context.Context, o Options) (*Supervisor, error) {
 // own locks every instance's wallet dir (creating it first, since the lock file lives
 // inside), then names the instance from the dir's ID file: under the lock, so two
 // processes never both create one. Without o.Ownership the locks last only this long.
-func (s *Supervisor) own(ctx context.Context) error {
+func (s *Supervisor) own(ctx context.Context, ins []*instance) error {
 	own := s.o.Ownership
 	if own == nil {
 		own = worker.NewOwnership(s.o.Logger)
 		defer own.Release()
 	}
-	dirs := make([]string, 0, len(s.instances))
-	for _, in := range s.instances {
+	dirs := make([]string, 0, len(ins))
+	for _, in := range ins {
 		if err := os.MkdirAll(in.opts.Dir, 0o700); err != nil {
 			return fmt.Errorf("supervisor: create wallet dir %s: %w", in.opts.Dir, err)
 		}
@@ -147,7 +157,12 @@ func (s *Supervisor) own(ctx context.Context) error {
 		return fmt.Errorf("supervisor: %w", err)
 	}
 	byName := map[string]string{}
-	for _, in := range s.instances {
+	for _, in := range s.all() {
+		if in.opts.Name != "" {
+			byName[in.opts.Name] = in.opts.Dir
+		}
+	}
+	for _, in := range ins {
 		id, err := own.Identify(in.opts.Dir, in.legacy)
 		if err != nil {
 			return fmt.Errorf("supervisor: %w", err)
@@ -236,12 +251,22 @@ func (s *Supervisor) watch(ctx context.Context, in *instance) {
 }
 
 // Instances describes the pool as worker config: names, URLs, wallet dirs, credentials.
-func (s *Supervisor) Instances() []worker.Instance {
-	out := make([]worker.Instance, 0, len(s.instances))
-	for _, in := range s.instances {
+func (s *Supervisor) Instances() []worker.Instance { return describe(s.all()) }
+
+// describe turns instances into worker config.
+func describe(ins []*instance) []worker.Instance {
+	out := make([]worker.Instance, 0, len(ins))
+	for _, in := range ins {
 		out = append(out, worker.Instance{Name: in.opts.Name, URL: in.url, WalletDir: in.opts.Dir, Username: in.opts.Username, Password: in.opts.Password})
 	}
 	return out
+}
+
+// all returns the instances now, for reading without the lock.
+func (s *Supervisor) all() []*instance {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.instances
 }
 
 // Healthy reports whether the named instance's process is up; unknown names are not.
@@ -286,7 +311,7 @@ func (s *Supervisor) Stop() {
 
 func (s *Supervisor) stopAll() {
 	var rpcs []*walletproc.WalletRPC
-	for _, in := range s.instances {
+	for _, in := range s.all() {
 		if r := in.cur.Load(); r != nil {
 			rpcs = append(rpcs, r)
 		}
@@ -295,7 +320,7 @@ func (s *Supervisor) stopAll() {
 }
 
 func (s *Supervisor) find(name string) *instance {
-	for _, in := range s.instances {
+	for _, in := range s.all() {
 		if in.opts.Name == name {
 			return in
 		}
