@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -33,4 +34,22 @@ func TestNamesAreDerivedFromTheEscrowID(t *testing.T) {
 	assert.Equal(t, "y", a.For(Vendor))
 	assert.True(t, a.Complete())
 	assert.False(t, Assignment{Buyer: "x"}.Complete())
+}
+
+func TestTheWatchedPollDefaultsToTheSafetyNetUnlessPollsWereTuned(t *testing.T) {
+	assert.Equal(t, DefaultFundingSafetyNet, Timing{}.WithDefaults().FundingWatchedPollMax)
+	assert.Equal(t, 10*time.Minute, Timing{}.WithDefaults().FundingPollMax, "the unwatched poll is unchanged")
+	assert.Equal(t, 2*time.Second, Timing{FundingPollMax: 2 * time.Second}.WithDefaults().FundingWatchedPollMax,
+		"a caller that asked for quick polls keeps them")
+	assert.Equal(t, time.Hour, Timing{FundingPollMax: 2 * time.Second, FundingWatchedPollMax: time.Hour}.WithDefaults().FundingWatchedPollMax)
+}
+
+func TestASightingListStaysBounded(t *testing.T) {
+	var w FundingWatch
+	for range MaxPaymentsSeen + 5 {
+		w.Note(PaymentSeen{TxHash: strings.Repeat("ab", 100), AmountAtomic: 1})
+	}
+	assert.Equal(t, MaxPaymentsSeen+5, w.Signals)
+	assert.Len(t, w.Seen, MaxPaymentsSeen)
+	assert.Len(t, w.Seen[0].TxHash, 64, "an over-long hash is cut")
 }

@@ -41,6 +41,11 @@ type Timing struct {
 	// is seen.
 	FundingPoll    time.Duration `json:"funding_poll,omitempty"`
 	FundingPollMax time.Duration `json:"funding_poll_max,omitempty"`
+	// FundingWatchedPollMax replaces FundingPollMax while the block watcher watches the
+	// address: its signal brings the payment, so the poll is only a safety net (default
+	// DefaultFundingSafetyNet, or FundingPollMax when that is set, so a caller that asked for
+	// quick polls keeps them).
+	FundingWatchedPollMax time.Duration `json:"funding_watched_poll_max,omitempty"`
 	// FundingDeadline cancels an escrow not funded in time (default 24 h).
 	FundingDeadline time.Duration `json:"funding_deadline,omitempty"`
 	// AutoRelease releases to the vendor this long after shipment unless the buyer
@@ -78,6 +83,10 @@ func (t Timing) WithDefaults() Timing {
 		}
 	}
 	def(&t.FundingPoll, 30*time.Second)
+	if t.FundingWatchedPollMax <= 0 && t.FundingPollMax > 0 {
+		t.FundingWatchedPollMax = t.FundingPollMax // who asked for quick polls keeps them
+	}
+	def(&t.FundingWatchedPollMax, DefaultFundingSafetyNet)
 	def(&t.FundingPollMax, 10*time.Minute)
 	def(&t.FundingDeadline, 24*time.Hour)
 	def(&t.AutoRelease, 14*24*time.Hour)

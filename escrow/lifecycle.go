@@ -76,6 +76,8 @@ type Funding struct {
 	// counted, because no payout could spend it.
 	TimeLockedAtomic uint64              `json:"time_locked_atomic,omitempty"`
 	TimeLocked       []TimeLockedPayment `json:"time_locked,omitempty"`
+	// Watch is the block watcher's part in the wait, once the escrow asked to be watched.
+	Watch *FundingWatch `json:"watch,omitempty"`
 }
 
 // TimeLockedPayment is a payment whose outputs carry an unlock_time beyond the normal

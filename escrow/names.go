@@ -26,6 +26,12 @@ type SignalName string
 // backstop when the hint is lost.
 const SignalCapacityFreed SignalName = "capacity-freed"
 
+// SignalPaymentSeen tells an escrow awaiting funding that the block watcher saw a payment to
+// its address (payload PaymentSeen), so it asks its wallet at once instead of at its next
+// poll. It only hints: funding is decided on the wallet's check alone, and the poll stays the
+// backstop when a signal is lost or the watcher is down.
+const SignalPaymentSeen SignalName = "payment-seen"
+
 // UpdateName is the type of every update name: the decisions of the escrow's parties.
 type UpdateName string
 

@@ -53,6 +53,8 @@ type stackOptions struct {
 	daemon string
 	// grow lets the pool grow to this many instances while setups wait (0: fixed).
 	grow int
+	// watcher is the block watcher's monerod URL (default: the chain's, none without one).
+	watcher string
 }
 
 // startStackWith starts a local stack as o says.
@@ -65,16 +67,17 @@ func startStackWith(t testing.TB, o stackOptions) *localstack.Stack {
 	defer cancel()
 	core, logs := observer.New(zapcore.InfoLevel)
 	s, err := localstack.Start(ctx, localstack.Options{
-		Dir:           t.TempDir(),
-		WalletRPCs:    o.rpcs,
-		WalletRPCsMax: o.grow,
-		Headless:      !o.webUI,
-		WalletSecret:  testSecret,
-		DatabaseURL:   storetest.NewDatabase(t),
-		Keys:          testKeys(t),
-		Chain:         o.chain,
-		DaemonAddress: o.daemon,
-		Logger:        zap.New(zapcore.NewTee(core, zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel)).Core())),
+		Dir:             t.TempDir(),
+		WalletRPCs:      o.rpcs,
+		WalletRPCsMax:   o.grow,
+		BlockWatcherURL: o.watcher,
+		Headless:        !o.webUI,
+		WalletSecret:    testSecret,
+		DatabaseURL:     storetest.NewDatabase(t),
+		Keys:            testKeys(t),
+		Chain:           o.chain,
+		DaemonAddress:   o.daemon,
+		Logger:          zap.New(zapcore.NewTee(core, zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel)).Core())),
 	})
 	require.NoError(t, err, "start the local stack (make test installs monero and the Temporal CLI)")
 	t.Cleanup(s.Stop)

@@ -22,6 +22,7 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/codec"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/internal/activities"
+	"github.com/xmr-escrow/xmr-escrow/localstack"
 	"github.com/xmr-escrow/xmr-escrow/starter"
 	"github.com/xmr-escrow/xmr-escrow/store"
 )
@@ -31,20 +32,31 @@ const multisigMarker = "MultisigxV2"
 
 // TestNoSecretRestsInPlaintext runs a real setup, then reads every byte the Temporal dev
 // server wrote, every row of every Postgres table and every log line, looking for a
-// multisig message or a wallet password.
+// multisig message, a wallet password, a keys file's bytes or the escrow's view key, which
+// the escrow hands to the block watcher when it starts waiting for payment.
 func TestNoSecretRestsInPlaintext(t *testing.T) {
-	s := startStack(t, 3)
+	// A block watcher whose daemon never answers: the escrow registers its view key all the
+	// same, and that is what this test looks for.
+	s := startStackWith(t, stackOptions{rpcs: 3, watcher: "http://127.0.0.1:9"})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	_, err := s.Starter.Start(ctx, input("secret", 0))
 	require.NoError(t, err)
 	st, err := s.Starter.WaitReady(ctx, "secret")
 	require.NoError(t, err)
+	// Registered means the workflow has the step's result: its history is written.
+	st, err = s.Starter.WaitUntil(ctx, "secret", 200*time.Millisecond, func(st escrow.State) bool {
+		return st.Funding.Watch != nil && (st.Funding.Watch.Registered || st.Funding.Watch.Failed != "")
+	})
+	require.NoError(t, err)
+	require.True(t, st.Funding.Watch.Registered, "the escrow is registered with the block watcher: %s", st.Funding.Watch.Failed)
 
 	secrets := []string{multisigMarker}
 	for _, r := range escrow.Roles {
 		secrets = append(secrets, walletPassword("secret", r))
 	}
+	viewKey := checkWatchedViewKey(t, ctx, s, st)
+	secrets = append(secrets, hex.EncodeToString(viewKey[:]))
 	// Each role's keys file is backed up at Ready, sealed: a run of its bytes, raw or as
 	// Postgres prints a bytea (hex), must show nowhere.
 	var keyRuns [][]byte
@@ -73,8 +85,8 @@ func TestNoSecretRestsInPlaintext(t *testing.T) {
 	for _, sec := range secrets {
 		assert.False(t, bytes.Contains(temporalBytes, []byte(sec)), "Temporal's files contain %.12s…", sec)
 	}
-	for _, run := range keyRuns {
-		assert.False(t, bytes.Contains(temporalBytes, run), "Temporal's files contain a keys file's bytes")
+	for _, run := range append(keyRuns, viewKey[:]) {
+		assert.False(t, bytes.Contains(temporalBytes, run), "Temporal's files contain a keys file's or the view key's bytes")
 	}
 
 	var tables []string
@@ -98,6 +110,9 @@ func TestNoSecretRestsInPlaintext(t *testing.T) {
 	var backups int
 	require.NoError(t, s.Store.DB().GetContext(ctx, &backups, `SELECT count(*) FROM wallet_backups WHERE escrow_id = 'secret'`))
 	assert.Equal(t, len(escrow.Roles), backups, "one sealed backup per role")
+	var sealed []byte
+	require.NoError(t, s.Store.DB().GetContext(ctx, &sealed, `SELECT view_key FROM watched_escrows WHERE escrow_id = 'secret'`))
+	assert.False(t, bytes.Contains(sealed, viewKey[:]), "the view key is stored sealed")
 
 	for _, e := range stackLogs[s].All() {
 		line, _ := json.Marshal(e.ContextMap())
@@ -105,6 +120,34 @@ func TestNoSecretRestsInPlaintext(t *testing.T) {
 			assert.NotContains(t, e.Message+string(line), sec, "log line %q", e.Message)
 		}
 	}
+}
+
+// checkWatchedViewKey reads the escrow's view key from each role's wallet (query_key, plain
+// net/http), checks that the three agree (a multisig wallet's view key is shared) and that
+// the block watcher's row opens to it, and returns it.
+func checkWatchedViewKey(t *testing.T, ctx context.Context, s *localstack.Stack, st escrow.State) [32]byte {
+	t.Helper()
+	var key [32]byte
+	for i, r := range escrow.Roles {
+		var q struct {
+			Key string `json:"key"`
+		}
+		require.NoError(t, call(rpcURL(t, s, st.Assignment.For(r)), "query_key", map[string]string{"key_type": "view_key"}, &q))
+		b, err := hex.DecodeString(q.Key)
+		require.NoError(t, err)
+		require.Len(t, b, 32)
+		if i > 0 {
+			require.Equal(t, key[:], b, "the %s wallet shares the view key", r)
+		}
+		copy(key[:], b)
+	}
+	watches, err := s.Store.Watches(ctx)
+	require.NoError(t, err)
+	require.Len(t, watches, 1)
+	assert.Equal(t, "secret", watches[0].EscrowID)
+	assert.Equal(t, st.Address, watches[0].Address)
+	assert.True(t, key == watches[0].ViewKey, "the watcher has the wallet's view key")
+	return key
 }
 
 // TestCodecServerDecodesAPayloadFromHistory takes the encrypted start input out of the

@@ -39,6 +39,11 @@ type Options struct {
 	WalletRPCsMax int
 	// WalletRPCMemoryBudget also bounds growth by resident memory (bytes); 0: none.
 	WalletRPCMemoryBudget int64
+	// NoBlockWatcher leaves the block watcher off even with a Chain: the escrows then learn
+	// of payments from their polls alone.
+	NoBlockWatcher bool
+	// BlockWatcherURL is the block watcher's monerod RPC URL; default the Chain's daemon.
+	BlockWatcherURL string
 	// TemporalPort and UIPort fix the dev server's ports (make run uses 7233 and 8233).
 	TemporalPort, UIPort int
 	// WalletRPCBasePort, if set, gives the pool the ports base, base+1, ...
@@ -174,6 +179,14 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		PoolStats: s.Pool.Stats}
 	if o.WalletRPCsMax > o.WalletRPCs {
 		s.Config.Grow = s.Pool.Grow
+	}
+	if o.BlockWatcherURL == "" && o.Chain != nil {
+		// The chain's own daemon, even when the pool goes through a proxy: the watcher
+		// must see blocks when a test cuts the wallets off.
+		o.BlockWatcherURL = "http://" + o.Chain.Daemon.Address
+	}
+	if !o.NoBlockWatcher && o.BlockWatcherURL != "" {
+		s.Config.DaemonURL, s.Config.Namespace = o.BlockWatcherURL, s.Temporal.Namespace
 	}
 	if err = s.StartWorker(); err != nil {
 		return nil, err

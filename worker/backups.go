@@ -19,6 +19,19 @@ func backupsOf(cfg Config) activities.Backups {
 	return cfg.Store
 }
 
+// watchesOf is where the wallet steps register escrows awaiting payment with the block
+// watcher: the same database, or nowhere on a participant's own worker, whose escrows then
+// poll as before. Like backupsOf, a nil *store.Store must not become a non-nil interface.
+func watchesOf(cfg Config) activities.Watches {
+	// Registering where no block watcher runs would stretch the escrow's polls to the 6 h
+	// safety net with nothing to wake it: a worker without a daemon URL registers nothing,
+	// and its escrows keep the short poll.
+	if cfg.Store == nil || cfg.DaemonURL == "" {
+		return nil
+	}
+	return cfg.Store
+}
+
 // purgeBackups deletes, every period, the wallet backups whose retention ended (a final
 // escrow past its late-money grace). Every worker may run it: the delete is idempotent.
 func (w *Worker) purgeBackups(ctx context.Context, period time.Duration) {

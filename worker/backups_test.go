@@ -11,4 +11,5 @@ import (
 // first round.
 func TestAWorkerWithoutADatabaseBacksUpNothing(t *testing.T) {
 	assert.Nil(t, backupsOf(Config{WalletsOnly: true}))
+	assert.Nil(t, watchesOf(Config{WalletsOnly: true}), "nor registers block watches: its escrows poll")
 }

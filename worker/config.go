@@ -61,6 +61,12 @@ type Config struct {
 	// a lease and none fits in the free instances; the worker serves what it returns. It
 	// needs a Store: only the shared lease table places setups on new instances.
 	Grow func(ctx context.Context, n int) ([]Instance, error) `json:"-"`
+	// DaemonURL, if set, makes this worker a replica of the block watcher (monerod's RPC,
+	// e.g. http://127.0.0.1:18081): one replica per namespace scans each block for the
+	// escrows awaiting payment. Needs a Store.
+	DaemonURL string `json:"daemon_url,omitempty"`
+	// Namespace names the block watcher's leader lock; default "default".
+	Namespace string `json:"namespace,omitempty"`
 	// PoolStats, if set, reads this host's pool against its budget for the metrics.
 	PoolStats func() PoolStats `json:"-"`
 }

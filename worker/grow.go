@@ -46,6 +46,7 @@ func (w *Worker) serve(in Instance, pool *activities.Pool) (sdkworker.Worker, er
 		Counters: counters,
 		Pool:     pool,
 		Backups:  backupsOf(w.cfg),
+		Watches:  watchesOf(w.cfg),
 		Host:     w.host,
 	})
 	if err != nil {

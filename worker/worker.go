@@ -19,6 +19,7 @@ import (
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/internal/activities"
+	"github.com/xmr-escrow/xmr-escrow/internal/watcher"
 	"github.com/xmr-escrow/xmr-escrow/metrics"
 	"github.com/xmr-escrow/xmr-escrow/store"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
@@ -55,6 +56,10 @@ type Worker struct {
 	growing atomic.Bool
 	// running is set once Start started the workers; later instances start at once.
 	running bool
+	// watcher is this process's block-watcher replica (blockwatch.go), if configured.
+	watcher     *watcher.Watcher
+	stopWatcher context.CancelFunc
+	watcherDone sync.WaitGroup
 }
 
 // New builds (but does not start) the workers for cfg. It first takes ownership of every
@@ -168,6 +173,7 @@ func (w *Worker) Start() error {
 		}
 	}
 	w.running = true
+	w.startWatcher()
 	return nil
 }
 
@@ -178,6 +184,7 @@ func (w *Worker) Stop() {
 	if w.place != nil {
 		w.place.retire(w.instanceNames()) // first, so no new setup is placed here while it stops
 	}
+	w.stopWatcherAndWait()
 	w.mu.Lock()
 	workers := w.workers
 	w.mu.Unlock()

@@ -31,6 +31,7 @@ func (e *escrowFlow) lifecycle(ctx workflow.Context) (escrow.EscrowResult, error
 		switch st := e.status.Status; st {
 		case escrow.StatusAwaitingFunding:
 			err = e.awaitFunding(ctx)
+			e.unwatchOnLeaving(ctx, err)
 		case escrow.StatusFunded:
 			err = workflow.Await(ctx, func() bool { return e.status.Status != st })
 		case escrow.StatusShipped:
@@ -58,8 +59,10 @@ func (e *escrowFlow) lifecycle(ctx workflow.Context) (escrow.EscrowResult, error
 // awaitFunding checks the escrow's address, then waits on a durable timer that backs off
 // while nothing arrives, so many escrows can wait at once without each reopening a wallet
 // every few seconds. It returns when the escrow is funded, cancelled, past its deadline, or
-// after one check (so the caller can continue-as-new between checks).
+// after one check (so the caller can continue-as-new between checks); the block watcher's
+// payment-seen signal ends the wait at once, so the next check runs now (watch.go).
 func (e *escrowFlow) awaitFunding(ctx workflow.Context) error {
+	e.registerWatch(ctx)
 	f := &e.status.Funding
 	var res activities.FundingResult
 	in := activities.FundingInput{EscrowID: e.in.EscrowID, Role: watcher, MinConfirmations: e.timing.FundingConfirmations}
@@ -104,7 +107,7 @@ func (e *escrowFlow) awaitFunding(ctx workflow.Context) error {
 	case res.PendingAtomic > 0 || changed || e.poll == 0:
 		e.poll = e.timing.FundingPoll // something is moving: watch it closely
 	default:
-		e.poll = min(2*e.poll, e.timing.FundingPollMax)
+		e.poll = min(2*e.poll, e.fundingPollMax())
 	}
 	left := f.Deadline.Sub(workflow.Now(ctx))
 	if left <= 0 {
@@ -116,8 +119,9 @@ func (e *escrowFlow) awaitFunding(ctx workflow.Context) error {
 		return nil
 	}
 	_, err := workflow.AwaitWithTimeout(ctx, min(e.poll, left), func() bool {
-		return e.status.Status != escrow.StatusAwaitingFunding || e.cancelPending
+		return e.status.Status != escrow.StatusAwaitingFunding || e.cancelPending || e.sightingPending(ctx)
 	})
+	e.takeSightings(ctx) // the next turn checks at once; a continue-as-new would drop them
 	return err
 }
 

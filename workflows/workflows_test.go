@@ -72,6 +72,7 @@ func (f *fakeWallets) install() {
 	env := f.s.env
 	f.s.proj.install(env)
 	f.s.money.install(env)
+	f.s.watch.install(env)
 	env.OnActivity(wallet.CreateWallet, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in activities.WalletInput) (activities.CreateWalletResult, error) {
 			f.record(ctx, "create", in.Role, 0)
@@ -141,6 +142,7 @@ type EscrowSuite struct {
 	wallets *fakeWallets
 	proj    *projections
 	money   *fakeMoney
+	watch   *fakeWatcher
 	pool    *activities.Pool
 	updates int
 }
@@ -157,6 +159,7 @@ func (s *EscrowSuite) SetupTest() {
 	s.wallets = &fakeWallets{s: s, barrier: map[string]*sync.WaitGroup{}}
 	s.proj = &projections{}
 	s.money = &fakeMoney{s: s, confirmationsPerCheck: 5}
+	s.watch = &fakeWatcher{s: s}
 }
 
 func TestEscrowSuite(t *testing.T) { suite.Run(t, new(EscrowSuite)) }

@@ -78,6 +78,7 @@ func run() error {
 		spawnMax    = flag.Int("spawn-max", 0, "with --spawn-wallet-rpcs: grow the pool up to this many wallet-rpcs while setups wait for a lease, so purge timers cost no throughput (0: four times --spawn-wallet-rpcs; equal to it: a fixed pool); grown instances stay, their dirs hold wallets")
 		spawnMemory = flag.Int64("spawn-memory-budget-mib", 0, "with --spawn-max: also stop growing when the wallet-rpcs' resident memory would pass this many MiB (0: no memory bound; ~40 MiB each)")
 		spawnDaemon = flag.String("spawn-daemon-address", "", "with --spawn-wallet-rpcs: monerod host:port (trusted); empty runs them --offline (setup only)")
+		watchDaemon = flag.String("watch-daemon", os.Getenv("XMR_ESCROW_DAEMON_URL"), "monerod RPC URL for the block watcher, which scans each block for escrows awaiting payment (one replica per namespace leads); default $XMR_ESCROW_DAEMON_URL, else http://<--spawn-daemon-address>; \"off\" disables")
 		hostName    = flag.String("host-name", "", "this worker's failure domain, where its wallet dirs' disk is; a setup puts its three roles on three hosts when there are three (default $"+worker.EnvHost+" or the hostname)")
 		takeover    = flag.Duration("takeover-wait", envDuration("XMR_ESCROW_TAKEOVER_WAIT"), "wait this long for another worker to release the wallet dirs instead of refusing at once (a rolling deploy on one host; $XMR_ESCROW_TAKEOVER_WAIT)")
 	)
@@ -105,6 +106,10 @@ func run() error {
 		cfg.Instances = append(cfg.Instances, ins...)
 	}
 	cfg.WalletsOnly = cfg.WalletsOnly || *walletsOnly
+	cfg.DaemonURL = watcherURL(*watchDaemon, *spawnDaemon)
+	if cfg.Namespace = *namespace; cfg.Namespace == "" {
+		cfg.Namespace = os.Getenv("TEMPORAL_NAMESPACE")
+	}
 	if *hostName != "" {
 		cfg.Host = *hostName
 	}
@@ -196,4 +201,17 @@ func growTo(spawn, spawnMax int) int {
 		return 4 * spawn
 	}
 	return spawnMax
+}
+
+// watcherURL is the block watcher's monerod: --watch-daemon, or the spawned pool's daemon.
+func watcherURL(flagValue, spawnDaemon string) string {
+	switch {
+	case flagValue == "off":
+		return ""
+	case flagValue != "":
+		return flagValue
+	case spawnDaemon != "":
+		return "http://" + spawnDaemon
+	}
+	return ""
 }

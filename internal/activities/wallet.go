@@ -40,6 +40,7 @@ type Wallet struct {
 	counters *Counters
 	pool     *Pool
 	backups  Backups
+	watches  Watches
 	host     string
 }
 
@@ -63,6 +64,9 @@ type WalletConfig struct {
 	// Backups, if set, receives a sealed copy of each wallet's keys file after every round
 	// and at Ready (backup.go); nil on a participant's own worker.
 	Backups Backups
+	// Watches, if set, receives an escrow's address and view key for the block watcher when
+	// it starts waiting for payment (watch.go); nil on a participant's own worker.
+	Watches Watches
 	// Host names the host whose disk holds Dir; a restore reports it as the role's new home.
 	Host string
 }
@@ -79,7 +83,7 @@ func NewWallet(cfg WalletConfig) (*Wallet, error) {
 	case len(cfg.Secret) < MinSecretLength:
 		return nil, fmt.Errorf("wallet activities %s: wallet secret has %d bytes, need at least %d", cfg.Instance, len(cfg.Secret), MinSecretLength)
 	}
-	w := &Wallet{instance: cfg.Instance, rpc: cfg.RPC, dir: cfg.Dir, secret: cfg.Secret, counters: cfg.Counters, pool: cfg.Pool, backups: cfg.Backups, host: cfg.Host}
+	w := &Wallet{instance: cfg.Instance, rpc: cfg.RPC, dir: cfg.Dir, secret: cfg.Secret, counters: cfg.Counters, pool: cfg.Pool, backups: cfg.Backups, watches: cfg.Watches, host: cfg.Host}
 	if w.counters == nil {
 		w.counters = &Counters{}
 	}

@@ -1,0 +1,58 @@
+package escrow
+
+import "time"
+
+// DefaultFundingSafetyNet is the longest wait between funding checks while the block watcher
+// watches an escrow's address (Timing.FundingWatchedPollMax). The watcher's signal makes the
+// escrow check at once, so the poll only covers a watcher that is down or a signal that is
+// lost: at 6 h, a payment is noticed within the quarter of a day at worst, for four checks a
+// day instead of 144.
+const DefaultFundingSafetyNet = 6 * time.Hour
+
+// MaxPaymentsSeen bounds the block watcher's sightings an escrow lists: a flood of dust
+// payments must not grow its state without bound.
+const MaxPaymentsSeen = 16
+
+// PaymentSeen is the payload of SignalPaymentSeen: one payment to the escrow's address, as
+// the block watcher saw it. It is a hint for the audit trail; the escrow decides on its
+// wallet's check alone.
+type PaymentSeen struct {
+	TxHash       string `json:"tx_hash"`
+	AmountAtomic uint64 `json:"amount_atomic"`
+	// Height is the block holding the payment, 0 while it is in the pool (InPool).
+	Height     uint64 `json:"height,omitempty"`
+	UnlockTime uint64 `json:"unlock_time,omitempty"`
+	InPool     bool   `json:"in_pool,omitempty"`
+}
+
+// FundingWatch is the block watcher's part in an escrow's funding wait. It is set once the
+// escrow asked to be watched, so a run continued as new neither registers twice nor forgets
+// that its poll is only a safety net.
+type FundingWatch struct {
+	// Registered is true once the watcher has the address; Failed says why it has not (the
+	// escrow then polls as it always did).
+	Registered bool   `json:"registered"`
+	Failed     string `json:"failed,omitempty"`
+	// FromHeight is the first block the watcher looks at for this escrow.
+	FromHeight uint64 `json:"from_height,omitempty"`
+	// Signals counts the payment-seen signals received; Seen lists the first MaxPaymentsSeen.
+	Signals int           `json:"signals,omitempty"`
+	Seen    []PaymentSeen `json:"seen,omitempty"`
+	// Unwatched is set once the address was taken off the watcher, after the wait ended.
+	Unwatched bool `json:"unwatched,omitempty"`
+}
+
+// txHashLength is a transaction hash's length in hex.
+const txHashLength = 64
+
+// Note records a sighting, keeping at most MaxPaymentsSeen of them. Anyone allowed to signal
+// the workflow can send one, so a hash longer than a hash is cut rather than kept whole.
+func (w *FundingWatch) Note(p PaymentSeen) {
+	w.Signals++
+	if len(p.TxHash) > txHashLength {
+		p.TxHash = p.TxHash[:txHashLength]
+	}
+	if len(w.Seen) < MaxPaymentsSeen {
+		w.Seen = append(w.Seen, p)
+	}
+}

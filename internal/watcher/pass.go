@@ -1,0 +1,209 @@
+package watcher
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	"go.uber.org/zap"
+
+	"github.com/xmr-escrow/xmr-escrow/internal/scan"
+	"github.com/xmr-escrow/xmr-escrow/moneroaddr"
+	"github.com/xmr-escrow/xmr-escrow/store"
+)
+
+// refreshKeys reloads the watched escrows and rebuilds the scanner when they changed. It
+// returns the escrows that are new since the last pass, whose past blocks need a backfill.
+func (w *Watcher) refreshKeys(ctx context.Context) ([]store.Watch, error) {
+	watches, err := w.cfg.Store.Watches(ctx)
+	if err != nil && len(watches) == 0 {
+		return nil, err
+	}
+	if err != nil {
+		// Rows that do not open are named in err; the others are watched all the same.
+		w.log.Error("some watched escrows cannot be read; watching the rest", zap.Error(err))
+	}
+	next := make(map[string]store.Watch, len(watches))
+	var added []store.Watch
+	changed := len(watches) != len(w.keys) || w.scanner == nil
+	for _, x := range watches {
+		next[x.EscrowID] = x
+		if old, ok := w.keys[x.EscrowID]; !ok || old != x {
+			changed = true
+			added = append(added, x)
+		}
+	}
+	if !changed {
+		return nil, nil
+	}
+	sc, err := w.newScanner(watches)
+	if err != nil {
+		return nil, err
+	}
+	first := w.keys == nil
+	w.keys, w.scanner = next, sc
+	clear(w.seenPool) // the pool's transactions are scanned again for the new keys
+	if first {
+		return nil, nil // the main pass starts from the earliest registration
+	}
+	return added, nil
+}
+
+// newScanner builds a scanner over the watched escrows: each multisig address's public spend
+// key and shared private view key. An escrow whose address or key does not decode (it was
+// validated when registered) is logged and left to its own safety-net poll, so one bad row
+// never blinds the watcher to the others.
+func (w *Watcher) newScanner(watches []store.Watch) (*scan.Scanner, error) {
+	keys := make([]scan.Key, 0, len(watches))
+	for _, x := range watches {
+		a, err := moneroaddr.Parse(x.Address)
+		if err != nil {
+			w.log.Error("a watched escrow's address does not decode; not watching it", zap.String("escrow_id", x.EscrowID), zap.Error(err))
+			continue
+		}
+		k := scan.Key{ID: x.EscrowID, View: x.ViewKey, Spend: a.PublicSpendKey}
+		if _, err := scan.NewScanner([]scan.Key{k}); err != nil {
+			w.log.Error("a watched escrow's view key is not usable; not watching it", zap.String("escrow_id", x.EscrowID), zap.Error(err))
+			continue
+		}
+		keys = append(keys, k)
+	}
+	sc, err := scan.NewScanner(keys)
+	if err != nil {
+		return nil, fmt.Errorf("watcher: build scanner: %w", err)
+	}
+	return sc, nil
+}
+
+// backfill scans the blocks a newly registered escrow may have been paid in before the
+// watcher knew its key: from its registration height up to the last block scanned.
+func (w *Watcher) backfill(ctx context.Context, added []store.Watch, last uint64) error {
+	if len(added) == 0 {
+		return nil
+	}
+	from := last + 1
+	for _, x := range added {
+		from = min(from, x.FromHeight)
+	}
+	if from > last {
+		return nil
+	}
+	from = max(from, last-min(last, maxBackfill))
+	sc, err := w.newScanner(added)
+	if err != nil {
+		return err
+	}
+	for h := from; h <= last; h++ {
+		b, err := w.cfg.Daemon.Block(ctx, h)
+		if err != nil {
+			return err
+		}
+		if err := w.scanBlock(ctx, b, sc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanBlock scans a block's miner transaction and transactions with sc and tells the
+// escrows paid.
+func (w *Watcher) scanBlock(ctx context.Context, b Block, sc *scan.Scanner) error {
+	if sc == nil || sc.Len() == 0 {
+		return nil
+	}
+	raw, err := w.cfg.Daemon.Transactions(ctx, b.TxHashes)
+	if err != nil {
+		return err
+	}
+	txs := make([]*scan.Tx, 0, len(raw)+1)
+	if miner, err := scan.ParseMinerTx(b.MinerTxHash, b.JSON); err == nil {
+		txs = append(txs, miner)
+	} else {
+		w.log.Warn("cannot read a block's miner transaction; skipping it", zap.Uint64("height", b.Height), zap.Error(err))
+	}
+	txs = append(txs, w.parse(raw)...)
+	return w.scanAndNotify(ctx, sc, txs, b.Height, false)
+}
+
+// scanPool scans the pool's transactions not seen yet, so a payment is noticed before it is
+// mined; its block tells the escrow again, with the height.
+func (w *Watcher) scanPool(ctx context.Context) error {
+	if w.scanner == nil || w.scanner.Len() == 0 {
+		return nil
+	}
+	raw, err := w.cfg.Daemon.Pool(ctx)
+	if err != nil {
+		return err
+	}
+	now := make(map[string]bool, len(raw))
+	var fresh []RawTx
+	for _, t := range raw {
+		now[t.Hash] = true
+		if !w.seenPool[t.Hash] {
+			fresh = append(fresh, t)
+		}
+	}
+	w.seenPool = now // forget what left the pool
+	return w.scanAndNotify(ctx, w.scanner, w.parse(fresh), 0, true)
+}
+
+// parse decodes transactions; one that does not parse is logged and skipped (the escrow's
+// own safety-net poll still asks its wallet).
+func (w *Watcher) parse(raw []RawTx) []*scan.Tx {
+	out := make([]*scan.Tx, 0, len(raw))
+	for _, t := range raw {
+		tx, err := scan.ParseTx(t.Hash, t.AsJSON)
+		if err != nil {
+			w.log.Warn("cannot read a transaction; skipping it", zap.String("tx", t.Hash), zap.Error(err))
+			continue
+		}
+		out = append(out, tx)
+	}
+	return out
+}
+
+// scanAndNotify scans txs and tells each paid escrow.
+func (w *Watcher) scanAndNotify(ctx context.Context, sc *scan.Scanner, txs []*scan.Tx, height uint64, inPool bool) error {
+	if len(txs) == 0 {
+		return nil
+	}
+	res, err := sc.ScanTxs(txs, w.cfg.Workers)
+	if err != nil {
+		return fmt.Errorf("watcher: scan at height %d: %w", height, err)
+	}
+	for _, r := range res.Rejected {
+		w.log.Warn("an output to a watched escrow is not counted", zap.String("escrow_id", r.KeyID), zap.String("tx", r.TxHash),
+			zap.Int("output", r.OutputIndex), zap.Error(r.Err))
+	}
+	for _, m := range res.Matches {
+		w.notify(ctx, m.KeyID, Seen{TxHash: m.TxHash, OutputIndex: m.OutputIndex, Amount: m.Amount, Height: height, UnlockTime: m.UnlockTime, InPool: inPool})
+	}
+	return nil
+}
+
+// notify tells an escrow; a failure is kept and retried at the start of the next pass.
+func (w *Watcher) notify(ctx context.Context, escrowID string, s Seen) {
+	if err := w.cfg.Notify(ctx, escrowID, s); err != nil {
+		w.log.Warn("tell an escrow about its payment; retrying next pass", zap.String("escrow_id", escrowID), zap.String("tx", s.TxHash), zap.Error(err))
+		w.pending = append(w.pending, notice{escrowID: escrowID, seen: s})
+		return
+	}
+	w.log.Info("payment seen", zap.String("escrow_id", escrowID), zap.String("tx", s.TxHash), zap.Uint64("amount", s.Amount),
+		zap.Uint64("height", s.Height), zap.Bool("in_pool", s.InPool))
+}
+
+// redeliver retries the notices that failed, once each per pass, dropping those of escrows
+// no longer watched (funded or ended meanwhile).
+func (w *Watcher) redeliver(ctx context.Context) {
+	pending := w.pending
+	w.pending = nil
+	for _, n := range pending {
+		if _, ok := w.keys[n.escrowID]; ok {
+			w.notify(ctx, n.escrowID, n.seen)
+		}
+	}
+}
+
+// Watched lists the escrows the leader watches now, sorted (for tests and logs).
+func (w *Watcher) Watched() []string { return slices.Sorted(maps.Keys(w.keys)) }

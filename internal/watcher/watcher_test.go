@@ -1,0 +1,149 @@
+package watcher
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/xmr-escrow/xmr-escrow/store"
+)
+
+// setup builds a fake chain of 300 empty-ish blocks (each with a recorded miner tx), a store
+// watching recv1 and recv2 from height 298, and a watcher over them.
+func setup(t *testing.T) (vectors, *fakeDaemon, *memStore, *notices, *Watcher) {
+	t.Helper()
+	v := loadVectors(t)
+	d, client := newFakeDaemon(t, v)
+	for range 300 {
+		d.mine(v, 0, "")
+	}
+	st := &memStore{blocks: map[uint64]string{}, watches: []store.Watch{v.watch(t, "recv1", 298), v.watch(t, "recv2", 298)}}
+	n := &notices{}
+	w := New(Config{Store: st, Daemon: client, Notify: n.notify, Workers: 2})
+	return v, d, st, n, w
+}
+
+// expect lists what wallet-rpc reported for the given keys in the given txs, at height h.
+func expect(v vectors, h uint64, pool bool, txs []string, keys ...string) []string {
+	var out []string
+	for _, e := range v.Expected {
+		if slices.Contains(keys, e.Key) && slices.Contains(txs, e.TxHash) {
+			out = append(out, fmt.Sprintf("%s %s/%d %d h=%d pool=%t", e.Key, e.TxHash[:8], e.OutputIndex, e.Amount, h, pool))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func pass(t *testing.T, w *Watcher) {
+	t.Helper()
+	require.NoError(t, w.Pass(context.Background()))
+}
+
+// TestEveryPaymentIsSeenInThePoolAndAgainInItsBlock: several outputs to one escrow in one
+// transaction, two escrows paid by one transaction, a payment with additional tx keys, a
+// time-locked payment, and decoy outputs to other addresses (the funder's change and its
+// subaddress): each watched output is reported with the amount wallet-rpc reported, first
+// from the pool, then with its block's height; nothing else is.
+func TestEveryPaymentIsSeenInThePoolAndAgainInItsBlock(t *testing.T) {
+	v, d, _, n, w := setup(t)
+	pass(t, w)
+	assert.Empty(t, n.take(), "nothing paid yet")
+
+	all := []string{v.Txs[0].Hash, v.Txs[1].Hash, v.Txs[2].Hash, v.Txs[3].Hash}
+	d.pool = slices.Clone(all)
+	pass(t, w)
+	assert.Equal(t, expect(v, 0, true, all, "recv1", "recv2"), n.take(), "seen in the pool")
+	pass(t, w)
+	assert.Empty(t, n.take(), "a pool transaction is reported once")
+
+	d.mine(v, 1, "", all[:2]...)
+	d.mine(v, 1, "", all[2:]...)
+	pass(t, w)
+	got := n.take()
+	want := append(expect(v, 300, false, all[:2], "recv1", "recv2"), expect(v, 301, false, all[2:], "recv1", "recv2")...)
+	slices.Sort(want)
+	assert.Equal(t, want, got, "seen again in its block, within one block")
+	for _, g := range got {
+		assert.NotContains(t, g, "funder", "no output of another address is reported")
+	}
+}
+
+// TestAReorgIsFollowedAndThePaymentReportedAtItsNewHeight: the block holding a payment is
+// replaced by a branch where it is mined one block later; the watcher finds the fork by hash
+// and reports the payment again at its new height.
+func TestAReorgIsFollowedAndThePaymentReportedAtItsNewHeight(t *testing.T) {
+	v, d, st, n, w := setup(t)
+	tx := v.Txs[1].Hash
+	d.mine(v, 1, "", tx)
+	pass(t, w)
+	assert.Equal(t, expect(v, 300, false, []string{tx}, "recv1", "recv2"), n.take())
+
+	d.pop(1)
+	d.mine(v, 1, "branch")
+	d.mine(v, 1, "branch", tx)
+	pass(t, w) // finds the fork
+	pass(t, w) // scans the branch
+	assert.Equal(t, expect(v, 301, false, []string{tx}, "recv1", "recv2"), n.take())
+	top, err := st.ScannedBlocks(context.Background(), 1)
+	require.NoError(t, err)
+	assert.Equal(t, d.blocks[301].hash, top[0].Hash, "the branch is what is recorded")
+}
+
+// TestARestartedWatcherGoesOnFromTheLastScannedBlock: a new leader (fresh memory, same
+// database) neither rescans nor re-reports old blocks, and reports the new one.
+func TestARestartedWatcherGoesOnFromTheLastScannedBlock(t *testing.T) {
+	v, d, st, n, w := setup(t)
+	d.mine(v, 1, "", v.Txs[0].Hash)
+	pass(t, w)
+	require.NotEmpty(t, n.take())
+
+	d.mine(v, 1, "", v.Txs[2].Hash)
+	w2 := New(Config{Store: st, Daemon: w.cfg.Daemon, Notify: n.notify})
+	pass(t, w2)
+	assert.Equal(t, expect(v, 301, false, []string{v.Txs[2].Hash}, "recv1", "recv2"), n.take())
+}
+
+// TestANewlyRegisteredEscrowIsScannedFromItsRegistrationHeight: an escrow registered after
+// its payment was mined (the buyer paid at once) gets the blocks since its height backfilled.
+func TestANewlyRegisteredEscrowIsScannedFromItsRegistrationHeight(t *testing.T) {
+	v, d, st, n, w := setup(t)
+	st.watches = st.watches[:1] // only recv1
+	pass(t, w)
+	d.mine(v, 1, "", v.Txs[2].Hash) // pays recv2
+	pass(t, w)
+	assert.Empty(t, n.take(), "recv2 is not watched yet")
+
+	st.watches = append(st.watches, v.watch(t, "recv2", 299))
+	pass(t, w)
+	assert.Equal(t, expect(v, 300, false, []string{v.Txs[2].Hash}, "recv2"), n.take())
+}
+
+// TestAFailedNotificationIsDeliveredOnTheNextPass: Temporal down for a moment loses nothing.
+func TestAFailedNotificationIsDeliveredOnTheNextPass(t *testing.T) {
+	v, d, _, n, w := setup(t)
+	pass(t, w)
+	n.fail = true
+	d.mine(v, 1, "", v.Txs[2].Hash)
+	pass(t, w)
+	assert.Empty(t, n.take())
+	n.fail = false
+	pass(t, w)
+	assert.Equal(t, expect(v, 300, false, []string{v.Txs[2].Hash}, "recv2"), n.take())
+}
+
+// TestADaemonThatIsDownOrLiesFailsThePassNotTheWatcher: a pass against a dead daemon is an
+// error and the next one goes on; a block answered for the wrong height is refused.
+func TestADaemonThatIsDownOrLiesFailsThePassNotTheWatcher(t *testing.T) {
+	v, d, _, n, w := setup(t)
+	d.down = true
+	assert.ErrorIs(t, w.Pass(context.Background()), ErrDaemon)
+	d.down = false
+	d.mine(v, 1, "", v.Txs[2].Hash)
+	pass(t, w)
+	assert.NotEmpty(t, n.take())
+}

@@ -1,0 +1,59 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/internal/watcher"
+)
+
+// startWatcher makes this worker a replica of its namespace's block watcher (package
+// watcher): one replica leads, the others stand by. It needs the daemon's URL, the store
+// (registrations, scanned blocks, the leader lock) and the escrow queue (the workflows it
+// signals run here).
+func (w *Worker) startWatcher() {
+	if w.cfg.DaemonURL == "" || w.store == nil || w.pool == nil {
+		return
+	}
+	ns := w.cfg.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	wt := watcher.New(watcher.Config{
+		Store:  w.store,
+		Daemon: watcher.NewDaemon(w.cfg.DaemonURL, 0),
+		Notify: w.notifyPayment,
+		Name:   "block-watcher/" + ns,
+		Logger: w.log,
+	})
+	w.watcher, w.stopWatcher = wt, cancel
+	w.watcherDone.Go(func() { wt.Run(ctx) })
+}
+
+// stopWatcherAndWait ends this replica's watcher, releasing the lock if it led.
+func (w *Worker) stopWatcherAndWait() {
+	if w.stopWatcher != nil {
+		w.stopWatcher()
+		w.watcherDone.Wait()
+	}
+}
+
+// notifyPayment signals "payment seen" to the escrow's workflow, which asks its wallet at
+// once. An escrow whose workflow is gone has nothing to be told.
+func (w *Worker) notifyPayment(ctx context.Context, escrowID string, s watcher.Seen) error {
+	p := escrow.PaymentSeen{TxHash: s.TxHash, AmountAtomic: s.Amount, Height: s.Height, UnlockTime: s.UnlockTime, InPool: s.InPool}
+	err := w.client.SignalWorkflow(ctx, escrow.WorkflowID(escrowID), "", string(escrow.SignalPaymentSeen), p)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("signal payment seen to escrow %s: %w", escrowID, err)
+	}
+	return nil
+}

@@ -1,0 +1,125 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/internal/activities"
+)
+
+// changeBlockWatcher versions the block watcher's part in the funding wait: the escrow
+// registers its address and view key when it starts waiting, a payment-seen signal cuts the
+// wait short, the poll backs off to a safety net while registered, and the escrow unwatches
+// when the wait ends. Everything after the registration keys off status.Funding.Watch, which
+// only this version sets, so runs continued as new need no marker of their own.
+const changeBlockWatcher = "block-watcher"
+
+// watchOptions give the registration a minute or so of tries, standing back for setups
+// included (a poll's 5 s each): without it the escrow simply polls as it always did.
+func watchOptions() workflow.ActivityOptions {
+	o := pollOptions()
+	o.ScheduleToCloseTimeout = 10 * time.Minute
+	o.RetryPolicy.MaximumAttempts = 10
+	return o
+}
+
+// registerWatch asks the watching role's wallet, once per escrow, to hand its address and
+// view key to the block watcher. A failure is logged and recorded; the poll stays as it was.
+func (e *escrowFlow) registerWatch(ctx workflow.Context) {
+	f := &e.status.Funding
+	if f.Watch != nil || e.status.Address == "" {
+		return
+	}
+	if workflow.GetVersion(ctx, changeBlockWatcher, workflow.DefaultVersion, 1) < 1 {
+		return
+	}
+	w := &escrow.FundingWatch{}
+	f.Watch = w
+	var res activities.RegisterWatchResult
+	in := activities.RegisterWatchInput{EscrowID: e.in.EscrowID, Role: watcher, Address: e.status.Address}
+	if err := workflow.ExecuteActivity(e.on(ctx, watcher, watchOptions()), wallet.RegisterWatch, in).Get(ctx, &res); err != nil {
+		w.Failed = failureReason(err)
+		workflow.GetLogger(ctx).Warn("block watcher registration failed; polling for the payment as before", "error", err)
+		return
+	}
+	if !res.Registered {
+		w.Failed = "the watching role's worker keeps no block watches"
+		workflow.GetLogger(ctx).Info("not registered with a block watcher; polling for the payment as before")
+		return
+	}
+	w.Registered, w.FromHeight = true, res.FromHeight
+	workflow.GetLogger(ctx).Info("registered with the block watcher", "from_height", res.FromHeight)
+}
+
+// fundingPollMax is the longest wait between funding checks: a safety net while the block
+// watcher watches the address, the ordinary back-off's cap otherwise.
+func (e *escrowFlow) fundingPollMax() time.Duration {
+	if w := e.status.Funding.Watch; w != nil && w.Registered && !w.Unwatched {
+		return e.timing.FundingWatchedPollMax
+	}
+	return e.timing.FundingPollMax
+}
+
+// sightings is the channel of the block watcher's payment-seen signals.
+func sightings(ctx workflow.Context) workflow.ReceiveChannel {
+	return workflow.GetSignalChannel(ctx, string(escrow.SignalPaymentSeen))
+}
+
+// sightingPending reports a payment-seen signal not yet taken, which ends the funding wait.
+// Escrows that never asked to be watched (older runs) ignore the signal, so they replay.
+func (e *escrowFlow) sightingPending(ctx workflow.Context) bool {
+	return e.status.Funding.Watch != nil && sightings(ctx).Len() > 0
+}
+
+// takeSightings records the payment-seen signals received so far. They are the audit
+// trail only: what arrived is what the wallet's check, which they bring forward, says.
+func (e *escrowFlow) takeSightings(ctx workflow.Context) {
+	w := e.status.Funding.Watch
+	if w == nil {
+		return
+	}
+	ch := sightings(ctx)
+	for {
+		var p escrow.PaymentSeen
+		if !ch.ReceiveAsync(&p) {
+			return
+		}
+		w.Note(p)
+		workflow.GetLogger(ctx).Info("the block watcher saw a payment; asking the wallet now",
+			"tx_hash", p.TxHash, "amount", p.AmountAtomic, "in_pool", p.InPool, "height", p.Height)
+	}
+}
+
+// unwatchOnLeaving takes the escrow off the block watcher once the funding wait is over
+// (funded, cancelled, refunding, past its deadline), or the run is being cancelled (turnErr).
+// It is a database write like the projection, retried as long, and awaited with the
+// projections before the run ends or continues as new, so it never holds the escrow up.
+func (e *escrowFlow) unwatchOnLeaving(ctx workflow.Context, turnErr error) {
+	w := e.status.Funding.Watch
+	if w == nil || !w.Registered || w.Unwatched {
+		return
+	}
+	if e.status.Status == escrow.StatusAwaitingFunding && turnErr == nil {
+		return
+	}
+	e.takeSightings(ctx)
+	w.Unwatched = true
+	opts := projectionOptions
+	if turnErr != nil {
+		// A cancelled run ends after this turn and nothing awaits the write later: it
+		// waits here, a minute at most, like the release of a setup's instances.
+		opts.ScheduleToCloseTimeout = time.Minute
+	}
+	// Disconnected and never cancelled: cancelling the run must not cancel the write.
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	f := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, opts), projection.Unwatch, activities.UnwatchInput{EscrowID: e.in.EscrowID})
+	if turnErr == nil {
+		e.projections = append(e.projections, f)
+		return
+	}
+	if err := f.Get(dctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("take the escrow off the block watcher", "error", err)
+	}
+}
