@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"hash/fnv"
 	"time"
@@ -94,10 +95,14 @@ func (l *Leadership) Alive(ctx context.Context) error {
 	return nil
 }
 
-// Release gives the lock up and closes its connection.
+// Release gives the lock up and returns its connection. If the unlock fails, the connection
+// is discarded instead: a pooled session that still held the lock would keep every other
+// replica standing by.
 func (l *Leadership) Release() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, _ = l.conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, l.key)
+	if _, err := l.conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, l.key); err != nil {
+		_ = l.conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
 	_ = l.conn.Close()
 }
