@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -67,6 +68,8 @@ type Watcher struct {
 	scanner  *scan.Scanner
 	seenPool map[string]bool
 	pending  []notice
+	// leading is set while this replica holds the lock.
+	leading atomic.Bool
 }
 
 // notice is a Seen waiting to be delivered after a failed Notify.
@@ -108,7 +111,9 @@ func (w *Watcher) Run(ctx context.Context) {
 		}
 		if lead != nil {
 			w.log.Info("leading the block watcher", zap.String("lock", w.cfg.Name))
+			w.leading.Store(true)
 			err := w.lead(ctx, lead)
+			w.leading.Store(false)
 			lead.Release()
 			if ctx.Err() == nil {
 				w.log.Warn("stopped leading the block watcher", zap.Error(err))
@@ -117,6 +122,9 @@ func (w *Watcher) Run(ctx context.Context) {
 		sleep(ctx, w.cfg.Standby)
 	}
 }
+
+// Leading reports whether this replica leads now.
+func (w *Watcher) Leading() bool { return w.leading.Load() }
 
 // lead runs scan passes while the lock holds.
 func (w *Watcher) lead(ctx context.Context, lead *store.Leadership) error {

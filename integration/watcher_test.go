@@ -1,0 +1,254 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"filippo.io/edwards25519"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/xmr-escrow/xmr-escrow/devstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/watcher"
+	"github.com/xmr-escrow/xmr-escrow/moneroaddr"
+	"github.com/xmr-escrow/xmr-escrow/store"
+	"github.com/xmr-escrow/xmr-escrow/store/schema"
+	"github.com/xmr-escrow/xmr-escrow/store/storetest"
+	"github.com/xmr-escrow/xmr-escrow/walletrpc"
+)
+
+// watchedAddress is an address made from fresh keys: an escrow's multisig address is an
+// ordinary address, and the watcher needs only its view key and public spend key.
+func watchedAddress(t *testing.T, id string, from uint64) store.Watch {
+	t.Helper()
+	scalar := func() *edwards25519.Scalar {
+		var b [64]byte
+		_, err := rand.Read(b[:])
+		require.NoError(t, err)
+		s, err := edwards25519.NewScalar().SetUniformBytes(b[:])
+		require.NoError(t, err)
+		return s
+	}
+	view, spend := scalar(), scalar()
+	a := moneroaddr.Address{Network: moneroaddr.Mainnet, Kind: moneroaddr.Standard}
+	copy(a.PublicViewKey[:], new(edwards25519.Point).ScalarBaseMult(view).Bytes())
+	copy(a.PublicSpendKey[:], new(edwards25519.Point).ScalarBaseMult(spend).Bytes())
+	addr, err := moneroaddr.Encode(a)
+	require.NoError(t, err)
+	w := store.Watch{EscrowID: id, Address: addr, FromHeight: from}
+	copy(w.ViewKey[:], view.Bytes())
+	return w
+}
+
+// sightings collects what the replicas told the escrows.
+type sightings struct {
+	mu  sync.Mutex
+	got map[string][]watcher.Seen
+	by  map[string]string // tx hash → the replica that reported it last
+}
+
+func (s *sightings) notify(replica string) func(context.Context, string, watcher.Seen) error {
+	return func(_ context.Context, id string, seen watcher.Seen) error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.got[id] = append(s.got[id], seen)
+		s.by[seen.TxHash] = replica
+		return nil
+	}
+}
+
+// waitFor polls until cond holds over what was seen, or fails after a minute (a bound for a
+// hung test, not a measurement: blocks are mined only when the test says so).
+func (s *sightings) waitFor(t *testing.T, what string, cond func(map[string][]watcher.Seen) bool) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return cond(s.got)
+	}, time.Minute, 100*time.Millisecond, what)
+}
+
+// total sums what was reported for id from the pool (height 0) or from block height h.
+func total(seen []watcher.Seen, h uint64) (sum uint64, outputs int) {
+	for _, x := range seen {
+		if x.Height == h {
+			sum += x.Amount
+			outputs++
+		}
+	}
+	return sum, outputs
+}
+
+// TestTheBlockWatcherSeesEveryPaymentWithinOneBlock: 20 watched escrows on the regtest
+// chain, two watcher replicas on one database. Payments in three transactions, with several
+// outputs to one escrow, many escrows in one transaction and decoy outputs to unwatched
+// addresses, are each reported from the pool before any block is mined, then again with the
+// block's height once one block is mined; two watched escrows that were never paid hear
+// nothing. The leader is then stopped: the standby takes over and reports the next payment.
+// Last, the block holding it is popped and the chain re-mined: the watcher follows the reorg
+// by hash and reports the payment in the new block.
+func TestTheBlockWatcherSeesEveryPaymentWithinOneBlock(t *testing.T) {
+	c := regtest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	st, err := schema.Open(ctx, storetest.NewDatabase(t), testKeys(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	height, err := c.Height(ctx)
+	require.NoError(t, err)
+
+	watched := make([]store.Watch, 20)
+	for i := range watched {
+		watched[i] = watchedAddress(t, fmt.Sprintf("w%02d", i), height)
+		require.NoError(t, st.RegisterWatch(ctx, watched[i]))
+	}
+	decoy := func() string { return watchedAddress(t, "decoy", 0).Address }
+
+	seen := &sightings{got: map[string][]watcher.Seen{}, by: map[string]string{}}
+	replicas := map[string]*watcher.Watcher{}
+	stops := map[string]context.CancelFunc{}
+	var wg sync.WaitGroup
+	for _, name := range []string{"a", "b"} {
+		w := watcher.New(watcher.Config{Store: st, Daemon: watcher.NewDaemon("http://"+c.Daemon.Address, 0), Notify: seen.notify(name),
+			Name: "block-watcher/" + t.Name(), Poll: 200 * time.Millisecond, Standby: 300 * time.Millisecond})
+		rctx, stop := context.WithCancel(ctx)
+		replicas[name], stops[name] = w, stop
+		wg.Go(func() { w.Run(rctx) })
+	}
+	t.Cleanup(func() {
+		for _, stop := range stops {
+			stop()
+		}
+		wg.Wait()
+	})
+	require.Eventually(t, func() bool { return replicas["a"].Leading() != replicas["b"].Leading() }, time.Minute, 50*time.Millisecond, "exactly one replica leads")
+
+	const xmr = 1_000_000_000_000
+	want := map[string]uint64{}
+	outs := map[string]int{}
+	pay := func(dests []walletrpc.Destination) string {
+		t.Helper()
+		_, err := c.FunderClient.Refresh(ctx, walletrpc.RefreshRequest{})
+		require.NoError(t, err)
+		res, err := c.FunderClient.Transfer(ctx, walletrpc.TransferRequest{Destinations: dests})
+		require.NoError(t, err)
+		for _, d := range dests {
+			for _, w := range watched {
+				if w.Address == d.Address {
+					want[w.EscrowID] += d.Amount
+					outs[w.EscrowID]++
+				}
+			}
+		}
+		return res.TxHash
+	}
+	to := func(i int, amount uint64) walletrpc.Destination {
+		return walletrpc.Destination{Address: watched[i].Address, Amount: amount}
+	}
+	// One escrow paid twice in one transaction, two escrows and a decoy in one transaction,
+	// then eight and ten escrows with a decoy each; w18 and w19 are never paid.
+	pay([]walletrpc.Destination{to(0, xmr), to(0, xmr/2), to(1, 7*xmr/10), {Address: decoy(), Amount: xmr / 5}})
+	d2 := []walletrpc.Destination{{Address: decoy(), Amount: xmr / 3}}
+	for i := 2; i < 10; i++ {
+		d2 = append(d2, to(i, uint64(i)*xmr/10))
+	}
+	pay(d2)
+	d3 := []walletrpc.Destination{{Address: decoy(), Amount: xmr / 7}}
+	for i := 10; i < 18; i++ {
+		d3 = append(d3, to(i, uint64(i)*xmr/100))
+	}
+	pay(d3)
+
+	matches := func(h uint64) func(map[string][]watcher.Seen) bool {
+		return func(got map[string][]watcher.Seen) bool {
+			for id, amount := range want {
+				if sum, n := total(got[id], h); sum != amount || n != outs[id] {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	seen.waitFor(t, "every payment seen in the pool, before any block", matches(0))
+	require.NoError(t, c.Mine(ctx, 1))
+	mined, err := c.Height(ctx)
+	require.NoError(t, err)
+	seen.waitFor(t, "every payment seen again in its block, before the next one", matches(mined-1))
+	seen.mu.Lock()
+	for id, got := range seen.got {
+		for _, x := range got {
+			if x.Height == mined-1 || x.Height == 0 {
+				continue
+			}
+			t.Errorf("%s reported at height %d, outside the pool and the one block mined", id, x.Height)
+		}
+	}
+	assert.Empty(t, seen.got["w18"], "a watched escrow that was not paid hears nothing")
+	assert.Empty(t, seen.got["w19"], "a watched escrow that was not paid hears nothing")
+	assert.Len(t, seen.got, 18, "only the paid escrows are told")
+	seen.mu.Unlock()
+
+	// The leader stops (a crash or a deploy): the standby goes on from the last block.
+	leader := "a"
+	if replicas["b"].Leading() {
+		leader = "b"
+	}
+	stops[leader]()
+	standby := map[string]string{"a": "b", "b": "a"}[leader]
+	require.Eventually(t, replicas[standby].Leading, time.Minute, 50*time.Millisecond, "the standby takes over")
+	clear(want)
+	clear(outs)
+	tx := pay([]walletrpc.Destination{to(5, 3*xmr)})
+	require.NoError(t, c.Mine(ctx, 1))
+	popped, err := c.Height(ctx)
+	require.NoError(t, err)
+	popped--
+	seen.waitFor(t, "the new leader reports the payment in its block", func(got map[string][]watcher.Seen) bool {
+		sum, _ := total(got["w05"], popped)
+		return sum == 3*xmr
+	})
+	assert.Equal(t, standby, seen.by[tx])
+
+	// A reorg: the block is popped, its transaction goes back to the pool, and a new block
+	// at the same height holds it again.
+	old, err := st.ScannedBlocks(ctx, 1)
+	require.NoError(t, err)
+	require.Equal(t, popped, old[0].Height)
+	popBlocks(t, ctx, c, 1)
+	seen.mu.Lock()
+	seen.got["w05"] = nil
+	seen.mu.Unlock()
+	require.NoError(t, c.Mine(ctx, 2))
+	seen.waitFor(t, "the payment is reported again from the new branch", func(got map[string][]watcher.Seen) bool {
+		sum, _ := total(got["w05"], popped)
+		return sum == 3*xmr
+	})
+	require.Eventually(t, func() bool {
+		now, err := st.ScannedBlocks(ctx, 3)
+		return err == nil && len(now) == 3 && now[1].Height == popped && now[1].Hash != old[0].Hash
+	}, time.Minute, 100*time.Millisecond, "the scanned block at that height is the new branch's")
+}
+
+// popBlocks removes the top n blocks of the regtest chain (monerod's /pop_blocks).
+func popBlocks(t *testing.T, ctx context.Context, c *devstack.Chain, n int) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]int{"nblocks": n})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+c.Daemon.Address+"/pop_blocks", bytes.NewReader(body))
+	require.NoError(t, err)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	var out struct {
+		Status string `json:"status"`
+		Height uint64 `json:"height"`
+	}
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&out))
+	require.Equal(t, "OK", out.Status, "pop_blocks")
+}
