@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xmr-escrow/xmr-escrow/devstack"
+	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/internal/watcher"
 	"github.com/xmr-escrow/xmr-escrow/moneroaddr"
 	"github.com/xmr-escrow/xmr-escrow/store"
@@ -251,4 +252,41 @@ func popBlocks(t *testing.T, ctx context.Context, c *devstack.Chain, n int) {
 	}
 	require.NoError(t, json.NewDecoder(res.Body).Decode(&out))
 	require.Equal(t, "OK", out.Status, "pop_blocks")
+}
+
+// TestAWatchedEscrowIsFundedByTheWatchersSignalNotItsPoll: an escrow on the real stack
+// registers with the block watcher when it starts waiting, and its polls are an hour apart.
+// The buyer pays; the watcher sees the payment and the escrow asks its wallet at once, so it
+// is funded one block later with no poll in between. Once funded it leaves the watcher.
+func TestAWatchedEscrowIsFundedByTheWatchersSignalNotItsPoll(t *testing.T) {
+	ms := startMoneyStack(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	in := input("watched", 0)
+	in.AmountAtomic = price
+	in.VendorPayoutAddress, in.BuyerRefundAddress = ms.vendor, ms.buyer
+	in.Timing = escrow.Timing{FundingConfirmations: 1, FundingPoll: time.Hour, FundingPollMax: time.Hour, FundingWatchedPollMax: 6 * time.Hour}
+	_, err := ms.Starter.Start(ctx, in)
+	require.NoError(t, err)
+	st, err := ms.Starter.WaitUntil(ctx, "watched", 200*time.Millisecond, func(st escrow.State) bool {
+		return st.Funding.Watch != nil && (st.Funding.Watch.Registered || st.Funding.Watch.Failed != "")
+	})
+	require.NoError(t, err)
+	require.True(t, st.Funding.Watch.Registered, "registered with the block watcher: %s", st.Funding.Watch.Failed)
+	checks := st.Funding.Checks
+
+	_, err = ms.chain.Pay(ctx, st.Address, price)
+	require.NoError(t, err)
+	require.NoError(t, ms.chain.Mine(ctx, 1))
+	st, err = ms.Starter.WaitUntil(ctx, "watched", 200*time.Millisecond, func(st escrow.State) bool { return st.Status == escrow.StatusFunded })
+	require.NoError(t, err)
+	assert.Equal(t, uint64(price), st.Funding.ConfirmedAtomic, "the wallet's check decided")
+	assert.GreaterOrEqual(t, st.Funding.Watch.Signals, 1, "the watcher told the escrow")
+	assert.LessOrEqual(t, st.Funding.Checks-checks, 2, "one check per sighting (pool, block), no hourly poll")
+	_, err = ms.Starter.WaitUntil(ctx, "watched", 200*time.Millisecond, func(st escrow.State) bool { return st.Funding.Watch.Unwatched })
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		n, err := ms.Store.CountWatches(ctx)
+		return err == nil && n == 0
+	}, time.Minute, 200*time.Millisecond, "a funded escrow is taken off the watcher")
 }
