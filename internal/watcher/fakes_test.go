@@ -81,6 +81,8 @@ type fakeDaemon struct {
 	pool   []string
 	txs    map[string]string
 	down   bool
+	// fetched lists every transaction /get_transactions was asked for.
+	fetched []string
 }
 
 func newFakeDaemon(t *testing.T, v vectors) (*fakeDaemon, *Daemon) {
@@ -147,6 +149,7 @@ func (f *fakeDaemon) serve(w http.ResponseWriter, r *http.Request) {
 		}})
 	case r.URL.Path == "/get_transactions":
 		var txs []map[string]any
+		f.fetched = append(f.fetched, req.TxsHashes...)
 		for _, h := range req.TxsHashes {
 			txs = append(txs, map[string]any{"tx_hash": h, "as_json": f.txs[h]})
 		}

@@ -107,12 +107,22 @@ func (w *Watcher) backfill(ctx context.Context, added []store.Watch, last uint64
 }
 
 // scanBlock scans a block's miner transaction and transactions with sc and tells the
-// escrows paid.
+// escrows paid. A transaction the main scanner already scanned in the pool is not scanned
+// again: its matches are reused with the block's height, so each transaction costs one scan.
 func (w *Watcher) scanBlock(ctx context.Context, b Block, sc *scan.Scanner) error {
 	if sc == nil || sc.Len() == 0 {
 		return nil
 	}
-	raw, err := w.cfg.Daemon.Transactions(ctx, b.TxHashes)
+	var todo []string
+	var known []scan.Match
+	for _, h := range b.TxHashes {
+		if m, ok := w.seenPool[h]; ok && sc == w.scanner {
+			known = append(known, m...)
+			continue
+		}
+		todo = append(todo, h)
+	}
+	raw, err := w.cfg.Daemon.Transactions(ctx, todo)
 	if err != nil {
 		return err
 	}
@@ -123,7 +133,12 @@ func (w *Watcher) scanBlock(ctx context.Context, b Block, sc *scan.Scanner) erro
 		w.log.Warn("cannot read a block's miner transaction; skipping it", zap.Uint64("height", b.Height), zap.Error(err))
 	}
 	txs = append(txs, w.parse(raw)...)
-	return w.scanAndNotify(ctx, sc, txs, b.Height, false)
+	res, err := w.scan(sc, txs, b.Height)
+	if err != nil {
+		return err
+	}
+	w.tell(ctx, append(known, res.Matches...), b.Height, false)
+	return nil
 }
 
 // scanPool scans the pool's transactions not seen yet, so a payment is noticed before it is
@@ -136,16 +151,29 @@ func (w *Watcher) scanPool(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	now := make(map[string]bool, len(raw))
+	now := make(map[string][]scan.Match, len(raw))
 	var fresh []RawTx
 	for _, t := range raw {
-		now[t.Hash] = true
-		if !w.seenPool[t.Hash] {
+		m, ok := w.seenPool[t.Hash]
+		now[t.Hash] = m
+		if !ok {
 			fresh = append(fresh, t)
 		}
 	}
 	w.seenPool = now // forget what left the pool
-	return w.scanAndNotify(ctx, w.scanner, w.parse(fresh), 0, true)
+	txs := w.parse(fresh)
+	for _, tx := range txs {
+		now[tx.Hash] = nil // scanned, whatever it holds
+	}
+	res, err := w.scan(w.scanner, txs, 0)
+	if err != nil {
+		return err
+	}
+	for _, m := range res.Matches {
+		now[m.TxHash] = append(now[m.TxHash], m)
+	}
+	w.tell(ctx, res.Matches, 0, true)
+	return nil
 }
 
 // parse decodes transactions; one that does not parse is logged and skipped (the escrow's
@@ -163,23 +191,27 @@ func (w *Watcher) parse(raw []RawTx) []*scan.Tx {
 	return out
 }
 
-// scanAndNotify scans txs and tells each paid escrow.
-func (w *Watcher) scanAndNotify(ctx context.Context, sc *scan.Scanner, txs []*scan.Tx, height uint64, inPool bool) error {
+// scan scans txs and logs the outputs to watched escrows that do not count.
+func (w *Watcher) scan(sc *scan.Scanner, txs []*scan.Tx, height uint64) (scan.Result, error) {
 	if len(txs) == 0 {
-		return nil
+		return scan.Result{}, nil
 	}
 	res, err := sc.ScanTxs(txs, w.cfg.Workers)
 	if err != nil {
-		return fmt.Errorf("watcher: scan at height %d: %w", height, err)
+		return res, fmt.Errorf("watcher: scan at height %d: %w", height, err)
 	}
 	for _, r := range res.Rejected {
 		w.log.Warn("an output to a watched escrow is not counted", zap.String("escrow_id", r.KeyID), zap.String("tx", r.TxHash),
 			zap.Int("output", r.OutputIndex), zap.Error(r.Err))
 	}
-	for _, m := range res.Matches {
+	return res, nil
+}
+
+// tell notifies each paid escrow of its matches.
+func (w *Watcher) tell(ctx context.Context, matches []scan.Match, height uint64, inPool bool) {
+	for _, m := range matches {
 		w.notify(ctx, m.KeyID, Seen{TxHash: m.TxHash, OutputIndex: m.OutputIndex, Amount: m.Amount, Height: height, UnlockTime: m.UnlockTime, InPool: inPool})
 	}
-	return nil
 }
 
 // notify tells an escrow; a failure is kept and retried at the start of the next pass.

@@ -66,7 +66,8 @@ type Watcher struct {
 	// The leader's in-memory state: rebuilt from the database when it starts leading.
 	keys     map[string]store.Watch
 	scanner  *scan.Scanner
-	seenPool map[string]bool
+	// seenPool holds the pool transactions the scanner has scanned, with their matches.
+	seenPool map[string][]scan.Match
 	pending  []notice
 	// leading is set while this replica holds the lock.
 	leading atomic.Bool
@@ -128,7 +129,7 @@ func (w *Watcher) Leading() bool { return w.leading.Load() }
 
 // lead runs scan passes while the lock holds.
 func (w *Watcher) lead(ctx context.Context, lead *store.Leadership) error {
-	w.keys, w.scanner, w.seenPool, w.pending = nil, nil, map[string]bool{}, nil
+	w.keys, w.scanner, w.seenPool, w.pending = nil, nil, map[string][]scan.Match{}, nil
 	for {
 		if err := lead.Alive(ctx); err != nil {
 			return err

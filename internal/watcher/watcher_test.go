@@ -71,6 +71,7 @@ func TestEveryPaymentIsSeenInThePoolAndAgainInItsBlock(t *testing.T) {
 	for _, g := range got {
 		assert.NotContains(t, g, "funder", "no output of another address is reported")
 	}
+	assert.Empty(t, d.fetched, "transactions scanned in the pool are not fetched or scanned again in their block")
 }
 
 // TestAReorgIsFollowedAndThePaymentReportedAtItsNewHeight: the block holding a payment is
