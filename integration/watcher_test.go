@@ -11,14 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"filippo.io/edwards25519"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/xmr-escrow/xmr-escrow/devstack"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/internal/watcher"
-	"github.com/xmr-escrow/xmr-escrow/moneroaddr"
 	"github.com/xmr-escrow/xmr-escrow/store"
 	"github.com/xmr-escrow/xmr-escrow/store/schema"
 	"github.com/xmr-escrow/xmr-escrow/store/storetest"
@@ -28,24 +26,10 @@ import (
 // watchedAddress is an address made from fresh keys: an escrow's multisig address is an
 // ordinary address, and the watcher needs only its view key and public spend key.
 func watchedAddress(t *testing.T, id string, from uint64) store.Watch {
-	t.Helper()
-	scalar := func() *edwards25519.Scalar {
-		var b [64]byte
-		_, err := rand.Read(b[:])
-		require.NoError(t, err)
-		s, err := edwards25519.NewScalar().SetUniformBytes(b[:])
-		require.NoError(t, err)
-		return s
-	}
-	view, spend := scalar(), scalar()
-	a := moneroaddr.Address{Network: moneroaddr.Mainnet, Kind: moneroaddr.Standard}
-	copy(a.PublicViewKey[:], new(edwards25519.Point).ScalarBaseMult(view).Bytes())
-	copy(a.PublicSpendKey[:], new(edwards25519.Point).ScalarBaseMult(spend).Bytes())
-	addr, err := moneroaddr.Encode(a)
+	seed := make([]byte, 32)
+	_, err := rand.Read(seed)
 	require.NoError(t, err)
-	w := store.Watch{EscrowID: id, Address: addr, FromHeight: from}
-	copy(w.ViewKey[:], view.Bytes())
-	return w
+	return storetest.NewWatch(t, id, seed, from)
 }
 
 // sightings collects what the replicas told the escrows.

@@ -10,36 +10,17 @@ import (
 	"math"
 	"testing"
 
-	"filippo.io/edwards25519"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/xmr-escrow/xmr-escrow/moneroaddr"
 	"github.com/xmr-escrow/xmr-escrow/store"
+	"github.com/xmr-escrow/xmr-escrow/store/storetest"
 )
 
-// newWatch makes a watch with a real key pair: a view key derived from seed and the standard
-// mainnet address whose public view key it matches.
+// newWatch makes a watch with a real key pair derived from seed.
 func newWatch(t *testing.T, id string, seed byte, from uint64) store.Watch {
-	t.Helper()
-	scalar := func(b byte) *edwards25519.Scalar {
-		var wide [64]byte
-		for i := range wide {
-			wide[i] = b + byte(i)
-		}
-		s, err := edwards25519.NewScalar().SetUniformBytes(wide[:])
-		require.NoError(t, err)
-		return s
-	}
-	view, spend := scalar(seed), scalar(seed+100)
-	a := moneroaddr.Address{Network: moneroaddr.Mainnet, Kind: moneroaddr.Standard}
-	copy(a.PublicViewKey[:], new(edwards25519.Point).ScalarBaseMult(view).Bytes())
-	copy(a.PublicSpendKey[:], new(edwards25519.Point).ScalarBaseMult(spend).Bytes())
-	addr, err := moneroaddr.Encode(a)
-	require.NoError(t, err)
-	w := store.Watch{EscrowID: id, Address: addr, FromHeight: from}
-	copy(w.ViewKey[:], view.Bytes())
-	return w
+	return storetest.NewWatch(t, id, []byte{seed}, from)
 }
 
 // rawWatches dumps watched_escrows as PostgreSQL prints its rows.

@@ -5,6 +5,7 @@ package storetest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha512"
 	"database/sql"
 	"encoding/hex"
 	"net/url"
@@ -13,7 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/edwards25519"
 	"github.com/lib/pq"
+
+	"github.com/xmr-escrow/xmr-escrow/moneroaddr"
+	"github.com/xmr-escrow/xmr-escrow/store"
 )
 
 // EnvServer names the environment variable holding the URL of the server tests create their
@@ -89,4 +94,30 @@ func dropDatabase(t testing.TB, server, name string) {
 	if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)"); err != nil {
 		t.Errorf("storetest: drop database %s: %v", name, err)
 	}
+}
+
+// NewWatch makes a block-watcher registration with a real key pair: a view key from seed
+// (any bytes; the same seed gives the same keys) and the standard mainnet address whose
+// public view key it matches, as an escrow's multisig address would.
+func NewWatch(t testing.TB, id string, seed []byte, from uint64) store.Watch {
+	t.Helper()
+	scalar := func(tag byte) *edwards25519.Scalar {
+		wide := sha512.Sum512(append([]byte{tag}, seed...))
+		s, err := edwards25519.NewScalar().SetUniformBytes(wide[:])
+		if err != nil {
+			t.Fatalf("storetest: scalar: %v", err)
+		}
+		return s
+	}
+	view, spend := scalar(0), scalar(1)
+	a := moneroaddr.Address{Network: moneroaddr.Mainnet, Kind: moneroaddr.Standard}
+	copy(a.PublicViewKey[:], new(edwards25519.Point).ScalarBaseMult(view).Bytes())
+	copy(a.PublicSpendKey[:], new(edwards25519.Point).ScalarBaseMult(spend).Bytes())
+	addr, err := moneroaddr.Encode(a)
+	if err != nil {
+		t.Fatalf("storetest: encode address: %v", err)
+	}
+	w := store.Watch{EscrowID: id, Address: addr, FromHeight: from}
+	copy(w.ViewKey[:], view.Bytes())
+	return w
 }
