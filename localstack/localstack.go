@@ -44,6 +44,8 @@ type Options struct {
 	NoBlockWatcher bool
 	// BlockWatcherURL is the block watcher's monerod RPC URL; default the Chain's daemon.
 	BlockWatcherURL string
+	// NoKeyCache runs the pool's wallet-rpcs without the key cache (for comparisons).
+	NoKeyCache bool
 	// TemporalPort and UIPort fix the dev server's ports (make run uses 7233 and 8233).
 	TemporalPort, UIPort int
 	// WalletRPCBasePort, if set, gives the pool the ports base, base+1, ...
@@ -145,7 +147,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	pool := supervisor.Options{Count: o.WalletRPCs, Dir: filepath.Join(o.Dir, "wallet-rpc"), BasePort: o.WalletRPCBasePort, NoLogin: true, Logger: o.Logger,
-		Max: o.WalletRPCsMax, MemoryBudget: o.WalletRPCMemoryBudget}
+		Max: o.WalletRPCsMax, MemoryBudget: o.WalletRPCMemoryBudget, NoKeyCache: o.NoKeyCache}
 	if o.Chain != nil {
 		// The same options the chain gives its own wallets: trusted daemon, plain HTTP.
 		co := o.Chain.WalletRPCOptions("", "")

@@ -58,6 +58,8 @@ type Options struct {
 	Max int
 	// MemoryBudget, if set, also bounds growth by the processes' resident memory (bytes).
 	MemoryBudget int64
+	// NoKeyCache runs the wallet-rpcs without the key cache (walletproc.Options.NoKeyCache).
+	NoKeyCache bool
 }
 
 // Supervisor owns the pool's processes.
@@ -199,6 +201,7 @@ func newInstance(o Options, i int) (*instance, error) {
 	opts := walletproc.Options{
 		Dir: filepath.Join(o.Dir, legacy), Port: port,
 		Offline: o.DaemonAddress == "", DaemonAddress: o.DaemonAddress, ExtraArgs: o.ExtraArgs,
+		NoKeyCache: o.NoKeyCache,
 	}
 	if !o.NoLogin {
 		opts.Username, opts.Password = "escrow", randomHex(16)

@@ -64,8 +64,8 @@ type Watcher struct {
 	cfg Config
 	log *zap.Logger
 	// The leader's in-memory state: rebuilt from the database when it starts leading.
-	keys     map[string]store.Watch
-	scanner  *scan.Scanner
+	keys    map[string]store.Watch
+	scanner *scan.Scanner
 	// seenPool holds the pool transactions the scanner has scanned, with their matches.
 	seenPool map[string][]scan.Match
 	pending  []notice
