@@ -38,9 +38,10 @@ test: tools lint
 test-unit:
 	go test -short -race -count=1 ./...
 
-## bench: N concurrent setups (1,3,6,12) over K wallet-rpcs (3,6), purge delay 10s and 0s, the
-## product against the predecessor's design; writes bench/results/latest.{json,md,png}.
-## Quick run: make bench BENCH_ARGS="-n 1,3 -k 3 -delays 0s"
+## bench: N concurrent setups (1,3,12) over K=3 wallet-rpcs, purge delay 0s and 10s: the product
+## (its ready escrows go on to the funding wait, daemon up and down; its pool may grow to 30)
+## against the direct script and the predecessor's design; writes bench/results/latest.*.
+## Quick run: make bench BENCH_ARGS="-n 1,3 -k 3 -delays 0s -systems ours,script"
 ## cmd/bench is a Go module of its own (its plotting dependencies stay out of the product's
 ## go.mod; `make build` leaves it out): built there, run from here, so a relative -out in
 ## BENCH_ARGS is relative to the repository's root.

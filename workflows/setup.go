@@ -29,14 +29,22 @@ func (e *escrowFlow) setup(ctx workflow.Context) (string, error) {
 		e.wallets[r] = created[i].Wallet
 		e.result.WalletOpens += created[i].Opens
 	}
-	msgs, err := each(ctx, e, walletOptions(stepTimeout), wallet.PrepareMultisig, e.walletInput)
-	if err != nil {
-		return "", err
-	}
 	infos := e.infos
-	for i, r := range escrow.Roles {
-		infos[r] = msgs[i].Info
-		e.result.WalletOpens += msgs[i].Opens
+	fewer := workflow.GetVersion(ctx, changeFewerSetupSteps, workflow.DefaultVersion, 1) >= 1
+	if fewer {
+		// CreateWallet returns the round-0 message itself.
+		for i, r := range escrow.Roles {
+			infos[r] = created[i].Info
+		}
+	} else {
+		msgs, err := each(ctx, e, walletOptions(stepTimeout), wallet.PrepareMultisig, e.walletInput)
+		if err != nil {
+			return "", err
+		}
+		for i, r := range escrow.Roles {
+			infos[r] = msgs[i].Info
+			e.result.WalletOpens += msgs[i].Opens
+		}
 	}
 	var last []activities.RoundResult
 	for round := 1; round <= escrow.Rounds; round++ {
@@ -69,12 +77,22 @@ func (e *escrowFlow) setup(ctx workflow.Context) (string, error) {
 		}
 		last = res
 	}
-	return e.verify(ctx, last)
+	return e.verify(ctx, last, fewer)
 }
 
+// changeFewerSetupSteps versions a setup with two steps fewer on its critical path:
+// CreateWallet returns the round-0 message (no PrepareMultisig step), and the payout
+// addresses are validated at the same time as the wallets are verified.
+const changeFewerSetupSteps = "fewer-setup-steps"
+
 // verify checks that all three wallets are finished 2-of-3 multisig wallets with one and
-// the same address: the property the money will rely on.
-func (e *escrowFlow) verify(ctx workflow.Context, last []activities.RoundResult) (string, error) {
+// the same address: the property the money will rely on. With together, the payout
+// addresses are validated in the same round trip.
+func (e *escrowFlow) verify(ctx workflow.Context, last []activities.RoundResult, together bool) (string, error) {
+	var validations []workflow.Future
+	if together {
+		validations = e.validateAddresses(ctx)
+	}
 	vs, err := each(ctx, e, walletOptions(stepTimeout), wallet.VerifyMultisig, e.walletInput)
 	if err != nil {
 		return "", err
@@ -96,14 +114,17 @@ func (e *escrowFlow) verify(ctx workflow.Context, last []activities.RoundResult)
 			return "", setupError("%s wallet's last round gave address %s, now it reports %s", r, last[i].Address, v.Address)
 		}
 	}
-	if workflow.GetVersion(ctx, changeStrictInput, workflow.DefaultVersion, 1) < 1 {
+	if !together && workflow.GetVersion(ctx, changeStrictInput, workflow.DefaultVersion, 1) < 1 {
 		return addr, nil
 	}
 	if err := moneroaddr.Valid(addr, e.in.AddressNetwork()); err != nil {
 		return "", setupError("the multisig address is not a %s address: %v", e.in.AddressNetwork(), err)
 	}
-	// The wallet-rpc that will build the payout must accept both payout addresses too.
-	for _, a := range []string{e.in.VendorPayoutAddress, e.in.BuyerRefundAddress} {
+	if together {
+		return addr, e.checkValidations(ctx, validations)
+	}
+	// Older runs validated one address after the other.
+	for _, a := range e.payoutAddresses() {
 		var res activities.AddressResult
 		req := activities.AddressInput{EscrowID: e.in.EscrowID, Role: escrow.Arbiter, Address: a}
 		if err := workflow.ExecuteActivity(e.on(ctx, escrow.Arbiter, walletOptions(stepTimeout)), wallet.ValidateAddress, req).Get(ctx, &res); err != nil {
@@ -114,6 +135,36 @@ func (e *escrowFlow) verify(ctx workflow.Context, last []activities.RoundResult)
 		}
 	}
 	return addr, nil
+}
+
+// payoutAddresses are the two addresses a payout may go to.
+func (e *escrowFlow) payoutAddresses() []string {
+	return []string{e.in.VendorPayoutAddress, e.in.BuyerRefundAddress}
+}
+
+// validateAddresses asks the wallet-rpc that will build the payout whether it accepts both
+// payout addresses; the futures are read by checkValidations.
+func (e *escrowFlow) validateAddresses(ctx workflow.Context) []workflow.Future {
+	var out []workflow.Future
+	for _, a := range e.payoutAddresses() {
+		req := activities.AddressInput{EscrowID: e.in.EscrowID, Role: escrow.Arbiter, Address: a}
+		out = append(out, workflow.ExecuteActivity(e.on(ctx, escrow.Arbiter, walletOptions(stepTimeout)), wallet.ValidateAddress, req))
+	}
+	return out
+}
+
+// checkValidations fails the setup if the wallet-rpc refused a payout address.
+func (e *escrowFlow) checkValidations(ctx workflow.Context, fs []workflow.Future) error {
+	for i, f := range fs {
+		var res activities.AddressResult
+		if err := f.Get(ctx, &res); err != nil {
+			return err
+		}
+		if !res.Valid {
+			return setupError("the wallet-rpc refuses payout address %.12s… (network %q)", e.payoutAddresses()[i], res.Nettype)
+		}
+	}
+	return nil
 }
 
 // assign decides which wallet-rpc instance serves each role, once; the local activity's

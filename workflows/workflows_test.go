@@ -76,7 +76,7 @@ func (f *fakeWallets) install() {
 	env.OnActivity(wallet.CreateWallet, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in activities.WalletInput) (activities.CreateWalletResult, error) {
 			f.record(ctx, "create", in.Role, 0)
-			return activities.CreateWalletResult{Wallet: escrow.WalletName(in.EscrowID, in.Role)}, nil
+			return activities.CreateWalletResult{Wallet: escrow.WalletName(in.EscrowID, in.Role), Info: msg("xV2", in.Role, 0)}, nil
 		})
 	env.OnActivity(wallet.PrepareMultisig, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in activities.WalletInput) (activities.MultisigMessage, error) {
@@ -200,8 +200,9 @@ func (s *EscrowSuite) TestStepsRunInRoundOrderOnEachRolesQueue() {
 		want := map[escrow.Role]string{escrow.Buyer: "rpc-1", escrow.Vendor: "rpc-2", escrow.Arbiter: "rpc-3"}[c.role]
 		s.Equal(escrow.WalletTaskQueue(want), c.taskQueue, "%s %s", key, c.role)
 	}
-	s.Equal([]string{"create/0", "prepare/0", "round/1", "round/2", "round/3", "verify/0"}, order)
-	s.Len(s.wallets.calls, 18)
+	// CreateWallet brings the round-0 message itself: no separate prepare step.
+	s.Equal([]string{"create/0", "round/1", "round/2", "round/3", "verify/0"}, order)
+	s.Len(s.wallets.calls, 15)
 }
 
 func (s *EscrowSuite) TestPurgeDelayIsADurableTimerBetweenRounds() {

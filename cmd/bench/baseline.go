@@ -39,9 +39,10 @@ type baseline struct {
 	create  sync.Mutex
 }
 
-// startBaseline starts K fresh wallet-rpc --offline processes under dir.
-func startBaseline(ctx context.Context, dir string, k int) (*baseline, error) {
-	rpcs, err := devstack.StartWalletRPCs(ctx, k, dir, devstack.WalletRPCOptions{Offline: true})
+// startBaseline starts K fresh wallet-rpc processes under dir with opts (the flags the
+// product's pool runs with, so that only the design differs).
+func startBaseline(ctx context.Context, dir string, k int, opts devstack.WalletRPCOptions) (*baseline, error) {
+	rpcs, err := devstack.StartWalletRPCs(ctx, k, dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("start the baseline's wallet-rpcs (K=%d): %w", k, err)
 	}

@@ -1,17 +1,39 @@
 // Command bench measures escrow setups: N concurrent 2-of-3 multisig setups over K
-// monero-wallet-rpc instances, with the purge delay D, on the real Temporal dev server and
-// real wallet-rpc processes (--offline). It runs the product (the local stack: dev server,
-// supervised wallet-rpc pool, worker, PostgreSQL projection) and, in the same run on a
-// wallet-rpc pool of its own, a baseline that reproduces the predecessor's design (see
-// baseline.go). It prints one line per configuration and writes bench/results/latest.json,
-// latest.md and latest.png (bench/results at the repository's root, wherever it is run from).
+// monero-wallet-rpc instances, with the purge delay D, on real Temporal and wallet-rpc
+// processes, for three systems in the same run, each on a wallet-rpc pool of its own:
+//
+//   - ours: the product (the local stack: dev server, supervised wallet-rpc pool, worker,
+//     PostgreSQL projection). Its pool points at a daemon, and a ready escrow goes on to the
+//     funding wait as in production, so later setups of a batch run next to the funding
+//     checks of earlier ones (ours.go). It runs once per daemon variant (-daemon): up, a
+//     regtest monerod of the benchmark's own; down, a closed loopback port, so every
+//     funding-wait step that needs the daemon fails and is retried (series "ours-down").
+//   - script: the direct script, wallet-rpc JSON-RPC calls with the wallets kept open, the
+//     floor the product's engine is measured against (script.go).
+//   - baseline: the predecessor's design (baseline.go).
+//
+// Every system's wallet-rpcs start with the same flags (the first daemon variant's
+// --daemon-address, --daemon-ssl disabled, the key cache per -keycache). It prints one line
+// per configuration and a summary, and writes bench/results/latest.json, latest.md,
+// latest.png (latency and throughput against N) and latest-purge.png (throughput against
+// D), bench/results at the repository's root wherever it is run from.
+//
+// Defaults (about 30 minutes on 2 cores): -n 1,3,12 -k 3 -delays 0s,10s -daemon up,down
+// -systems ours,script,baseline -repeat 3 -keycache -grow-max 30 -funding-poll 0 (the
+// product's), a warm-up setup per system and K, and a wait for a quiet machine before each
+// batch (-quiet-wait 30m). Ours' pool starts at K and grows to -grow-max while setups wait
+// for a lease, at every purge delay alike: that is the product's answer to purge timers
+// (docs/design.md, "An elastic pool"); the script and the baseline keep K. Single-escrow
+// batches of ours (first variant) and the script run -repeat times: the summary's ours ÷
+// script takes their medians. Throughput ratios use the sustained rate (Result.SustainedPerMin).
 //
 // It is a Go module of its own (cmd/bench/go.mod, with a replace directive onto the product
 // in ../..), so that its plotting dependencies stay out of the product's module and
 // `make build` does not build it. Run it from the repository's root with make:
 //
-//	make bench                                          # N=1,3,6,12 × K=3,6 × D=10s,0s
-//	make bench BENCH_ARGS="-n 1,3 -k 3 -delays 0s"      # a quick run
+//	make bench                                                        # the defaults
+//	make bench BENCH_ARGS="-n 1,3 -k 3 -delays 0s -systems ours,script" # a quick run (~5 min)
+//	make bench BENCH_ARGS="-n 1,3,6 -delays 0s,5s,10s"                # the long run (~1 h)
 //
 // or from this directory with go run . [flags].
 package main
@@ -25,7 +47,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -85,29 +107,39 @@ func main() {
 }
 
 type options struct {
-	ns, ks       []int
-	delays       []time.Duration
-	out          string
-	postgres     string
-	ours, base   bool
-	warmup, keep bool
-	batchTimeout time.Duration
-	quietWait    time.Duration
-	reportOnly   bool
+	ns, ks             []int
+	delays             []time.Duration
+	daemons            []string
+	out                string
+	postgres           string
+	ours, script, base bool
+	warmup, keep       bool
+	keycache           bool
+	growMax            int
+	repeat             int
+	fundingPoll        time.Duration
+	batchTimeout       time.Duration
+	quietWait          time.Duration
+	reportOnly         bool
 }
 
 func parseFlags() (options, error) {
 	var o options
-	n := flag.String("n", "1,3,6,12", "numbers of concurrent setups per batch")
-	k := flag.String("k", "3,6", "wallet-rpc pool sizes")
-	d := flag.String("delays", "10s,0s", "purge delays")
-	systems := flag.String("systems", "ours,baseline", "what to run: ours, baseline or both")
-	flag.StringVar(&o.out, "out", defaultOut(), "where latest.json, latest.md and latest.png go")
+	n := flag.String("n", "1,3,12", "numbers of concurrent setups per batch")
+	k := flag.String("k", "3", "wallet-rpc pool sizes")
+	d := flag.String("delays", "0s,10s", "purge delays (e.g. 0s,5s,10s for latest-purge.png)")
+	systems := flag.String("systems", "ours,script,baseline", "what to run: any of ours, script, baseline")
+	daemon := flag.String("daemon", "up,down", "daemon variants ours runs with: up (a regtest monerod), down (a closed loopback port: every funding-wait step that needs the daemon fails); the script and the baseline run with the first one's wallet-rpc flags")
+	flag.BoolVar(&o.keycache, "keycache", true, "run every system's wallet-rpcs with the product's key cache (walletproc.Options.NoKeyCache = !keycache)")
+	flag.IntVar(&o.growMax, "grow-max", 30, "ours' pool budget: it starts at K wallet-rpcs and grows to this many while setups wait for a lease, at every purge delay alike (0 or K: a fixed pool)")
+	flag.IntVar(&o.repeat, "repeat", 3, "measure each single-escrow batch (N=1) of ours (first daemon variant) and the script this many times; the summary takes medians")
+	flag.DurationVar(&o.fundingPoll, "funding-poll", 0, "first wait between an escrow's funding checks (0: the product's defaults)")
+	flag.StringVar(&o.out, "out", defaultOut(), "where latest.json, latest.md, latest.png and latest-purge.png go")
 	flag.StringVar(&o.postgres, "postgres", defaultPostgres(), "PostgreSQL server the benchmark creates (and drops) its projection databases on")
 	flag.BoolVar(&o.warmup, "warmup", true, "run one unmeasured setup per system and K first")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work dir (wallets, logs, Temporal database)")
 	flag.DurationVar(&o.batchTimeout, "batch-timeout", 30*time.Minute, "give up on a batch after this long")
-	flag.BoolVar(&o.reportOnly, "report-only", false, "measure nothing: rewrite latest.md and latest.png from -out's latest.json")
+	flag.BoolVar(&o.reportOnly, "report-only", false, "measure nothing: rewrite latest.md and the plots from -out's latest.json")
 	flag.DurationVar(&o.quietWait, "quiet-wait", 30*time.Minute, "before each batch, wait up to this long until other processes use < 0.15 cores (0: don't wait)")
 	flag.Parse()
 	var err error
@@ -128,16 +160,31 @@ func parseFlags() (options, error) {
 		switch strings.TrimSpace(s) {
 		case "ours":
 			o.ours = true
+		case "script":
+			o.script = true
 		case "baseline":
 			o.base = true
 		default:
 			return o, fmt.Errorf("-systems: unknown %q", s)
 		}
 	}
+	for _, s := range strings.Split(*daemon, ",") {
+		switch v := strings.TrimSpace(s); v {
+		case daemonUp, daemonDown:
+			if !slices.Contains(o.daemons, v) {
+				o.daemons = append(o.daemons, v)
+			}
+		default:
+			return o, fmt.Errorf("-daemon: unknown %q (up or down)", s)
+		}
+	}
 	for _, k := range o.ks {
 		if k < 3 {
 			return o, errors.New("-k: a setup needs at least 3 wallet-rpcs")
 		}
+	}
+	if o.repeat < 1 {
+		return o, errors.New("-repeat: at least 1")
 	}
 	return o, nil
 }
@@ -179,16 +226,23 @@ func run() error {
 	} else {
 		defer func() { _ = os.RemoveAll(work) }()
 	}
-	rep := &Report{Machine: machineInfo(), Args: os.Args[1:], Ns: o.ns, Ks: o.ks, Notes: notes()}
+	rep := &Report{Machine: machineInfo(), Args: os.Args[1:], Ns: o.ns, Ks: o.ks, Daemons: o.daemons, KeyCache: o.keycache,
+		FundingPollS: o.fundingPoll.Seconds(), Repeat: o.repeat, Notes: notes()}
 	for _, d := range o.delays {
 		rep.DelaysS = append(rep.DelaysS, d.Seconds())
 	}
 	m := rep.Machine
 	logf("machine: %d cores (%s), %s, %s, %s", m.NProc, m.CPUModel, m.MemTotal, m.GoVersion, m.WalletRPC)
-	logf("matrix: N=%v K=%v D=%v; ours=%t baseline=%t; results into %s", o.ns, o.ks, o.delays, o.ours, o.base, o.out)
+	logf("matrix: N=%v K=%v D=%v; ours=%t (daemon %v) script=%t baseline=%t; key cache %t; repeat %d; results into %s",
+		o.ns, o.ks, o.delays, o.ours, o.daemons, o.script, o.base, o.keycache, o.repeat, o.out)
 	began := time.Now()
+	dm, err := startDaemons(ctx, work, o.daemons)
+	if err != nil {
+		return err
+	}
+	defer dm.Stop()
 	for _, k := range o.ks {
-		if err := runK(ctx, o, rep, filepath.Join(work, fmt.Sprintf("k%d", k)), k); err != nil {
+		if err := runK(ctx, o, rep, filepath.Join(work, fmt.Sprintf("k%d", k)), k, dm); err != nil {
 			if ctx.Err() != nil {
 				return errors.New("interrupted; every process stopped, partial results left in " + o.out)
 			}
@@ -200,121 +254,8 @@ func run() error {
 		return err
 	}
 	summary(rep)
-	logf("done in %s: %s", time.Since(began).Round(time.Second), filepath.Join(o.out, "latest.{json,md,png}"))
+	logf("done in %s: %s", time.Since(began).Round(time.Second), filepath.Join(o.out, "latest.{json,md,png}, latest-purge.png"))
 	return nil
-}
-
-// runK measures every N and D on one local stack and one baseline pool of K wallet-rpcs.
-func runK(ctx context.Context, o options, rep *Report, dir string, k int) error {
-	var stack *ours
-	var base *baseline
-	var err error
-	if o.ours {
-		logf("K=%d: starting the local stack (Temporal dev server, %d wallet-rpc, worker, PostgreSQL projection)", k, k)
-		if stack, err = startOurs(ctx, mkdir(dir, "ours"), o.postgres, k); err != nil {
-			return err
-		}
-		defer stack.Stop()
-	}
-	if o.base {
-		logf("K=%d: starting the baseline's %d wallet-rpc", k, k)
-		if base, err = startBaseline(ctx, mkdir(dir, "baseline"), k); err != nil {
-			return err
-		}
-		defer base.Stop()
-	}
-	meter := cpuMeter{mine: func() []int {
-		pids := []int{os.Getpid()}
-		if stack != nil {
-			pids = append(append(pids, stack.walletRPCPids()...), stack.s.Temporal.Proc.Pid())
-		}
-		if base != nil {
-			pids = append(pids, base.pids()...)
-		}
-		return pids
-	}}
-	if o.warmup {
-		logf("K=%d: warm-up (one unmeasured setup each, D=0)", k)
-		warm := Config{N: 1, K: k}
-		if stack != nil {
-			if _, err := batchWithTimeout(ctx, o, warm, fmt.Sprintf("warmup-k%d", k), stack.batch); err != nil {
-				return fmt.Errorf("warm-up: %w", err)
-			}
-		}
-		if base != nil {
-			if _, err := batchWithTimeout(ctx, o, warm, fmt.Sprintf("warmup-k%d", k), base.batch); err != nil {
-				return fmt.Errorf("baseline warm-up: %w", err)
-			}
-		}
-	}
-	for _, d := range o.delays {
-		for _, n := range o.ns {
-			cfg := Config{N: n, K: k, Delay: d}
-			prefix := fmt.Sprintf("k%d-d%d-n%d", k, int(d.Seconds()), n)
-			for _, sys := range []struct {
-				on    bool
-				batch func(context.Context, Config, string) (*Result, error)
-			}{{stack != nil, batchOf(stack)}, {base != nil, batchOfBaseline(base)}} {
-				if !sys.on {
-					continue
-				}
-				res, err := measure(ctx, o, meter, cfg, prefix, sys.batch)
-				if err != nil {
-					return fmt.Errorf("%s: %w", cfg, err)
-				}
-				progress(res)
-				rep.Results = append(rep.Results, res)
-				if err := rep.write(o.out); err != nil {
-					return err
-				}
-				// Let the wallet-rpcs store and the engine settle before the next batch.
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-time.After(2 * time.Second):
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// contaminated is the share of the machine other processes may use during a batch before
-// the batch is measured again.
-const contaminated = 0.10
-
-// measure runs one batch on a quiet machine: it waits until other processes are (nearly)
-// idle, and measures again, up to twice, when they took more than 10 % of the cores during
-// the batch (a test run starting next to the benchmark, say). The last attempt counts.
-func measure(ctx context.Context, o options, meter cpuMeter, cfg Config, prefix string, batch func(context.Context, Config, string) (*Result, error)) (*Result, error) {
-	for attempt := 1; ; attempt++ {
-		var waited time.Duration
-		var err error
-		if o.quietWait > 0 {
-			if waited, err = meter.waitQuiet(ctx, o.quietWait); err != nil {
-				return nil, err
-			}
-		}
-		p := prefix
-		if attempt > 1 {
-			p = fmt.Sprintf("%s-a%d", prefix, attempt)
-		}
-		before := meter.sample()
-		res, err := batchWithTimeout(ctx, o, cfg, p, batch)
-		if err != nil {
-			return nil, err
-		}
-		res.QuietWaitS, res.ForeignCPUS = waited.Seconds(), foreign(before, meter.sample()).Seconds()
-		share := res.ForeignCPUS / (float64(runtime.NumCPU()) * res.WallS)
-		if share > contaminated/2 {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("other processes used %.0f CPU-s during the batch (%.0f%% of the machine; attempt %d)",
-				res.ForeignCPUS, 100*share, attempt))
-		}
-		if share <= contaminated || attempt == 3 || o.quietWait == 0 {
-			return res, nil
-		}
-		logf("%-8s %-16s other processes used %.0f%% of the machine during the batch: measuring again", res.System, cfg, 100*share)
-	}
 }
 
 // rewrite redoes the Markdown and the plot from a saved latest.json.
@@ -334,54 +275,8 @@ func rewrite(dir string) error {
 	return nil
 }
 
-func batchOf(s *ours) func(context.Context, Config, string) (*Result, error) {
-	if s == nil {
-		return nil
-	}
-	return s.batch
-}
-
-func batchOfBaseline(b *baseline) func(context.Context, Config, string) (*Result, error) {
-	if b == nil {
-		return nil
-	}
-	return b.batch
-}
-
-func batchWithTimeout(ctx context.Context, o options, cfg Config, prefix string, batch func(context.Context, Config, string) (*Result, error)) (*Result, error) {
-	ctx, cancel := context.WithTimeout(ctx, o.batchTimeout)
-	defer cancel()
-	return batch(ctx, cfg, prefix)
-}
-
 func mkdir(parts ...string) string {
 	p := filepath.Join(parts...)
 	_ = os.MkdirAll(p, 0o755)
 	return p
-}
-
-// summary prints the ratios and targets after the run.
-func summary(rep *Report) {
-	for _, c := range rep.Comparisons {
-		logf("K=%d D=%s N=%-2d  ours/baseline: p50 latency %.2f×, throughput %.2f×; ours at %.0f%% of the CPU bound",
-			c.K, fmtDelay(time.Duration(c.DelayS*float64(time.Second))), c.N, c.LatencyP50Ratio, c.ThroughputRatio, c.OursPctOfCPUBound)
-	}
-	for _, r := range rep.Results {
-		if r.System == "ours" && r.CPUBoundPerMin > 0 {
-			logf("CPU bound %s: %d cores / %.1f wallet-rpc CPU-s per escrow × 60 = %.2f escrows/min; ours %.2f/min = %.0f%%",
-				r.config(), rep.Machine.NProc, r.WalletRPCCPUPerEsc, r.CPUBoundPerMin, r.ThroughputPerMin, r.PctOfCPUBound)
-		}
-	}
-	for _, t := range rep.Targets {
-		logf("3 concurrent vs 1, %s K=%d D=%s: %.1fs vs %.1fs = %.2f× (target ≤ 1.3×: %t)",
-			t.System, t.K, fmtDelay(time.Duration(t.DelayS*float64(time.Second))), t.ThreeWallS, t.OneS, t.Ratio, t.Met)
-	}
-}
-
-func notes() []string {
-	return []string{
-		"ours: starter.Start for all N at once, starter.WaitReady each (it polls the status query every 200 ms, so a latency may read up to ~0.2 s long); each escrow is terminated as soon as it is ready, so only setups are measured: on --offline wallet-rpcs the funding check that follows Ready cannot succeed (get_transfers with pool answers code 0, retried), and its retries would reopen the old wallet on an instance already leased to the next setup (measured: 3.3 opens per escrow at K=3 N=3 without this).",
-		"baseline: the predecessor's design (process-wide creation mutex, serial make_multisig loop with a hard sleep of D after each call, serial exchange rounds, open_wallet/close_wallet around every call) plus the minimum to complete on v0.18: one mutex per wallet-rpc instance (it holds one wallet) and prepare_multisig with enable_multisig_experimental right before make_multisig in the same session; it also checks is_multisig/get_address at the end, as ours does.",
-		"both: role i of escrow j on instance (3j+i) mod K for the baseline, leased idle instances for ours; one warm-up setup per system and K is not measured; before each batch the benchmark waits until other processes use < 0.15 cores, and it records the CPU they used during the batch (foreign_cpu_s).",
-	}
 }

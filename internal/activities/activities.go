@@ -29,6 +29,9 @@ type CreateWalletResult struct {
 	Reused bool `json:"reused"`
 	// Opens counts the open_wallet calls this step made.
 	Opens int `json:"opens"`
+	// Info is the role's round-0 message (prepare_multisig), so the setup needs no separate
+	// PrepareMultisig step: a secret, like every MultisigMessage.
+	Info string `json:"info,omitempty"`
 }
 
 // MultisigMessage is what a step hands to the other two roles. It is a secret (the first
@@ -73,6 +76,23 @@ type VerifyResult struct {
 // retry finds the wallet by that name and opens it instead, so one escrow and role never
 // get two wallets.
 func (w *Wallet) CreateWallet(ctx context.Context, in WalletInput) (CreateWalletResult, error) {
+	res, err := w.createWallet(ctx, in)
+	if err != nil {
+		return res, err
+	}
+	// The round-0 message changes nothing on disk: asking for it here saves the setup a
+	// step (a round trip through Temporal) and costs wallet-rpc a few milliseconds.
+	crashAt(CrashPrepareStart, 0)
+	r, err := w.rpc.PrepareMultisig(ctx, walletrpc.PrepareMultisigRequest{EnableMultisigExperimental: true})
+	if err != nil {
+		return res, classify(fmt.Errorf("prepare multisig %s: %w", res.Wallet, err))
+	}
+	res.Info = r.MultisigInfo
+	return res, nil
+}
+
+// createWallet creates (or finds) the wallet and leaves it open.
+func (w *Wallet) createWallet(ctx context.Context, in WalletInput) (CreateWalletResult, error) {
 	defer crashAt(CrashCreateReturn, 0)
 	name, err := walletName(in.EscrowID, in.Role)
 	if err != nil {

@@ -26,7 +26,8 @@ const (
 	// CrashCreateReturn: CreateWallet returns (the wallet made or found again); its result
 	// is not reported yet.
 	CrashCreateReturn = "create-wallet-return"
-	// CrashPrepareStart: a PrepareMultisig starts, so every CreateWallet result is reported.
+	// CrashPrepareStart: the round-0 message is asked for, in CreateWallet once the wallet is
+	// made (its result not reported yet), or at the start of an older run's PrepareMultisig.
 	CrashPrepareStart = "prepare-multisig-start"
 	// CrashRoundStart (with a round): a round's step starts; its snapshot is not taken yet.
 	CrashRoundStart = "round-start"

@@ -103,10 +103,12 @@ func TestAStepOnTheRightWalletDoesNotReopen(t *testing.T) {
 
 func TestCreateWalletLabelsAndStoresTheNewWallet(t *testing.T) {
 	tw := newTestWallet(t)
+	tw.fake.answer(walletrpc.MethodPrepareMultisig, map[string]string{"multisig_info": "MultisigxV2-round0"})
 	var out CreateWalletResult
 	require.NoError(t, tw.exec(tw.w.CreateWallet, WalletInput{EscrowID: testEscrowID, Role: escrow.Arbiter}, &out))
-	assert.Equal(t, []string{walletrpc.MethodCreateWallet, walletrpc.MethodSetAttribute, walletrpc.MethodStore}, tw.fake.called(),
-		"the label must be on disk before any step relies on it")
+	assert.Equal(t, []string{walletrpc.MethodCreateWallet, walletrpc.MethodSetAttribute, walletrpc.MethodStore, walletrpc.MethodPrepareMultisig}, tw.fake.called(),
+		"the label must be on disk before any step relies on it; the round-0 message comes with the wallet")
+	assert.Equal(t, "MultisigxV2-round0", out.Info, "CreateWallet returns the round-0 message")
 	var p map[string]string
 	require.NoError(t, json.Unmarshal(tw.fake.paramsOf(walletrpc.MethodSetAttribute)[0], &p))
 	assert.Equal(t, map[string]string{"key": WalletLabelKey, "value": arbiterWallet}, p)
