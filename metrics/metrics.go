@@ -41,6 +41,7 @@ type Metrics struct {
 	waiting    prometheus.Gauge
 	instances  *prometheus.GaugeVec
 	pool       *prometheus.GaugeVec
+	watcher    *prometheus.GaugeVec
 }
 
 // New builds a registry with the Go and process collectors, the SDK's metrics and the
@@ -92,6 +93,9 @@ func New() (*Metrics, error) {
 	m.pool = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: MetricWalletRPCPool, Help: "this host's supervised wallet-rpc pool against its budget: instances, max_instances, memory_bytes (resident), memory_budget_bytes (0: none).",
 	}, []string{"measure"})
+	m.watcher = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: MetricBlockWatcher, Help: "this process's block-watcher replica: leading (1 while it holds the namespace's lock), height (last block it scanned), watched (escrows awaiting payment it scans for), payments_seen (reported since it started).",
+	}, []string{"measure"})
 	m.sharing = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: MetricEscrowsSharingAHost,
 		Help: "running escrows with two or more key shares on one host (from the wallet backups and the hosts' heartbeats): losing that host leaves them one share, so they need a restore before a payout.",
@@ -99,7 +103,7 @@ func New() (*Metrics, error) {
 	m.waiting = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "xmr_escrow_setups_waiting_for_capacity", Help: "setups refused for want of idle wallet-rpc instances, deployment-wide.",
 	})
-	reg.MustRegister(m.rpcLatency, m.rpcErrors, m.opens, m.creates, m.stepWait, m.escrows, m.mismatches, m.yields, m.sharing, m.waiting, m.instances, m.pool)
+	reg.MustRegister(m.rpcLatency, m.rpcErrors, m.opens, m.creates, m.stepWait, m.escrows, m.mismatches, m.yields, m.sharing, m.waiting, m.instances, m.pool, m.watcher)
 	return m, nil
 }
 
@@ -156,6 +160,21 @@ func (m *Metrics) SetPool(instances, maxInstances int, memory, memoryBudget int6
 	m.pool.WithLabelValues("max_instances").Set(float64(maxInstances))
 	m.pool.WithLabelValues("memory_bytes").Set(float64(memory))
 	m.pool.WithLabelValues("memory_budget_bytes").Set(float64(memoryBudget))
+}
+
+// MetricBlockWatcher is the gauge of this process's block-watcher replica.
+const MetricBlockWatcher = "xmr_escrow_block_watcher"
+
+// SetWatcher sets the block-watcher gauges.
+func (m *Metrics) SetWatcher(leading bool, height uint64, watched, seen int64) {
+	l := 0.0
+	if leading {
+		l = 1
+	}
+	m.watcher.WithLabelValues("leading").Set(l)
+	m.watcher.WithLabelValues("height").Set(float64(height))
+	m.watcher.WithLabelValues("watched").Set(float64(watched))
+	m.watcher.WithLabelValues("payments_seen").Set(float64(seen))
 }
 
 // ObserveStepWait records how long a step waited for its wallet-rpc.

@@ -11,11 +11,11 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/internal/watcher"
 )
 
-// startWatcher makes this worker a replica of its namespace's block watcher (package
+// newWatcher makes this worker a replica of its namespace's block watcher (package
 // watcher): one replica leads, the others stand by. It needs the daemon's URL, the store
 // (registrations, scanned blocks, the leader lock) and the escrow queue (the workflows it
-// signals run here).
-func (w *Worker) startWatcher() {
+// signals run here). Built in New, so the metrics read it without a race; Start runs it.
+func (w *Worker) newWatcher() {
 	if w.cfg.DaemonURL == "" || w.store == nil || w.pool == nil {
 		return
 	}
@@ -23,16 +23,23 @@ func (w *Worker) startWatcher() {
 	if ns == "" {
 		ns = "default"
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	wt := watcher.New(watcher.Config{
+	w.watcher = watcher.New(watcher.Config{
 		Store:  w.store,
 		Daemon: watcher.NewDaemon(w.cfg.DaemonURL, 0),
 		Notify: w.notifyPayment,
 		Name:   "block-watcher/" + ns,
 		Logger: w.log,
 	})
-	w.watcher, w.stopWatcher = wt, cancel
-	w.watcherDone.Go(func() { wt.Run(ctx) })
+}
+
+// startWatcher runs the replica until Stop.
+func (w *Worker) startWatcher() {
+	if w.watcher == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w.stopWatcher = cancel
+	w.watcherDone.Go(func() { w.watcher.Run(ctx) })
 }
 
 // stopWatcherAndWait ends this replica's watcher, releasing the lock if it led.

@@ -108,6 +108,10 @@ func (w *Worker) placementGauges(ctx context.Context) {
 	if w.metrics == nil {
 		return
 	}
+	if w.watcher != nil {
+		st := w.watcher.Stats()
+		w.metrics.SetWatcher(st.Leading, st.Height, st.Watched, st.Seen)
+	}
 	sharing, err := w.store.CountEscrowsSharingAHost(ctx)
 	if err != nil {
 		w.log.Debug("count escrows sharing a host", zap.Error(err))

@@ -131,6 +131,7 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 		w.workers = append(w.workers, ww)
 	}
 	w.pool, w.log = pool, log
+	w.newWatcher()
 	log.Info("wallet-rpc placement", zap.String("host", host), zap.Bool("shared", w.place != nil))
 	for _, in := range cfg.Instances {
 		id, _ := w.own.Identity(in.WalletDir)

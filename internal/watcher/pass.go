@@ -43,6 +43,7 @@ func (w *Watcher) refreshKeys(ctx context.Context) ([]store.Watch, error) {
 	}
 	first := w.keys == nil
 	w.keys, w.scanner = next, sc
+	w.watched.Store(int64(sc.Len()))
 	clear(w.seenPool) // the pool's transactions are scanned again for the new keys
 	if first {
 		return nil, nil // the main pass starts from the earliest registration
@@ -221,6 +222,7 @@ func (w *Watcher) notify(ctx context.Context, escrowID string, s Seen) {
 		w.pending = append(w.pending, notice{escrowID: escrowID, seen: s})
 		return
 	}
+	w.seen.Add(1)
 	w.log.Info("payment seen", zap.String("escrow_id", escrowID), zap.String("tx", s.TxHash), zap.Uint64("amount", s.Amount),
 		zap.Uint64("height", s.Height), zap.Bool("in_pool", s.InPool))
 }

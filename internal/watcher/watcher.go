@@ -69,8 +69,27 @@ type Watcher struct {
 	// seenPool holds the pool transactions the scanner has scanned, with their matches.
 	seenPool map[string][]scan.Match
 	pending  []notice
-	// leading is set while this replica holds the lock.
+	// leading is set while this replica holds the lock; scanned, watched and seen are read
+	// by the worker's metrics.
 	leading atomic.Bool
+	scanned atomic.Uint64
+	watched atomic.Int64
+	seen    atomic.Int64
+}
+
+// Stats is what the watcher reports for the metrics.
+type Stats struct {
+	Leading bool
+	// Height is the last block this replica scanned, Watched the escrows it watches, Seen the
+	// payments it reported since it started.
+	Height  uint64
+	Watched int64
+	Seen    int64
+}
+
+// Stats reads the watcher's figures.
+func (w *Watcher) Stats() Stats {
+	return Stats{Leading: w.leading.Load(), Height: w.scanned.Load(), Watched: w.watched.Load(), Seen: w.seen.Load()}
 }
 
 // notice is a Seen waiting to be delivered after a failed Notify.
@@ -182,6 +201,7 @@ func (w *Watcher) Pass(ctx context.Context) error {
 		if err := w.cfg.Store.RecordScanned(ctx, store.ScannedBlock{Height: h, Hash: b.Hash}, w.cfg.Keep); err != nil {
 			return err
 		}
+		w.scanned.Store(h)
 	}
 	return w.scanPool(ctx)
 }

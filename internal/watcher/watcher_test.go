@@ -72,6 +72,8 @@ func TestEveryPaymentIsSeenInThePoolAndAgainInItsBlock(t *testing.T) {
 		assert.NotContains(t, g, "funder", "no output of another address is reported")
 	}
 	assert.Empty(t, d.fetched, "transactions scanned in the pool are not fetched or scanned again in their block")
+	st := w.Stats()
+	assert.Equal(t, Stats{Height: 301, Watched: 2, Seen: int64(len(want) * 2)}, st, "the metrics' figures")
 }
 
 // TestAReorgIsFollowedAndThePaymentReportedAtItsNewHeight: the block holding a payment is
