@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"go.temporal.io/sdk/interceptor"
@@ -68,12 +69,20 @@ func (w *Worker) instanceNames() []string {
 	return append([]string(nil), w.names...)
 }
 
-// maybeGrow runs on every heartbeat: when setups wait for a lease and no setup fits in the
-// deployment's free instances, it asks Config.Grow for one setup's worth of instances per
-// waiting setup (at most two at a time), serves them, announces them, and wakes the oldest
-// waiters they fit. At most one grow runs at a time; it never blocks the heartbeat.
+// growIdleShare is the share of this host's cores below which the pool counts as idle: a
+// pool that computes near the cores' limit gains nothing from more instances (each new one
+// also costs a CPU-second for its first RSA key), a pool whose setups wait in purge timers
+// does.
+const growIdleShare = 0.6
+
+// maybeGrow runs on every heartbeat: when setups wait for a lease, no setup fits in the
+// deployment's free instances, and this host's pool used less than growIdleShare of the
+// cores since the last heartbeat (its leases are held through timers, not computing), it
+// asks Config.Grow for one setup's worth of instances per waiting setup (at most two at a
+// time), serves them, announces them, and wakes the oldest waiters they fit. At most one
+// grow runs at a time; it never blocks the heartbeat.
 func (w *Worker) maybeGrow(ctx context.Context) {
-	if w.cfg.Grow == nil || w.pool == nil || !w.growing.CompareAndSwap(false, true) {
+	if w.cfg.Grow == nil || w.pool == nil || !w.poolIdle() || !w.growing.CompareAndSwap(false, true) {
 		return
 	}
 	go func() {
@@ -91,6 +100,22 @@ func (w *Worker) maybeGrow(ctx context.Context) {
 			w.log.Warn("grow the wallet-rpc pool", zap.Int("wanted", n), zap.Error(err))
 		}
 	}()
+}
+
+// poolIdle reports whether the pool used less than growIdleShare of the cores since the last
+// heartbeat that asked. Without PoolStats it cannot tell, and counts as idle.
+func (w *Worker) poolIdle() bool {
+	if w.cfg.PoolStats == nil {
+		return true
+	}
+	cpu, now := w.cfg.PoolStats().CPUSeconds, time.Now()
+	prevCPU, prevAt := w.lastPoolCPU, w.lastPoolAt
+	w.lastPoolCPU, w.lastPoolAt = cpu, now
+	if prevAt.IsZero() || !now.After(prevAt) {
+		return false // no interval yet
+	}
+	cores := (cpu - prevCPU) / now.Sub(prevAt).Seconds()
+	return cores < growIdleShare*float64(runtime.NumCPU())
 }
 
 // grow adds n instances through Config.Grow, starts serving them and wakes the setups they fit.

@@ -13,7 +13,8 @@
 //   - baseline: the predecessor's design (baseline.go).
 //
 // Every system's wallet-rpcs start with the same flags (the first daemon variant's
-// --daemon-address, --daemon-ssl disabled, the key cache per -keycache). It prints one line
+// --daemon-address, --daemon-ssl disabled, the key cache per -keycache), except that the
+// baseline runs stock wallet-rpc as the predecessor did (-baseline-keycache). It prints one line
 // per configuration and a summary, and writes bench/results/latest.json, latest.md,
 // latest.png (latency and throughput against N) and latest-purge.png (throughput against
 // D), bench/results at the repository's root wherever it is run from.
@@ -115,6 +116,7 @@ type options struct {
 	ours, script, base bool
 	warmup, keep       bool
 	keycache           bool
+	baselineKeyCache   bool
 	growMax            int
 	repeat             int
 	fundingPoll        time.Duration
@@ -131,6 +133,7 @@ func parseFlags() (options, error) {
 	systems := flag.String("systems", "ours,script,baseline", "what to run: any of ours, script, baseline")
 	daemon := flag.String("daemon", "up,down", "daemon variants ours runs with: up (a regtest monerod), down (a closed loopback port: every funding-wait step that needs the daemon fails); the script and the baseline run with the first one's wallet-rpc flags")
 	flag.BoolVar(&o.keycache, "keycache", true, "run every system's wallet-rpcs with the product's key cache (walletproc.Options.NoKeyCache = !keycache)")
+	flag.BoolVar(&o.baselineKeyCache, "baseline-keycache", false, "run the baseline's wallet-rpcs with the key cache too (default: stock, as the predecessor ran them; the key cache is the product's)")
 	flag.IntVar(&o.growMax, "grow-max", 30, "ours' pool budget: it starts at K wallet-rpcs and grows to this many while setups wait for a lease, at every purge delay alike (0 or K: a fixed pool)")
 	flag.IntVar(&o.repeat, "repeat", 3, "measure each single-escrow batch (N=1) of ours (first daemon variant) and the script this many times; the summary takes medians")
 	flag.DurationVar(&o.fundingPoll, "funding-poll", 0, "first wait between an escrow's funding checks (0: the product's defaults)")
@@ -226,7 +229,7 @@ func run() error {
 	} else {
 		defer func() { _ = os.RemoveAll(work) }()
 	}
-	rep := &Report{Machine: machineInfo(), Args: os.Args[1:], Ns: o.ns, Ks: o.ks, Daemons: o.daemons, KeyCache: o.keycache,
+	rep := &Report{Machine: machineInfo(), Args: os.Args[1:], Ns: o.ns, Ks: o.ks, Daemons: o.daemons, KeyCache: o.keycache, BaselineKeyCache: o.baselineKeyCache,
 		FundingPollS: o.fundingPoll.Seconds(), Repeat: o.repeat, Notes: notes()}
 	for _, d := range o.delays {
 		rep.DelaysS = append(rep.DelaysS, d.Seconds())

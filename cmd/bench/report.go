@@ -86,16 +86,14 @@ func (rep *Report) markdown(w io.Writer) {
 	fmt.Fprintf(w, "`%s` — %s, %d cores (%s), %s, Linux %s, %s, %s; total run %s.\n\n",
 		command, m.Date, m.NProc, m.CPUModel, m.MemTotal, m.Kernel, m.GoVersion, m.WalletRPC,
 		(time.Duration(rep.TotalS) * time.Second).String())
-	keycache := "on"
-	if !rep.KeyCache {
-		keycache = "off"
-	}
+	onOff := map[bool]string{true: "on", false: "off"}
+	keycache := onOff[rep.KeyCache] + "; the baseline's " + onOff[rep.BaselineKeyCache] + ": the predecessor ran stock wallet-rpc"
 	poll := "the product's default"
 	if rep.FundingPollS > 0 {
 		poll = fmtDelay(delayOf(rep.FundingPollS))
 	}
 	fmt.Fprintf(w, "N setups started at once over K `monero-wallet-rpc` per system, purge delay D; every system's wallet-rpcs run with "+
-		"the same flags (daemon variant %s for the script and the baseline, key cache %s). "+
+		"the same flags (daemon variant %s for the script and the baseline; key cache %s). "+
 		"ours: the product, whose ready escrows go on to the funding wait (first poll: %s) while the batch's other setups run; "+
 		"ours-down: the same with the pool's daemon address a closed port, so every funding-wait step that needs the daemon fails and is retried; "+
 		"script: direct JSON-RPC calls, wallets kept open; baseline: the predecessor. "+

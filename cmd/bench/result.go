@@ -276,8 +276,10 @@ type Report struct {
 	// Daemons are the daemon variants ours ran with; the script and the baseline ran with
 	// the first one's wallet-rpc flags.
 	Daemons []string `json:"daemons,omitempty"`
-	// KeyCache is -keycache: whether every system's wallet-rpcs ran with the key cache.
-	KeyCache bool `json:"key_cache"`
+	// KeyCache is -keycache: whether ours' and the script's wallet-rpcs ran with the key
+	// cache; BaselineKeyCache is -baseline-keycache, the baseline's.
+	KeyCache         bool `json:"key_cache"`
+	BaselineKeyCache bool `json:"baseline_key_cache"`
 	// FundingPollS is -funding-poll (0: the product's default).
 	FundingPollS float64 `json:"funding_poll_s"`
 	// Repeat is how often each single-escrow batch of ours and the script ran.

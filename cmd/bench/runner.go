@@ -52,7 +52,8 @@ func runK(ctx context.Context, o options, rep *Report, dir string, k int, dm *da
 	}
 	if o.base {
 		logf("K=%d: starting the baseline's %d wallet-rpc", k, k)
-		base, err := startBaseline(ctx, mkdir(dir, "baseline"), k, wopts)
+		// The predecessor ran stock wallet-rpc: the key cache is the product's (-baseline-keycache).
+		base, err := startBaseline(ctx, mkdir(dir, "baseline"), k, dm.walletRPCOptions(o.daemons[0], o.baselineKeyCache))
 		if err != nil {
 			return err
 		}
