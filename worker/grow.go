@@ -69,11 +69,21 @@ func (w *Worker) instanceNames() []string {
 	return append([]string(nil), w.names...)
 }
 
-// growIdleShare is the share of this host's cores below which the pool counts as idle: a
-// pool that computes near the cores' limit gains nothing from more instances (each new one
-// also costs a CPU-second for its first RSA key), a pool whose setups wait in purge timers
-// does.
-const growIdleShare = 0.6
+// growIdleShare is the share of this host's cores below which the pool counts as idle, over
+// growWindow: a pool that computes near the cores' limit gains nothing from more instances
+// (each new one also costs a CPU-second for its first RSA key); a pool whose setups wait in
+// purge timers does. The window spans several steps of a setup, so the pauses between them
+// (Temporal round trips, lease waits) do not read as idleness.
+const (
+	growIdleShare = 0.5
+	growWindow    = 10 * time.Second
+)
+
+// poolSample is the pool's CPU time at one heartbeat.
+type poolSample struct {
+	at  time.Time
+	cpu float64
+}
 
 // maybeGrow runs on every heartbeat: when setups wait for a lease, no setup fits in the
 // deployment's free instances, and this host's pool used less than growIdleShare of the
@@ -102,20 +112,24 @@ func (w *Worker) maybeGrow(ctx context.Context) {
 	}()
 }
 
-// poolIdle reports whether the pool used less than growIdleShare of the cores since the last
-// heartbeat that asked. Without PoolStats it cannot tell, and counts as idle.
+// poolIdle reports whether the pool used less than growIdleShare of the cores over the last
+// growWindow of heartbeats. Without PoolStats it cannot tell, and counts as idle.
 func (w *Worker) poolIdle() bool {
 	if w.cfg.PoolStats == nil {
 		return true
 	}
-	cpu, now := w.cfg.PoolStats().CPUSeconds, time.Now()
-	prevCPU, prevAt := w.lastPoolCPU, w.lastPoolAt
-	w.lastPoolCPU, w.lastPoolAt = cpu, now
-	if prevAt.IsZero() || !now.After(prevAt) {
-		return false // no interval yet
+	now := poolSample{at: time.Now(), cpu: w.cfg.PoolStats().CPUSeconds}
+	w.poolSamples = append(w.poolSamples, now)
+	// Keep the newest sample at least growWindow old, and the ones after it.
+	for len(w.poolSamples) > 2 && now.at.Sub(w.poolSamples[1].at) >= growWindow {
+		w.poolSamples = w.poolSamples[1:]
 	}
-	cores := (cpu - prevCPU) / now.Sub(prevAt).Seconds()
-	return cores < growIdleShare*float64(runtime.NumCPU())
+	old := w.poolSamples[0]
+	span := now.at.Sub(old.at)
+	if span < growWindow {
+		return false // not a whole window yet
+	}
+	return (now.cpu-old.cpu)/span.Seconds() < growIdleShare*float64(runtime.NumCPU())
 }
 
 // grow adds n instances through Config.Grow, starts serving them and wakes the setups they fit.

@@ -10,16 +10,22 @@ import (
 
 // TestThePoolGrowsOnlyWhileItsCPUIdles: a pool whose wallet-rpcs compute near the cores'
 // limit gains nothing from more instances (each new one costs a CPU-second of its own), so
-// growth waits for a heartbeat in which the pool idled, as it does through purge timers.
+// growth waits for a whole window in which the pool idled, as it does through purge timers.
 func TestThePoolGrowsOnlyWhileItsCPUIdles(t *testing.T) {
 	cpu := 0.0
 	w := &Worker{cfg: Config{PoolStats: func() PoolStats { return PoolStats{CPUSeconds: cpu} }}}
-	assert.False(t, w.poolIdle(), "the first heartbeat has no interval to judge")
-	w.lastPoolAt = w.lastPoolAt.Add(-2 * time.Second)
-	cpu += 2 * float64(runtime.NumCPU()) * 0.9 // 90 % of the cores over those 2 s
-	assert.False(t, w.poolIdle(), "busy computing: more instances would not help")
-	w.lastPoolAt = w.lastPoolAt.Add(-2 * time.Second)
-	cpu += 0.1
-	assert.True(t, w.poolIdle(), "idle (timers): more instances let waiting setups run")
+	cores := float64(runtime.NumCPU())
+	// beat records a heartbeat as if it came `ago` before now, after the pool used used.
+	beat := func(ago time.Duration, used float64) bool {
+		cpu += used
+		idle := w.poolIdle()
+		w.poolSamples[len(w.poolSamples)-1].at = time.Now().Add(-ago)
+		return idle
+	}
+	assert.False(t, beat(12*time.Second, 0), "no whole window yet")
+	assert.False(t, beat(0, 12*cores*0.9), "busy computing over the window: more instances would not help")
+	w.poolSamples = nil
+	beat(12*time.Second, 0)
+	assert.True(t, beat(0, 0.5), "idle over the window (timers): more instances let waiting setups run")
 	assert.True(t, (&Worker{}).poolIdle(), "without pool figures it cannot tell, and grows as before")
 }

@@ -52,11 +52,10 @@ type Worker struct {
 	cfg     Config
 	host    string
 	timeout time.Duration
-	// growing is set while a grow is in flight, so heartbeats never start two; lastPoolCPU
-	// and lastPoolAt are the pool's CPU at the last heartbeat (only the heartbeat reads them).
+	// growing is set while a grow is in flight, so heartbeats never start two; poolSamples
+	// are the pool's CPU at the recent heartbeats (only the heartbeat goroutine uses them).
 	growing     atomic.Bool
-	lastPoolCPU float64
-	lastPoolAt  time.Time
+	poolSamples []poolSample
 	// running is set once Start started the workers; later instances start at once.
 	running bool
 	// watcher is this process's block-watcher replica (blockwatch.go), if configured.
