@@ -77,9 +77,6 @@ type PoolStats struct {
 	Instances, MaxInstances int
 	// MemoryBytes is the processes' resident memory; MemoryBudgetBytes bounds growth (0: none).
 	MemoryBytes, MemoryBudgetBytes int64
-	// CPUSeconds is the CPU time the processes have used, so the worker can tell a pool
-	// that is busy computing (more instances would not help) from one that idles in timers.
-	CPUSeconds float64
 }
 
 // Validate checks the config without touching the network.

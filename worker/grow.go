@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"time"
 
 	"go.temporal.io/sdk/interceptor"
@@ -32,9 +31,11 @@ func (w *Worker) serve(in Instance, pool *activities.Pool) (sdkworker.Worker, er
 		WorkerStopTimeout:                  10 * time.Second,
 		OnFatalError:                       w.onFatal,
 	}
+	tracker := &stepTracker{}
+	opts.Interceptors = []interceptor.WorkerInterceptor{tracker}
 	if m := w.cfg.Metrics; m != nil {
 		rpcCfg.Observe = m.ObserveRPC(in.Name)
-		opts.Interceptors = []interceptor.WorkerInterceptor{m.StepWait(in.Name)}
+		opts.Interceptors = append(opts.Interceptors, m.StepWait(in.Name))
 		m.CountMismatches(in.Name, counters.Mismatches.Load)
 		m.CountYields(in.Name, counters.Yields.Load)
 	}
@@ -58,6 +59,7 @@ func (w *Worker) serve(in Instance, pool *activities.Pool) (sdkworker.Worker, er
 	w.mu.Lock()
 	w.rpcs[in.Name] = rpc
 	w.counters[in.Name] = counters
+	w.trackers = append(w.trackers, tracker)
 	w.mu.Unlock()
 	return ww, nil
 }
@@ -69,30 +71,20 @@ func (w *Worker) instanceNames() []string {
 	return append([]string(nil), w.names...)
 }
 
-// growIdleShare is the share of this host's cores below which the pool counts as idle, over
-// growWindow: a pool that computes near the cores' limit gains nothing from more instances
-// (each new one also costs a CPU-second for its first RSA key); a pool whose setups wait in
-// purge timers does. The window spans several steps of a setup, so the pauses between them
-// (Temporal round trips, lease waits) do not read as idleness.
-const (
-	growIdleShare = 0.5
-	growWindow    = 10 * time.Second
-)
-
-// poolSample is the pool's CPU time at one heartbeat.
-type poolSample struct {
-	at  time.Time
-	cpu float64
-}
+// growIdleFor is how long an instance must have run no step to count as held idle: longer
+// than the pauses between a setup's steps (a Temporal round trip), shorter than a purge timer.
+const growIdleFor = 3 * time.Second
 
 // maybeGrow runs on every heartbeat: when setups wait for a lease, no setup fits in the
-// deployment's free instances, and this host's pool used less than growIdleShare of the
-// cores since the last heartbeat (its leases are held through timers, not computing), it
-// asks Config.Grow for one setup's worth of instances per waiting setup (at most two at a
-// time), serves them, announces them, and wakes the oldest waiters they fit. At most one
-// grow runs at a time; it never blocks the heartbeat.
+// deployment's free instances, and at least one setup's worth of this host's instances ran
+// no step for growIdleFor (their setups hold them through purge timers), it asks
+// Config.Grow for one setup's worth of instances per waiting setup (at most two at a time),
+// serves them, announces them, and wakes the oldest waiters they fit. A pool whose leased
+// instances are all computing does not grow: more instances would only share the same
+// cores, and each new one costs a CPU-second for its first RSA key. At most one grow runs at
+// a time; it never blocks the heartbeat.
 func (w *Worker) maybeGrow(ctx context.Context) {
-	if w.cfg.Grow == nil || w.pool == nil || !w.poolIdle() || !w.growing.CompareAndSwap(false, true) {
+	if w.cfg.Grow == nil || w.pool == nil || w.idleInstances(growIdleFor) < escrow.Total || !w.growing.CompareAndSwap(false, true) {
 		return
 	}
 	go func() {
@@ -110,26 +102,6 @@ func (w *Worker) maybeGrow(ctx context.Context) {
 			w.log.Warn("grow the wallet-rpc pool", zap.Int("wanted", n), zap.Error(err))
 		}
 	}()
-}
-
-// poolIdle reports whether the pool used less than growIdleShare of the cores over the last
-// growWindow of heartbeats. Without PoolStats it cannot tell, and counts as idle.
-func (w *Worker) poolIdle() bool {
-	if w.cfg.PoolStats == nil {
-		return true
-	}
-	now := poolSample{at: time.Now(), cpu: w.cfg.PoolStats().CPUSeconds}
-	w.poolSamples = append(w.poolSamples, now)
-	// Keep the newest sample at least growWindow old, and the ones after it.
-	for len(w.poolSamples) > 2 && now.at.Sub(w.poolSamples[1].at) >= growWindow {
-		w.poolSamples = w.poolSamples[1:]
-	}
-	old := w.poolSamples[0]
-	span := now.at.Sub(old.at)
-	if span < growWindow {
-		return false // not a whole window yet
-	}
-	return (now.cpu-old.cpu)/span.Seconds() < growIdleShare*float64(runtime.NumCPU())
 }
 
 // grow adds n instances through Config.Grow, starts serving them and wakes the setups they fit.

@@ -52,10 +52,10 @@ type Worker struct {
 	cfg     Config
 	host    string
 	timeout time.Duration
-	// growing is set while a grow is in flight, so heartbeats never start two; poolSamples
-	// are the pool's CPU at the recent heartbeats (only the heartbeat goroutine uses them).
-	growing     atomic.Bool
-	poolSamples []poolSample
+	// growing is set while a grow is in flight, so heartbeats never start two; trackers say
+	// which instances run steps (idle.go).
+	growing  atomic.Bool
+	trackers []*stepTracker
 	// running is set once Start started the workers; later instances start at once.
 	running bool
 	// watcher is this process's block-watcher replica (blockwatch.go), if configured.

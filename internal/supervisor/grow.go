@@ -87,35 +87,7 @@ func (s *Supervisor) Size() int { return len(s.all()) }
 
 // Stats reads the pool's size against its budget, for the worker's gauges.
 func (s *Supervisor) Stats() worker.PoolStats {
-	st := worker.PoolStats{Instances: s.Size(), MaxInstances: max(s.o.Max, s.o.Count), MemoryBudgetBytes: s.o.MemoryBudget}
-	for _, in := range s.all() {
-		if r := in.cur.Load(); r != nil {
-			pid := r.Proc.Pid()
-			st.MemoryBytes += rss(pid)
-			st.CPUSeconds += cpuSeconds(pid)
-		}
-	}
-	return st
-}
-
-// cpuSeconds reads a process's user and system CPU time from /proc; 0 if it cannot.
-func cpuSeconds(pid int) float64 {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(raw)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 || i+2 > len(s) {
-		return 0
-	}
-	f := strings.Fields(s[i+2:])
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (u + st) / 100 // USER_HZ is 100 on Linux
+	return worker.PoolStats{Instances: s.Size(), MaxInstances: max(s.o.Max, s.o.Count), MemoryBytes: s.Memory(), MemoryBudgetBytes: s.o.MemoryBudget}
 }
 
 // Memory sums the resident memory of the pool's running processes, from /proc.
