@@ -127,26 +127,21 @@ func (d *Daemon) Transactions(ctx context.Context, hashes []string) ([]RawTx, er
 	return out, nil
 }
 
-// Pool reads the transactions waiting in the daemon's pool.
-func (d *Daemon) Pool(ctx context.Context) ([]RawTx, error) {
+// PoolHashes lists the transactions waiting in the daemon's pool. Only their hashes: the
+// leader fetches the ones it has not scanned (Transactions), since a busy pool's full JSON
+// every pass would be megabytes.
+func (d *Daemon) PoolHashes(ctx context.Context) ([]string, error) {
 	var res struct {
-		Transactions []struct {
-			IDHash string `json:"id_hash"`
-			TxJSON string `json:"tx_json"`
-		} `json:"transactions"`
-		Status string `json:"status"`
+		TxHashes []string `json:"tx_hashes"`
+		Status   string   `json:"status"`
 	}
-	if err := d.post(ctx, "/get_transaction_pool", struct{}{}, &res); err != nil {
+	if err := d.post(ctx, "/get_transaction_pool_hashes", struct{}{}, &res); err != nil {
 		return nil, err
 	}
-	if err := checkStatus("get_transaction_pool", res.Status); err != nil {
+	if err := checkStatus("get_transaction_pool_hashes", res.Status); err != nil {
 		return nil, err
 	}
-	out := make([]RawTx, 0, len(res.Transactions))
-	for _, t := range res.Transactions {
-		out = append(out, RawTx{Hash: t.IDHash, AsJSON: []byte(t.TxJSON), InPool: true})
-	}
-	return out, nil
+	return res.TxHashes, nil
 }
 
 // jsonRPC calls a method of monerod's /json_rpc.

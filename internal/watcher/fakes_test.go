@@ -154,12 +154,8 @@ func (f *fakeDaemon) serve(w http.ResponseWriter, r *http.Request) {
 			txs = append(txs, map[string]any{"tx_hash": h, "as_json": f.txs[h]})
 		}
 		reply(map[string]any{"txs": txs, "status": "OK"})
-	case r.URL.Path == "/get_transaction_pool":
-		var txs []map[string]any
-		for _, h := range f.pool {
-			txs = append(txs, map[string]any{"id_hash": h, "tx_json": f.txs[h]})
-		}
-		reply(map[string]any{"transactions": txs, "status": "OK"})
+	case r.URL.Path == "/get_transaction_pool_hashes":
+		reply(map[string]any{"tx_hashes": f.pool, "status": "OK"})
 	default:
 		http.NotFound(w, r)
 	}

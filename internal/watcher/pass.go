@@ -148,21 +148,28 @@ func (w *Watcher) scanPool(ctx context.Context) error {
 	if w.scanner == nil || w.scanner.Len() == 0 {
 		return nil
 	}
-	raw, err := w.cfg.Daemon.Pool(ctx)
+	hashes, err := w.cfg.Daemon.PoolHashes(ctx)
 	if err != nil {
 		return err
 	}
-	now := make(map[string][]scan.Match, len(raw))
-	var fresh []RawTx
-	for _, t := range raw {
-		m, ok := w.seenPool[t.Hash]
-		now[t.Hash] = m
+	now := make(map[string][]scan.Match, len(hashes))
+	var fresh []string
+	for _, h := range hashes {
+		m, ok := w.seenPool[h]
+		now[h] = m
 		if !ok {
-			fresh = append(fresh, t)
+			fresh = append(fresh, h)
 		}
 	}
+	raw, err := w.cfg.Daemon.Transactions(ctx, fresh)
+	if err != nil {
+		// A transaction may leave the pool between the two calls (mined or dropped): its
+		// block, or the next pass, covers it.
+		w.log.Debug("read new pool transactions; trying again next pass", zap.Error(err))
+		return nil
+	}
 	w.seenPool = now // forget what left the pool
-	txs := w.parse(fresh)
+	txs := w.parse(raw)
 	for _, tx := range txs {
 		now[tx.Hash] = nil // scanned, whatever it holds
 	}
