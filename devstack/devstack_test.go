@@ -107,6 +107,7 @@ func TestTemporalRestartKeepsAddressAndHistory(t *testing.T) {
 	defer c.Close()
 	run, err := c.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: "kept", TaskQueue: "none"}, "NoSuchWorkflow")
 	require.NoError(t, err)
+	assert.FileExists(t, s.DBPath+"-wal", "the database runs in write-ahead-log mode (DefaultSQLitePragmas); history must survive the restart all the same")
 
 	s2, err := s.Restart(t.Context())
 	require.NoError(t, err)

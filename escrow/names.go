@@ -32,7 +32,8 @@ const SignalCapacityFreed SignalName = "capacity-freed"
 // backstop when a signal is lost or the watcher is down.
 const SignalPaymentSeen SignalName = "payment-seen"
 
-// UpdateName is the type of every update name: the decisions of the escrow's parties.
+// UpdateName is the type of every update name: the decisions of the escrow's parties, the
+// operators' repairs, and the client's wait for the setup.
 type UpdateName string
 
 // The decisions, each a Temporal update whose validator refuses the wrong role, the wrong
@@ -55,6 +56,9 @@ const (
 	// UpdateRestoreWallet: an operator writes a role's wallet back from its backup onto a
 	// live instance, moving that role there (and resuming a parked payout).
 	UpdateRestoreWallet UpdateName = "restore-wallet"
+	// UpdateAwaitSetup blocks until the multisig setup ends and returns the state (Ready with
+	// the address, or Failed with the reason); refused once it has ended. It decides nothing.
+	UpdateAwaitSetup UpdateName = "await-setup"
 )
 
 // Search attribute keys that operators filter on in the Web UI.

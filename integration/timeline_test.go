@@ -46,8 +46,9 @@ func TestTimelineOfARealSetup(t *testing.T) {
 	assert.Equal(t, escrow.WorkflowID(id), tl.WorkflowID)
 	assert.Len(t, tl.Runs, 1)
 
-	// Every role's steps, each once per round, on the instance its wallet lives on.
-	want := map[string]int{"CreateWallet": 1, "PrepareMultisig": 1, "MakeMultisig": 1, "ExchangeMultisigKeys": 2, "VerifyMultisig": 1}
+	// Every role's steps, each once per round, on the instance its wallet lives on. Since
+	// fewer-setup-steps, CreateWallet returns the round-0 message: no PrepareMultisig.
+	want := map[string]int{"CreateWallet": 1, "MakeMultisig": 1, "ExchangeMultisigKeys": 2, "VerifyMultisig": 1}
 	for _, role := range escrow.Roles {
 		inst := res.Assignment.For(role)
 		got := map[string]int{}
@@ -65,6 +66,9 @@ func TestTimelineOfARealSetup(t *testing.T) {
 		}
 		assert.Equal(t, want, got, "%s's steps on %s", role, inst)
 	}
+	assert.False(t, slices.ContainsFunc(tl.Entries, func(e timeline.Entry) bool {
+		return e.Kind == timeline.KindStep && e.Name == "PrepareMultisig"
+	}), "a new setup makes no separate PrepareMultisig step")
 
 	// The lease is the local activity before anything else.
 	assert.True(t, slices.ContainsFunc(tl.Entries, func(e timeline.Entry) bool {

@@ -28,7 +28,6 @@ func (s *Client) RetryPayout(ctx context.Context, escrowID string, in escrow.Ret
 	return s.update(ctx, escrowID, escrow.UpdateRetryPayout, in)
 }
 
-// update sends one update and waits for the escrow's state after it.
 // RestoreWallet writes a role's wallet back from its sealed backup onto a live instance,
 // after the disk that held it was lost; the role's later steps go there, and a parked payout
 // resumes. It returns once the wallet is restored and checked, or with why not.
@@ -36,14 +35,15 @@ func (s *Client) RestoreWallet(ctx context.Context, escrowID string, in escrow.R
 	return s.update(ctx, escrowID, escrow.UpdateRestoreWallet, in)
 }
 
-func (s *Client) update(ctx context.Context, escrowID string, name escrow.UpdateName, in any) (escrow.State, error) {
+// update sends one update (with its input, if any) and waits for the escrow's state after it.
+func (s *Client) update(ctx context.Context, escrowID string, name escrow.UpdateName, in ...any) (escrow.State, error) {
 	if err := escrow.ValidateID(escrowID); err != nil {
 		return escrow.State{}, err
 	}
 	h, err := s.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   escrow.WorkflowID(escrowID),
 		UpdateName:   string(name),
-		Args:         []interface{}{in},
+		Args:         in,
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
@@ -82,11 +82,19 @@ func (s *Client) WaitUntil(ctx context.Context, escrowID string, every time.Dura
 }
 
 // WaitReady waits until the multisig setup ends: the state with the address, or
-// ErrSetupFailed with the reason.
+// ErrSetupFailed with the reason. During the setup it waits on the await-setup update, which
+// answers the moment the setup ends; where that cannot answer (a workflow started before the
+// update existed, or one that ended meanwhile), it polls the status query.
 func (s *Client) WaitReady(ctx context.Context, escrowID string) (escrow.State, error) {
-	st, err := s.WaitUntil(ctx, escrowID, 200*time.Millisecond, func(st escrow.State) bool {
-		return st.Phase == escrow.PhaseReady || st.Phase == escrow.PhaseFailed
-	})
+	ended := func(st escrow.State) bool { return st.Phase == escrow.PhaseReady || st.Phase == escrow.PhaseFailed }
+	st, err := s.Status(ctx, escrowID)
+	if err == nil && !ended(st) {
+		if got, uerr := s.update(ctx, escrowID, escrow.UpdateAwaitSetup); uerr == nil && ended(got) {
+			st = got
+		} else if ctx.Err() == nil {
+			st, err = s.WaitUntil(ctx, escrowID, 200*time.Millisecond, ended)
+		}
+	}
 	if err == nil && st.Phase == escrow.PhaseFailed {
 		return st, fmt.Errorf("escrow %s: %w: %s", escrowID, ErrSetupFailed, st.Reason)
 	}

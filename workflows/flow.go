@@ -98,6 +98,9 @@ func newEscrow(ctx workflow.Context, in escrow.EscrowInput) (*escrowFlow, error)
 	if err := e.registerRestoreWallet(ctx); err != nil {
 		return nil, err
 	}
+	if err := e.registerAwaitSetup(ctx); err != nil {
+		return nil, err
+	}
 	e.blockedSA = e.status.Blocked != nil
 	return e, nil
 }

@@ -195,8 +195,9 @@ func (s *EscrowSuite) decide(at time.Duration, name escrow.UpdateName, in escrow
 	return s.update(at, name, in)
 }
 
-// update sends any update at the given test-clock time and records its outcome.
-func (s *EscrowSuite) update(at time.Duration, name escrow.UpdateName, in any) *outcome {
+// update sends any update (with its input, if it takes one) at the given test-clock time and
+// records its outcome.
+func (s *EscrowSuite) update(at time.Duration, name escrow.UpdateName, in ...any) *outcome {
 	o := &outcome{}
 	s.updates++
 	id := fmt.Sprintf("%s-%d", name, s.updates)
@@ -210,7 +211,7 @@ func (s *EscrowSuite) update(at time.Duration, name escrow.UpdateName, in any) *
 					o.state = st
 				}
 			},
-		}, in)
+		}, in...)
 	}, at)
 	return o
 }

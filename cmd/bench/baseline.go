@@ -236,45 +236,17 @@ func randomPassword() string {
 
 // batch runs cfg.N baseline escrows as concurrent goroutines and measures.
 func (b *baseline) batch(ctx context.Context, cfg Config, prefix string) (*Result, error) {
-	pids := b.pids()
-	cpu0, err := sumCPU(pids)
+	done, err := runConcurrent(ctx, b.pids(), cfg.N, func(j int) (baselineStats, error) {
+		return b.escrow(ctx, j, fmt.Sprintf("%s-%d", prefix, j+1), cfg.Delay)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("wallet-rpc CPU: %w", err)
-	}
-	type run struct {
-		latency time.Duration
-		st      baselineStats
-		err     error
-	}
-	runs := make([]run, cfg.N)
-	first := time.Now()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	last := first
-	for j := range cfg.N {
-		wg.Go(func() {
-			t0 := time.Now()
-			st, err := b.escrow(ctx, j, fmt.Sprintf("%s-%d", prefix, j+1), cfg.Delay)
-			t1 := time.Now()
-			mu.Lock()
-			last = maxTime(last, t1)
-			mu.Unlock()
-			runs[j] = run{latency: t1.Sub(t0), st: st, err: err}
-		})
-	}
-	wg.Wait()
-	wall := last.Sub(first)
-	cpu1, cpuErr := sumCPU(pids)
-	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-
 	res := newResult("baseline", cfg)
-	res.WallS = wall.Seconds()
 	res.Baseline = &BaselineBreakdown{CallSeconds: map[string]float64{}}
 	var lat []float64
 	opens := 0
-	for j, r := range runs {
+	for j, r := range done.runs {
 		opens += r.st.opens
 		for m, d := range r.st.calls {
 			res.Baseline.CallSeconds[m] += d.Seconds() / float64(cfg.N)
@@ -288,19 +260,7 @@ func (b *baseline) batch(ctx context.Context, cfg Config, prefix string) (*Resul
 		}
 		lat = append(lat, r.latency.Seconds())
 	}
-	res.setLatencies(lat)
 	res.OpensPerEscrow = float64(opens) / float64(cfg.N)
-	if cpuErr != nil {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("a wallet-rpc vanished during the batch (%v): CPU not measured", cpuErr))
-	} else {
-		res.setCPU(cpu1-cpu0, cfg.N)
-	}
+	done.finish(res, lat, cfg.N)
 	return res, nil
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }

@@ -25,7 +25,7 @@
 // batch (-quiet-wait 30m). Ours' pool starts at K and grows to -grow-max while setups wait
 // for a lease, at every purge delay alike: that is the product's answer to purge timers
 // (docs/design.md, "An elastic pool"); the script and the baseline keep K. Single-escrow
-// batches of ours (first variant) and the script run -repeat times: the summary's ours ÷
+// batches of ours (first variant) and the script run -repeat times, taking turns: the summary's ours ÷
 // script takes their medians. Throughput ratios use the sustained rate (Result.SustainedPerMin).
 //
 // It is a Go module of its own (cmd/bench/go.mod, with a replace directive onto the product

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -80,15 +81,34 @@ func runK(ctx context.Context, o options, rep *Report, dir string, k int, dm *da
 		for _, n := range o.ns {
 			cfg := Config{N: n, K: k, Delay: d}
 			prefix := fmt.Sprintf("k%d-d%d-n%d", k, int(d.Seconds()), n)
-			for _, s := range systems {
-				times := 1
-				if n == 1 && s.repeat {
-					times = o.repeat
+			// Repeated single-escrow runs take turns across the systems (ours, script, ours,
+			// ...), so a machine that drifts over minutes moves both medians alike.
+			rounds := 1
+			if n == 1 {
+				rounds = max(o.repeat, 1)
+			}
+			runs := make([][]*Result, len(systems))
+			for i := range rounds {
+				for si, s := range systems {
+					if i > 0 && !s.repeat {
+						continue
+					}
+					p := prefix
+					if i > 0 {
+						p = fmt.Sprintf("%s-r%d", prefix, i+1)
+					}
+					res, err := measure(ctx, o, meter, cfg, p, s.batch)
+					if err != nil {
+						return fmt.Errorf("%s %s: %w", s.series, cfg, err)
+					}
+					runs[si] = append(runs[si], res)
+					if err := settle(ctx); err != nil {
+						return err
+					}
 				}
-				res, err := measureRepeated(ctx, o, meter, cfg, prefix, s.batch, times)
-				if err != nil {
-					return fmt.Errorf("%s %s: %w", s.series, cfg, err)
-				}
+			}
+			for si := range systems {
+				res := combineRuns(runs[si])
 				if res.Daemon == "" { // the script and the baseline: the flags they ran with
 					res.Daemon = o.daemons[0]
 				}
@@ -113,27 +133,11 @@ func settle(ctx context.Context) error {
 	}
 }
 
-// measureRepeated measures a batch times times (prefix-r2, -r3, ... for the later runs) and
-// keeps the run with the median wall time, with every run in Repeats and the medians of
-// wall time and CPU, each taken on its own.
-func measureRepeated(ctx context.Context, o options, meter cpuMeter, cfg Config, prefix string, batch func(context.Context, Config, string) (*Result, error), times int) (*Result, error) {
-	var runs []*Result
-	for i := range times {
-		p := prefix
-		if i > 0 {
-			p = fmt.Sprintf("%s-r%d", prefix, i+1)
-		}
-		res, err := measure(ctx, o, meter, cfg, p, batch)
-		if err != nil {
-			return nil, err
-		}
-		runs = append(runs, res)
-		if err := settle(ctx); err != nil {
-			return nil, err
-		}
-	}
-	if times == 1 {
-		return runs[0], nil
+// combineRuns keeps, of a batch measured several times, the run with the median wall time,
+// with every run in Repeats and the medians of wall time and CPU, each taken on its own.
+func combineRuns(runs []*Result) *Result {
+	if len(runs) == 1 {
+		return runs[0]
 	}
 	var walls, cpus []float64
 	var samples []Sample
@@ -152,7 +156,7 @@ func measureRepeated(ctx context.Context, o options, meter cpuMeter, cfg Config,
 	sort.SliceStable(byWall, func(i, j int) bool { return byWall[i].WallS < byWall[j].WallS })
 	res := byWall[len(byWall)/2]
 	res.Repeats, res.MedianWallS, res.MedianCPUPerEscS, res.Warnings = samples, median(walls), median(cpus), warnings
-	return res, nil
+	return res
 }
 
 // contaminated is the share of the machine other processes may use during a batch before
@@ -225,6 +229,74 @@ func notes() []string {
 		"ours-down: the same product with the daemon (the pool's --daemon-address and the block watcher's) a loopback port nobody listens on: every funding-wait step that needs the daemon fails at once and is retried on the product's policy, then the next poll tries again.",
 		"script: the direct script (script.go): one wallet-rpc per role, wallets kept open, create+prepare and each round in parallel across the roles, the purge delay between rounds, escrow j on instances 3j..3j+2 mod K held for the whole setup. Only the product's wallet-rpc calls: no label, store, snapshot or backup.",
 		"baseline: the predecessor's design (process-wide creation mutex, serial make_multisig loop with a hard sleep of D after each call, serial exchange rounds, open_wallet/close_wallet around every call) plus the minimum to complete on v0.18: one mutex per wallet-rpc instance (it holds one wallet) and prepare_multisig with enable_multisig_experimental right before make_multisig in the same session; it also checks is_multisig/get_address at the end, as ours does.",
-		"all: every system's wallet-rpcs start with the same flags (the first daemon variant's --daemon-address, trusted, --daemon-ssl disabled, no RPC login, the key cache per -keycache); role i of escrow j on instance (3j+i) mod K for the script and the baseline, leased idle instances for ours; one warm-up setup per system and K is not measured; single-escrow batches of ours (first variant) and the script run -repeat times and the summary takes medians; before each batch the benchmark waits until other processes use < 0.15 cores, and it records the CPU they used during the batch (foreign_cpu_s).",
+		"all: every system's wallet-rpcs start with the same flags (the first daemon variant's --daemon-address, trusted, --daemon-ssl disabled, no RPC login, the key cache per -keycache); role i of escrow j on instance (3j+i) mod K for the script and the baseline, leased idle instances for ours; one warm-up setup per system and K is not measured; single-escrow batches of ours (first variant) and the script run -repeat times, taking turns, and the summary takes medians; before each batch the benchmark waits until other processes use < 0.15 cores, and it records the CPU they used during the batch (foreign_cpu_s).",
 	}
+}
+
+// timedRun is one escrow of a direct batch (script or baseline): its latency, the system's
+// own breakdown, and how it ended.
+type timedRun[S any] struct {
+	latency time.Duration
+	st      S
+	err     error
+}
+
+// directBatch is what runConcurrent measured: each escrow's run, the batch's wall time (first
+// start to last end), and the wallet-rpc CPU time the pids used meanwhile (cpuErr if one vanished).
+type directBatch[S any] struct {
+	runs   []timedRun[S]
+	wall   time.Duration
+	cpu    time.Duration
+	cpuErr error
+}
+
+// runConcurrent starts escrow(j) for j < n as goroutines at once, times each, and reads the
+// CPU of the system's wallet-rpcs (pids) around the batch.
+func runConcurrent[S any](ctx context.Context, pids []int, n int, escrow func(j int) (S, error)) (*directBatch[S], error) {
+	cpu0, err := sumCPU(pids)
+	if err != nil {
+		return nil, fmt.Errorf("wallet-rpc CPU: %w", err)
+	}
+	b := &directBatch[S]{runs: make([]timedRun[S], n)}
+	first := time.Now()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	last := first
+	for j := range n {
+		wg.Go(func() {
+			t0 := time.Now()
+			st, err := escrow(j)
+			t1 := time.Now()
+			mu.Lock()
+			last = maxTime(last, t1)
+			mu.Unlock()
+			b.runs[j] = timedRun[S]{latency: t1.Sub(t0), st: st, err: err}
+		})
+	}
+	wg.Wait()
+	b.wall = last.Sub(first)
+	cpu1, cpuErr := sumCPU(pids)
+	b.cpu, b.cpuErr = cpu1-cpu0, cpuErr
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// finish sets the result's wall time, latencies and CPU from the batch.
+func (b *directBatch[S]) finish(res *Result, lat []float64, n int) {
+	res.WallS = b.wall.Seconds()
+	res.setLatencies(lat)
+	if b.cpuErr != nil {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("a wallet-rpc vanished during the batch (%v): CPU not measured", b.cpuErr))
+	} else {
+		res.setCPU(b.cpu, n)
+	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

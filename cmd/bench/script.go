@@ -208,44 +208,16 @@ func (s *script) escrow(ctx context.Context, j int, id string, delay time.Durati
 
 // batch runs cfg.N script escrows at once and measures.
 func (s *script) batch(ctx context.Context, cfg Config, prefix string) (*Result, error) {
-	pids := s.pids()
-	cpu0, err := sumCPU(pids)
+	done, err := runConcurrent(ctx, s.pids(), cfg.N, func(j int) (scriptStats, error) {
+		return s.escrow(ctx, j, fmt.Sprintf("%s-%d", prefix, j+1), cfg.Delay)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("wallet-rpc CPU: %w", err)
-	}
-	type run struct {
-		latency time.Duration
-		st      scriptStats
-		err     error
-	}
-	runs := make([]run, cfg.N)
-	first := time.Now()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	last := first
-	for j := range cfg.N {
-		wg.Go(func() {
-			t0 := time.Now()
-			st, err := s.escrow(ctx, j, fmt.Sprintf("%s-%d", prefix, j+1), cfg.Delay)
-			t1 := time.Now()
-			mu.Lock()
-			last = maxTime(last, t1)
-			mu.Unlock()
-			runs[j] = run{latency: t1.Sub(t0), st: st, err: err}
-		})
-	}
-	wg.Wait()
-	wall := last.Sub(first)
-	cpu1, cpuErr := sumCPU(pids)
-	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-
 	res := newResult("script", cfg)
-	res.WallS = wall.Seconds()
 	res.Script = &ScriptBreakdown{StepS: map[string]float64{}}
 	var lat []float64
-	for j, r := range runs {
+	for j, r := range done.runs {
 		if r.err != nil {
 			res.fail(fmt.Errorf("script escrow %d: %w", j+1, r.err))
 			continue
@@ -258,12 +230,7 @@ func (s *script) batch(ctx context.Context, cfg Config, prefix string) (*Result,
 			res.Script.StepS[step] += d.Seconds() / n
 		}
 	}
-	res.setLatencies(lat)
 	res.OpensPerEscrow = 0 // by construction: no open_wallet call is ever made
-	if cpuErr != nil {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("a wallet-rpc vanished during the batch (%v): CPU not measured", cpuErr))
-	} else {
-		res.setCPU(cpu1-cpu0, cfg.N)
-	}
+	done.finish(res, lat, cfg.N)
 	return res, nil
 }

@@ -1,7 +1,10 @@
 package walletproc
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"debug/elf"
 	_ "embed"
 	"encoding/hex"
@@ -13,15 +16,23 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // EnvKeyCache overrides the key cache: a path to a built library to preload, or "off" to
 // run wallet-rpc without it.
 const EnvKeyCache = "XMR_ESCROW_KEYCACHE"
 
-// EnvKeyCacheLog names a file the key cache appends "generated" or "reused" to on every
-// RSA key wallet-rpc asks for; tests count keys with it.
+// EnvKeyCacheLog names a file the key cache appends "loaded", "generated" or "reused" to on
+// every RSA key wallet-rpc asks for; tests count keys with it.
 const EnvKeyCacheLog = "XMR_ESCROW_KEYCACHE_LOG"
+
+// envKeyCacheFD tells the preloaded key cache which inherited descriptor holds the handed-over key.
+const envKeyCacheFD = "XMR_ESCROW_KEYCACHE_FD"
+
+// handedKeyBits is the size of the key wallet-rpc 0.18 asks OpenSSL for on each create and open.
+const handedKeyBits = 4096
 
 // keyCacheSource is the preload library's C source (see its header for what it does and why).
 //
@@ -136,19 +147,64 @@ func takesKeyCache(bin string) bool {
 	return ok
 }
 
-// keyCacheEnv returns the environment that preloads the key cache into bin, or nil when it
-// does not apply (disabled, or a binary that cannot take it).
-func keyCacheEnv(bin string, opts Options) ([]string, error) {
+// keyCacheEnv returns the environment that preloads the key cache into bin and the file that
+// hands it this process's key (the child's descriptor 3), or nil when it does not apply
+// (disabled, or a binary that cannot take it).
+func keyCacheEnv(bin string, opts Options) ([]string, *os.File, error) {
 	if opts.NoKeyCache || !takesKeyCache(bin) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	lib, err := KeyCache()
 	if err != nil || lib == "" {
-		return nil, err
+		return nil, nil, err
 	}
 	preload := lib
 	if cur := os.Getenv("LD_PRELOAD"); cur != "" {
 		preload = lib + ":" + cur
 	}
-	return []string{"LD_PRELOAD=" + preload}, nil
+	env := []string{"LD_PRELOAD=" + preload}
+	key, err := handedKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(env, envKeyCacheFD+"=3"), key, nil
+}
+
+var handed struct {
+	once sync.Once
+	f    *os.File
+	err  error
+}
+
+// handedKey returns a sealed in-memory file with one RSA key (PKCS#1 DER), made once per
+// process and handed to every wallet-rpc it starts: without it each new instance searches
+// primes for its first key, 1-2 CPU-s, which a pool that grows or restarts pays per instance.
+// The key is the one the multisig messaging transport would make and never use; it never
+// touches a disk.
+func handedKey() (*os.File, error) {
+	handed.once.Do(func() {
+		k, err := rsa.GenerateKey(rand.Reader, handedKeyBits)
+		if err != nil {
+			handed.err = fmt.Errorf("key cache: generate the handed key: %w", err)
+			return
+		}
+		der := x509.MarshalPKCS1PrivateKey(k)
+		fd, err := unix.MemfdCreate("xmr-escrow-keycache", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+		if err != nil {
+			handed.err = fmt.Errorf("key cache: memfd: %w", err)
+			return
+		}
+		f := os.NewFile(uintptr(fd), "xmr-escrow-keycache")
+		_, err = f.Write(der)
+		if err == nil {
+			_, err = unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_SEAL|unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE)
+		}
+		if err != nil {
+			_ = f.Close()
+			handed.err = fmt.Errorf("key cache: write the handed key: %w", err)
+			return
+		}
+		handed.f = f
+	})
+	return handed.f, handed.err
 }

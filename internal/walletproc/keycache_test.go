@@ -12,11 +12,12 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/internal/walletproc/proctest"
 )
 
-// TestTheKeyCacheMakesOneRSAKeyPerWalletRPC: stock wallet-rpc generates an RSA-4096 key on
+// TestTheKeyCacheMakesNoRSAKeyInAWalletRPC: stock wallet-rpc generates an RSA-4096 key on
 // every create_wallet and open_wallet (1–2 CPU-s each); with the key cache preloaded, the
-// first is generated and every later one is a copy, while wallets are made and opened as
-// before. Without it, OpenSSL generates each one (the library is not called at all).
-func TestTheKeyCacheMakesOneRSAKeyPerWalletRPC(t *testing.T) {
+// first is the key this process handed over and every later one a copy, in every instance
+// it starts, while wallets are made and opened as before. Without it, OpenSSL generates each
+// one (the library is not called at all).
+func TestTheKeyCacheMakesNoRSAKeyInAWalletRPC(t *testing.T) {
 	proctest.SkipShort(t)
 	keys := filepath.Join(t.TempDir(), "keys.log")
 	t.Setenv(EnvKeyCacheLog, keys) // not parallel: the children inherit this environment
@@ -37,7 +38,15 @@ func TestTheKeyCacheMakesOneRSAKeyPerWalletRPC(t *testing.T) {
 	addr := rpcCall(t, w.URL, "get_address", `{"account_index":0}`)
 	assert.Contains(t, string(addr), `"address"`, "the wallet opened with a reused key works")
 	assert.Equal(t, 4, certificates(t, w.LogPath), "wallet-rpc still asks for a key on each create and open")
-	assert.Equal(t, map[string]int{"generated": 1, "reused": 3}, keyLog(t, keys))
+	assert.Equal(t, map[string]int{"loaded": 1, "reused": 3}, keyLog(t, keys))
+
+	// A second instance (a grown pool's, or a restart) takes the same handed key.
+	require.NoError(t, os.Remove(keys))
+	second, err := Start(t.Context(), Options{Name: "second", Dir: t.TempDir(), Offline: true, LogDir: t.TempDir(), ExtraArgs: []string{"--log-level", "1"}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = second.Stop() })
+	rpcCall(t, second.URL, "create_wallet", `{"filename":"a","password":"p","language":"English"}`)
+	assert.Equal(t, map[string]int{"loaded": 1}, keyLog(t, keys), "a new instance searches no primes")
 
 	require.NoError(t, os.Remove(keys))
 	plain, err := Start(t.Context(), Options{Name: "plain", Dir: t.TempDir(), Offline: true, LogDir: t.TempDir(), NoKeyCache: true, ExtraArgs: []string{"--log-level", "1"}})
@@ -78,7 +87,7 @@ func certificates(t *testing.T, logPath string) int {
 	return strings.Count(string(b), "Generating SSL certificate")
 }
 
-// keyLog counts the key cache's "generated" and "reused" lines.
+// keyLog counts the key cache's "loaded", "generated" and "reused" lines.
 func keyLog(t *testing.T, path string) map[string]int {
 	t.Helper()
 	b, err := os.ReadFile(path)

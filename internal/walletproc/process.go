@@ -59,8 +59,9 @@ func StartProcessIn(ctx context.Context, name, bin string, args []string, logPat
 	return startProcess(ctx, name, bin, args, logPath, dir, nil)
 }
 
-// startProcess is StartProcessIn with variables added to the child's environment.
-func startProcess(ctx context.Context, name, bin string, args []string, logPath, dir string, env []string) (*Process, error) {
+// startProcess is StartProcessIn with variables added to the child's environment and files
+// it inherits (descriptors 3, 4, ...).
+func startProcess(ctx context.Context, name, bin string, args []string, logPath, dir string, env []string, files ...*os.File) (*Process, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
@@ -84,6 +85,7 @@ func startProcess(ctx context.Context, name, bin string, args []string, logPath,
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
 	}
+	cmd.ExtraFiles = files
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := spawn(cmd); err != nil {
 		return nil, fmt.Errorf("start %s (%s): %w", name, bin, err)

@@ -153,14 +153,18 @@ func startOnce(ctx context.Context, bin, dir, logDir string, opts Options) (*Wal
 	}
 	args = append(args, opts.ExtraArgs...)
 
-	env, err := keyCacheEnv(bin, opts)
+	env, key, err := keyCacheEnv(bin, opts)
 	if err != nil {
 		return nil, fmt.Errorf("start wallet-rpc %s: %w", opts.Name, err)
 	}
 	w.KeyCache = env != nil
+	var files []*os.File
+	if key != nil {
+		files = append(files, key) // descriptor 3, as keyCacheEnv's variable says
+	}
 	// cwd = wallet dir, so anything wallet-rpc writes relative to cwd stays there.
 	consolePath := filepath.Join(logDir, opts.Name+".out")
-	w.Proc, err = startProcess(ctx, opts.Name, bin, args, consolePath, dir, env)
+	w.Proc, err = startProcess(ctx, opts.Name, bin, args, consolePath, dir, env, files...)
 	if err != nil {
 		return nil, fmt.Errorf("start wallet-rpc %s: %w", opts.Name, err)
 	}

@@ -7,13 +7,19 @@
  * setup's cost (docs/wallet-rpc-certificates.md). No option, file or call order avoids it,
  * and the context is never used to connect: the product does not use that transport.
  *
- * This file replaces RSA_generate_key_ex: the first call in a process generates a key as
- * OpenSSL does, later calls with the same size and exponent receive a copy of that key. The
- * key stays in this process's memory only. A call with a progress callback, or any failure,
- * goes to OpenSSL's own function.
+ * This file replaces RSA_generate_key_ex: the first call in a process takes the key walletproc
+ * handed it, or else generates one as OpenSSL does; later calls with the same size and
+ * exponent receive a copy of that key. A call with a progress callback, or any failure, goes
+ * to OpenSSL's own function.
  *
- * If $XMR_ESCROW_KEYCACHE_LOG names a file, each call appends "generated" or "reused" to it,
- * so a test can count the keys a process made.
+ * Handing over: walletproc generates one key per supervising process and passes it to every
+ * wallet-rpc it starts as an inherited in-memory file (memfd, never on disk), whose descriptor
+ * is $XMR_ESCROW_KEYCACHE_FD; it holds the key as PKCS#1 DER. The constructor below reads it
+ * at load time and closes the descriptor, so a new instance (a restart, or a pool that grows)
+ * costs no prime search at all. A key of another size or exponent than asked is not used.
+ *
+ * If $XMR_ESCROW_KEYCACHE_LOG names a file, each call appends "loaded", "generated" or
+ * "reused" to it, so a test can count the keys a process made.
  *
  * Built by walletproc (../keycache.go) with the system's C compiler, without OpenSSL's headers:
  * libcrypto's functions are declared below and resolved from the process it is loaded into.
@@ -35,6 +41,8 @@ unsigned long BN_get_word(const BIGNUM *);
 BIGNUM *BN_dup(const BIGNUM *);
 void BN_free(BIGNUM *);
 RSA *RSAPrivateKey_dup(const RSA *);
+RSA *d2i_RSAPrivateKey(RSA **, const unsigned char **, long);
+int RSA_bits(const RSA *);
 void RSA_free(RSA *);
 void RSA_get0_key(const RSA *, const BIGNUM **, const BIGNUM **, const BIGNUM **);
 void RSA_get0_factors(const RSA *, const BIGNUM **, const BIGNUM **);
@@ -49,6 +57,54 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static RSA *cached;
 static int cached_bits;
 static unsigned long cached_e;
+
+/* The handed-over key's DER, read at load time and parsed at the first call (libcrypto may
+ * not be initialised while constructors run). */
+static unsigned char *handed;
+static long handed_len;
+
+__attribute__((constructor)) static void read_handed_key(void) {
+	const char *v = getenv("XMR_ESCROW_KEYCACHE_FD");
+	if (v == NULL || *v == '\0')
+		return;
+	int fd = atoi(v);
+	if (fd < 3)
+		return;
+	unsigned char *buf = malloc(16384);
+	if (buf != NULL) {
+		ssize_t n = pread(fd, buf, 16384, 0);
+		if (n > 0 && n < 16384) {
+			handed = buf;
+			handed_len = (long)n;
+		} else {
+			free(buf);
+		}
+	}
+	close(fd);
+}
+
+/* take_handed caches the handed-over key if it has the asked size and exponent (under mu). */
+static int take_handed(int bits, unsigned long ew) {
+	if (handed == NULL)
+		return 0;
+	const unsigned char *p = handed;
+	RSA *k = d2i_RSAPrivateKey(NULL, &p, handed_len);
+	memset(handed, 0, (size_t)handed_len);
+	free(handed);
+	handed = NULL;
+	if (k == NULL)
+		return 0;
+	const BIGNUM *n, *e, *d;
+	RSA_get0_key(k, &n, &e, &d);
+	if (RSA_bits(k) != bits || e == NULL || BN_get_word(e) != ew) {
+		RSA_free(k);
+		return 0;
+	}
+	cached = k;
+	cached_bits = bits;
+	cached_e = ew;
+	return 1;
+}
 
 static void note(const char *what) {
 	const char *path = getenv("XMR_ESCROW_KEYCACHE_LOG");
@@ -89,10 +145,11 @@ int RSA_generate_key_ex(RSA *rsa, int bits, BIGNUM *e, BN_GENCB *cb) {
 		return real(rsa, bits, e, cb);
 	unsigned long ew = BN_get_word(e);
 	pthread_mutex_lock(&mu);
+	int loaded = cached == NULL && take_handed(bits, ew);
 	int reused = cached != NULL && cached_bits == bits && cached_e == ew && copy_key(rsa);
 	pthread_mutex_unlock(&mu);
 	if (reused) {
-		note("reused\n");
+		note(loaded ? "loaded\n" : "reused\n");
 		return 1;
 	}
 	int ok = real(rsa, bits, e, cb);
