@@ -53,10 +53,9 @@ type Worker struct {
 	host    string
 	timeout time.Duration
 	// growing is set while a grow is in flight, so heartbeats never start two; trackers say
-	// which instances run steps (idle.go); cpu samples the host's idle cores (cpuroom.go).
+	// which instances run steps (idle.go).
 	growing  atomic.Bool
 	trackers []*stepTracker
-	cpu      cpuRoom
 	// running is set once Start started the workers; later instances start at once.
 	running bool
 	// watcher is this process's block-watcher replica (blockwatch.go), if configured.
