@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,9 +26,20 @@ func TestARollingDeployHandsTheInstancesToTheNewVersion(t *testing.T) {
 	s, ctx, bin := processStack(t, 10*time.Minute)
 	dir := filepath.Join(t.TempDir(), "host")
 	old := startHost(t, ctx, s, bin, "old", dir)
-	ids := startBatch(t, ctx, s, "d", 3)
+	// A purge delay keeps each setup in its rounds for seconds, and the three run one after
+	// another on the host's three instances, so the SIGTERM below lands mid-setup even on a
+	// loaded machine; with none, a 100 ms poll could miss a sub-second Exchanging phase.
+	ids := make([]string, 3)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("d-%d", i+1)
+		in := setupInput(ids[i])
+		delay := 3 * time.Second
+		in.PurgeDelay = &delay
+		_, err := s.Starter.Start(ctx, in)
+		require.NoError(t, err)
+	}
 	_, err := s.Starter.WaitUntil(ctx, ids[0], 100*time.Millisecond, func(st escrow.State) bool {
-		return st.Phase == escrow.PhaseExchanging
+		return st.Phase != escrow.PhaseNotStarted && st.Phase != escrow.PhasePreparing
 	})
 	require.NoError(t, err)
 
@@ -37,6 +49,15 @@ func TestARollingDeployHandsTheInstancesToTheNewVersion(t *testing.T) {
 	assert.False(t, next.proc.Exited(), "a worker told to wait does not refuse")
 	assert.False(t, hasLine(next.proc, "serving wallet-rpc"), "nothing is served twice")
 
+	midSetup := 0
+	for _, id := range ids {
+		st, err := s.Starter.Status(ctx, id)
+		require.NoError(t, err)
+		if st.Phase != escrow.PhaseReady && st.Phase != escrow.PhaseFailed {
+			midSetup++
+		}
+	}
+	require.Positive(t, midSetup, "the SIGTERM must land while a setup runs, or this test proves nothing")
 	stopped := time.Now()
 	require.NoError(t, old.proc.Stop(2*time.Minute), "the old version stops on SIGTERM: %s", old.proc.LogTail(2000))
 	assert.NoError(t, old.proc.ExitErr(), "and exits 0")
@@ -52,7 +73,7 @@ func TestARollingDeployHandsTheInstancesToTheNewVersion(t *testing.T) {
 	}
 	require.NoError(t, next.proc.Stop(time.Minute))
 	checkWalletsOnDisk(t, ctx, states, next)
-	t.Logf("SIGTERM to the new version serving: %.1f s", handover.Seconds())
+	t.Logf("SIGTERM with %d of %d setups in flight; to the new version serving: %.1f s", midSetup, len(ids), handover.Seconds())
 }
 
 // assertEveryStepRanOnce reads a workflow's history: every wallet step (an activity on a
