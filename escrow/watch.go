@@ -23,6 +23,9 @@ type PaymentSeen struct {
 	Height     uint64 `json:"height,omitempty"`
 	UnlockTime uint64 `json:"unlock_time,omitempty"`
 	InPool     bool   `json:"in_pool,omitempty"`
+	// NextHeight, for a payment in the pool, is the height of the next block: it is mined at
+	// that height or above, which is what its unlock_time is judged against.
+	NextHeight uint64 `json:"next_height,omitempty"`
 }
 
 // FundingWatch is the block watcher's part in an escrow's funding wait. It is set once the
@@ -38,6 +41,9 @@ type FundingWatch struct {
 	// Signals counts the payment-seen signals received; Seen lists the first MaxPaymentsSeen.
 	Signals int           `json:"signals,omitempty"`
 	Seen    []PaymentSeen `json:"seen,omitempty"`
+	// TimeLocked counts the sightings of payments that cannot count (PaymentSeen.TimeLocked),
+	// which brought no wallet check forward.
+	TimeLocked int `json:"time_locked,omitempty"`
 	// Unwatched is set once the address was taken off the watcher, after the wait ended.
 	Unwatched bool `json:"unwatched,omitempty"`
 }

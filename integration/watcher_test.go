@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -240,8 +241,10 @@ func popBlocks(t *testing.T, ctx context.Context, c *devstack.Chain, n int) {
 
 // TestAWatchedEscrowIsFundedByTheWatchersSignalNotItsPoll: an escrow on the real stack
 // registers with the block watcher when it starts waiting, and its polls are an hour apart.
-// The buyer pays; the watcher sees the payment and the escrow asks its wallet at once, so it
-// is funded one block later with no poll in between. Once funded it leaves the watcher.
+// The buyer first sends a time-locked payment, which the escrow reads off the sightings and
+// asks no wallet about; then pays. The watcher sees the payment and the escrow asks its
+// wallet at once, so it is funded one block later with no poll in between. Once funded it
+// leaves the watcher.
 func TestAWatchedEscrowIsFundedByTheWatchersSignalNotItsPoll(t *testing.T) {
 	ms := startMoneyStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -259,6 +262,24 @@ func TestAWatchedEscrowIsFundedByTheWatchersSignalNotItsPoll(t *testing.T) {
 	require.True(t, st.Funding.Watch.Registered, "registered with the block watcher: %s", st.Funding.Watch.Failed)
 	checks := st.Funding.Checks
 
+	// A payment locked a thousand blocks ahead: the watcher reports it with its unlock_time
+	// in its block (and in the pool, if a pass ran before the block), and the escrow asks no
+	// wallet about it.
+	height, err := ms.chain.Height(ctx)
+	require.NoError(t, err)
+	_, err = ms.chain.PayLocked(ctx, st.Address, price, height+1000)
+	require.NoError(t, err)
+	require.NoError(t, ms.chain.Mine(ctx, 1))
+	if !assert.Eventually(t, func() bool {
+		st, err = ms.Starter.Status(ctx, "watched")
+		return err == nil && slices.ContainsFunc(st.Funding.Watch.Seen, func(p escrow.PaymentSeen) bool { return !p.InPool && p.UnlockTime == height+1000 })
+	}, 2*time.Minute, 200*time.Millisecond, "the time-locked payment is seen in its block") {
+		t.Fatalf("funding %+v, watch %+v (%v)", st.Funding, *st.Funding.Watch, err)
+	}
+	assert.Equal(t, st.Funding.Watch.Signals, st.Funding.Watch.TimeLocked, "every sighting so far is time-locked")
+	assert.Equal(t, checks, st.Funding.Checks, "a time-locked payment brings no wallet check forward")
+	assert.Equal(t, escrow.StatusAwaitingFunding, st.Status)
+
 	_, err = ms.chain.Pay(ctx, st.Address, price)
 	require.NoError(t, err)
 	require.NoError(t, ms.chain.Mine(ctx, 1))
@@ -266,7 +287,7 @@ func TestAWatchedEscrowIsFundedByTheWatchersSignalNotItsPoll(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint64(price), st.Funding.ConfirmedAtomic, "the wallet's check decided")
 	assert.GreaterOrEqual(t, st.Funding.Watch.Signals, 1, "the watcher told the escrow")
-	assert.LessOrEqual(t, st.Funding.Checks-checks, 2, "one check per sighting (pool, block), no hourly poll")
+	assert.LessOrEqual(t, st.Funding.Checks-checks, 2, "one check per sighting of the real payment (pool, block), no hourly poll")
 	_, err = ms.Starter.WaitUntil(ctx, "watched", 200*time.Millisecond, func(st escrow.State) bool { return st.Funding.Watch.Unwatched })
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {

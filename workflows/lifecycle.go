@@ -118,11 +118,22 @@ func (e *escrowFlow) awaitFunding(ctx workflow.Context) error {
 		e.expireFunding(ctx)
 		return nil
 	}
-	_, err := workflow.AwaitWithTimeout(ctx, min(e.poll, left), func() bool {
-		return e.status.Status != escrow.StatusAwaitingFunding || e.cancelPending || e.sightingPending(ctx)
-	})
-	e.takeSightings(ctx) // the next turn checks at once; a continue-as-new would drop them
-	return err
+	wait := min(e.poll, left)
+	until := workflow.Now(ctx).Add(wait)
+	for {
+		_, err := workflow.AwaitWithTimeout(ctx, wait, func() bool {
+			return e.status.Status != escrow.StatusAwaitingFunding || e.cancelPending || e.sightingPending(ctx)
+		})
+		if err != nil || !e.skipTimeLockedSightings(ctx) {
+			e.takeSightings(ctx) // the next turn checks at once; a continue-as-new would drop them
+			return err
+		}
+		// A flood of time-locked payments must not grow one run's history without end: the
+		// turn ends, and the lifecycle continues as new when the history is long.
+		if wait = until.Sub(workflow.Now(ctx)); wait <= 0 || e.historyFull(ctx) {
+			return nil
+		}
+	}
 }
 
 // changeFreshDecisions versions the fresh funding check taken before a cancel or an

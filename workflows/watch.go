@@ -73,6 +73,41 @@ func (e *escrowFlow) sightingPending(ctx workflow.Context) bool {
 	return e.status.Funding.Watch != nil && sightings(ctx).Len() > 0
 }
 
+// changeTimeLockedSightings versions reading a sighting's unlock_time in the workflow: the
+// sighting of a payment that cannot count (escrow.PaymentSeen.TimeLocked, the wallet check's
+// own rule) is recorded, and brings no wallet check forward, so time-locked payments cost
+// the pool nothing until the safety-net poll.
+const changeTimeLockedSightings = "time-locked-sightings"
+
+// skipTimeLockedSightings runs when the funding wait ends. If it ended on sightings alone
+// and every one is of a time-locked payment, it records them and reports true: the wait goes
+// on. Otherwise it records them too and reports false, and the escrow asks its wallet now.
+func (e *escrowFlow) skipTimeLockedSightings(ctx workflow.Context) bool {
+	w := e.status.Funding.Watch
+	if w == nil || e.status.Status != escrow.StatusAwaitingFunding || e.cancelPending || sightings(ctx).Len() == 0 {
+		return false
+	}
+	if workflow.GetVersion(ctx, changeTimeLockedSightings, workflow.DefaultVersion, 1) < 1 {
+		return false
+	}
+	ch, now, check := sightings(ctx), workflow.Now(ctx), false
+	for {
+		var p escrow.PaymentSeen
+		if !ch.ReceiveAsync(&p) {
+			return !check
+		}
+		if !p.TimeLocked(now) {
+			check = true
+			noteSighting(ctx, w, p)
+			continue
+		}
+		w.Note(p)
+		w.TimeLocked++
+		workflow.GetLogger(ctx).Info("the block watcher saw a time-locked payment; it cannot count, so the wallet is not asked",
+			"tx_hash", p.TxHash, "amount", p.AmountAtomic, "unlock_time", p.UnlockTime, "height", max(p.Height, p.NextHeight))
+	}
+}
+
 // takeSightings records the payment-seen signals received so far. They are the audit
 // trail only: what arrived is what the wallet's check, which they bring forward, says.
 func (e *escrowFlow) takeSightings(ctx workflow.Context) {
@@ -86,10 +121,15 @@ func (e *escrowFlow) takeSightings(ctx workflow.Context) {
 		if !ch.ReceiveAsync(&p) {
 			return
 		}
-		w.Note(p)
-		workflow.GetLogger(ctx).Info("the block watcher saw a payment; asking the wallet now",
-			"tx_hash", p.TxHash, "amount", p.AmountAtomic, "in_pool", p.InPool, "height", p.Height)
+		noteSighting(ctx, w, p)
 	}
+}
+
+// noteSighting records a sighting that brings the wallet's check forward.
+func noteSighting(ctx workflow.Context, w *escrow.FundingWatch, p escrow.PaymentSeen) {
+	w.Note(p)
+	workflow.GetLogger(ctx).Info("the block watcher saw a payment; asking the wallet now",
+		"tx_hash", p.TxHash, "amount", p.AmountAtomic, "in_pool", p.InPool, "height", p.Height)
 }
 
 // unwatchOnLeaving takes the escrow off the block watcher once the funding wait is over

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -121,6 +122,31 @@ func (s *EscrowSuite) TestASightingChecksTheWalletAtOnce() {
 	s.Equal(activities.RegisterWatchInput{EscrowID: "seen", Role: escrow.Arbiter, Address: testAddress}, s.watch.registers[0])
 	s.Equal(escrow.WalletTaskQueue("rpc-3"), s.watch.queues[0], "on the arbiter's wallet-rpc")
 	s.Equal([]time.Time{*sent}, s.watch.unwatches, "unwatched once, when funded")
+}
+
+// TestATimeLockedPaymentSeenByTheWatcherCostsNoWalletCheck: a buyer sends a payment locked
+// a thousand blocks ahead. The watcher reports its unlock_time, the escrow applies the
+// wallet's own rule to it, records the sighting, and asks no wallet; the real payment's
+// sighting later brings the check forward as usual.
+func (s *EscrowSuite) TestATimeLockedPaymentSeenByTheWatcherCostsNoWalletCheck() {
+	checks := s.checkTimes()
+	locked := escrow.PaymentSeen{TxHash: seenHash, AmountAtomic: price, Height: 400, UnlockTime: 1400}
+	pooled := escrow.PaymentSeen{TxHash: seenHash, AmountAtomic: price, InPool: true, NextHeight: 400, UnlockTime: 1400}
+	lockedAt := s.signalAt(hour, locked, nil)
+	pooledAt := s.signalAt(2*hour, pooled, nil)
+	paid := escrow.PaymentSeen{TxHash: strings.Repeat("ab", 32), AmountAtomic: price, Height: 401}
+	sent := s.signalAt(3*hour, paid, s.paidFrom())
+	s.decide(5*hour, escrow.UpdateAgreeRefund, asVendor)
+	_, st := s.runLifecycle("locked", escrow.EscrowInput{})
+	s.NotContains(checks(), *lockedAt, "no check for a mined time-locked payment")
+	s.NotContains(checks(), *pooledAt, "no check for a time-locked payment in the pool")
+	s.Contains(checks(), *sent, "the real payment's sighting checks at once")
+	s.True(sent.Equal(st.Funding.FundedAt), "funded by that check, at %s, not %s", sent, st.Funding.FundedAt)
+	w := st.Funding.Watch
+	s.Require().NotNil(w)
+	s.Equal(3, w.Signals)
+	s.Equal(2, w.TimeLocked, "both time-locked sightings are in the audit trail")
+	s.Equal([]escrow.PaymentSeen{locked, pooled, paid}, w.Seen)
 }
 
 // TestASightingAloneNeverFundsTheEscrow: the signal claims the full price, the wallet knows

@@ -210,6 +210,8 @@ type notices struct {
 	mu   sync.Mutex
 	got  []string
 	fail bool
+	// next holds the NextHeight of every pool sighting, in order.
+	next []uint64
 }
 
 func (n *notices) notify(_ context.Context, escrowID string, s Seen) error {
@@ -219,6 +221,9 @@ func (n *notices) notify(_ context.Context, escrowID string, s Seen) error {
 		return fmt.Errorf("temporal is down")
 	}
 	n.got = append(n.got, fmt.Sprintf("%s %s/%d %d h=%d pool=%t", escrowID, s.TxHash[:8], s.OutputIndex, s.Amount, s.Height, s.InPool))
+	if s.InPool {
+		n.next = append(n.next, s.NextHeight)
+	}
 	return nil
 }
 

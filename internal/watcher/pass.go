@@ -143,8 +143,8 @@ func (w *Watcher) scanBlock(ctx context.Context, b Block, sc *scan.Scanner) erro
 }
 
 // scanPool scans the pool's transactions not seen yet, so a payment is noticed before it is
-// mined; its block tells the escrow again, with the height.
-func (w *Watcher) scanPool(ctx context.Context) error {
+// mined; its block tells the escrow again, with the height. next is the next block's height.
+func (w *Watcher) scanPool(ctx context.Context, next uint64) error {
 	if w.scanner == nil || w.scanner.Len() == 0 {
 		return nil
 	}
@@ -180,7 +180,7 @@ func (w *Watcher) scanPool(ctx context.Context) error {
 	for _, m := range res.Matches {
 		now[m.TxHash] = append(now[m.TxHash], m)
 	}
-	w.tell(ctx, res.Matches, 0, true)
+	w.tell(ctx, res.Matches, next, true)
 	return nil
 }
 
@@ -215,10 +215,15 @@ func (w *Watcher) scan(sc *scan.Scanner, txs []*scan.Tx, height uint64) (scan.Re
 	return res, nil
 }
 
-// tell notifies each paid escrow of its matches.
+// tell notifies each paid escrow of its matches: mined at height, or in the pool (inPool)
+// with height the next block's.
 func (w *Watcher) tell(ctx context.Context, matches []scan.Match, height uint64, inPool bool) {
 	for _, m := range matches {
-		w.notify(ctx, m.KeyID, Seen{TxHash: m.TxHash, OutputIndex: m.OutputIndex, Amount: m.Amount, Height: height, UnlockTime: m.UnlockTime, InPool: inPool})
+		s := Seen{TxHash: m.TxHash, OutputIndex: m.OutputIndex, Amount: m.Amount, Height: height, UnlockTime: m.UnlockTime, InPool: inPool}
+		if inPool {
+			s.Height, s.NextHeight = 0, height
+		}
+		w.notify(ctx, m.KeyID, s)
 	}
 }
 

@@ -37,6 +37,8 @@ type Seen struct {
 	Height     uint64
 	UnlockTime uint64
 	InPool     bool
+	// NextHeight, in the pool, is the next block's height: the earliest it can be mined at.
+	NextHeight uint64
 }
 
 // Config wires a Watcher.
@@ -203,7 +205,7 @@ func (w *Watcher) Pass(ctx context.Context) error {
 		}
 		w.scanned.Store(h)
 	}
-	return w.scanPool(ctx)
+	return w.scanPool(ctx, count)
 }
 
 // startHeight is where a watcher with no scanned block begins: the earliest registration's

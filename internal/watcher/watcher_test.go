@@ -57,7 +57,9 @@ func TestEveryPaymentIsSeenInThePoolAndAgainInItsBlock(t *testing.T) {
 	all := []string{v.Txs[0].Hash, v.Txs[1].Hash, v.Txs[2].Hash, v.Txs[3].Hash}
 	d.pool = slices.Clone(all)
 	pass(t, w)
-	assert.Equal(t, expect(v, 0, true, all, "recv1", "recv2"), n.take(), "seen in the pool")
+	inPool := n.take()
+	assert.Equal(t, expect(v, 0, true, all, "recv1", "recv2"), inPool, "seen in the pool")
+	assert.Equal(t, slices.Repeat([]uint64{300}, len(inPool)), n.next, "a pool sighting names the next block's height, which its unlock_time is judged against")
 	pass(t, w)
 	assert.Empty(t, n.take(), "a pool transaction is reported once")
 	assert.ElementsMatch(t, all, d.fetched, "each pool transaction is fetched once, the pool itself by hash")
