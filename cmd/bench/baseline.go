@@ -33,39 +33,19 @@ import (
 //
 // Role i of escrow j lives on instance (3j+i) mod K, as spread as the product's leases.
 type baseline struct {
-	rpcs    []*devstack.WalletRPC
-	clients []*walletrpc.Client
-	inst    []sync.Mutex
-	create  sync.Mutex
+	rpcSet
+	inst   []sync.Mutex
+	create sync.Mutex
 }
 
 // startBaseline starts K fresh wallet-rpc processes under dir with opts (the flags the
 // product's pool runs with, so that only the design differs).
 func startBaseline(ctx context.Context, dir string, k int, opts devstack.WalletRPCOptions) (*baseline, error) {
-	rpcs, err := devstack.StartWalletRPCs(ctx, k, dir, opts)
+	set, err := startRPCSet(ctx, "the baseline's", dir, k, opts)
 	if err != nil {
-		return nil, fmt.Errorf("start the baseline's wallet-rpcs (K=%d): %w", k, err)
+		return nil, err
 	}
-	b := &baseline{rpcs: rpcs, inst: make([]sync.Mutex, k)}
-	for _, r := range rpcs {
-		b.clients = append(b.clients, walletrpc.New(walletrpc.Config{URL: r.URL, Timeout: 10 * time.Minute}))
-	}
-	return b, nil
-}
-
-// Stop stops the baseline's wallet-rpcs.
-func (b *baseline) Stop() {
-	if err := devstack.StopWalletRPCs(b.rpcs); err != nil {
-		logf("stop the baseline's wallet-rpcs: %v", err)
-	}
-}
-
-func (b *baseline) pids() []int {
-	var pids []int
-	for _, r := range b.rpcs {
-		pids = append(pids, r.Proc.Pid())
-	}
-	return pids
+	return &baseline{rpcSet: set, inst: make([]sync.Mutex, k)}, nil
 }
 
 // baselineWallet is one role's wallet of one escrow.
@@ -176,26 +156,15 @@ func (b *baseline) escrow(ctx context.Context, j int, id string, delay time.Dura
 	var addr [3]string
 	for i := range w {
 		if err := b.session(ctx, w[i], &st, true, func(c *walletrpc.Client) error {
-			return timed(&st, "is_multisig+get_address", func() error {
-				ms, err := c.IsMultisig(ctx)
-				if err != nil {
-					return err
-				}
-				if !ms.Multisig || !ms.Ready || ms.Threshold != 2 || ms.Total != 3 {
-					return fmt.Errorf("not a finished 2-of-3 wallet: %+v", ms)
-				}
-				a, err := c.GetAddress(ctx, walletrpc.GetAddressRequest{})
-				addr[i] = a.Address
+			return timed(&st, "is_multisig+get_address", func() (err error) {
+				addr[i], err = finishedAddress(ctx, c)
 				return err
 			})
 		}); err != nil {
 			return st, fmt.Errorf("verify %s: %w", w[i].name, err)
 		}
 	}
-	if addr[0] == "" || addr[0] != addr[1] || addr[0] != addr[2] {
-		return st, fmt.Errorf("the three wallets disagree on the address")
-	}
-	return st, nil
+	return st, sameAddress(addr)
 }
 
 // session is one call on a wallet the predecessor's way: take the instance, open the

@@ -28,38 +28,21 @@ import (
 // is_multisig + get_address at the end) and nothing else: no label, no store, no snapshot,
 // no backup, which is part of what the product's extra cost pays for.
 type script struct {
-	rpcs    []*devstack.WalletRPC
-	clients []*walletrpc.Client
-	sems    []chan struct{}
+	rpcSet
+	sems []chan struct{}
 }
 
 // startScript starts K fresh wallet-rpcs under dir with opts.
 func startScript(ctx context.Context, dir string, k int, opts devstack.WalletRPCOptions) (*script, error) {
-	rpcs, err := devstack.StartWalletRPCs(ctx, k, dir, opts)
+	set, err := startRPCSet(ctx, "the script's", dir, k, opts)
 	if err != nil {
-		return nil, fmt.Errorf("start the script's wallet-rpcs (K=%d): %w", k, err)
+		return nil, err
 	}
-	s := &script{rpcs: rpcs}
-	for _, r := range rpcs {
-		s.clients = append(s.clients, walletrpc.New(walletrpc.Config{URL: r.URL, Timeout: 10 * time.Minute}))
+	s := &script{rpcSet: set}
+	for range set.rpcs {
 		s.sems = append(s.sems, make(chan struct{}, 1))
 	}
 	return s, nil
-}
-
-// Stop stops the script's wallet-rpcs.
-func (s *script) Stop() {
-	if err := devstack.StopWalletRPCs(s.rpcs); err != nil {
-		logf("stop the script's wallet-rpcs: %v", err)
-	}
-}
-
-func (s *script) pids() []int {
-	var pids []int
-	for _, r := range s.rpcs {
-		pids = append(pids, r.Proc.Pid())
-	}
-	return pids
 }
 
 // scriptSteps name the script's steps in order, as ours' stepGroups do.
@@ -186,24 +169,13 @@ func (s *script) escrow(ctx context.Context, j int, id string, delay time.Durati
 			return st, err
 		}
 	}
-	if err := parallel(scriptSteps[4], func(r int, c *walletrpc.Client) error {
-		ms, err := c.IsMultisig(ctx)
-		if err != nil {
-			return err
-		}
-		if !ms.Multisig || !ms.Ready || ms.Threshold != 2 || ms.Total != 3 {
-			return fmt.Errorf("not a finished 2-of-3 wallet: %+v", ms)
-		}
-		a, err := c.GetAddress(ctx, walletrpc.GetAddressRequest{})
-		addr[r] = a.Address
+	if err := parallel(scriptSteps[4], func(r int, c *walletrpc.Client) (err error) {
+		addr[r], err = finishedAddress(ctx, c)
 		return err
 	}); err != nil {
 		return st, err
 	}
-	if addr[0] == "" || addr[0] != addr[1] || addr[0] != addr[2] {
-		return st, errors.New("the three wallets disagree on the address")
-	}
-	return st, nil
+	return st, sameAddress(addr)
 }
 
 // batch runs cfg.N script escrows at once and measures.

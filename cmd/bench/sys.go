@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/xmr-escrow/xmr-escrow/devstack"
 	"github.com/xmr-escrow/xmr-escrow/localstack"
+	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
 // userHZ is the kernel's USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux.
@@ -259,4 +261,61 @@ func (m cpuMeter) waitQuiet(ctx context.Context, limit time.Duration) (time.Dura
 			lastLog = time.Now()
 		}
 	}
+}
+
+// rpcSet is the wallet-rpcs a system other than ours starts for itself, with a client each.
+type rpcSet struct {
+	who     string
+	rpcs    []*devstack.WalletRPC
+	clients []*walletrpc.Client
+}
+
+// startRPCSet starts K fresh wallet-rpcs under dir with opts, for who ("the script's").
+func startRPCSet(ctx context.Context, who, dir string, k int, opts devstack.WalletRPCOptions) (rpcSet, error) {
+	rpcs, err := devstack.StartWalletRPCs(ctx, k, dir, opts)
+	if err != nil {
+		return rpcSet{}, fmt.Errorf("start %s wallet-rpcs (K=%d): %w", who, k, err)
+	}
+	set := rpcSet{who: who, rpcs: rpcs}
+	for _, r := range rpcs {
+		set.clients = append(set.clients, walletrpc.New(walletrpc.Config{URL: r.URL, Timeout: 10 * time.Minute}))
+	}
+	return set, nil
+}
+
+// Stop stops the set's wallet-rpcs.
+func (s rpcSet) Stop() {
+	if err := devstack.StopWalletRPCs(s.rpcs); err != nil {
+		logf("stop %s wallet-rpcs: %v", s.who, err)
+	}
+}
+
+func (s rpcSet) pids() []int {
+	var pids []int
+	for _, r := range s.rpcs {
+		pids = append(pids, r.Proc.Pid())
+	}
+	return pids
+}
+
+// finishedAddress checks, as the product's verify does, that the wallet is a finished 2-of-3
+// multisig, and returns its address.
+func finishedAddress(ctx context.Context, c *walletrpc.Client) (string, error) {
+	ms, err := c.IsMultisig(ctx)
+	if err != nil {
+		return "", err
+	}
+	if !ms.Multisig || !ms.Ready || ms.Threshold != 2 || ms.Total != 3 {
+		return "", fmt.Errorf("not a finished 2-of-3 wallet: %+v", ms)
+	}
+	a, err := c.GetAddress(ctx, walletrpc.GetAddressRequest{})
+	return a.Address, err
+}
+
+// sameAddress fails unless the three wallets agree on one address.
+func sameAddress(addr [3]string) error {
+	if addr[0] == "" || addr[0] != addr[1] || addr[0] != addr[2] {
+		return errors.New("the three wallets disagree on the address")
+	}
+	return nil
 }
