@@ -296,4 +296,5 @@ func TestAWatchedEscrowIsFundedByTheWatchersSignalNotItsPoll(t *testing.T) {
 		n, err := ms.Store.CountWatches(ctx)
 		return err == nil && n == 0
 	}, time.Minute, 200*time.Millisecond, "a funded escrow is taken off the watcher")
+	saveHistory(t, ms.Stack, "watched", "watched-time-locked")
 }
