@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,15 +28,8 @@ func TestARollingDeployHandsTheInstancesToTheNewVersion(t *testing.T) {
 	// A purge delay keeps each setup in its rounds for seconds, and the three run one after
 	// another on the host's three instances, so the SIGTERM below lands mid-setup even on a
 	// loaded machine; with none, a 100 ms poll could miss a sub-second Exchanging phase.
-	ids := make([]string, 3)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("d-%d", i+1)
-		in := setupInput(ids[i])
-		delay := 3 * time.Second
-		in.PurgeDelay = &delay
-		_, err := s.Starter.Start(ctx, in)
-		require.NoError(t, err)
-	}
+	delay := 3 * time.Second
+	ids := startBatch(t, ctx, s, "d", 3, func(in *escrow.EscrowInput) { in.PurgeDelay = &delay })
 	_, err := s.Starter.WaitUntil(ctx, ids[0], 100*time.Millisecond, func(st escrow.State) bool {
 		return st.Phase != escrow.PhaseNotStarted && st.Phase != escrow.PhasePreparing
 	})

@@ -154,13 +154,17 @@ func setupInput(id string) escrow.EscrowInput {
 	return in
 }
 
-// startBatch starts n escrows prefix-1…n at once.
-func startBatch(t testing.TB, ctx context.Context, s *localstack.Stack, prefix string, n int) []string {
+// startBatch starts n escrows prefix-1…n at once, each input passed through the edits.
+func startBatch(t testing.TB, ctx context.Context, s *localstack.Stack, prefix string, n int, edits ...func(*escrow.EscrowInput)) []string {
 	t.Helper()
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("%s-%d", prefix, i+1)
-		_, err := s.Starter.Start(ctx, setupInput(ids[i]))
+		in := setupInput(ids[i])
+		for _, edit := range edits {
+			edit(&in)
+		}
+		_, err := s.Starter.Start(ctx, in)
 		require.NoError(t, err)
 	}
 	return ids

@@ -125,7 +125,7 @@ func (e *escrowFlow) awaitFunding(ctx workflow.Context) error {
 			return e.status.Status != escrow.StatusAwaitingFunding || e.cancelPending || e.sightingPending(ctx)
 		})
 		if err != nil || !e.skipTimeLockedSightings(ctx) {
-			e.takeSightings(ctx) // the next turn checks at once; a continue-as-new would drop them
+			e.takeSightings(ctx, false) // the next turn checks at once; a continue-as-new would drop them
 			return err
 		}
 		// A flood of time-locked payments must not grow one run's history without end: the

@@ -83,53 +83,41 @@ const changeTimeLockedSightings = "time-locked-sightings"
 // and every one is of a time-locked payment, it records them and reports true: the wait goes
 // on. Otherwise it records them too and reports false, and the escrow asks its wallet now.
 func (e *escrowFlow) skipTimeLockedSightings(ctx workflow.Context) bool {
-	w := e.status.Funding.Watch
-	if w == nil || e.status.Status != escrow.StatusAwaitingFunding || e.cancelPending || sightings(ctx).Len() == 0 {
+	if e.status.Funding.Watch == nil || e.status.Status != escrow.StatusAwaitingFunding || e.cancelPending || sightings(ctx).Len() == 0 {
 		return false
 	}
 	if workflow.GetVersion(ctx, changeTimeLockedSightings, workflow.DefaultVersion, 1) < 1 {
 		return false
 	}
-	ch, now, check := sightings(ctx), workflow.Now(ctx), false
-	for {
-		var p escrow.PaymentSeen
-		if !ch.ReceiveAsync(&p) {
-			return !check
-		}
-		if !p.TimeLocked(now) {
-			check = true
-			noteSighting(ctx, w, p)
-			continue
-		}
-		w.Note(p)
-		w.TimeLocked++
-		workflow.GetLogger(ctx).Info("the block watcher saw a time-locked payment; it cannot count, so the wallet is not asked",
-			"tx_hash", p.TxHash, "amount", p.AmountAtomic, "unlock_time", p.UnlockTime, "height", max(p.Height, p.NextHeight))
-	}
+	return !e.takeSightings(ctx, true)
 }
 
 // takeSightings records the payment-seen signals received so far. They are the audit
-// trail only: what arrived is what the wallet's check, which they bring forward, says.
-func (e *escrowFlow) takeSightings(ctx workflow.Context) {
+// trail only: what arrived is what the wallet's check, which they bring forward, says. With
+// judge, a sighting of a time-locked payment brings nothing forward; it reports whether any
+// sighting did.
+func (e *escrowFlow) takeSightings(ctx workflow.Context, judge bool) (check bool) {
 	w := e.status.Funding.Watch
 	if w == nil {
-		return
+		return false
 	}
-	ch := sightings(ctx)
+	ch, now := sightings(ctx), workflow.Now(ctx)
 	for {
 		var p escrow.PaymentSeen
 		if !ch.ReceiveAsync(&p) {
-			return
+			return check
 		}
-		noteSighting(ctx, w, p)
+		w.Note(p)
+		if judge && p.TimeLocked(now) {
+			w.TimeLocked++
+			workflow.GetLogger(ctx).Info("the block watcher saw a time-locked payment; it cannot count, so the wallet is not asked",
+				"tx_hash", p.TxHash, "amount", p.AmountAtomic, "unlock_time", p.UnlockTime, "height", max(p.Height, p.NextHeight))
+			continue
+		}
+		check = true
+		workflow.GetLogger(ctx).Info("the block watcher saw a payment; asking the wallet now",
+			"tx_hash", p.TxHash, "amount", p.AmountAtomic, "in_pool", p.InPool, "height", p.Height)
 	}
-}
-
-// noteSighting records a sighting that brings the wallet's check forward.
-func noteSighting(ctx workflow.Context, w *escrow.FundingWatch, p escrow.PaymentSeen) {
-	w.Note(p)
-	workflow.GetLogger(ctx).Info("the block watcher saw a payment; asking the wallet now",
-		"tx_hash", p.TxHash, "amount", p.AmountAtomic, "in_pool", p.InPool, "height", p.Height)
 }
 
 // unwatchOnLeaving takes the escrow off the block watcher once the funding wait is over
@@ -144,7 +132,7 @@ func (e *escrowFlow) unwatchOnLeaving(ctx workflow.Context, turnErr error) {
 	if e.status.Status == escrow.StatusAwaitingFunding && turnErr == nil {
 		return
 	}
-	e.takeSightings(ctx)
+	e.takeSightings(ctx, false)
 	w.Unwatched = true
 	opts := projectionOptions
 	if turnErr != nil {

@@ -138,7 +138,7 @@ func (w *Watcher) scanBlock(ctx context.Context, b Block, sc *scan.Scanner) erro
 	if err != nil {
 		return err
 	}
-	w.tell(ctx, append(known, res.Matches...), b.Height, false)
+	w.tell(ctx, append(known, res.Matches...), Seen{Height: b.Height})
 	return nil
 }
 
@@ -180,7 +180,7 @@ func (w *Watcher) scanPool(ctx context.Context, next uint64) error {
 	for _, m := range res.Matches {
 		now[m.TxHash] = append(now[m.TxHash], m)
 	}
-	w.tell(ctx, res.Matches, next, true)
+	w.tell(ctx, res.Matches, Seen{InPool: true, NextHeight: next})
 	return nil
 }
 
@@ -215,14 +215,12 @@ func (w *Watcher) scan(sc *scan.Scanner, txs []*scan.Tx, height uint64) (scan.Re
 	return res, nil
 }
 
-// tell notifies each paid escrow of its matches: mined at height, or in the pool (inPool)
-// with height the next block's.
-func (w *Watcher) tell(ctx context.Context, matches []scan.Match, height uint64, inPool bool) {
+// tell notifies each paid escrow of its matches, found where says (Height, or InPool with
+// NextHeight).
+func (w *Watcher) tell(ctx context.Context, matches []scan.Match, where Seen) {
 	for _, m := range matches {
-		s := Seen{TxHash: m.TxHash, OutputIndex: m.OutputIndex, Amount: m.Amount, Height: height, UnlockTime: m.UnlockTime, InPool: inPool}
-		if inPool {
-			s.Height, s.NextHeight = 0, height
-		}
+		s := where
+		s.TxHash, s.OutputIndex, s.Amount, s.UnlockTime = m.TxHash, m.OutputIndex, m.Amount, m.UnlockTime
 		w.notify(ctx, m.KeyID, s)
 	}
 }
