@@ -35,6 +35,10 @@ const (
 	ErrTypeWalletRejected = "WalletRejected"
 	// ErrTypeProtocol is a well-formed wallet-rpc answer that breaks the protocol.
 	ErrTypeProtocol = "WalletProtocol"
+	// ErrTypeForeignCaller is a wallet step refused because it was not scheduled by the
+	// workflow of the escrow it names, or a payout that is not the one that workflow
+	// decided: only an escrow's own workflow can move its money.
+	ErrTypeForeignCaller = "ForeignCaller"
 	// ErrTypeRestoreRefused is a restore that would overwrite another wallet, or whose
 	// wallet is not the escrow's (or whose backup is missing, corrupt or does not open).
 	ErrTypeRestoreRefused = "RestoreRefused"

@@ -62,6 +62,11 @@ type Timing struct {
 	// UnlockWait bounds the payout's wait for everything confirmed to become spendable
 	// (default 2 h); past it the payout parks as payout_blocked and keeps waiting.
 	UnlockWait time.Duration `json:"unlock_wait,omitempty"`
+	// SettleWait bounds how long a payout (ExactShares) waits for money still confirming or
+	// unlocking to join it (default 30 min, 15 blocks): past it, it pays what was decided
+	// from what is spendable, and the rest is late money. New payments every few blocks
+	// cannot hold it up for ever.
+	SettleWait time.Duration `json:"settle_wait,omitempty"`
 	// PayoutRetry is the first wait of a parked payout (default 1 min); it doubles with each
 	// retry up to PayoutRetryMax (default 1 h).
 	PayoutRetry    time.Duration `json:"payout_retry,omitempty"`
@@ -93,6 +98,7 @@ func (t Timing) WithDefaults() Timing {
 	def(&t.DisputeEscalation, 7*24*time.Hour)
 	def(&t.PayoutPoll, 30*time.Second)
 	def(&t.UnlockWait, 2*time.Hour)
+	def(&t.SettleWait, 30*time.Minute)
 	def(&t.PayoutRetry, time.Minute)
 	def(&t.PayoutRetryMax, time.Hour)
 	def(&t.LateMoneyGrace, 7*24*time.Hour)
@@ -194,7 +200,8 @@ func (in EscrowInput) validateStrict() error {
 		return fmt.Errorf("%w: assignment pins only some roles (buyer %q, vendor %q, arbiter %q): pin all three or none",
 			ErrInvalidInput, a.Buyer, a.Vendor, a.Arbiter)
 	}
-	return nil
+	// Escrows started before commissions existed have none: the rule is new, not stricter.
+	return in.Commission.validate(in.AddressNetwork())
 }
 
 // AddressNetwork is the network the payout addresses must be on (mainnet when unset).

@@ -23,6 +23,18 @@ type DecisionInput struct {
 	Winner Role `json:"winner,omitempty"`
 	// PayoutAddress, on mark-shipped, replaces the vendor's payout address.
 	PayoutAddress string `json:"payout_address,omitempty"`
+	// VendorAtomic, on agree-split (or resolve-dispute without a Winner), is the vendor's
+	// part of a split, commission included: 1 piconero up to the price. The rest is the buyer's.
+	VendorAtomic uint64 `json:"vendor_atomic,omitempty"`
+}
+
+// SplitOffer is one party's agree-split waiting for the other's: the same amount from the
+// buyer and the vendor decides the split.
+type SplitOffer struct {
+	Role         Role      `json:"role"`
+	ActorID      string    `json:"actor_id"`
+	VendorAtomic uint64    `json:"vendor_atomic"`
+	At           time.Time `json:"at"`
 }
 
 // PayoutKind says where the money goes.
@@ -32,7 +44,13 @@ type PayoutKind string
 const (
 	PayoutRelease PayoutKind = "release" // to the vendor
 	PayoutRefund  PayoutKind = "refund"  // to the buyer
+	PayoutSplit   PayoutKind = "split"   // an agreed part to the vendor, the rest to the buyer
 )
+
+// ExactShares is the payout rule set of escrows decided since it exists (Payout.Rules):
+// every party gets exactly its share (escrow.Division), dust is left out, and a payout
+// that cannot proceed parks with a back-off that grows (docs/money.md).
+const ExactShares = 2
 
 // Payout is a decided payout and how far it has got.
 type Payout struct {
@@ -58,6 +76,41 @@ type Payout struct {
 	Rebuilds int `json:"rebuilds,omitempty"`
 	// FundedAtomic is the balance the payout swept: the amount plus the fees.
 	FundedAtomic uint64 `json:"funded_atomic,omitempty"`
+
+	// Rules is ExactShares for payouts decided under it, 0 for the older sweep-it-all rules.
+	Rules int `json:"rules,omitempty"`
+	// Division is what was decided (ExactShares): the vendor's part, the commission, the
+	// addresses. Shares is what the signed set pays each destination, to the piconero.
+	Division *Division `json:"division,omitempty"`
+	Shares   []Share   `json:"shares,omitempty"`
+	// Earlier lists the hashes of every set signed before the current one (it vanished, or
+	// its fate was unknown when the payout moved on). A signed set is never forgotten: one of
+	// them mined after all is the payout.
+	Earlier [][]string `json:"earlier,omitempty"`
+	// Dust is what the payout left behind as worth less than the fee to spend it.
+	Dust *Dust `json:"dust,omitempty"`
+	// Parks counts the times this payout parked; each back-off doubles the one before.
+	Parks int `json:"parks,omitempty"`
+}
+
+// Dust is money at the escrow's address in outputs worth less than the fee to spend them:
+// no payout takes them (wallet2 skips them), so they are listed, never divided or waited for.
+type Dust struct {
+	AmountAtomic uint64 `json:"amount_atomic"`
+	Outputs      int    `json:"outputs"`
+	// BelowAtomic is the threshold they were measured against: the fee of one more input.
+	BelowAtomic uint64 `json:"below_atomic"`
+}
+
+// Leftover is what a finished escrow leaves at its address when its watch ends, and why:
+// dust, and time-locked payments that unlock after the grace period (an operator can resume
+// the watch for them: starter resume-watch).
+type Leftover struct {
+	Dust       *Dust               `json:"dust,omitempty"`
+	TimeLocked []TimeLockedPayment `json:"time_locked,omitempty"`
+	// TimeLockedAtomic sums every time-locked payment, listed or not.
+	TimeLockedAtomic uint64 `json:"time_locked_atomic,omitempty"`
+	Reason           string `json:"reason"`
 }
 
 // Funding is what has arrived at the multisig address.
@@ -80,8 +133,9 @@ type Funding struct {
 	Watch *FundingWatch `json:"watch,omitempty"`
 }
 
-// TimeLockedPayment is a payment whose outputs carry an unlock_time beyond the normal
-// lock: it is shown, never counted towards funding, because a payout could not spend it.
+// TimeLockedPayment is a payment whose outputs carry an unlock_time beyond the normal lock
+// from now: it is shown, and counted only once it is that close to unlocking, because until
+// then no payout could spend it.
 type TimeLockedPayment struct {
 	TxID         string `json:"tx_id"`
 	AmountAtomic uint64 `json:"amount_atomic"`
@@ -117,6 +171,9 @@ const (
 	BlockRejected BlockCode = "payout_rejected"
 	// BlockWallet: a wallet refused the step (will not open after a redeploy, bad data).
 	BlockWallet BlockCode = "wallet_error"
+	// BlockFundsMissing: the escrow holds less than the decision pays and no payout of it is
+	// known (a deep reorg took the buyer's payment): it checks again before paying anything.
+	BlockFundsMissing BlockCode = "funds_missing"
 )
 
 // PayoutBlock is a parked payout: why, since when, and when it is tried again.

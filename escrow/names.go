@@ -49,6 +49,9 @@ const (
 	UpdateOpenDispute UpdateName = "open-dispute"
 	// UpdateResolveDispute: the arbiter decides for the buyer or the vendor.
 	UpdateResolveDispute UpdateName = "resolve-dispute"
+	// UpdateAgreeSplit: the buyer or the vendor offers a split (an amount to the vendor, the
+	// rest to the buyer); the same amount from the other one decides it.
+	UpdateAgreeSplit UpdateName = "agree-split"
 	// UpdateCancel: any party calls the escrow off before it is funded.
 	UpdateCancel UpdateName = "cancel"
 	// UpdateRetryPayout: an operator resumes a parked payout now, optionally raising its fee cap.

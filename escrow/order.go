@@ -16,6 +16,8 @@ type Order struct {
 	// VendorPayoutAddress receives a release, BuyerRefundAddress a refund.
 	VendorPayoutAddress string `json:"vendor_payout_address" db:"vendor_payout_address"`
 	BuyerRefundAddress  string `json:"buyer_refund_address" db:"buyer_refund_address"`
+	// Commission, if set, is the marketplace's cut of what the vendor is paid (shares.go).
+	Commission *Commission `json:"commission,omitempty" db:"-"`
 }
 
 // Summary is an escrow at a glance: its order and where it stands. The status query's State,

@@ -48,6 +48,10 @@ type State struct {
 	// LateRefund is a refund of late money in progress; LateRefunds are the finished ones.
 	LateRefund  *Payout  `json:"late_refund,omitempty"`
 	LateRefunds []Payout `json:"late_refunds,omitempty"`
+	// SplitOffer is a party's agree-split waiting for the other party's.
+	SplitOffer *SplitOffer `json:"split_offer,omitempty"`
+	// Leftover, once the watch has ended, lists what stays at the address and why.
+	Leftover *Leftover `json:"leftover,omitempty"`
 }
 
 // Assignment maps each role to the name of the wallet-rpc instance (and so the task queue)

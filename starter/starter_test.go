@@ -46,6 +46,7 @@ func TestDifferingTermsNamesEachChangedTerm(t *testing.T) {
 		"vendor_payout_address": func(in *escrow.EscrowInput) { in.VendorPayoutAddress = "other" },
 		"buyer_refund_address":  func(in *escrow.EscrowInput) { in.BuyerRefundAddress = "other" },
 		"network":               func(in *escrow.EscrowInput) { in.Network = "stagenet" },
+		"commission":            func(in *escrow.EscrowInput) { in.Commission = &escrow.Commission{BasisPoints: 100, Address: "m"} },
 	} {
 		in := base
 		change(&in)
@@ -54,4 +55,9 @@ func TestDifferingTermsNamesEachChangedTerm(t *testing.T) {
 	both := base
 	both.AmountAtomic, both.VendorID = 7, "mallory"
 	assert.Equal(t, []string{"vendor_id", "amount_atomic"}, differingTerms(base, both))
+	withCut := base
+	withCut.Commission = &escrow.Commission{BasisPoints: 100, Address: "m"}
+	sameCut := withCut
+	sameCut.Commission = &escrow.Commission{BasisPoints: 100, Address: "m"}
+	assert.Empty(t, differingTerms(withCut, sameCut), "commissions compare by value")
 }

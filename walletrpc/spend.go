@@ -64,6 +64,10 @@ type TransferRequest struct {
 	DoNotRelay     bool          `json:"do_not_relay,omitempty"`
 	GetTxHex       bool          `json:"get_tx_hex,omitempty"`
 	GetTxMetadata  bool          `json:"get_tx_metadata,omitempty"`
+	// SubtractFeeFromOutputs names the destinations (by index) that pay the fee, evenly, so
+	// the destinations together spend exactly their sum (wallet-rpc v0.18.3.2 and later;
+	// the transaction must then fit one tx).
+	SubtractFeeFromOutputs []uint32 `json:"subtract_fee_from_outputs,omitempty"`
 }
 
 // KeyImageList is the key images one transaction spends.
@@ -167,6 +171,16 @@ type TransferDescription struct {
 	DummyOutputs  uint32      `json:"dummy_outputs"` // zero-amount outputs padding a 1-output tx to 2
 	PaymentID     string      `json:"payment_id"`
 	Extra         string      `json:"extra"` // hex tx extra (tx public key, nonces)
+	// Sources are the outputs the transaction spends (wallet-rpc v0.18.5.0 and later).
+	Sources []Source `json:"sources,omitempty"`
+}
+
+// Source is one output a described transaction spends.
+type Source struct {
+	Amount      uint64 `json:"amount"`
+	GlobalIndex uint64 `json:"global_index"`
+	PubKey      string `json:"pubkey"`
+	RCT         bool   `json:"rct"`
 }
 
 // TransferSummary totals all transactions of a txset (v0.18 sends it beside Desc).

@@ -63,7 +63,8 @@ type Config struct {
 	Grow func(ctx context.Context, n int) ([]Instance, error) `json:"-"`
 	// DaemonURL, if set, makes this worker a replica of the block watcher (monerod's RPC,
 	// e.g. http://127.0.0.1:18081): one replica per namespace scans each block for the
-	// escrows awaiting payment. Needs a Store.
+	// escrows awaiting payment (it needs a Store). Payouts also ask it for the fee per byte,
+	// which sets what is dust; without it they use activities.FallbackDustAtomic.
 	DaemonURL string `json:"daemon_url,omitempty"`
 	// Namespace names the block watcher's leader lock; default "default".
 	Namespace string `json:"namespace,omitempty"`

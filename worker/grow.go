@@ -32,7 +32,8 @@ func (w *Worker) serve(in Instance, pool *activities.Pool) (sdkworker.Worker, er
 		OnFatalError:                       w.onFatal,
 	}
 	tracker := &stepTracker{}
-	opts.Interceptors = []interceptor.WorkerInterceptor{tracker}
+	// The caller check runs first: a step from another workflow never touches the wallet.
+	opts.Interceptors = []interceptor.WorkerInterceptor{activities.CallerInterceptor(), tracker}
 	if m := w.cfg.Metrics; m != nil {
 		rpcCfg.Observe = m.ObserveRPC(in.Name)
 		opts.Interceptors = append(opts.Interceptors, m.StepWait(in.Name))
@@ -41,15 +42,17 @@ func (w *Worker) serve(in Instance, pool *activities.Pool) (sdkworker.Worker, er
 	}
 	rpc := walletrpc.New(rpcCfg)
 	acts, err := activities.NewWallet(activities.WalletConfig{
-		Instance: in.Name,
-		RPC:      rpc,
-		Dir:      in.WalletDir,
-		Secret:   w.cfg.WalletSecret,
-		Counters: counters,
-		Pool:     pool,
-		Backups:  backupsOf(w.cfg),
-		Watches:  watchesOf(w.cfg),
-		Host:     w.host,
+		Instance:  in.Name,
+		RPC:       rpc,
+		Dir:       in.WalletDir,
+		Secret:    w.cfg.WalletSecret,
+		Counters:  counters,
+		Pool:      pool,
+		Backups:   backupsOf(w.cfg),
+		Watches:   watchesOf(w.cfg),
+		Host:      w.host,
+		Daemon:    w.feeDaemon(),
+		Decisions: activities.QueryDecisions{Client: w.client},
 	})
 	if err != nil {
 		return nil, err
@@ -157,4 +160,13 @@ func (w *Worker) addInstances(ins []Instance) error {
 			zap.String("url", in.URL), zap.String("wallet_dir", in.WalletDir), zap.String("added", "grown"))
 	}
 	return nil
+}
+
+// feeDaemon is the monerod the wallet steps ask for the fee per byte, which sets what is dust
+// (the block watcher's daemon, which the instances follow too); nil without one.
+func (w *Worker) feeDaemon() *walletrpc.Daemon {
+	if w.cfg.DaemonURL == "" {
+		return nil
+	}
+	return walletrpc.NewDaemon(walletrpc.Config{URL: w.cfg.DaemonURL, Timeout: w.timeout})
 }

@@ -121,6 +121,8 @@ func (s httpStatus) Error() string { return fmt.Sprintf("HTTP %d", int(s)) }
 
 // testWallet is a Wallet whose activities run in a Temporal test environment against a fakeRPC.
 type testWallet struct {
+	// url is the fake's address: wallet-rpc and, for the calls a daemon answers, monerod.
+	url      string
 	fake     *fakeRPC
 	w        *Wallet
 	env      *testsuite.TestActivityEnvironment
@@ -165,7 +167,7 @@ func newTestWallet(t *testing.T) *testWallet {
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	env := suite.NewTestActivityEnvironment()
 	env.RegisterActivity(w)
-	return &testWallet{fake: f, w: w, env: env, counters: counters, logs: logs}
+	return &testWallet{url: srv.URL, fake: f, w: w, env: env, counters: counters, logs: logs}
 }
 
 // exec runs one activity and decodes its result into out (when it succeeds).

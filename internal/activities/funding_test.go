@@ -3,6 +3,7 @@ package activities
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -25,20 +26,26 @@ func TestCountsAsFunding(t *testing.T) {
 		{"height far in the future", walletrpc.Transfer{Height: 100, UnlockTime: 499_999_999}, 0, false},
 		{"pool: judged at the wallet height", walletrpc.Transfer{UnlockTime: 1010}, 1000, true},
 		{"pool: one past the wallet height's lock", walletrpc.Transfer{UnlockTime: 1011}, 1000, false},
-		{"pool: the mined height wins over the wallet's", walletrpc.Transfer{Height: 100, UnlockTime: 1010}, 1000, false},
+		{"locked past the lock when mined", walletrpc.Transfer{Height: 100, UnlockTime: 1010}, 999, false},
+		{"counts once the chain is within the lock of its unlock", walletrpc.Transfer{Height: 100, UnlockTime: 1010}, 1000, true},
+		{"counts once it has unlocked", walletrpc.Transfer{Height: 100, UnlockTime: 1010}, 5000, true},
 		{"time within the normal lock", walletrpc.Transfer{Height: 100, Timestamp: ts, UnlockTime: ts + 1200}, 0, true},
 		{"time one second past it", walletrpc.Transfer{Height: 100, Timestamp: ts, UnlockTime: ts + 1201}, 0, false},
 		{"smallest Unix time is a time", walletrpc.Transfer{Height: 600_000_000, Timestamp: ts, UnlockTime: 500_000_000}, 0, true},
 		{"a time far in the future", walletrpc.Transfer{Height: 100, Timestamp: ts, UnlockTime: 4_000_000_000}, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, countsAsFunding(tc.t, tc.height))
+			assert.Equal(t, tc.want, countsAsFunding(tc.t, tc.height, time.Unix(ts-3600, 0)))
 		})
 	}
+	// A time lock counts once the clock is within the normal lock of it.
+	locked := walletrpc.Transfer{Height: 100, Timestamp: ts, UnlockTime: ts + 1e6}
+	assert.False(t, countsAsFunding(locked, 0, time.Unix(ts, 0)))
+	assert.True(t, countsAsFunding(locked, 0, time.Unix(ts+1e6-1200, 0)))
 }
 
 func TestTimeLockedPaymentNeverCountsAsFunding(t *testing.T) {
-	const ts = 1_700_000_000
+	ts := uint64(time.Now().Unix())
 	tw := newTestWallet(t)
 	tw.fake.answer(walletrpc.MethodGetHeight, walletrpc.GetHeightResult{Height: 1000})
 	tw.fake.answer(walletrpc.MethodGetTransfers, walletrpc.GetTransfersResult{
@@ -73,7 +80,7 @@ func TestFundingStateStaysBoundedUnderADustFlood(t *testing.T) {
 		res.In = append(res.In, walletrpc.Transfer{TxID: fmt.Sprint("dust", i), Amount: 1, Height: 10, Confirmations: 20})
 		res.Pool = append(res.Pool, walletrpc.Transfer{TxID: fmt.Sprint("locked", i), Amount: 2, UnlockTime: 1 << 40})
 	}
-	out := sumFunding(res, 30, 10)
+	out := sumFunding(res, 30, 10, time.Now())
 	assert.Equal(t, uint64(200), out.ConfirmedAtomic)
 	assert.Len(t, out.TxIDs, escrow.MaxFundingTxIDs)
 	assert.Equal(t, uint64(400), out.TimeLockedAtomic, "every time-locked payment is summed")
@@ -82,9 +89,11 @@ func TestFundingStateStaysBoundedUnderADustFlood(t *testing.T) {
 }
 
 func TestSpendableBalanceReportsTimeLockedFunds(t *testing.T) {
-	const ts = 1_700_000_000
+	ts := uint64(time.Now().Unix())
 	tw := newTestWallet(t)
 	tw.fake.answer(walletrpc.MethodGetBalance, walletrpc.GetBalanceResult{Balance: 130, UnlockedBalance: 100})
+	tw.fake.answer(walletrpc.MethodGetHeight, walletrpc.GetHeightResult{Height: 100})
+	tw.fake.answer(walletrpc.MethodIncomingTransfers, walletrpc.IncomingTransfersResult{})
 	tw.fake.answer(walletrpc.MethodGetTransfers, walletrpc.GetTransfersResult{In: []walletrpc.Transfer{
 		{TxID: "normal", Amount: 100, Height: 10},
 		{TxID: "young", Amount: 20, Height: 95, Locked: true},

@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
@@ -58,7 +59,7 @@ func (w *Wallet) CheckFunding(ctx context.Context, in FundingInput) (FundingResu
 		if err != nil {
 			return err
 		}
-		out = sumFunding(res, h.Height, in.MinConfirmations) // Opens is set when withWallet returns
+		out = sumFunding(res, h.Height, in.MinConfirmations, time.Now()) // Opens is set when withWallet returns
 		return nil
 	})
 	if err != nil {
@@ -69,12 +70,12 @@ func (w *Wallet) CheckFunding(ctx context.Context, in FundingInput) (FundingResu
 
 // sumFunding applies countsAsFunding to every incoming and pool payment; it is pure so a
 // retried call inside withWallet starts from nothing.
-func sumFunding(res walletrpc.GetTransfersResult, height, minConfirmations uint64) FundingResult {
+func sumFunding(res walletrpc.GetTransfersResult, height, minConfirmations uint64, now time.Time) FundingResult {
 	out := FundingResult{Height: height}
 	var locked timeLocked
 	note := func(t walletrpc.Transfer, confirmed bool) {
 		out.Payments++
-		if !countsAsFunding(t, height) {
+		if !countsAsFunding(t, height, now) {
 			locked.add(t)
 			return
 		}
@@ -174,6 +175,9 @@ type BalanceResult struct {
 	// unlock_time fails countsAsFunding: no sweep can spend it soon, so the escrow is ready
 	// to sweep once UnlockedAtomic + TimeLockedAtomic >= TotalAtomic.
 	TimeLockedAtomic uint64 `json:"time_locked_atomic,omitempty"`
+	// Holdings sorts the outputs for payouts under escrow.ExactShares (older histories
+	// recorded none of it).
+	Holdings
 }
 
 // SpendableBalance refreshes and reports the unlocked balance: the amount a signer checks
@@ -198,17 +202,22 @@ func (w *Wallet) SpendableBalance(ctx context.Context, in WalletInput) (BalanceR
 		out.UnlockedAtomic, out.TotalAtomic, out.ImportNeeded = b.UnlockedBalance, b.Balance, b.MultisigImportNeeded
 		// Only mined payments are in the balance, so "in" suffices, and every entry has
 		// its own height (the wallet height is never needed).
+		h, err := w.rpc.GetHeight(ctx)
+		if err != nil {
+			return err
+		}
 		res, err := w.rpc.GetTransfers(ctx, walletrpc.GetTransfersRequest{In: true})
 		if err != nil {
 			return err
 		}
 		out.TimeLockedAtomic = 0
 		for _, t := range res.In {
-			if t.Locked && !countsAsFunding(t, 0) {
+			if t.Locked && !countsAsFunding(t, h.Height, time.Now()) {
 				out.TimeLockedAtomic += t.Amount
 			}
 		}
-		return nil
+		out.Holdings, err = w.holdings(ctx, h.Height)
+		return err
 	})
 	if err != nil {
 		return BalanceResult{}, classify(fmt.Errorf("balance of %s: %w", name, err))

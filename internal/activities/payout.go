@@ -9,12 +9,21 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
-// PayoutInput asks the first signer for the transaction that pays everything the escrow
-// holds, minus the fee, to Address.
+// PayoutInput asks the first signer for the payout transaction: under escrow.ExactShares
+// the Destinations, spending exactly SpendableAtomic; before it, everything the escrow holds,
+// minus the fee, to Address.
 type PayoutInput struct {
 	EscrowID string      `json:"escrow_id"`
 	Role     escrow.Role `json:"role"`
 	Address  string      `json:"address"`
+	// Destinations are the shares before the fee (escrow.Division.Destinations); FeeFrom is
+	// the index of the one that pays the fee. Empty in histories before ExactShares.
+	Destinations []escrow.Share `json:"destinations,omitempty"`
+	FeeFrom      int            `json:"fee_from,omitempty"`
+	// SpendableAtomic is what the holdings check found spendable and the workflow divided;
+	// DustBelowAtomic its dust threshold: outputs below it are frozen for the build.
+	SpendableAtomic uint64 `json:"spendable_atomic,omitempty"`
+	DustBelowAtomic uint64 `json:"dust_below_atomic,omitempty"`
 }
 
 // CreatePayoutResult is the unsigned (one-of-two signed) transaction set.
@@ -41,6 +50,10 @@ type SignPayoutInput struct {
 	FundedAtomic uint64 `json:"funded_atomic"`
 	// MaxFeeAtomic bounds the sum of all the transactions' fees.
 	MaxFeeAtomic uint64 `json:"max_fee_atomic"`
+	// Division, under escrow.ExactShares, is the decision: every address must get exactly
+	// its share of FundedAtomic (checkShares). Nil in histories before it: one recipient,
+	// Address (checkPayout).
+	Division *escrow.Division `json:"division,omitempty"`
 }
 
 // SignPayoutResult is the fully signed transaction set.
@@ -54,6 +67,8 @@ type SignPayoutResult struct {
 	Opens        int    `json:"opens"`
 	// TxHashes are all the signed transactions' hashes, in describe_transfer order.
 	TxHashes []string `json:"tx_hashes,omitempty"`
+	// Shares is what the signed set pays each destination (escrow.ExactShares).
+	Shares []escrow.Share `json:"shares,omitempty"`
 }
 
 // CreatePayout builds the payout on the first signer: a sweep of every unlocked output of
@@ -68,6 +83,9 @@ func (w *Wallet) CreatePayout(ctx context.Context, in PayoutInput) (CreatePayout
 	}
 	var out CreatePayoutResult
 	out.Opens, err = w.withWallet(ctx, name, func(ctx context.Context) error {
+		if len(in.Destinations) > 0 {
+			return w.buildExact(ctx, in, &out)
+		}
 		r, err := w.rpc.SweepAll(ctx, walletrpc.SweepAllRequest{Address: in.Address})
 		if err != nil {
 			return err
@@ -97,6 +115,9 @@ func (w *Wallet) SignPayout(ctx context.Context, in SignPayoutInput) (SignPayout
 	if err != nil {
 		return SignPayoutResult{}, err
 	}
+	if err := w.caller.checkDecided(ctx, in); err != nil {
+		return SignPayoutResult{}, err
+	}
 	if err := w.yieldToSetup(ctx, in.EscrowID, yieldPayout); err != nil {
 		return SignPayoutResult{}, err
 	}
@@ -106,7 +127,12 @@ func (w *Wallet) SignPayout(ctx context.Context, in SignPayoutInput) (SignPayout
 		if err != nil {
 			return err
 		}
-		if out.AmountAtomic, out.FeeAtomic, err = checkPayout(d, in); err != nil {
+		if in.Division != nil {
+			out.AmountAtomic, out.FeeAtomic, out.Shares, err = checkShares(d, in)
+		} else {
+			out.AmountAtomic, out.FeeAtomic, err = checkPayout(d, in)
+		}
+		if err != nil {
 			return err
 		}
 		s, err := w.rpc.SignMultisig(ctx, walletrpc.SignMultisigRequest{TxDataHex: in.Txset})

@@ -1,18 +1,18 @@
 package activities
 
 import (
+	"time"
+
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
-// countsAsFunding applies escrow.UnlocksInTime to a wallet transfer. walletHeight stands in
-// for the height of a payment still in the pool (height 0): it will be mined at or above it.
-func countsAsFunding(t walletrpc.Transfer, walletHeight uint64) bool {
-	h := t.Height
-	if h == 0 {
-		h = walletHeight
-	}
-	return escrow.UnlocksInTime(t.UnlockTime, h, t.Timestamp)
+// countsAsFunding applies escrow.UnlocksInTime to a wallet transfer, measured from now: the
+// wallet's height (a payment is at or below it, or in the pool and mined at or above it) and
+// the clock. A payment locked for longer than the normal lock counts once it is that close to
+// unlocking: what unlocks later is counted, never stranded.
+func countsAsFunding(t walletrpc.Transfer, walletHeight uint64, now time.Time) bool {
+	return escrow.UnlocksInTime(t.UnlockTime, max(t.Height, walletHeight), max(t.Timestamp, uint64(max(now.Unix(), 0))))
 }
 
 // timeLocked collects payments that do not count: all of them summed, at most

@@ -42,6 +42,8 @@ type Wallet struct {
 	backups  Backups
 	watches  Watches
 	host     string
+	daemon   *walletrpc.Daemon
+	caller   CallerCheck
 }
 
 // WalletConfig describes the wallet-rpc instance a Wallet serves.
@@ -69,6 +71,12 @@ type WalletConfig struct {
 	Watches Watches
 	// Host names the host whose disk holds Dir; a restore reports it as the role's new home.
 	Host string
+	// Daemon, if set, is the monerod the instance follows: payouts ask it for the fee per
+	// byte, which sets what is dust. Without it FallbackDustAtomic is the threshold.
+	Daemon *walletrpc.Daemon
+	// Decisions, if set, lets the payout steps check a payout against the decision its
+	// escrow's workflow recorded (caller.go); nil skips that check, not the caller's identity.
+	Decisions Decisions
 }
 
 // NewWallet checks cfg and returns the activities for one instance.
@@ -83,7 +91,8 @@ func NewWallet(cfg WalletConfig) (*Wallet, error) {
 	case len(cfg.Secret) < MinSecretLength:
 		return nil, fmt.Errorf("wallet activities %s: wallet secret has %d bytes, need at least %d", cfg.Instance, len(cfg.Secret), MinSecretLength)
 	}
-	w := &Wallet{instance: cfg.Instance, rpc: cfg.RPC, dir: cfg.Dir, secret: cfg.Secret, counters: cfg.Counters, pool: cfg.Pool, backups: cfg.Backups, watches: cfg.Watches, host: cfg.Host}
+	w := &Wallet{instance: cfg.Instance, rpc: cfg.RPC, dir: cfg.Dir, secret: cfg.Secret, counters: cfg.Counters, pool: cfg.Pool,
+		backups: cfg.Backups, watches: cfg.Watches, host: cfg.Host, daemon: cfg.Daemon, caller: CallerCheck{Decisions: cfg.Decisions}}
 	if w.counters == nil {
 		w.counters = &Counters{}
 	}
