@@ -57,7 +57,8 @@ func TemporalBinary() (string, error) {
 	return "", fmt.Errorf("temporal CLI not found (looked at $%s, %v): %s", EnvTemporalBin, tried, howToGetTemporal)
 }
 
-// MonerodBinary finds monerod ($XMR_ESCROW_MONEROD_BIN, then PATH, then /usr/bin).
+// MonerodBinary finds monerod ($XMR_ESCROW_MONEROD_BIN, then the monero 0.18.5.3 that
+// `make tools` installs (walletproc.MoneroBinDir), then PATH).
 func MonerodBinary() (string, error) {
 	return walletproc.MoneroBinary("monerod", EnvMonerodBin)
 }

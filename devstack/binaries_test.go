@@ -27,7 +27,7 @@ func TestMoneroBinaryMissingSaysHowToGetIt(t *testing.T) {
 	for _, find := range []func() (string, error){WalletRPCBinary, MonerodBinary} {
 		_, err := find()
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), "install it with `apt-get install -y monero` (make test does this)")
+		assert.Contains(t, err.Error(), "run `make tools` (scripts/tools.sh installs Debian's monero 0.18.5.3 into ~/.cache/xmr-escrow/monero-0.18.5.3/bin)")
 	}
 }
 

@@ -45,5 +45,6 @@ func StartProcess(ctx context.Context, name string, bin string, args []string, l
 // has been given; see walletproc.FreePort.
 func FreePort() (int, error) { return walletproc.FreePort() }
 
-// WalletRPCBinary finds monero-wallet-rpc ($XMR_ESCROW_WALLET_RPC_BIN, then PATH, then /usr/bin).
+// WalletRPCBinary finds monero-wallet-rpc ($XMR_ESCROW_WALLET_RPC_BIN, then the monero
+// 0.18.5.3 that `make tools` installs (walletproc.MoneroBinDir), then PATH).
 func WalletRPCBinary() (string, error) { return walletproc.Binary() }

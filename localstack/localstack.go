@@ -149,9 +149,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	pool := supervisor.Options{Count: o.WalletRPCs, Dir: filepath.Join(o.Dir, "wallet-rpc"), BasePort: o.WalletRPCBasePort, NoLogin: true, Logger: o.Logger,
 		Max: o.WalletRPCsMax, MemoryBudget: o.WalletRPCMemoryBudget, NoKeyCache: o.NoKeyCache}
 	if o.Chain != nil {
-		// The same options the chain gives its own wallets: trusted daemon, plain HTTP.
+		// The same options the chain gives its own wallets: trusted daemon, plain HTTP, regtest.
 		co := o.Chain.WalletRPCOptions("", "")
-		pool.DaemonAddress, pool.ExtraArgs = co.DaemonAddress, co.ExtraArgs
+		pool.DaemonAddress, pool.RegtestDaemon, pool.ExtraArgs = co.DaemonAddress, co.RegtestDaemon, co.ExtraArgs
 		if o.DaemonAddress != "" {
 			pool.DaemonAddress = o.DaemonAddress
 		}
@@ -189,6 +189,10 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	if !o.NoBlockWatcher && o.BlockWatcherURL != "" {
 		s.Config.DaemonURL, s.Config.Namespace = o.BlockWatcherURL, s.Temporal.Namespace
+	}
+	// As cmd/worker does: a wallet-rpc older than the release the tests run is refused.
+	if err = worker.CheckReleases(ctx, s.RPCs, o.Logger); err != nil {
+		return nil, err
 	}
 	if err = s.StartWorker(); err != nil {
 		return nil, err

@@ -161,6 +161,10 @@ func run() error {
 	if err := worker.AwaitOwnership(ctx, *takeover, z, func() error { return own.Bind(cfg.Instances) }); err != nil {
 		return err
 	}
+	// So must a wallet-rpc older than the release the tests run (0.18.5.3).
+	if err := worker.CheckReleases(ctx, cfg.Instances, z); err != nil {
+		return err
+	}
 	var sdkMetrics client.MetricsHandler
 	if *metricsAddr != "" {
 		if cfg.Metrics, err = metrics.New(); err != nil {
@@ -190,7 +194,6 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	w.LogReleases(ctx)
 	return w.Run(ctx)
 }
 

@@ -33,7 +33,7 @@ func BenchmarkFundingCheck(b *testing.B) {
 	}
 	defer d.Stop() //nolint:errcheck
 	r, err := devstack.StartWalletRPC(ctx, devstack.WalletRPCOptions{
-		Name: "bench", Dir: dir + "/w", DaemonAddress: d.Address, ExtraArgs: []string{"--daemon-ssl", "disabled"},
+		Name: "bench", Dir: dir + "/w", DaemonAddress: d.Address, RegtestDaemon: true, ExtraArgs: []string{"--daemon-ssl", "disabled"},
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -18,7 +18,7 @@ type ReleaseReport struct {
 	// Major and Minor unpack Version (WALLET_RPC_VERSION_MAJOR/MINOR in Monero's source).
 	Major uint32 `json:"major"`
 	Minor uint32 `json:"minor"`
-	// Release is get_version's release flag; Debian's 0.18.0.0 build says false.
+	// Release is get_version's release flag; Debian's builds (0.18.0.0, 0.18.5.3) say false.
 	Release bool `json:"release"`
 	// Releases names the Monero releases with this interface version, such as
 	// "v0.18.0.0–v0.18.1.1", or says why it cannot.
@@ -54,7 +54,10 @@ func (r ReleaseReport) String() string {
 
 // interfaceReleases maps each WALLET_RPC_VERSION_MINOR (major 1) of the 0.18 series to the
 // releases that shipped it, read from src/wallet/wallet_rpc_server_commands_defs.h at every
-// tag v0.18.0.0 … v0.18.5.1. Minor 32 is on master after v0.18.5.1.
+// tag v0.18.0.0 … v0.18.5.1 and, for v0.18.5.3 (no tag in the mirror), at its release
+// commit f58545b8d "build: prepare v0.18.5.3" on release-v0.18; Debian's 0.18.5.3 answers
+// 1.32 too. There is no CLI v0.18.5.2: that release was the GUI's alone, and the release
+// branch went from v0.18.5.1 to v0.18.5.3. Master (2026-08) also says 1.32.
 var interfaceReleases = []struct {
 	minor       uint32
 	first, last string
@@ -66,6 +69,41 @@ var interfaceReleases = []struct {
 	{29, "v0.18.4.1", "v0.18.4.6"},
 	{30, "v0.18.5.0", "v0.18.5.0"},
 	{31, "v0.18.5.1", "v0.18.5.1"},
+	{32, "v0.18.5.3", "v0.18.5.3"},
+}
+
+// RequiredRelease is the release the tests run (Debian's 0.18.5.3, walletproc.MoneroVersion)
+// and so the oldest the worker runs on: Refusal refuses every interface older than the one
+// it shipped, 1.32 (no older release shares it).
+const RequiredRelease = "v0.18.5.3"
+
+// requiredInterface is RequiredRelease's interface minor (major 1) and the oldest release
+// that shares it: the worker cannot tell the releases of one interface apart.
+func requiredInterface() (minor uint32, oldest string) {
+	for _, ir := range interfaceReleases {
+		if CompareRelease(ir.first, RequiredRelease) <= 0 && CompareRelease(RequiredRelease, ir.last) <= 0 {
+			return ir.minor, ir.first
+		}
+	}
+	panic("activities: RequiredRelease " + RequiredRelease + " is in no interfaceReleases range")
+}
+
+// Refusal says why the worker must not run on this wallet-rpc: its interface is older than
+// RequiredRelease's, so it is a Monero release the tests never ran and lacks fixes the
+// money rules count on (its Missing list). nil when the instance may serve.
+func (r ReleaseReport) Refusal() error {
+	minor, oldest := requiredInterface()
+	if r.Major > 1 || (r.Major == 1 && r.Minor >= minor) {
+		return nil
+	}
+	need := "Monero " + RequiredRelease + " or later (the release the tests run)"
+	if oldest != RequiredRelease {
+		need = fmt.Sprintf("Monero %s or later (%s shares the interface of %s, the release the tests run, so the worker cannot tell them apart)",
+			oldest, oldest, RequiredRelease)
+	}
+	return fmt.Errorf("wallet-rpc interface %d.%d (%s) is too old: the worker needs interface 1.%d or later, %s. "+
+		"Install Debian's monero 0.18.5.3 (trixie-backports; `make tools` builds it into ~/.cache/xmr-escrow/monero-0.18.5.3/bin) "+
+		"or the official %s release, and run its monero-wallet-rpc", r.Major, r.Minor, r.Releases, minor, need, RequiredRelease)
 }
 
 // multisigFixes are the upstream fixes after 0.18.0.0 that matter to a server holding
@@ -78,6 +116,7 @@ var multisigFixes = []MissingFix{
 	{Release: "v0.18.4.1", Fix: "keeps stale multisig data after a failed refresh (the -35 Haveno hit) and can ignore calls during sync"},
 	{Release: "v0.18.5.0", Fix: "no refresh_after_import: every import_multisig_info refreshes the wallet"},
 	{Release: "v0.18.5.1", Fix: "sign_multisig does not persist nonce erasure: only the store after signing keeps used nonces used across a crash"},
+	{Release: "v0.18.5.3", Fix: "a refresh that fails after import_multisig_info can leave the multisig import state inconsistent"},
 }
 
 // CheckRelease asks a wallet-rpc for its version and reports the fixes it lacks; the worker
@@ -128,7 +167,7 @@ func ReleaseOf(v walletrpc.GetVersionResult) ReleaseReport {
 	return r
 }
 
-// compareRelease orders release tags such as "v0.18.3.2" numerically, field by field.
+// CompareRelease orders release tags such as "v0.18.3.2" numerically, field by field.
 func CompareRelease(a, b string) int {
 	as := strings.Split(strings.TrimPrefix(a, "v"), ".")
 	bs := strings.Split(strings.TrimPrefix(b, "v"), ".")

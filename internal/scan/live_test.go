@@ -25,8 +25,7 @@ var updateVectors = flag.Bool("update-scan-vectors", false,
 	"rewrite "+vectorsPath+" from TestRegtestAgreesWithWallet's run")
 
 // needMonero tells the reader of a skip or a failure how to get the binaries.
-const needMonero = "this test runs monerod --regtest and monero-wallet-rpc: install them with " +
-	"`apt-get install -y monero` (as root) or `make tools`"
+const needMonero = "this test runs monerod --regtest and monero-wallet-rpc: install them with `make tools`"
 
 // TestMain fails the run if a test left monerod or wallet-rpc behind.
 func TestMain(m *testing.M) { proctest.Main(m) }

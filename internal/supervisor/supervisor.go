@@ -37,6 +37,9 @@ type Options struct {
 	// DaemonAddress connects the pool to a monerod (host:port, trusted); empty runs
 	// --offline, which is enough for the multisig setup but not for funding or payouts.
 	DaemonAddress string
+	// RegtestDaemon says DaemonAddress is a private regtest chain's (walletproc.Options.RegtestDaemon);
+	// never set it for a real network.
+	RegtestDaemon bool
 	// ExtraArgs are passed to every wallet-rpc (e.g. "--daemon-ssl", "disabled").
 	ExtraArgs []string
 	// NoLogin disables --rpc-login; by default each instance gets random credentials
@@ -200,7 +203,7 @@ func newInstance(o Options, i int) (*instance, error) {
 	}
 	opts := walletproc.Options{
 		Dir: filepath.Join(o.Dir, legacy), Port: port,
-		Offline: o.DaemonAddress == "", DaemonAddress: o.DaemonAddress, ExtraArgs: o.ExtraArgs,
+		Offline: o.DaemonAddress == "", DaemonAddress: o.DaemonAddress, RegtestDaemon: o.RegtestDaemon, ExtraArgs: o.ExtraArgs,
 		NoKeyCache: o.NoKeyCache,
 	}
 	if !o.NoLogin {

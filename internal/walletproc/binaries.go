@@ -12,18 +12,33 @@ import (
 // PATH, so CI and developers can point at a build of their own.
 const EnvBinary = "XMR_ESCROW_WALLET_RPC_BIN"
 
-// howToGetMonero is the fix for a missing monero binary.
-const howToGetMonero = "install it with `apt-get install -y monero` (make test does this)"
+// MoneroVersion is the Monero release the tests and `make run` run: Debian's build, which
+// scripts/tools.sh installs into MoneroBinDir.
+const MoneroVersion = "0.18.5.3"
 
-// Binary finds monero-wallet-rpc ($XMR_ESCROW_WALLET_RPC_BIN, then PATH, then /usr/bin).
+// howToGetMonero is the fix for a missing monero binary.
+const howToGetMonero = "run `make tools` (scripts/tools.sh installs Debian's monero " + MoneroVersion +
+	" into ~/.cache/xmr-escrow/monero-" + MoneroVersion + "/bin)"
+
+// Binary finds monero-wallet-rpc ($XMR_ESCROW_WALLET_RPC_BIN, then MoneroBinDir, then PATH).
 func Binary() (string, error) {
 	return MoneroBinary("monero-wallet-rpc", EnvBinary)
 }
 
-// MoneroBinary finds one of the Debian monero tools: $env if set (an error if
-// it cannot be run: an explicit override that is broken is not a reason to
-// fall back to another binary), then PATH, then /usr/bin. A missing binary's
-// error says how to install it.
+// MoneroBinDir is where `make tools` puts monerod and monero-wallet-rpc MoneroVersion:
+// $XDG_CACHE_HOME/xmr-escrow/monero-0.18.5.3/bin, or ~/.cache/xmr-escrow/monero-0.18.5.3/bin.
+func MoneroBinDir() (string, error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("locate the monero %s cache: %w", MoneroVersion, err)
+	}
+	return filepath.Join(cache, "xmr-escrow", "monero-"+MoneroVersion, "bin"), nil
+}
+
+// MoneroBinary finds one of the monero tools: $env if set (an error if it cannot be run: an
+// explicit override that is broken is not a reason to fall back to another binary), then
+// the MoneroVersion that `make tools` installs (MoneroBinDir), then PATH. A missing
+// binary's error says how to install it.
 func MoneroBinary(name, env string) (string, error) {
 	if p := os.Getenv(env); p != "" {
 		if err := CheckExecutable(p); err != nil {
@@ -31,15 +46,18 @@ func MoneroBinary(name, env string) (string, error) {
 		}
 		return p, nil
 	}
+	tried := "$" + env
+	if dir, err := MoneroBinDir(); err == nil {
+		p := filepath.Join(dir, name)
+		if CheckExecutable(p) == nil {
+			return p, nil
+		}
+		tried += ", " + p
+	}
 	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
-	// /usr/bin is where Debian puts it; it may be missing from a minimal PATH.
-	p := filepath.Join("/usr/bin", name)
-	if CheckExecutable(p) == nil {
-		return p, nil
-	}
-	return "", fmt.Errorf("%s not found (looked at $%s, $PATH, /usr/bin): %s", name, env, howToGetMonero)
+	return "", fmt.Errorf("%s not found (looked at %s, $PATH): %s", name, tried, howToGetMonero)
 }
 
 // CheckExecutable reports why path cannot be run, or nil if it can.

@@ -24,11 +24,11 @@ func TestBinaryMissingSaysHowToGetIt(t *testing.T) {
 	t.Setenv(EnvBinary, filepath.Join(t.TempDir(), "nope"))
 	_, err := Binary()
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "install it with `apt-get install -y monero` (make test does this)")
+	assert.Contains(t, err.Error(), "run `make tools` (scripts/tools.sh installs Debian's monero 0.18.5.3 into ~/.cache/xmr-escrow/monero-0.18.5.3/bin)")
 
 	_, err = Start(t.Context(), Options{Name: "missing", Dir: t.TempDir()})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "apt-get install -y monero")
+	assert.Contains(t, err.Error(), "make tools")
 }
 
 func TestBinaryPresent(t *testing.T) {

@@ -40,6 +40,12 @@ type Options struct {
 	Offline bool
 	// DaemonAddress is an optional monerod host:port, trusted (--trusted-daemon).
 	DaemonAddress string
+	// RegtestDaemon passes --allow-mismatched-daemon-version, for a daemon on a private
+	// regtest chain only: since 0.18.2.0 wallet-rpc checks each block's hard-fork version
+	// against mainnet's schedule and refuses to refresh from a regtest chain ("Unexpected
+	// hard fork version v16 at height 1"). Never for a real network: there the check is
+	// what tells an outdated daemon or wallet.
+	RegtestDaemon bool
 	// Username and Password enable --rpc-login (HTTP digest auth); empty means --disable-rpc-login.
 	Username, Password string
 	// LogDir is where NAME.log (monero's log) and NAME.out (console) go; default Dir.
@@ -128,30 +134,7 @@ func startOnce(ctx context.Context, bin, dir, logDir string, opts Options) (*Wal
 		Password: opts.Password,
 		LogPath:  filepath.Join(logDir, opts.Name+".log"),
 	}
-	args := []string{
-		"--rpc-bind-ip", "127.0.0.1",
-		"--rpc-bind-port", strconv.Itoa(port),
-		"--wallet-dir", dir,
-		"--rpc-ssl", "disabled",
-		"--log-file", w.LogPath,
-		"--non-interactive",
-		// The default ~/.shared-ringdb would be shared by every test instance
-		// and outlive them; keep it with the wallets.
-		"--shared-ringdb-dir", filepath.Join(dir, ".shared-ringdb"),
-	}
-	if opts.Offline {
-		args = append(args, "--offline")
-	}
-	if opts.DaemonAddress != "" {
-		args = append(args, "--daemon-address", opts.DaemonAddress, "--trusted-daemon")
-	}
-	args = append(args, daemonSSLArgs(opts)...)
-	if opts.Username != "" || opts.Password != "" {
-		args = append(args, "--rpc-login", opts.Username+":"+opts.Password)
-	} else {
-		args = append(args, "--disable-rpc-login")
-	}
-	args = append(args, opts.ExtraArgs...)
+	args := walletRPCArgs(port, dir, w.LogPath, opts)
 
 	env, key, err := keyCacheEnv(bin, opts)
 	if err != nil {
@@ -173,6 +156,38 @@ func startOnce(ctx context.Context, bin, dir, logDir string, opts Options) (*Wal
 		return nil, MoneroStartError(fmt.Sprintf("start wallet-rpc %s on %s", opts.Name, w.URL), w.Proc, w.LogPath, err)
 	}
 	return w, nil
+}
+
+// walletRPCArgs is wallet-rpc's command line for an instance on port with wallet dir dir.
+func walletRPCArgs(port int, dir, logPath string, opts Options) []string {
+	args := []string{
+		"--rpc-bind-ip", "127.0.0.1",
+		"--rpc-bind-port", strconv.Itoa(port),
+		"--wallet-dir", dir,
+		"--rpc-ssl", "disabled",
+		"--log-file", logPath,
+		"--non-interactive",
+		// The default ~/.shared-ringdb would be shared by every test instance
+		// and outlive them; keep it with the wallets.
+		"--shared-ringdb-dir", filepath.Join(dir, ".shared-ringdb"),
+	}
+	if opts.Offline {
+		args = append(args, "--offline")
+	}
+	if opts.DaemonAddress != "" {
+		args = append(args, "--daemon-address", opts.DaemonAddress, "--trusted-daemon")
+	}
+	if opts.RegtestDaemon {
+		args = append(args, "--allow-mismatched-daemon-version")
+	}
+	args = append(args, daemonSSLArgs(opts)...)
+	if opts.Username != "" || opts.Password != "" {
+		args = append(args, "--rpc-login", opts.Username+":"+opts.Password)
+	} else {
+		args = append(args, "--disable-rpc-login")
+	}
+	args = append(args, opts.ExtraArgs...)
+	return args
 }
 
 // waitReady polls get_version until it answers or ctx ends.

@@ -179,3 +179,16 @@ func TestDaemonTLSIsOffOnlyForNoOrALoopbackDaemon(t *testing.T) {
 		assert.Equal(t, c.off, len(got) == 2 && got[1] == "disabled", "%+v: %v", c.opts, got)
 	}
 }
+
+// TestOnlyARegtestDaemonAllowsAMismatchedDaemonVersion: the flag that lets wallet-rpc
+// 0.18.5.3 refresh from a regtest chain is never on by default, so a production instance
+// keeps the check that tells an outdated daemon.
+func TestOnlyARegtestDaemonAllowsAMismatchedDaemonVersion(t *testing.T) {
+	const flag = "--allow-mismatched-daemon-version"
+	for _, o := range []Options{{Offline: true}, {DaemonAddress: "node.example.org:18089"}, {DaemonAddress: "127.0.0.1:18081"}} {
+		assert.NotContains(t, walletRPCArgs(18083, "/w", "/w/x.log", o), flag, "%+v", o)
+	}
+	args := walletRPCArgs(18083, "/w", "/w/x.log", Options{DaemonAddress: "127.0.0.1:18081", RegtestDaemon: true})
+	assert.Contains(t, args, flag)
+	assert.Contains(t, args, "--trusted-daemon")
+}

@@ -129,10 +129,10 @@ func benchPoll(b *testing.B) {
 	dir := b.TempDir()
 	d, err := devstack.StartMonerod(ctx, devstack.MonerodOptions{Dir: dir + "/monerod"})
 	if err != nil {
-		b.Fatalf("start monerod (apt-get install -y monero, or make tools): %v", err)
+		b.Fatalf("start monerod (make tools installs it): %v", err)
 	}
 	defer func() { _ = d.Stop() }()
-	r, err := devstack.StartWalletRPC(ctx, devstack.WalletRPCOptions{Name: "poll", Dir: dir + "/w", DaemonAddress: d.Address})
+	r, err := devstack.StartWalletRPC(ctx, devstack.WalletRPCOptions{Name: "poll", Dir: dir + "/w", DaemonAddress: d.Address, RegtestDaemon: true})
 	if err != nil {
 		b.Fatalf("start wallet-rpc: %v", err)
 	}
