@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -85,12 +86,14 @@ func StartChain(ctx context.Context, dir string, blocks uint64) (_ *Chain, err e
 }
 
 // WalletRPCOptions returns options for a wallet-rpc that uses this chain's daemon
-// (trusted, plain HTTP), so tests can start signer and payee wallets next to the funder.
+// (trusted, plain HTTP, a regtest chain's hard forks accepted), so tests can start signer
+// and payee wallets next to the funder.
 func (c *Chain) WalletRPCOptions(name, dir string) WalletRPCOptions {
 	return WalletRPCOptions{
 		Name:          name,
 		Dir:           dir,
 		DaemonAddress: c.Daemon.Address,
+		RegtestDaemon: true,
 		// monerod runs with --rpc-ssl disabled; autodetect would try TLS first.
 		ExtraArgs: []string{"--daemon-ssl", "disabled"},
 	}
@@ -140,17 +143,67 @@ func (c *Chain) Height(ctx context.Context) (uint64, error) {
 // Pay sends amount piconero from the funder to address and returns the tx hash; the
 // transfer is in the pool until the next Mine.
 func (c *Chain) Pay(ctx context.Context, address string, amount uint64) (txid string, err error) {
-	return c.PayLocked(ctx, address, amount, 0)
-}
-
-// PayLocked is Pay with the transfer's unlock_time set (a block height below 500,000,000,
-// a Unix time above; 0 is a normal payment), so tests can send the time-locked payments an
-// escrow must never count as funding.
-func (c *Chain) PayLocked(ctx context.Context, address string, amount, unlockTime uint64) (txid string, err error) {
 	if err := c.refreshFunder(ctx); err != nil {
 		return "", err
 	}
-	return c.send(ctx, address, amount, unlockTime)
+	return c.send(ctx, address, amount)
+}
+
+// CoinbaseLockBlocks is CRYPTONOTE_MINED_MONEY_UNLOCK_WINDOW: a coinbase output's
+// unlock_time is its block's height plus this, far beyond the normal 10-block lock.
+const CoinbaseLockBlocks = 60
+
+// CoinbasePayment is a payment PayTimeLocked made: one block's coinbase.
+type CoinbasePayment struct {
+	// TxID is the miner transaction's hash, which the payee's wallet lists it under.
+	TxID string
+	// Height is the block's height (index); UnlockTime is Height + CoinbaseLockBlocks,
+	// read from the block.
+	Height, UnlockTime uint64
+	// Amount is the block reward, all of it paid to the address.
+	Amount uint64
+}
+
+// PayTimeLocked mines one block whose coinbase pays address (a standard address, as a
+// multisig one is): a payment locked for CoinbaseLockBlocks, the only time-locked payment a
+// 0.18.5.3 chain still carries. Since 0.18.3.4 `transfer` refuses a non-zero unlock_time
+// (-50) and monerod keeps such transactions out of its pool; a coinbase is locked by
+// consensus. The amount is the block reward (plus the fees of whatever the pool held),
+// not chosen; the block also mines the pool.
+func (c *Chain) PayTimeLocked(ctx context.Context, address string) (CoinbasePayment, error) {
+	res, err := c.RPC.GenerateBlocks(ctx, walletrpc.GenerateBlocksRequest{AmountOfBlocks: 1, WalletAddress: address})
+	if err != nil {
+		return CoinbasePayment{}, fmt.Errorf("pay a coinbase to %s: %w", address, err)
+	}
+	if len(res.Blocks) != 1 {
+		return CoinbasePayment{}, fmt.Errorf("pay a coinbase to %s: generateblocks mined %d blocks, want 1", address, len(res.Blocks))
+	}
+	var b struct {
+		BlockHeader struct {
+			Height uint64 `json:"height"`
+			Reward uint64 `json:"reward"`
+		} `json:"block_header"`
+		MinerTxHash string `json:"miner_tx_hash"`
+		JSON        string `json:"json"`
+		Status      string `json:"status"`
+	}
+	if err := c.RPC.Call(ctx, "get_block", map[string]string{"hash": res.Blocks[0]}, &b); err != nil {
+		return CoinbasePayment{}, fmt.Errorf("pay a coinbase to %s: get_block: %w", address, err)
+	}
+	var body struct {
+		MinerTx struct {
+			UnlockTime uint64 `json:"unlock_time"`
+		} `json:"miner_tx"`
+	}
+	if err := json.Unmarshal([]byte(b.JSON), &body); err != nil {
+		return CoinbasePayment{}, fmt.Errorf("pay a coinbase to %s: decode block: %w", address, err)
+	}
+	p := CoinbasePayment{TxID: b.MinerTxHash, Height: b.BlockHeader.Height, UnlockTime: body.MinerTx.UnlockTime, Amount: b.BlockHeader.Reward}
+	if p.UnlockTime != p.Height+CoinbaseLockBlocks || p.Amount == 0 {
+		return CoinbasePayment{}, fmt.Errorf("pay a coinbase to %s: block %d's coinbase has unlock_time %d and reward %d, want unlock_time %d",
+			address, p.Height, p.UnlockTime, p.Amount, p.Height+CoinbaseLockBlocks)
+	}
+	return p, nil
 }
 
 // PayEach sends each amount to address as its own transaction (a dust attack's many small
@@ -162,7 +215,7 @@ func (c *Chain) PayEach(ctx context.Context, address string, amounts []uint64) (
 	}
 	txids := make([]string, 0, len(amounts))
 	for i, amount := range amounts {
-		txid, err := c.send(ctx, address, amount, 0)
+		txid, err := c.send(ctx, address, amount)
 		if err != nil {
 			return txids, fmt.Errorf("payment %d of %d: %w", i+1, len(amounts), err)
 		}
@@ -180,13 +233,12 @@ func (c *Chain) refreshFunder(ctx context.Context) error {
 }
 
 // send is one transfer from the funder, without a refresh.
-func (c *Chain) send(ctx context.Context, address string, amount, unlockTime uint64) (string, error) {
+func (c *Chain) send(ctx context.Context, address string, amount uint64) (string, error) {
 	res, err := c.FunderClient.Transfer(ctx, walletrpc.TransferRequest{
 		Destinations: []walletrpc.Destination{{Amount: amount, Address: address}},
-		UnlockTime:   unlockTime,
 	})
 	if err != nil {
-		return "", fmt.Errorf("pay %d (unlock_time %d): %w", amount, unlockTime, err)
+		return "", fmt.Errorf("pay %d: %w", amount, err)
 	}
 	return res.TxHash, nil
 }

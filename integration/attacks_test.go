@@ -87,33 +87,34 @@ func (ms *moneyStack) incomingTo(t *testing.T, ctx context.Context, address stri
 	return out
 }
 
-// TestATimeLockedPaymentNeverCountsAsFunding: the buyer pays the full price with outputs
-// locked for a thousand blocks. It is shown, never counted; the escrow waits for a real
-// payment, and the release pays out exactly that.
+// TestATimeLockedPaymentNeverCountsAsFunding: the escrow's address is paid with outputs
+// locked far beyond the normal lock: a coinbase, locked for 60 blocks (since 0.18.3.4 no
+// wallet sends a time-locked transfer, so whoever mines is the only one who can). It is
+// shown, never counted; the escrow waits for a real payment, and the release pays out
+// exactly that.
 func TestATimeLockedPaymentNeverCountsAsFunding(t *testing.T) {
 	ms := startMoneyStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	const id = "timelock"
 	st := ms.readyEscrow(t, ctx, id, quickTiming())
-	h, err := ms.chain.Height(ctx)
-	require.NoError(t, err)
-	locked, err := ms.chain.PayLocked(ctx, st.Address, price, h+1000)
+	// It would count 50 blocks on, within the normal lock of unlocking; the payout below comes 22 blocks on.
+	locked, err := ms.chain.PayTimeLocked(ctx, st.Address)
 	require.NoError(t, err)
 	require.NoError(t, ms.chain.Mine(ctx, 11))
-	st = ms.waitFor(t, ctx, id, "the time-locked payment shown", func(st escrow.State) bool { return st.Funding.TimeLockedAtomic == price })
+	st = ms.waitFor(t, ctx, id, "the time-locked payment shown", func(st escrow.State) bool { return st.Funding.TimeLockedAtomic == locked.Amount })
 	assert.Equal(t, escrow.StatusAwaitingFunding, st.Status, "a time-locked payment does not fund the escrow")
 	assert.Zero(t, st.Funding.ConfirmedAtomic)
 	require.Len(t, st.Funding.TimeLocked, 1)
-	assert.Equal(t, locked, st.Funding.TimeLocked[0].TxID)
-	assert.Equal(t, h+1000, st.Funding.TimeLocked[0].UnlockTime)
+	assert.Equal(t, locked.TxID, st.Funding.TimeLocked[0].TxID)
+	assert.Equal(t, locked.UnlockTime, st.Funding.TimeLocked[0].UnlockTime)
 
 	_, err = ms.chain.Pay(ctx, st.Address, price)
 	require.NoError(t, err)
 	require.NoError(t, ms.chain.Mine(ctx, 11))
 	st = ms.waitFor(t, ctx, id, "funded by the spendable payment", func(st escrow.State) bool { return st.Status == escrow.StatusFunded })
 	assert.Equal(t, uint64(price), st.Funding.ConfirmedAtomic, "only the spendable payment counts")
-	assert.Equal(t, uint64(price), st.Funding.TimeLockedAtomic)
+	assert.Equal(t, locked.Amount, st.Funding.TimeLockedAtomic)
 
 	_, err = ms.Starter.Decide(ctx, id, escrow.UpdateConfirmReceipt, decision(escrow.Buyer))
 	require.NoError(t, err)

@@ -264,17 +264,14 @@ func TestAWatchedEscrowIsFundedByTheWatchersSignalNotItsPoll(t *testing.T) {
 	require.True(t, st.Funding.Watch.Registered, "registered with the block watcher: %s", st.Funding.Watch.Failed)
 	checks := st.Funding.Checks
 
-	// A payment locked a thousand blocks ahead: the watcher reports it with its unlock_time
-	// in its block (and in the pool, if a pass ran before the block), and the escrow asks no
-	// wallet about it.
-	height, err := ms.chain.Height(ctx)
+	// A payment locked far beyond the normal lock (a coinbase, locked for 60 blocks: since
+	// 0.18.3.4 no wallet sends a time-locked transfer): the watcher reports it with its
+	// unlock_time in its block, and the escrow asks no wallet about it.
+	locked, err := ms.chain.PayTimeLocked(ctx, st.Address)
 	require.NoError(t, err)
-	_, err = ms.chain.PayLocked(ctx, st.Address, price, height+1000)
-	require.NoError(t, err)
-	require.NoError(t, ms.chain.Mine(ctx, 1))
 	if !assert.Eventually(t, func() bool {
 		st, err = ms.Starter.Status(ctx, "watched")
-		return err == nil && slices.ContainsFunc(st.Funding.Watch.Seen, func(p escrow.PaymentSeen) bool { return !p.InPool && p.UnlockTime == height+1000 })
+		return err == nil && slices.ContainsFunc(st.Funding.Watch.Seen, func(p escrow.PaymentSeen) bool { return !p.InPool && p.UnlockTime == locked.UnlockTime })
 	}, 2*time.Minute, 200*time.Millisecond, "the time-locked payment is seen in its block") {
 		t.Fatalf("funding %+v, watch %+v (%v)", st.Funding, *st.Funding.Watch, err)
 	}

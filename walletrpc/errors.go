@@ -14,7 +14,8 @@ import (
 const (
 	// CodeUnknown is the catch-all. v0.18 uses it for "Failed to open wallet" (wrong
 	// password and missing file alike), a wrong kex round ("Messages don't have the
-	// expected kex round number") and unparseable multisig messages.
+	// expected kex round number"), unparseable multisig messages and, since 0.18.1.2, a
+	// kex round on a finished wallet ("…kex is already complete").
 	CodeUnknown = -1
 	// CodeWrongAddress rejects a malformed or wrong-network address.
 	CodeWrongAddress = -2
@@ -68,7 +69,9 @@ const (
 	CodeBadHex = -26
 	// CodeBadTxMetadata rejects malformed transaction metadata.
 	CodeBadTxMetadata = -27
-	// CodeAlreadyMultisig means the wallet is already multisig (or already finalized).
+	// CodeAlreadyMultisig is make_multisig's answer on a wallet that is already multisig.
+	// (A finished wallet answers a further exchange_multisig_keys with CodeUnknown since
+	// 0.18.1.2; 0.18.0.0 answered this code.)
 	CodeAlreadyMultisig = -28
 	// CodeWatchOnly means the call needs spend keys the wallet does not have.
 	CodeWatchOnly = -29
@@ -110,6 +113,15 @@ const (
 	CodeInvalidSignatureType = -47
 	// CodeDisabled means multisig is disabled on this wallet (enable_multisig_experimental unset).
 	CodeDisabled = -48
+	// CodeProxyAlreadyDefined refuses a proxy set twice (since 0.18.3.0).
+	CodeProxyAlreadyDefined = -49
+	// CodeNonzeroUnlockTime is how transfer and the sweeps refuse a non-zero unlock_time
+	// since 0.18.3.4 (0.18.0.0 made the time-locked transaction).
+	CodeNonzeroUnlockTime = -50
+	// CodeIsBackgroundWallet and CodeIsBackgroundSyncing refuse calls on a background-sync
+	// wallet (since 0.18.3.4).
+	CodeIsBackgroundWallet  = -51
+	CodeIsBackgroundSyncing = -52
 )
 
 // JSON-RPC 2.0 protocol codes that epee's server emits itself.

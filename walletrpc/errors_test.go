@@ -100,7 +100,7 @@ func TestCodeValues(t *testing.T) {
 		CodeNotEnoughMoney: -17, CodeNotEnoughOutsToMix: -19, CodeWalletAlreadyExists: -21,
 		CodeInvalidPassword: -22, CodeAlreadyMultisig: -28, CodeBadMultisigInfo: -30,
 		CodeNotMultisig: -31, CodeThresholdNotReached: -33, CodeMultisigSignature: -35,
-		CodeNoDaemonConnection: -38, CodeDisabled: -48,
+		CodeNoDaemonConnection: -38, CodeDisabled: -48, CodeNonzeroUnlockTime: -50,
 	}
 	for got, want := range pins {
 		if got != want {

@@ -241,6 +241,59 @@ func TestIntegrationMultisigSpend(t *testing.T) {
 	}
 
 	doubleSpend(ctx, t, sw, chain, signers, msAddr, payeeAddr)
+	timeLocked(ctx, t, sw, chain, a, msAddr)
+}
+
+// timeLocked: 0.18.5.3 makes no time-locked transfer, and the only time-locked payment left
+// is a coinbase, which the multisig wallet lists in "in" (type "block") with its
+// unlock_time, locked, until CoinbaseLockBlocks have passed.
+func timeLocked(ctx context.Context, t *testing.T, sw *stopwatch, chain *devstack.Chain, w signer, msAddr string) {
+	t.Helper()
+	h, err := chain.Height(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	locked := payTo(msAddr, xmr)
+	locked.UnlockTime = h + 1000
+	_, err = chain.FunderClient.Transfer(ctx, locked)
+	wantCode(t, "transfer with a non-zero unlock_time (0.18.0.0 sent it)", err, walletrpc.CodeNonzeroUnlockTime, nil)
+
+	var cb devstack.CoinbasePayment
+	sw.step("mine 1 block whose coinbase pays the multisig address", func() (err error) {
+		cb, err = chain.PayTimeLocked(ctx, msAddr)
+		return err
+	})
+	if cb.Height != h || cb.UnlockTime != h+devstack.CoinbaseLockBlocks {
+		t.Fatalf("coinbase %+v at chain height %d", cb, h)
+	}
+	find := func() walletrpc.Transfer {
+		t.Helper()
+		if err := refreshAll(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		res, err := w.rpc.GetTransfers(ctx, walletrpc.GetTransfersRequest{In: true, Pool: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range res.In {
+			if tr.TxID == cb.TxID {
+				return tr
+			}
+		}
+		t.Fatalf("the coinbase %s is not in the multisig wallet's get_transfers in: %+v", cb.TxID, res.In)
+		return walletrpc.Transfer{}
+	}
+	tr := find()
+	logJSON(t, "multisig wallet's get_transfers entry for a coinbase", tr)
+	if tr.Type != walletrpc.TransferTypeBlock || tr.Amount != cb.Amount || tr.UnlockTime != cb.UnlockTime || !tr.Locked || tr.Height != cb.Height {
+		t.Fatalf("coinbase entry %+v, want type block, amount %d, unlock_time %d, locked, height %d", tr, cb.Amount, cb.UnlockTime, cb.Height)
+	}
+	sw.step("mine until the coinbase unlocks", func() error {
+		return chain.Mine(ctx, devstack.CoinbaseLockBlocks)
+	})
+	if tr = find(); tr.Locked {
+		t.Fatalf("coinbase still locked after %d blocks: %+v", devstack.CoinbaseLockBlocks, tr)
+	}
 }
 
 // signAndSubmit has cosigner (who did not create the txset) sign it, checks the
