@@ -4,10 +4,11 @@
 #
 #   docker build -f deploy/wallet-rpc.Dockerfile -t xmr-escrow/monero:0.18.5.1 deploy
 #
-# Why not Debian's package: it is 0.18.0.0, which lacks the multisig fixes docs/design.md lists
-# under "Later Monero releases", up to 0.18.5.1 (nonce erasure written to disk before the
-# signed txset is returned). Tests still run on Debian's 0.18.0.0; the worker logs at start
-# which fixes an instance lacks (activities.CheckRelease).
+# Why not Debian bookworm's package: it is 0.18.0.0, which lacks the multisig fixes
+# docs/design.md lists under "Later Monero releases", up to 0.18.5.1 (nonce erasure written to
+# disk before the signed txset is returned). The tests run Debian's 0.18.5.3 (trixie-backports,
+# scripts/tools.sh), and the worker refuses at start any wallet-rpc whose interface is older
+# than 0.18.5.3's (activities.RequiredRelease): this 0.18.5.1 pin is refused until it moves.
 #
 # The SHA-256 values are the lines for these archives in getmonero.org's downloads/hashes.txt,
 # whose PGP signature was checked against binaryFate's key from the Monero source tree

@@ -16,7 +16,7 @@
 // make_multisig. All of them leave digest auth to a generic http.RoundTripper.
 //
 // Generic digest transports do not do what epee, monero's HTTP server, demands
-// (checked against monero-wallet-rpc v0.18.0.0):
+// (checked against monero-wallet-rpc v0.18.0.0 and v0.18.5.3):
 //   - epee keeps one nonce per TCP connection, with a count of the authenticated
 //     requests made on it. A request passes only if its nonce is that
 //     connection's and its nc is exactly the new count: 00000001, 00000002, …
@@ -34,8 +34,8 @@
 // After a 401 with stale=true it adopts the new nonce and answers again with
 // nc=1; that also covers a request that went out on a new connection. A 401 with
 // stale=false in reply to an authenticated request means wrong credentials.
-// v0.18.0.0 offers MD5 only (qop=auth, plus MD5-sess); SHA-256 is preferred where
-// a server offers it.
+// v0.18.0.0 and v0.18.5.3 offer MD5 only (qop=auth, plus MD5-sess); SHA-256 is preferred
+// where a server offers it.
 package walletrpc
 
 import (
