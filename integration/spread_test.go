@@ -30,7 +30,7 @@ func TestAWholeHostLostAfterFundingLeavesTwoKeysAndTheReleasePays(t *testing.T) 
 	var hosts []*host
 	for _, name := range []string{"host-a", "host-b", "host-c"} {
 		hosts = append(hosts, startHost(t, ctx, ms.Stack, bin, name, filepath.Join(root, name),
-			"--spawn-wallet-rpcs", "1", "--spawn-daemon-address", c.Daemon.Address))
+			"--spawn-wallet-rpcs", "1", "--spawn-daemon-address", c.Daemon.Address, "--spawn-regtest-daemon"))
 	}
 
 	id := "spread"

@@ -78,6 +78,7 @@ func run() error {
 		spawnMax    = flag.Int("spawn-max", 0, "with --spawn-wallet-rpcs: grow the pool up to this many wallet-rpcs while setups wait for a lease, so purge timers cost no throughput (0: four times --spawn-wallet-rpcs; equal to it: a fixed pool); grown instances stay, their dirs hold wallets")
 		spawnMemory = flag.Int64("spawn-memory-budget-mib", 0, "with --spawn-max: also stop growing when the wallet-rpcs' resident memory would pass this many MiB (0: no memory bound; ~40 MiB each)")
 		spawnDaemon = flag.String("spawn-daemon-address", "", "with --spawn-wallet-rpcs: monerod host:port (trusted); empty runs them --offline (setup only)")
+		regtest     = flag.Bool("spawn-regtest-daemon", false, "with --spawn-daemon-address: that monerod is a private regtest chain; the wallet-rpcs get --allow-mismatched-daemon-version, without which 0.18.2.0 and later refuse to refresh from it (never for a real network)")
 		watchDaemon = flag.String("watch-daemon", os.Getenv("XMR_ESCROW_DAEMON_URL"), "monerod RPC URL for the block watcher, which scans each block for escrows awaiting payment (one replica per namespace leads); default $XMR_ESCROW_DAEMON_URL, else http://<--spawn-daemon-address>; \"off\" disables")
 		hostName    = flag.String("host-name", "", "this worker's failure domain, where its wallet dirs' disk is; a setup puts its three roles on three hosts when there are three (default $"+worker.EnvHost+" or the hostname)")
 		takeover    = flag.Duration("takeover-wait", envDuration("XMR_ESCROW_TAKEOVER_WAIT"), "wait this long for another worker to release the wallet dirs instead of refusing at once (a rolling deploy on one host; $XMR_ESCROW_TAKEOVER_WAIT)")
@@ -130,7 +131,7 @@ func run() error {
 	cfg.Ownership, cfg.Logger = own, z
 	if *spawn > 0 {
 		sup, err := supervisor.Start(ctx, supervisor.Options{
-			Count: *spawn, Dir: *spawnDir, BasePort: *spawnPort, DaemonAddress: *spawnDaemon, Logger: z, Ownership: own, TakeoverWait: *takeover,
+			Count: *spawn, Dir: *spawnDir, BasePort: *spawnPort, DaemonAddress: *spawnDaemon, RegtestDaemon: *regtest, Logger: z, Ownership: own, TakeoverWait: *takeover,
 			Max: growTo(*spawn, *spawnMax), MemoryBudget: *spawnMemory << 20,
 		})
 		if err != nil {
