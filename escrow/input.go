@@ -122,6 +122,10 @@ type Checkpoint struct {
 	Wallets map[Role]string `json:"wallets,omitempty"`
 	Version int64           `json:"version"`
 	Result  EscrowResult    `json:"result"`
+	// WatchFor, set by an operator's resume-watch (starter.ResumeWatch), starts a finished
+	// escrow's late-money watch again for this long; Operator names who did.
+	WatchFor time.Duration `json:"watch_for,omitempty"`
+	Operator string        `json:"operator,omitempty"`
 }
 
 // EscrowResult is what a finished escrow returns.
@@ -136,6 +140,8 @@ type EscrowResult struct {
 	Restores int `json:"restores"`
 	// Payout is the transaction that paid the vendor or refunded the buyer.
 	Payout *Payout `json:"payout,omitempty"`
+	// Leftover is what stays at the escrow's address once its watch ended, and why.
+	Leftover *Leftover `json:"leftover,omitempty"`
 }
 
 // Validate checks an input before anything is started; the starter and the workflow both

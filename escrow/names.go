@@ -59,6 +59,9 @@ const (
 	// UpdateRestoreWallet: an operator writes a role's wallet back from its backup onto a
 	// live instance, moving that role there (and resuming a parked payout).
 	UpdateRestoreWallet UpdateName = "restore-wallet"
+	// UpdateResumeWatch names an operator's resume-watch in the decisions: it is a new run of
+	// a finished escrow (starter.ResumeWatch), not an update, since a closed run takes none.
+	UpdateResumeWatch UpdateName = "resume-watch"
 	// UpdateAwaitSetup blocks until the multisig setup ends and returns the state (Ready with
 	// the address, or Failed with the reason); refused once it has ended. It decides nothing.
 	UpdateAwaitSetup UpdateName = "await-setup"

@@ -48,6 +48,14 @@ type State struct {
 	// LateRefund is a refund of late money in progress; LateRefunds are the finished ones.
 	LateRefund  *Payout  `json:"late_refund,omitempty"`
 	LateRefunds []Payout `json:"late_refunds,omitempty"`
+	// LateRules is 2 for a watch that follows the holdings rules (late money is what arrived
+	// beyond LateSeenAtomic; the grace ends with a last look), 0 for the older watch.
+	LateRules int `json:"late_rules,omitempty"`
+	// LateSeenAtomic is the incoming money the escrow has dealt with: paid out, refunded, or
+	// found to be dust. What arrives beyond it is late money.
+	LateSeenAtomic uint64 `json:"late_seen_atomic,omitempty"`
+	// Dust is the dust at the address as the last payout found it.
+	Dust *Dust `json:"dust,omitempty"`
 	// SplitOffer is a party's agree-split waiting for the other party's.
 	SplitOffer *SplitOffer `json:"split_offer,omitempty"`
 	// Leftover, once the watch has ended, lists what stays at the address and why.

@@ -76,20 +76,35 @@ var decisions = []decision{
 	},
 	{
 		name: escrow.UpdateResolveDispute, roles: []escrow.Role{escrow.Arbiter}, statuses: []escrow.Status{escrow.StatusDisputed},
-		check: func(_ *escrowFlow, in escrow.DecisionInput) error {
-			if in.Winner != escrow.Buyer && in.Winner != escrow.Vendor {
-				return fmt.Errorf("a dispute resolves to the buyer or the vendor, not %q", in.Winner)
+		check: func(e *escrowFlow, in escrow.DecisionInput) error {
+			switch {
+			case in.Winner == "" && in.VendorAtomic > 0:
+				return e.checkSplit(in)
+			case in.VendorAtomic > 0:
+				return fmt.Errorf("a dispute resolves to a winner or to a split (vendor_atomic), not both")
+			case in.Winner != escrow.Buyer && in.Winner != escrow.Vendor:
+				return fmt.Errorf("a dispute resolves to the buyer, the vendor, or a split (vendor_atomic), not %q", in.Winner)
 			}
 			return nil
 		},
 		apply: func(e *escrowFlow, ctx workflow.Context, _ decision, in escrow.DecisionInput) error {
 			kind := escrow.PayoutRelease
-			if in.Winner == escrow.Buyer {
+			switch {
+			case in.Winner == "":
+				e.decideSplit(ctx, in.VendorAtomic, escrow.Arbiter, escrow.Buyer)
+				return nil
+			case in.Winner == escrow.Buyer:
 				kind = escrow.PayoutRefund
 			}
 			e.decidePayout(ctx, kind, escrow.Arbiter)
 			return nil
 		},
+	},
+	{
+		name: escrow.UpdateAgreeSplit, roles: []escrow.Role{escrow.Buyer, escrow.Vendor},
+		statuses: []escrow.Status{escrow.StatusFunded, escrow.StatusShipped, escrow.StatusDisputed},
+		check:    (*escrowFlow).checkSplit,
+		apply:    (*escrowFlow).agreeSplit,
 	},
 	{
 		name: escrow.UpdateCancel, roles: escrow.Roles, statuses: []escrow.Status{escrow.StatusSettingUp, escrow.StatusAwaitingFunding},
@@ -197,7 +212,8 @@ func (e *escrowFlow) markShipped(ctx workflow.Context, d decision, in escrow.Dec
 }
 
 // decidePayout fixes where the money goes and who signs: first builds the transaction,
-// the payee's side (or the other party) signs and submits it.
+// the payee's side (or the other party) signs and submits it. Under ExactShares the vendor's
+// part of a release is the price; whatever else the escrow can spend goes back to the buyer.
 func (e *escrowFlow) decidePayout(ctx workflow.Context, kind escrow.PayoutKind, first escrow.Role) {
 	p := &escrow.Payout{Kind: kind, Payee: escrow.Vendor, Address: e.status.VendorPayoutAddress}
 	st := escrow.StatusReleasing
@@ -212,8 +228,21 @@ func (e *escrowFlow) decidePayout(ctx workflow.Context, kind escrow.PayoutKind, 
 		}
 	}
 	p.Signers = []escrow.Role{first, second}
-	e.status.Payout = p
+	if workflow.GetVersion(ctx, changeExactShares, workflow.DefaultVersion, 1) >= 1 {
+		vendor := uint64(0)
+		if kind == escrow.PayoutRelease {
+			vendor = uint64(e.in.AmountAtomic)
+		}
+		p.Rules, p.Division = escrow.ExactShares, e.division(vendor)
+	}
+	e.status.Payout, e.status.SplitOffer = p, nil
 	e.setStatus(ctx, st)
+}
+
+// division is the decided terms of a payout that gives the vendor vendorAtomic.
+func (e *escrowFlow) division(vendorAtomic uint64) *escrow.Division {
+	return &escrow.Division{VendorAtomic: vendorAtomic, Commission: e.in.Commission,
+		VendorAddress: e.status.VendorPayoutAddress, BuyerAddress: e.status.BuyerRefundAddress}
 }
 
 func (e *escrowFlow) record(ctx workflow.Context, d escrow.Decision) {
@@ -243,8 +272,11 @@ func (e *escrowFlow) partyID(r escrow.Role) string {
 }
 
 func detail(in escrow.DecisionInput) string {
-	if in.Winner != "" {
+	switch {
+	case in.Winner != "":
 		return "winner: " + string(in.Winner)
+	case in.VendorAtomic > 0:
+		return fmt.Sprintf("split: %d to the vendor, the rest to the buyer", in.VendorAtomic)
 	}
 	return strings.TrimSpace(in.Reason)
 }

@@ -82,6 +82,9 @@ func newEscrow(ctx workflow.Context, in escrow.EscrowInput) (*escrowFlow, error)
 		if cp.Wallets != nil {
 			e.wallets = cp.Wallets
 		}
+		if cp.WatchFor > 0 {
+			e.resumeWatch(ctx, cp)
+		}
 		e.in.Resume = nil
 	}
 	if err := workflow.SetQueryHandler(ctx, string(escrow.QueryStatus), func() (escrow.State, error) {

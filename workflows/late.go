@@ -24,7 +24,13 @@ func (e *escrowFlow) watchTurn(ctx workflow.Context) (watching bool, err error) 
 			return false, nil
 		}
 		e.status.WatchUntil = now.Add(e.timing.LateMoneyGrace)
-		workflow.GetLogger(ctx).Info("watching the address for late money", "until", e.status.WatchUntil)
+		if workflow.GetVersion(ctx, changeLateHoldings, workflow.DefaultVersion, 1) >= 1 {
+			e.status.LateRules, e.status.LateSeenAtomic = escrow.ExactShares, e.dealtWith()
+		}
+		workflow.GetLogger(ctx).Info("watching the address for late money", "until", e.status.WatchUntil, "dealt_with", e.status.LateSeenAtomic)
+	}
+	if e.status.LateRules >= escrow.ExactShares {
+		return e.lateTurn(ctx)
 	}
 	if lr := e.status.LateRefund; lr != nil {
 		done, err := e.payoutTurn(ctx, lr)

@@ -196,6 +196,7 @@ func (e *escrowFlow) awaitResolution(ctx workflow.Context) error {
 func (e *escrowFlow) finish(ctx workflow.Context) (escrow.EscrowResult, error) {
 	e.result.Status = e.status.Status
 	e.result.Payout = e.status.Payout
+	e.result.Leftover = e.status.Leftover
 	e.awaitProjections(ctx)
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return e.result, err

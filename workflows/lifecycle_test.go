@@ -36,6 +36,7 @@ type fakeMoney struct {
 	submitOutages int    // the first n submits find the daemon down (retryable)
 	feeCapNeeded  uint64 // the co-signer refuses while the fee cap is below this
 	vanishes      int    // the first n submitted payouts vanish from the pool
+	vanished      map[string]bool
 	late          uint64 // arrives at the address once the first payout is submitted
 	submits       int
 	unopenable    int // the first n exports find a wallet that will not open (a redeploy's wrong secret)
@@ -55,6 +56,9 @@ func (m *fakeMoney) lateNow() uint64 {
 }
 
 const fee = 30_000_000
+
+// dustBelow is the fake wallets' dust threshold: what one more input costs.
+const dustBelow = 40_000_000
 
 func (m *fakeMoney) step(format string, args ...any) {
 	m.mu.Lock()
@@ -84,10 +88,12 @@ func (m *fakeMoney) install(env *testsuite.TestWorkflowEnvironment) {
 			defer m.mu.Unlock()
 			c, p := m.paidNow()
 			held := c + p + m.lateNow() - m.swept
+			dust := &escrow.Dust{BelowAtomic: dustBelow}
 			if m.balanceChecks++; m.balanceChecks <= m.lockedChecks {
-				return activities.BalanceResult{TotalAtomic: held}, nil
+				return activities.BalanceResult{TotalAtomic: held, Holdings: activities.Holdings{LockedAtomic: held, Dust: dust}}, nil
 			}
-			return activities.BalanceResult{UnlockedAtomic: held, TotalAtomic: held}, nil
+			return activities.BalanceResult{UnlockedAtomic: held, TotalAtomic: held,
+				Holdings: activities.Holdings{SpendableAtomic: held, SpendableOutputs: 1, Dust: dust}}, nil
 		}).Maybe()
 	env.OnActivity(wallet.ExportMultisigInfo, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in activities.WalletInput) (activities.MultisigMessage, error) {
@@ -126,7 +132,15 @@ func (m *fakeMoney) install(env *testsuite.TestWorkflowEnvironment) {
 			}
 			m.lastFunded = in.FundedAtomic
 			hash := fmt.Sprintf("hash-%d", m.submits+1)
-			return activities.SignPayoutResult{SignedTx: "signed", TxHash: hash, AmountAtomic: in.FundedAtomic - fee, FeeAtomic: fee}, nil
+			out := activities.SignPayoutResult{SignedTx: "signed", TxHash: hash, AmountAtomic: in.FundedAtomic - fee, FeeAtomic: fee}
+			if in.Division != nil { // the co-signer's rule: every share exact, or nothing signed
+				shares, err := in.Division.Divide(in.FundedAtomic, fee)
+				if err != nil {
+					return activities.SignPayoutResult{}, temporal.NewNonRetryableApplicationError("refusing to sign: "+err.Error(), escrow.ErrTypePayoutRejected, nil)
+				}
+				out.Shares = shares
+			}
+			return out, nil
 		}).Maybe()
 	env.OnActivity(wallet.SubmitPayout, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.SubmitInput) (activities.TxStatusResult, error) {
@@ -147,9 +161,16 @@ func (m *fakeMoney) install(env *testsuite.TestWorkflowEnvironment) {
 		func(_ context.Context, in activities.TxStatusInput) (activities.TxStatusResult, error) {
 			m.mu.Lock()
 			defer m.mu.Unlock()
+			if m.vanished[in.TxHash] {
+				return activities.TxStatusResult{Known: true, Failed: true}, nil
+			}
 			if m.vanishes > 0 && m.submits > 0 {
 				m.vanishes--
 				m.swept -= m.lastFunded // dropped from the pool: the money is back
+				if m.vanished == nil {
+					m.vanished = map[string]bool{}
+				}
+				m.vanished[in.TxHash] = true
 				return activities.TxStatusResult{Known: true, Failed: true}, nil
 			}
 			if m.submits == 0 {

@@ -18,8 +18,16 @@ import (
 func (e *escrowFlow) park(ctx workflow.Context, err error) {
 	now := workflow.Now(ctx)
 	b := e.status.Blocked
+	p := e.status.Payout
+	if e.status.LateRefund != nil {
+		p = e.status.LateRefund
+	}
+	exact := p != nil && p.Rules >= escrow.ExactShares
 	if b == nil {
 		b = &escrow.PayoutBlock{Since: now, From: e.status.Status}
+		if exact {
+			b.Retries = p.Parks // the back-off goes on growing across unparks
+		}
 		e.status.Blocked = b
 	}
 	b.Code, b.Reason = blockCode(err), failureReason(err)
@@ -27,6 +35,9 @@ func (e *escrowFlow) park(ctx workflow.Context, err error) {
 		b.Reason = "the wallet-rpc or its daemon did not answer, retries ran out: " + b.Reason
 	}
 	b.Retries++
+	if exact {
+		p.Parks = b.Retries
+	}
 	wait := e.timing.PayoutRetry
 	for i := 1; i < b.Retries && wait < e.timing.PayoutRetryMax; i++ {
 		wait *= 2
@@ -68,6 +79,8 @@ func blockCode(err error) escrow.BlockCode {
 	switch {
 	case isType(err, string(escrow.BlockLocked)):
 		return escrow.BlockLocked
+	case isType(err, string(escrow.BlockFundsMissing)):
+		return escrow.BlockFundsMissing
 	case isType(err, escrow.ErrTypeStale):
 		return escrow.BlockStale
 	case isType(err, escrow.ErrTypePayoutRejected):

@@ -67,6 +67,13 @@ func (e *escrowFlow) payout(ctx workflow.Context) error {
 	if err != nil || !done {
 		return err
 	}
+	if !p.Submitted {
+		// Only the refund of a payment that never confirmed ends with nothing to pay.
+		e.status.Reason = "nothing to refund: the payment that prompted the refund never confirmed (dropped from the pool or reorged away)"
+		workflow.GetLogger(ctx).Warn("payout found nothing to pay", "reason", e.status.Reason)
+		e.setStatus(ctx, escrow.StatusCancelled)
+		return nil
+	}
 	e.settled(ctx, p)
 	return nil
 }
@@ -83,6 +90,9 @@ func (e *escrowFlow) settled(ctx workflow.Context, p *escrow.Payout) {
 // payoutTurn drives p until it is deep enough (done), parking on anything that stops it.
 // Nothing here fails the workflow: money in a multisig always has a workflow watching it.
 func (e *escrowFlow) payoutTurn(ctx workflow.Context, p *escrow.Payout) (done bool, err error) {
+	if p.Rules >= escrow.ExactShares {
+		return e.exactTurn(ctx, p)
+	}
 	for !e.historyFull(ctx) {
 		if b := e.status.Blocked; b != nil {
 			if err := e.awaitRetry(ctx, b); err != nil || e.status.Blocked != nil {

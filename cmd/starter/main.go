@@ -39,10 +39,12 @@ const usage = `usage: starter [-address host:port] [-namespace ns] [-database UR
   confirm ESCROW_ID -actor BUYER_ID                          buyer confirms receipt: release to the vendor
   refund ESCROW_ID -actor VENDOR_ID                          vendor agrees to refund the buyer
   dispute ESCROW_ID -role buyer|vendor -actor ID -reason "..."
-  resolve ESCROW_ID -actor ARBITER_ID -winner buyer|vendor
+  resolve ESCROW_ID -actor ARBITER_ID -winner buyer|vendor | -vendor-atomic PICONERO   a winner, or a split: that much to the vendor, the rest to the buyer
+  split ESCROW_ID -role buyer|vendor -actor ID -vendor-atomic PICONERO   offer (or accept the other party's) split
   cancel ESCROW_ID -role R -actor ID                         before funding
   retry-payout ESCROW_ID -operator NAME [-max-fee PICONERO]  resume a payout parked as payout_blocked now
   restore-wallet ESCROW_ID -role R -to INSTANCE -operator NAME  write a lost wallet back from its backup onto a live instance
+  resume-watch ESCROW_ID -operator NAME [-for 168h]          watch a finished escrow's address again (time-locked leftovers)
   list -status payout_blocked                                every parked payout (projection; see also the Web UI: EscrowBlocked)`
 
 func main() {
@@ -112,6 +114,8 @@ func run(args []string) error {
 		return retryPayout(ctx, s, id, rest)
 	case "restore-wallet":
 		return restoreWallet(ctx, s, id, rest)
+	case "resume-watch":
+		return resumeWatch(ctx, s, id, rest)
 	}
 	if name, ok := decisionCommands[cmd]; ok {
 		return decide(ctx, s, id, name, rest)
@@ -123,6 +127,7 @@ func run(args []string) error {
 var decisionCommands = map[string]escrow.UpdateName{
 	"ship": escrow.UpdateMarkShipped, "confirm": escrow.UpdateConfirmReceipt, "refund": escrow.UpdateAgreeRefund,
 	"dispute": escrow.UpdateOpenDispute, "resolve": escrow.UpdateResolveDispute, "cancel": escrow.UpdateCancel,
+	"split": escrow.UpdateAgreeSplit,
 }
 
 var defaultRole = map[escrow.UpdateName]escrow.Role{
@@ -138,6 +143,7 @@ func decide(ctx context.Context, s *starter.Client, id string, name escrow.Updat
 	fs.StringVar(&in.Reason, "reason", "", "dispute reason (10-1000 characters)")
 	winner := fs.String("winner", "", "resolve: buyer (refund) or vendor (release)")
 	fs.StringVar(&in.PayoutAddress, "payout-address", "", "ship: a new payout address for the vendor")
+	fs.Uint64Var(&in.VendorAtomic, "vendor-atomic", 0, "split, resolve: the vendor's part in piconero (commission included); the rest goes to the buyer")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -209,6 +215,17 @@ func retryPayout(ctx context.Context, s *starter.Client, id string, args []strin
 		return err
 	}
 	return printJSON(s.RetryPayout(ctx, id, in))
+}
+
+// resumeWatch starts a finished escrow's late-money watch again.
+func resumeWatch(ctx context.Context, s *starter.Client, id string, args []string) error {
+	fs := flag.NewFlagSet("resume-watch", flag.ContinueOnError)
+	operator := fs.String("operator", "", "who resumes it, for the audit trail (required)")
+	grace := fs.Duration("for", 7*24*time.Hour, "how long to watch")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return printJSON(s.ResumeWatch(ctx, id, *operator, *grace))
 }
 
 // restoreWallet writes a role's wallet back from its sealed backup onto a live instance

@@ -1,0 +1,130 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/internal/activities"
+)
+
+// changeLateHoldings versions the late-money watch that counts what arrived beyond what the
+// escrow has dealt with (status.LateSeenAtomic): payments that unlock later are refunded when
+// they do, dust never keeps the watch alive, and the grace period ends with a last look. It is
+// taken when the watch starts and kept in status.LateRules.
+const changeLateHoldings = "late-holdings"
+
+// lateConfirmWait bounds how long the watch stays open past its grace period for a payment
+// that was still confirming at the last look.
+const lateConfirmWait = 24 * time.Hour
+
+// dealtWith is the incoming money the escrow's payouts have dealt with: what they spent, and
+// the dust they left.
+func (e *escrowFlow) dealtWith() uint64 {
+	var sum uint64
+	for _, p := range append([]*escrow.Payout{e.status.Payout}, e.lateRefunds()...) {
+		if p != nil && p.Submitted {
+			sum += p.FundedAtomic
+		}
+	}
+	if d := e.status.Dust; d != nil {
+		sum += d.AmountAtomic
+	}
+	return sum
+}
+
+func (e *escrowFlow) lateRefunds() []*escrow.Payout {
+	out := make([]*escrow.Payout, len(e.status.LateRefunds))
+	for i := range e.status.LateRefunds {
+		out[i] = &e.status.LateRefunds[i]
+	}
+	return out
+}
+
+// lateTurn is one turn of the watch under changeLateHoldings. It reports false once the
+// grace period is over and a last look found nothing to refund or wait for.
+func (e *escrowFlow) lateTurn(ctx workflow.Context) (watching bool, err error) {
+	if lr := e.status.LateRefund; lr != nil {
+		done, err := e.payoutTurn(ctx, lr)
+		if err != nil || !done {
+			return true, err
+		}
+		e.status.LateRefund = nil
+		if lr.Submitted {
+			e.status.LateRefunds = append(e.status.LateRefunds, *lr)
+			workflow.GetLogger(ctx).Info("late money refunded", "tx_hashes", lr.TxHashes, "amount", lr.AmountAtomic)
+			workflow.GetMetricsHandler(ctx).Counter(escrow.MetricLateRefunds).Inc(1)
+		} else {
+			workflow.GetLogger(ctx).Info("the late money is nothing a payout can spend (dust, or gone)", "dust", lr.Dust)
+		}
+		e.latePoll = 0
+		e.publish(ctx)
+		return true, nil
+	}
+	now := workflow.Now(ctx)
+	last := !now.Before(e.status.WatchUntil)
+	var res activities.FundingResult
+	in := activities.FundingInput{EscrowID: e.in.EscrowID, Role: watcher, MinConfirmations: e.timing.FundingConfirmations}
+	if err := workflow.ExecuteActivity(e.on(ctx, watcher, pollOptions()), wallet.CheckFunding, in).Get(ctx, &res); err != nil {
+		// No news is not a last look: the watch never ends on a check that failed.
+		workflow.GetLogger(ctx).Warn("late-money check failed; checking again later", "error", err)
+		return true, workflow.Sleep(ctx, e.timing.LatePoll)
+	}
+	switch {
+	case res.ConfirmedAtomic > e.status.LateSeenAtomic:
+		workflow.GetLogger(ctx).Warn("late money arrived; refunding it to the buyer", "late", res.ConfirmedAtomic-e.status.LateSeenAtomic)
+		e.status.LateSeenAtomic = res.ConfirmedAtomic
+		e.status.LateRefund = &escrow.Payout{Kind: escrow.PayoutRefund, Payee: escrow.Buyer, Address: e.status.BuyerRefundAddress,
+			Signers: []escrow.Role{escrow.Arbiter, escrow.Buyer}, Rules: escrow.ExactShares, Division: e.division(0)}
+		e.publish(ctx)
+		return true, nil
+	case last && res.PendingAtomic > 0 && now.Before(e.status.WatchUntil.Add(lateConfirmWait)):
+		workflow.GetLogger(ctx).Info("a payment is still confirming at the end of the grace period; watching until it can be refunded", "pending", res.PendingAtomic)
+		return true, workflow.Sleep(ctx, e.timing.LatePoll)
+	case last:
+		if e.status.Leftover = e.leftover(res); e.status.Leftover != nil {
+			e.publish(ctx)
+		}
+		workflow.GetLogger(ctx).Info("late-money watch over", "leftover", e.status.Leftover)
+		return false, nil
+	case res.PendingAtomic > 0 || e.latePoll == 0:
+		e.latePoll = e.timing.LatePoll // something is confirming: watch it closely
+	default:
+		e.latePoll = min(2*e.latePoll, e.timing.LatePollMax)
+	}
+	// The last sleep ends at WatchUntil exactly, and the next turn is the last look.
+	return true, workflow.Sleep(ctx, min(e.latePoll, e.status.WatchUntil.Sub(now)))
+}
+
+// leftover lists what stays at the address when the watch ends: the dust the last payout
+// left, and payments locked beyond it.
+func (e *escrowFlow) leftover(res activities.FundingResult) *escrow.Leftover {
+	l := &escrow.Leftover{TimeLocked: res.TimeLocked, TimeLockedAtomic: res.TimeLockedAtomic}
+	if d := e.status.Dust; d != nil && d.Outputs > 0 {
+		l.Dust = d
+	}
+	switch {
+	case l.Dust == nil && l.TimeLockedAtomic == 0:
+		return nil
+	case l.TimeLockedAtomic > 0:
+		l.Reason = "time-locked payments unlock after the grace period: starter resume-watch refunds them once they do; dust is worth less than the fee to spend it"
+	default:
+		l.Reason = "dust: worth less than the fee to spend it, so no payout takes it"
+	}
+	return l
+}
+
+// resumeWatch starts a finished escrow's watch again, in a new run an operator started
+// (starter.ResumeWatch): for time-locked payments that unlock after the grace period.
+func (e *escrowFlow) resumeWatch(ctx workflow.Context, cp *escrow.Checkpoint) {
+	now := workflow.Now(ctx)
+	if e.status.LateRules < escrow.ExactShares {
+		e.status.LateRules, e.status.LateSeenAtomic = escrow.ExactShares, e.dealtWith()
+	}
+	e.status.WatchUntil, e.status.Leftover, e.result.Leftover = now.Add(cp.WatchFor), nil, nil
+	e.record(ctx, escrow.Decision{Update: escrow.UpdateResumeWatch, ActorID: cp.Operator, Detail: "watch resumed for " + cp.WatchFor.String()})
+	// The earlier run numbered its projection writes from 1; this run's must land above them.
+	e.version = max(e.version, workflow.GetInfo(ctx).WorkflowStartTime.UnixMilli())
+	workflow.GetLogger(ctx).Info("late-money watch resumed by an operator", "operator", cp.Operator, "until", e.status.WatchUntil)
+}
