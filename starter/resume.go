@@ -30,11 +30,11 @@ func (s *Client) ResumeWatch(ctx context.Context, escrowID, operator string, gra
 	if grace <= 0 {
 		return Run{}, fmt.Errorf("resume-watch escrow %s: the watch needs a positive duration, got %s", escrowID, grace)
 	}
-	d, err := s.c.DescribeWorkflowExecution(ctx, escrow.WorkflowID(escrowID), "")
+	d, err := s.c.DescribeWorkflow(ctx, escrow.WorkflowID(escrowID), "")
 	if err != nil {
 		return Run{}, s.wrap(escrowID, "resume-watch", err)
 	}
-	if d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+	if d.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return Run{}, fmt.Errorf("resume-watch escrow %s: %w", escrowID, ErrStillRunning)
 	}
 	st, err := s.Status(ctx, escrowID)

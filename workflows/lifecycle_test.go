@@ -37,9 +37,19 @@ type fakeMoney struct {
 	feeCapNeeded  uint64 // the co-signer refuses while the fee cap is below this
 	vanishes      int    // the first n submitted payouts vanish from the pool
 	vanished      map[string]bool
-	late          uint64 // arrives at the address once the first payout is submitted
-	submits       int
-	unopenable    int // the first n exports find a wallet that will not open (a redeploy's wrong secret)
+
+	// The faults of the exact-shares tests.
+	lostReplies  int          // the first n submits relay the set but lose the reply
+	statusErrors int          // the first n payout status checks fail
+	minedAnyway  int          // the first n vanished sets are mined after all: the money stays gone
+	shortChecks  int          // the first n holdings checks see half the money (a reorg took the payment)
+	dust         *escrow.Dust // dust at the address, which no payout spends
+	arriving     bool         // new payments keep confirming: something is always locked
+	lateAt       time.Time    // the late money arrives at this test-clock time (zero: with the payout)
+	creates      []activities.PayoutInput
+	late         uint64 // arrives at the address once the first payout is submitted
+	submits      int
+	unopenable   int // the first n exports find a wallet that will not open (a redeploy's wrong secret)
 	// failChecks funding checks fail from the failChecksFrom-th on (1-based).
 	failChecksFrom, failChecks int
 	swept                      uint64 // what submitted payouts took from the address
@@ -47,9 +57,10 @@ type fakeMoney struct {
 	submittedAt                time.Time // test-clock time of the last submit
 }
 
-// lateNow is the late money visible at the address now.
+// lateNow is the late money visible at the address now: once the first payout is out, and
+// lateAt (if set) has come.
 func (m *fakeMoney) lateNow() uint64 {
-	if m.submits > 0 {
+	if m.submits > 0 && (m.lateAt.IsZero() || !m.s.env.Now().Before(m.lateAt)) {
 		return m.late
 	}
 	return 0
@@ -89,11 +100,21 @@ func (m *fakeMoney) install(env *testsuite.TestWorkflowEnvironment) {
 			c, p := m.paidNow()
 			held := c + p + m.lateNow() - m.swept
 			dust := &escrow.Dust{BelowAtomic: dustBelow}
-			if m.balanceChecks++; m.balanceChecks <= m.lockedChecks {
+			if m.dust != nil {
+				dust = m.dust
+			}
+			m.balanceChecks++
+			if m.balanceChecks <= m.shortChecks {
+				held /= 2
+			}
+			if m.balanceChecks <= m.lockedChecks {
 				return activities.BalanceResult{TotalAtomic: held, Holdings: activities.Holdings{LockedAtomic: held, Dust: dust}}, nil
 			}
-			return activities.BalanceResult{UnlockedAtomic: held, TotalAtomic: held,
-				Holdings: activities.Holdings{SpendableAtomic: held, SpendableOutputs: 1, Dust: dust}}, nil
+			h := activities.Holdings{SpendableAtomic: held, SpendableOutputs: 1, Dust: dust}
+			if m.arriving {
+				h.LockedAtomic = 1_000_000_000
+			}
+			return activities.BalanceResult{UnlockedAtomic: held, TotalAtomic: held, Holdings: h}, nil
 		}).Maybe()
 	env.OnActivity(wallet.ExportMultisigInfo, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in activities.WalletInput) (activities.MultisigMessage, error) {
@@ -115,6 +136,9 @@ func (m *fakeMoney) install(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(wallet.CreatePayout, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.PayoutInput) (activities.CreatePayoutResult, error) {
 			m.step("create:%s", in.Role)
+			m.mu.Lock()
+			m.creates = append(m.creates, in)
+			m.mu.Unlock()
 			return activities.CreatePayoutResult{Txset: "txset-to-" + in.Address}, nil
 		}).Maybe()
 	env.OnActivity(wallet.SignPayout, mock.Anything, mock.Anything).Return(
@@ -155,13 +179,27 @@ func (m *fakeMoney) install(env *testsuite.TestWorkflowEnvironment) {
 			m.submits++
 			m.swept += m.lastFunded
 			m.confirmations = 0
+			if m.lostReplies > 0 {
+				m.lostReplies--
+				return activities.TxStatusResult{}, temporal.NewNonRetryableApplicationError("submit_multisig: reply lost", escrow.ErrTypeWalletRejected, nil)
+			}
 			return activities.TxStatusResult{Known: true}, nil
 		}).Maybe()
 	env.OnActivity(wallet.PayoutStatus, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.TxStatusInput) (activities.TxStatusResult, error) {
 			m.mu.Lock()
 			defer m.mu.Unlock()
+			if m.statusErrors > 0 {
+				m.statusErrors--
+				return activities.TxStatusResult{}, errors.New("get_transfer_by_txid: connection refused")
+			}
 			if m.vanished[in.TxHash] {
+				return activities.TxStatusResult{Known: true, Failed: true}, nil
+			}
+			if m.vanishes > 0 && m.submits > 0 && m.minedAnyway > 0 {
+				// The wallet calls it failed once; it was mined after all, the money stays gone.
+				m.vanishes--
+				m.minedAnyway--
 				return activities.TxStatusResult{Known: true, Failed: true}, nil
 			}
 			if m.vanishes > 0 && m.submits > 0 {
