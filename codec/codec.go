@@ -4,6 +4,7 @@
 package codec
 
 import (
+	"errors"
 	"fmt"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -28,12 +29,27 @@ var payloadAAD = []byte("temporal-payload")
 
 type payloadCodec struct {
 	k *keyring.Keyring
+	// lenient passes payloads that were never encrypted through: only the codec server,
+	// which shows histories to operators, is lenient.
+	lenient bool
 }
 
-// NewPayloadCodec returns a codec that seals each whole payload (metadata and data) under
-// the keyring's current key, so that not even the original encoding is visible.
+// ErrPlaintext is a payload that reached a production codec unencrypted: whoever sent it
+// does not hold the namespace's payload key, and nothing it says is acted on.
+var ErrPlaintext = errors.New("codec: refused a payload that is not encrypted (sent by a client without the namespace's payload key)")
+
+// NewPayloadCodec returns the production codec: it seals each whole payload (metadata and
+// data) under the keyring's current key, so that not even the original encoding is visible,
+// and refuses to decode a payload that was not sealed (ErrPlaintext). A client of the
+// namespace without the key can then neither start an escrow nor have a wallet step run.
 func NewPayloadCodec(k *keyring.Keyring) converter.PayloadCodec {
 	return payloadCodec{k: k}
+}
+
+// newDisplayCodec is the codec server's: it decodes what it can open and passes payloads that
+// were never encrypted through, so the Web UI shows them as they are.
+func newDisplayCodec(k *keyring.Keyring) converter.PayloadCodec {
+	return payloadCodec{k: k, lenient: true}
 }
 
 // Encode implements converter.PayloadCodec.
@@ -60,13 +76,16 @@ func (c payloadCodec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload,
 	return out, nil
 }
 
-// Decode implements converter.PayloadCodec. Payloads that were never encrypted (written
-// before encryption was enabled, or by another codec) pass through unchanged; encrypted
-// ones that do not open are an error, never passed on as ciphertext.
+// Decode implements converter.PayloadCodec. A payload that was never encrypted is refused
+// (ErrPlaintext), except by the codec server's display codec, which passes it through;
+// encrypted ones that do not open are an error, never passed on as ciphertext.
 func (c payloadCodec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
 		if !IsEncrypted(p) {
+			if !c.lenient {
+				return nil, fmt.Errorf("decode payload %d: %w", i, ErrPlaintext)
+			}
 			out[i] = p
 			continue
 		}

@@ -49,17 +49,27 @@ func TestDataConverterRoundTrip(t *testing.T) {
 	assert.Equal(t, msg{Info: secret, Round: 2}, got)
 }
 
-func TestDecodePassesThroughPlainPayloads(t *testing.T) {
+// A client of the namespace without the payload key sends plaintext, say a rogue start or a
+// wallet step's input: the production codec refuses it, so no worker acts on it.
+func TestAPlaintextPayloadIsRefusedByAProductionCodec(t *testing.T) {
+	plain, err := converter.GetDefaultDataConverter().ToPayload(map[string]string{"escrow_id": "e-1", "address": "48thief"})
+	require.NoError(t, err)
+	_, err = NewPayloadCodec(newKeyring(t, spec1)).Decode([]*commonpb.Payload{plain})
+	require.ErrorIs(t, err, ErrPlaintext)
+
+	var s map[string]string
+	require.ErrorIs(t, DataConverter(newKeyring(t, spec1)).FromPayload(plain, &s), ErrPlaintext)
+	assert.Nil(t, s)
+}
+
+// The codec server only shows histories: what was never encrypted is shown as it is.
+func TestTheDisplayCodecPassesPlainPayloadsThrough(t *testing.T) {
 	plain, err := converter.GetDefaultDataConverter().ToPayload("not secret")
 	require.NoError(t, err)
-	out, err := NewPayloadCodec(newKeyring(t, spec1)).Decode([]*commonpb.Payload{plain})
+	out, err := newDisplayCodec(newKeyring(t, spec1)).Decode([]*commonpb.Payload{plain})
 	require.NoError(t, err)
 	require.Len(t, out, 1)
 	assert.Same(t, plain, out[0])
-
-	var s string
-	require.NoError(t, DataConverter(newKeyring(t, spec1)).FromPayload(plain, &s))
-	assert.Equal(t, "not secret", s)
 }
 
 func TestDecodeWrongKeyFails(t *testing.T) {

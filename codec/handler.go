@@ -66,7 +66,7 @@ func NewHandler(k *keyring.Keyring, o ServerOptions) (http.Handler, error) {
 		return nil, fmt.Errorf("codec: MaxBodyBytes %d is negative", o.MaxBodyBytes)
 	}
 	h := &handler{
-		codec:     NewPayloadCodec(k),
+		codec:     newDisplayCodec(k),
 		namespace: o.Namespace,
 		origins:   make(map[string]bool, len(o.AllowedOrigins)),
 		maxBody:   o.MaxBodyBytes,
