@@ -62,6 +62,8 @@ type moneyStack struct {
 	*localstack.Stack
 	chain         *devstack.Chain
 	vendor, buyer string
+	// marketplace, when a test sets it, receives commissions.
+	marketplace string
 }
 
 func startMoneyStack(t *testing.T) *moneyStack {
@@ -75,16 +77,20 @@ func startMoneyStack(t *testing.T) *moneyStack {
 // payeeAddresses makes two fresh subaddresses of the funder's wallet, one for the vendor
 // and one for the buyer, so each test can count exactly what its escrow paid out.
 func payeeAddresses(t *testing.T, c *devstack.Chain) (vendor, buyer string) {
-	ctx := context.Background()
-	for _, dst := range []*string{&vendor, &buyer} {
-		var res struct {
-			Address string `json:"address"`
-		}
-		require.NoError(t, c.FunderClient.Call(ctx, "create_address", map[string]int{"account_index": 0}, &res))
-		*dst = res.Address
-	}
-	return vendor, buyer
+	return newPayee(t, c), newPayee(t, c)
 }
+
+// newPayee makes a fresh subaddress of the funder's wallet to pay a party at.
+func newPayee(t *testing.T, c *devstack.Chain) string {
+	var res struct {
+		Address string `json:"address"`
+	}
+	require.NoError(t, c.FunderClient.Call(context.Background(), "create_address", map[string]int{"account_index": 0}, &res))
+	return res.Address
+}
+
+// newPayee makes a fresh payee address on the stack's chain.
+func (ms *moneyStack) newPayee(t *testing.T) string { return newPayee(t, ms.chain) }
 
 const price = 3_000_000_000_000 // 3 XMR
 

@@ -71,6 +71,12 @@ func (e *escrowFlow) lateTurn(ctx workflow.Context) (watching bool, err error) {
 		workflow.GetLogger(ctx).Warn("late-money check failed; checking again later", "error", err)
 		return true, workflow.Sleep(ctx, e.timing.LatePoll)
 	}
+	if d := e.status.Dust; d != nil && res.ConfirmedAtomic > e.status.LateSeenAtomic && res.ConfirmedAtomic-e.status.LateSeenAtomic < d.BelowAtomic {
+		// Less than one output's fee in all: dust, whatever its outputs. Noted, not refunded.
+		workflow.GetLogger(ctx).Info("late money below the fee of spending it: dust", "late", res.ConfirmedAtomic-e.status.LateSeenAtomic)
+		d.AmountAtomic += res.ConfirmedAtomic - e.status.LateSeenAtomic
+		e.status.LateSeenAtomic = res.ConfirmedAtomic
+	}
 	switch {
 	case res.ConfirmedAtomic > e.status.LateSeenAtomic:
 		workflow.GetLogger(ctx).Warn("late money arrived; refunding it to the buyer", "late", res.ConfirmedAtomic-e.status.LateSeenAtomic)

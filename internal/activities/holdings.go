@@ -112,7 +112,9 @@ func (w *Wallet) holdings(ctx context.Context, height uint64) (Holdings, error) 
 		}
 	}
 	for _, t := range res.Pool {
-		out.PendingAtomic += t.Amount
+		if t.Amount >= below { // dust in the pool is dust once mined: nothing to wait for
+			out.PendingAtomic += t.Amount
+		}
 	}
 	out.Dust, out.TimeLocked = &dust, locked.payments
 	return out, nil
