@@ -99,6 +99,7 @@ func TestADustOutputAfterFundingNeverBlocksTheRelease(t *testing.T) {
 	require.NotNil(t, res.Leftover)
 	assert.Equal(t, uint64(dust), res.Leftover.Dust.AmountAtomic)
 	assert.Empty(t, res.Leftover.TimeLocked)
+	saveHistory(t, ms.Stack, id, "dust-output")
 }
 
 // TestPaymentsEveryFewBlocksDuringAReleaseCannotHoldItUp: new payments keep arriving while
@@ -171,6 +172,7 @@ func TestAnOverpaymentOfTwiceThePriceGoesBackToTheBuyer(t *testing.T) {
 	st = ms.settle(t, ctx, id, escrow.StatusCompleted)
 	ms.assertShares(t, ctx, st.Payout, map[string]uint64{ms.vendor: price - st.Payout.FeeAtomic, ms.buyer: price})
 	assert.Equal(t, uint64(2*price), st.Payout.FundedAtomic)
+	saveHistory(t, ms.Stack, id, "overpaid")
 }
 
 // TestASplitWithACommissionPaysEachAddressExactly: the escrow carries a 2 % commission; the
@@ -202,6 +204,7 @@ func TestASplitWithACommissionPaysEachAddressExactly(t *testing.T) {
 	ms.assertShares(t, ctx, st.Payout, map[string]uint64{
 		ms.vendor: vendorPart - cut - st.Payout.FeeAtomic, ms.marketplace: cut, ms.buyer: price - vendorPart,
 	})
+	saveHistory(t, ms.Stack, id, "split-commission")
 }
 
 // TestAPaymentLockedPastTheGraceStartIsRefundedWhenItUnlocks: after the release, the
@@ -238,6 +241,7 @@ func TestAPaymentLockedPastTheGraceStartIsRefundedWhenItUnlocks(t *testing.T) {
 	r := &st.LateRefunds[0]
 	assert.Equal(t, locked.Amount, r.FundedAtomic, "the whole coinbase, once it unlocked")
 	ms.assertShares(t, ctx, r, map[string]uint64{ms.buyer: locked.Amount - r.FeeAtomic})
+	saveHistory(t, ms.Stack, id, "late-locked-refund")
 }
 
 // TestAPaymentInTheLastMinuteOfAShortGraceIsRefunded: the watch backs off, but its last

@@ -16,8 +16,14 @@ import (
 const changeLateHoldings = "late-holdings"
 
 // lateConfirmWait bounds how long the watch stays open past its grace period for a payment
-// that was still confirming at the last look.
+// still confirming at the last look, or a last look that keeps failing: a day, or the grace
+// period itself when that is shorter.
 const lateConfirmWait = 24 * time.Hour
+
+// overtime is how long the watch may run past its grace period (lateConfirmWait).
+func (e *escrowFlow) overtime() time.Duration {
+	return min(lateConfirmWait, e.timing.LateMoneyGrace)
+}
 
 // dealtWith is the incoming money the escrow's payouts have dealt with: what they spent, and
 // the dust they left.
@@ -67,9 +73,17 @@ func (e *escrowFlow) lateTurn(ctx workflow.Context) (watching bool, err error) {
 	var res activities.FundingResult
 	in := activities.FundingInput{EscrowID: e.in.EscrowID, Role: watcher, MinConfirmations: e.timing.FundingConfirmations}
 	if err := workflow.ExecuteActivity(e.on(ctx, watcher, pollOptions()), wallet.CheckFunding, in).Get(ctx, &res); err != nil {
-		// No news is not a last look: the watch never ends on a check that failed.
+		// No news is not a last look: a failed one is tried again for a while, and a watch
+		// that ends without one says so, for an operator to resume it.
+		if last && !now.Before(e.status.WatchUntil.Add(e.overtime())) {
+			e.status.Leftover = &escrow.Leftover{Reason: "the watch ended without a last look (the check kept failing: " +
+				failureReason(err) + "); starter resume-watch looks again"}
+			workflow.GetLogger(ctx).Warn("late-money watch over without a last look", "error", err)
+			e.publish(ctx)
+			return false, nil
+		}
 		workflow.GetLogger(ctx).Warn("late-money check failed; checking again later", "error", err)
-		return true, workflow.Sleep(ctx, e.timing.LatePoll)
+		return true, workflow.Sleep(ctx, min(e.timing.LatePoll, max(e.status.WatchUntil.Add(e.overtime()).Sub(now), time.Second)))
 	}
 	if d := e.status.Dust; d != nil && res.ConfirmedAtomic > e.status.LateSeenAtomic && res.ConfirmedAtomic-e.status.LateSeenAtomic < d.BelowAtomic {
 		// Less than one output's fee in all: dust, whatever its outputs. Noted, not refunded.
@@ -85,7 +99,7 @@ func (e *escrowFlow) lateTurn(ctx workflow.Context) (watching bool, err error) {
 			Signers: []escrow.Role{escrow.Arbiter, escrow.Buyer}, Rules: escrow.ExactShares, Division: e.division(0)}
 		e.publish(ctx)
 		return true, nil
-	case last && res.PendingAtomic > 0 && now.Before(e.status.WatchUntil.Add(lateConfirmWait)):
+	case last && res.PendingAtomic > 0 && now.Before(e.status.WatchUntil.Add(e.overtime())):
 		workflow.GetLogger(ctx).Info("a payment is still confirming at the end of the grace period; watching until it can be refunded", "pending", res.PendingAtomic)
 		return true, workflow.Sleep(ctx, e.timing.LatePoll)
 	case last:
