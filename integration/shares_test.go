@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/starter"
 )
 
 // Money moves exactly as decided, on the real regtest chain: each address is checked with
@@ -100,6 +101,22 @@ func TestADustOutputAfterFundingNeverBlocksTheRelease(t *testing.T) {
 	assert.Equal(t, uint64(dust), res.Leftover.Dust.AmountAtomic)
 	assert.Empty(t, res.Leftover.TimeLocked)
 	saveHistory(t, ms.Stack, id, "dust-output")
+
+	// An operator can watch the finished escrow's address again: a new run carries its state.
+	_, err = ms.Starter.ResumeWatch(ctx, id, "ops-1", 10*time.Second)
+	require.NoError(t, err)
+	_, err = ms.Starter.ResumeWatch(ctx, id, "ops-1", 10*time.Second)
+	assert.ErrorIs(t, err, starter.ErrStillRunning, "one watch at a time")
+	res, err = ms.Starter.Wait(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, escrow.StatusCompleted, res.Status)
+	require.NotNil(t, res.Leftover)
+	assert.Equal(t, uint64(dust), res.Leftover.Dust.AmountAtomic, "the dust is still listed")
+	st, err = ms.Starter.Status(ctx, id)
+	require.NoError(t, err)
+	last := st.Decisions[len(st.Decisions)-1]
+	assert.Equal(t, escrow.UpdateResumeWatch, last.Update)
+	assert.Equal(t, "ops-1", last.ActorID)
 }
 
 // TestPaymentsEveryFewBlocksDuringAReleaseCannotHoldItUp: new payments keep arriving while

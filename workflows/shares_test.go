@@ -255,3 +255,30 @@ func (s *EscrowSuite) TestMoneyInTheLastMinuteOfTheGraceIsRefunded() {
 	s.Require().Len(st.LateRefunds, 1, "refunded by the last look")
 	s.Equal(uint64(late-fee), st.LateRefunds[0].AmountAtomic)
 }
+
+// An operator resumes the watch of a finished escrow whose leftover lists a time-locked
+// payment: a new run carries the finished state, records who resumed it, and refunds the
+// payment once it counts.
+func (s *EscrowSuite) TestAResumedWatchRefundsATimeLockedLeftover() {
+	const locked = 300_000_000_000
+	s.money.paid = func(int) (uint64, uint64) { return price + locked, 0 } // it has unlocked by now
+	s.money.submits, s.money.swept = 1, price                              // the release went out in the earlier run
+	done := escrow.State{
+		Summary: escrow.Summary{Status: escrow.StatusCompleted, Phase: escrow.PhaseReady, Round: 3, Address: testAddress},
+		Payout: &escrow.Payout{Kind: escrow.PayoutRelease, Rules: escrow.ExactShares, Submitted: true, FundedAtomic: price,
+			Signers: []escrow.Role{escrow.Buyer, escrow.Vendor}, TxHashes: []string{"hash-0"}},
+		LateRules: escrow.ExactShares, LateSeenAtomic: price,
+		Leftover: &escrow.Leftover{TimeLockedAtomic: locked, TimeLocked: []escrow.TimeLockedPayment{{TxID: "cb", AmountAtomic: locked, UnlockTime: 9_000}}},
+		Assignment: escrow.Assignment{Buyer: "rpc-1", Vendor: "rpc-2", Arbiter: "rpc-3"},
+	}
+	in := escrow.EscrowInput{Timing: parkingTiming, Resume: &escrow.Checkpoint{State: done, WatchFor: 2 * hour, Operator: "ops-7"}}
+	res, st := s.runLifecycle("resumed", in)
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Equal(escrow.StatusCompleted, res.Status)
+	s.Require().Len(st.LateRefunds, 1, "the leftover was refunded")
+	s.Equal(uint64(locked-fee), st.LateRefunds[0].Shares[0].AmountAtomic)
+	last := st.Decisions[len(st.Decisions)-1]
+	s.Equal(escrow.UpdateResumeWatch, last.Update)
+	s.Equal("ops-7", last.ActorID)
+	s.Nil(st.Leftover, "nothing left this time")
+}
