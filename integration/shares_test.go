@@ -71,6 +71,16 @@ func (ms *moneyStack) pay(t *testing.T, ctx context.Context, address string, amo
 	require.NoError(t, ms.chain.Mine(ctx, 11))
 }
 
+// paidAndReleased pays the escrow, has the buyer confirm receipt and waits for completed.
+func (ms *moneyStack) paidAndReleased(t *testing.T, ctx context.Context, id, address string, amount uint64) escrow.State {
+	t.Helper()
+	ms.pay(t, ctx, address, amount)
+	ms.waitFor(t, ctx, id, "funded", func(st escrow.State) bool { return st.Status == escrow.StatusFunded })
+	_, err := ms.Starter.Decide(ctx, id, escrow.UpdateConfirmReceipt, decision(escrow.Buyer))
+	require.NoError(t, err)
+	return ms.settle(t, ctx, id, escrow.StatusCompleted)
+}
+
 // TestADustOutputAfterFundingNeverBlocksTheRelease: 0.0000001 XMR, worth far less than the
 // fee to spend it, lands on a funded escrow. The release pays the vendor the price less the
 // fee, in one attempt, and lists the dust; the final status lists it too.
@@ -234,11 +244,7 @@ func TestAPaymentLockedPastTheGraceStartIsRefundedWhenItUnlocks(t *testing.T) {
 	defer cancel()
 	const id = "unlocks-later"
 	st := ms.escrowWith(t, ctx, id, quickTiming(), nil)
-	ms.pay(t, ctx, st.Address, price)
-	ms.waitFor(t, ctx, id, "funded", func(st escrow.State) bool { return st.Status == escrow.StatusFunded })
-	_, err := ms.Starter.Decide(ctx, id, escrow.UpdateConfirmReceipt, decision(escrow.Buyer))
-	require.NoError(t, err)
-	ms.settle(t, ctx, id, escrow.StatusCompleted)
+	ms.paidAndReleased(t, ctx, id, st.Address, price)
 	locked, err := ms.chain.PayTimeLocked(ctx, st.Address)
 	require.NoError(t, err)
 	require.NoError(t, ms.chain.Mine(ctx, 30))
@@ -272,11 +278,7 @@ func TestAPaymentInTheLastMinuteOfAShortGraceIsRefunded(t *testing.T) {
 	timing := quickTiming()
 	timing.LateMoneyGrace, timing.LatePoll, timing.LatePollMax = 2*time.Minute, time.Minute, time.Hour
 	st := ms.escrowWith(t, ctx, id, timing, nil)
-	ms.pay(t, ctx, st.Address, price)
-	ms.waitFor(t, ctx, id, "funded", func(st escrow.State) bool { return st.Status == escrow.StatusFunded })
-	_, err := ms.Starter.Decide(ctx, id, escrow.UpdateConfirmReceipt, decision(escrow.Buyer))
-	require.NoError(t, err)
-	st = ms.settle(t, ctx, id, escrow.StatusCompleted)
+	st = ms.paidAndReleased(t, ctx, id, st.Address, price)
 	require.False(t, st.WatchUntil.IsZero())
 	time.Sleep(time.Until(st.WatchUntil.Add(-45 * time.Second)))
 	ms.pay(t, ctx, st.Address, late)

@@ -60,15 +60,13 @@ func (e *escrowFlow) exactTurn(ctx workflow.Context, p *escrow.Payout) (done boo
 			return false, nil
 		case errors.Is(err, errNothingToPay):
 			return true, nil
-		case isType(err, escrow.ErrTypeStale) && e.stale < staleBeforePark:
-			e.stale++
-			workflow.GetLogger(ctx).Warn("payout found stale multisig state; syncing again", "attempt", p.Attempts)
-			if err := workflow.Sleep(ctx, e.timing.PayoutPoll); err != nil {
-				return false, err
+		}
+		if again, serr := e.retryStale(ctx, p, err); serr != nil || again {
+			if serr != nil {
+				return false, serr
 			}
 			continue
 		}
-		e.stale = 0
 		e.park(ctx, err)
 	}
 	return false, nil
@@ -135,17 +133,7 @@ func (e *escrowFlow) exactAttempt(ctx workflow.Context, p *escrow.Payout, since 
 		return err
 	}
 	opts := payoutOptions(true)
-	exports, err := both(ctx, e, opts, []escrow.Role{a, b}, wallet.ExportMultisigInfo, e.walletInput)
-	if err != nil {
-		return err
-	}
-	if _, err := both(ctx, e, opts, []escrow.Role{a, b}, wallet.ImportMultisigInfo, func(r escrow.Role) activities.ImportInput {
-		other := exports[0].Info
-		if r == a {
-			other = exports[1].Info
-		}
-		return activities.ImportInput{EscrowID: e.in.EscrowID, Role: r, Infos: []string{other}}
-	}); err != nil {
+	if err := e.syncSigners(ctx, opts, a, b); err != nil {
 		return err
 	}
 	// After the sync the first signer's view is exact: what it can spend is what is divided.

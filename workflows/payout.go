@@ -127,17 +127,27 @@ func (e *escrowFlow) payoutTurn(ctx workflow.Context, p *escrow.Payout) (done bo
 				continue
 			}
 		}
-		if isType(err, escrow.ErrTypeStale) && e.stale < staleBeforePark {
-			e.stale++
-			workflow.GetLogger(ctx).Warn("payout found stale multisig state; syncing again", "attempt", p.Attempts)
-			if err := workflow.Sleep(ctx, e.timing.PayoutPoll); err != nil {
-				return false, err
+		if again, serr := e.retryStale(ctx, p, err); serr != nil || again {
+			if serr != nil {
+				return false, serr
 			}
 			continue
 		}
-		e.stale = 0
 		e.park(ctx, err)
 	}
+	return false, nil
+}
+
+// retryStale syncs again, quietly after a poll's pause, when err is a stale multisig state
+// and fewer than staleBeforePark came in a row; otherwise it resets the count and the caller
+// parks the payout.
+func (e *escrowFlow) retryStale(ctx workflow.Context, p *escrow.Payout, err error) (again bool, sleepErr error) {
+	if isType(err, escrow.ErrTypeStale) && e.stale < staleBeforePark {
+		e.stale++
+		workflow.GetLogger(ctx).Warn("payout found stale multisig state; syncing again", "attempt", p.Attempts)
+		return true, workflow.Sleep(ctx, e.timing.PayoutPoll)
+	}
+	e.stale = 0
 	return false, nil
 }
 
@@ -189,18 +199,7 @@ func (e *escrowFlow) awaitSpendable(ctx workflow.Context, p *escrow.Payout) erro
 func (e *escrowFlow) tryPayout(ctx workflow.Context, p *escrow.Payout, parks bool) error {
 	a, b := p.Signers[0], p.Signers[1]
 	opts := payoutOptions(parks)
-	// Both signers learn each other's partial key images and nonces.
-	exports, err := both(ctx, e, opts, []escrow.Role{a, b}, wallet.ExportMultisigInfo, e.walletInput)
-	if err != nil {
-		return err
-	}
-	if _, err := both(ctx, e, opts, []escrow.Role{a, b}, wallet.ImportMultisigInfo, func(r escrow.Role) activities.ImportInput {
-		other := exports[0].Info
-		if r == a {
-			other = exports[1].Info
-		}
-		return activities.ImportInput{EscrowID: e.in.EscrowID, Role: r, Infos: []string{other}}
-	}); err != nil {
+	if err := e.syncSigners(ctx, opts, a, b); err != nil {
 		return err
 	}
 	// What the escrow holds now: the co-signer checks the payout against it.
@@ -253,6 +252,23 @@ func (e *escrowFlow) tryPayout(ctx workflow.Context, p *escrow.Payout, parks boo
 	workflow.GetLogger(ctx).Info("payout submitted", "tx_hashes", p.TxHashes, "tx_hash", p.TxHash, "amount", p.AmountAtomic, "fee", p.FeeAtomic)
 	e.publish(ctx)
 	return nil
+}
+
+// syncSigners has both signers export their multisig info and import the other's: each
+// learns the other's partial key images and fresh nonces, which a build and a signature need.
+func (e *escrowFlow) syncSigners(ctx workflow.Context, opts workflow.ActivityOptions, a, b escrow.Role) error {
+	exports, err := both(ctx, e, opts, []escrow.Role{a, b}, wallet.ExportMultisigInfo, e.walletInput)
+	if err != nil {
+		return err
+	}
+	_, err = both(ctx, e, opts, []escrow.Role{a, b}, wallet.ImportMultisigInfo, func(r escrow.Role) activities.ImportInput {
+		other := exports[0].Info
+		if r == a {
+			other = exports[1].Info
+		}
+		return activities.ImportInput{EscrowID: e.in.EscrowID, Role: r, Infos: []string{other}}
+	})
+	return err
 }
 
 // confirmPayout polls the submitting signer's wallet on a durable timer until the payout

@@ -268,7 +268,7 @@ func (s *EscrowSuite) TestAResumedWatchRefundsATimeLockedLeftover() {
 		Payout: &escrow.Payout{Kind: escrow.PayoutRelease, Rules: escrow.ExactShares, Submitted: true, FundedAtomic: price,
 			Signers: []escrow.Role{escrow.Buyer, escrow.Vendor}, TxHashes: []string{"hash-0"}},
 		LateRules: escrow.ExactShares, LateSeenAtomic: price,
-		Leftover: &escrow.Leftover{TimeLockedAtomic: locked, TimeLocked: []escrow.TimeLockedPayment{{TxID: "cb", AmountAtomic: locked, UnlockTime: 9_000}}},
+		Leftover:   &escrow.Leftover{TimeLockedAtomic: locked, TimeLocked: []escrow.TimeLockedPayment{{TxID: "cb", AmountAtomic: locked, UnlockTime: 9_000}}},
 		Assignment: escrow.Assignment{Buyer: "rpc-1", Vendor: "rpc-2", Arbiter: "rpc-3"},
 	}
 	in := escrow.EscrowInput{Timing: parkingTiming, Resume: &escrow.Checkpoint{State: done, WatchFor: 2 * hour, Operator: "ops-7"}}

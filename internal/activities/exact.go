@@ -115,25 +115,27 @@ func checkShares(d walletrpc.DescribeTransferResult, in SignPayoutInput) (amount
 	if len(d.Desc) == 0 {
 		return refuse("no transactions in the set")
 	}
-	paid := map[string]uint64{}
-	var spent, carry uint64
+	paid := map[string]*checkedSum{}
+	var paidSum, feeSum, spentSum checkedSum
 	for i, t := range d.Desc {
 		if t.ChangeAmount != 0 {
 			return refuse("transaction %d keeps %d as change in the escrow", i, t.ChangeAmount)
 		}
-		var c1, c2 uint64
 		for _, r := range t.Recipients {
-			paid[r.Address], c1 = bits.Add64(paid[r.Address], r.Amount, 0)
-			amount, c2 = bits.Add64(amount, r.Amount, 0)
-			carry |= c1 | c2
+			if paid[r.Address] == nil {
+				paid[r.Address] = &checkedSum{}
+			}
+			paid[r.Address].add(r.Amount)
+			paidSum.add(r.Amount)
 		}
-		fee, c1 = bits.Add64(fee, t.Fee, 0)
-		spent, c2 = bits.Add64(spent, t.AmountIn, 0)
-		carry |= c1 | c2
+		feeSum.add(t.Fee)
+		spentSum.add(t.AmountIn)
 	}
-	if carry != 0 {
+	if paidSum.over || feeSum.over || spentSum.over {
 		return refuse("amounts or fees overflow")
 	}
+	amount, fee = paidSum.v, feeSum.v
+	spent := spentSum.v
 	if fee > in.MaxFeeAtomic {
 		return refuse("fees %d exceed the sane maximum %d", fee, in.MaxFeeAtomic)
 	}
@@ -152,13 +154,30 @@ func checkShares(d walletrpc.DescribeTransferResult, in SignPayoutInput) (amount
 	want := escrow.ByAddress(shares)
 	for _, addr := range slices.Sorted(maps.Keys(paid)) {
 		if _, ok := want[addr]; !ok {
-			return refuse("pays %d to %.12s…, which the decision does not name", paid[addr], addr)
+			return refuse("pays %d to %.12s…, which the decision does not name", paid[addr].v, addr)
 		}
 	}
 	for _, sh := range shares {
-		if got, w := paid[sh.Address], want[sh.Address]; got != w {
+		var got uint64
+		if p := paid[sh.Address]; p != nil {
+			got = p.v
+		}
+		if w := want[sh.Address]; got != w {
 			return refuse("pays %d to %.12s…, but its share is %d", got, sh.Address, w)
 		}
 	}
 	return amount, fee, shares, nil
+}
+
+// checkedSum adds amounts and remembers an overflow: a hostile set may aim for one, so that
+// a wrapped sum looks right.
+type checkedSum struct {
+	v    uint64
+	over bool
+}
+
+func (s *checkedSum) add(x uint64) {
+	var c uint64
+	s.v, c = bits.Add64(s.v, x, 0)
+	s.over = s.over || c != 0
 }

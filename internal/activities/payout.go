@@ -164,7 +164,7 @@ func checkPayout(d walletrpc.DescribeTransferResult, in SignPayoutInput) (amount
 	if len(d.Desc) == 0 {
 		return refuse("no transactions in the set")
 	}
-	var carry uint64
+	var sumAmount, sumFee checkedSum
 	for i, t := range d.Desc {
 		if len(t.Recipients) != 1 {
 			return refuse("transaction %d has %d recipients, want 1", i, len(t.Recipients))
@@ -176,14 +176,13 @@ func checkPayout(d walletrpc.DescribeTransferResult, in SignPayoutInput) (amount
 		if t.ChangeAmount != 0 {
 			return refuse("transaction %d keeps %d as change in the escrow", i, t.ChangeAmount)
 		}
-		var c1, c2 uint64
-		amount, c1 = bits.Add64(amount, r.Amount, 0)
-		fee, c2 = bits.Add64(fee, t.Fee, 0)
-		carry |= c1 | c2
+		sumAmount.add(r.Amount)
+		sumFee.add(t.Fee)
 	}
-	if carry != 0 {
+	if sumAmount.over || sumFee.over {
 		return refuse("amounts or fees overflow")
 	}
+	amount, fee = sumAmount.v, sumFee.v
 	if fee > in.MaxFeeAtomic {
 		return refuse("fees %d exceed the sane maximum %d", fee, in.MaxFeeAtomic)
 	}
