@@ -236,3 +236,28 @@ func TestTheDustThresholdIsTheCostOfAnInputAtNormalPriority(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint64(80_000*700*5/4), got)
 }
+
+// The wallet calls the relayed payout failed (dropped from its pool), but monerod has it in a
+// block: the daemon's word wins, and the payout is adopted rather than built and paid again.
+func TestTheDaemonOverrulesAWalletThatCallsAMinedPayoutFailed(t *testing.T) {
+	tw := newTestWallet(t)
+	tw.w.daemon = walletrpc.NewDaemon(walletrpc.Config{URL: tw.url})
+	tw.fake.answer(walletrpc.MethodGetTransferByTxID, walletrpc.GetTransferByTxIDResult{
+		Transfer: walletrpc.Transfer{TxID: "h1", Type: walletrpc.TransferTypeFailed}})
+	tw.fake.handle("/get_transactions", func(json.RawMessage) (any, error) {
+		return map[string]any{"status": "OK", "txs": []map[string]any{{"tx_hash": "h1", "in_pool": false, "block_height": 90}}}, nil
+	})
+	tw.fake.answer(walletrpc.MethodGetInfo, walletrpc.GetInfoResult{Height: 103, Status: "OK"})
+	var out TxStatusResult
+	require.NoError(t, tw.exec(tw.w.PayoutStatus, TxStatusInput{EscrowID: testEscrowID, Role: escrow.Vendor, TxHashes: []string{"h1"}}, &out))
+	assert.True(t, out.Known)
+	assert.False(t, out.Failed, "mined, whatever the wallet says")
+	assert.Equal(t, uint64(13), out.Confirmations)
+
+	// A set the daemon has never seen keeps the wallet's word: failed, built again.
+	tw.fake.handle("/get_transactions", func(json.RawMessage) (any, error) {
+		return map[string]any{"status": "OK", "missed_tx": []string{"h1"}}, nil
+	})
+	require.NoError(t, tw.exec(tw.w.PayoutStatus, TxStatusInput{EscrowID: testEscrowID, Role: escrow.Vendor, TxHashes: []string{"h1"}}, &out))
+	assert.True(t, out.Failed)
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -212,13 +213,37 @@ func (f *fakeRPC) calledAfter(first, later string) bool {
 	return i >= 0 && slices.Contains(calls[i+1:], later)
 }
 
+// serveOther answers a plain (not JSON-RPC) endpoint scripted with handle(path, ...): the
+// handler gets the request body and its result is the whole answer.
+func (f *fakeRPC) serveOther(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	h := f.handlers[r.URL.Path]
+	f.calls = append(f.calls, r.URL.Path)
+	f.mu.Unlock()
+	body, err := io.ReadAll(r.Body)
+	if h == nil || err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	result, err := h(body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	_ = json.NewEncoder(w).Encode(result)
+}
+
 func (f *fakeRPC) serve(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		ID     json.RawMessage `json:"id"`
 		Method string          `json:"method"`
 		Params json.RawMessage `json:"params"`
 	}
-	if r.URL.Path != "/json_rpc" || json.NewDecoder(r.Body).Decode(&req) != nil {
+	if r.URL.Path != "/json_rpc" {
+		f.serveOther(w, r) // monerod's plain endpoints, such as /get_transactions
+		return
+	}
+	if json.NewDecoder(r.Body).Decode(&req) != nil {
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
 	}

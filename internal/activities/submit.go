@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	"go.temporal.io/sdk/activity"
+
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
@@ -112,7 +114,46 @@ func (w *Wallet) PayoutStatus(ctx context.Context, in TxStatusInput) (TxStatusRe
 	if err != nil {
 		return TxStatusResult{}, classify(fmt.Errorf("payout status on %s: %w", name, err))
 	}
+	if !out.Known || out.Failed {
+		out = w.askDaemon(ctx, hashesOr(in.TxHashes, in.TxHash), out)
+	}
 	return out, nil
+}
+
+// askDaemon overrules a wallet that does not know a set, or calls it failed, when monerod
+// has every transaction of it in a block or in its pool: the set is on its way, and building
+// another would pay twice. Without a daemon, or when it cannot answer, the wallet's word stands.
+func (w *Wallet) askDaemon(ctx context.Context, hashes []string, wallets TxStatusResult) TxStatusResult {
+	if w.daemon == nil {
+		return wallets
+	}
+	fates, err := w.daemon.TxFates(ctx, hashes)
+	if err != nil {
+		activity.GetLogger(ctx).Warn("monerod could not say where the payout is; the wallet's word stands", "error", err)
+		return wallets
+	}
+	info, err := w.daemon.GetInfo(ctx)
+	if err != nil {
+		activity.GetLogger(ctx).Warn("monerod could not say its height; the wallet's word stands", "error", err)
+		return wallets
+	}
+	out := TxStatusResult{Known: true, Opens: wallets.Opens}
+	for i, h := range hashes {
+		f := fates[h]
+		if !f.Known {
+			return wallets
+		}
+		depth := uint64(0)
+		if !f.InPool && info.Height > f.Height {
+			depth = info.Height - f.Height
+		}
+		out.Pending = out.Pending || f.InPool
+		if i == 0 || depth < out.Confirmations {
+			out.Confirmations = depth
+		}
+	}
+	activity.GetLogger(ctx).Info("the wallet did not know the payout, or called it failed; monerod has it", "tx_hashes", hashes, "confirmations", out.Confirmations)
+	return out
 }
 
 // txStatus looks every hash up (Opens is left for the caller).
