@@ -39,6 +39,9 @@ const (
 	// workflow of the escrow it names, or a payout that is not the one that workflow
 	// decided: only an escrow's own workflow can move its money.
 	ErrTypeForeignCaller = "ForeignCaller"
+	// ErrTypeForkAhead is a new escrow refused because its longest term would run past the
+	// next hard fork, after which a 0.18 multisig may not be able to spend.
+	ErrTypeForkAhead = "ForkAhead"
 	// ErrTypeRestoreRefused is a restore that would overwrite another wallet, or whose
 	// wallet is not the escrow's (or whose backup is missing, corrupt or does not open).
 	ErrTypeRestoreRefused = "RestoreRefused"

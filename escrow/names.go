@@ -62,6 +62,9 @@ const (
 	// UpdateResumeWatch names an operator's resume-watch in the decisions: it is a new run of
 	// a finished escrow (starter.ResumeWatch), not an update, since a closed run takes none.
 	UpdateResumeWatch UpdateName = "resume-watch"
+	// UpdateForkOutlook tells a running escrow the next hard fork's height (escrow.ForkOutlook);
+	// it flags itself if it may still hold money then (starter fork-outlook sends it to all).
+	UpdateForkOutlook UpdateName = "fork-outlook"
 	// UpdateAwaitSetup blocks until the multisig setup ends and returns the state (Ready with
 	// the address, or Failed with the reason); refused once it has ended. It decides nothing.
 	UpdateAwaitSetup UpdateName = "await-setup"
@@ -83,6 +86,9 @@ var (
 	// SearchAttrInstances lists the wallet-rpc instances a setup leased (buyer, vendor,
 	// arbiter): a restarted worker rebuilds its leases from the escrows still in setup.
 	SearchAttrInstances = temporal.NewSearchAttributeKeyKeywordList("EscrowInstances")
+	// SearchAttrForkRisk is true while the escrow may still hold money when the next hard
+	// fork activates: `EscrowForkRisk = true` lists what to settle first.
+	SearchAttrForkRisk = temporal.NewSearchAttributeKeyBool("EscrowForkRisk")
 )
 
 // SearchAttributeTypes lists the custom search attributes and their types, for registering
@@ -94,6 +100,7 @@ var SearchAttributeTypes = map[string]string{
 	SearchAttrEscalated.GetName(): "Bool",
 	SearchAttrBlocked.GetName():   "Keyword",
 	SearchAttrInstances.GetName(): "KeywordList",
+	SearchAttrForkRisk.GetName():  "Bool",
 }
 
 // Metrics the workflow records through the SDK's replay-safe metrics handler (exported as
@@ -107,4 +114,8 @@ const (
 	MetricPayoutBlocked = "xmr_escrow_payout_blocked"
 	// MetricLateRefunds counts payments refunded after the escrow's final status.
 	MetricLateRefunds = "xmr_escrow_late_refunds"
+	// MetricForkRisk counts escrows flagged as running across the next hard fork, and
+	// MetricForkRefused new escrows refused for it.
+	MetricForkRisk    = "xmr_escrow_fork_risk"
+	MetricForkRefused = "xmr_escrow_fork_refused"
 )

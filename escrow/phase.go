@@ -56,6 +56,8 @@ type State struct {
 	LateSeenAtomic uint64 `json:"late_seen_atomic,omitempty"`
 	// Dust is the dust at the address as the last payout found it.
 	Dust *Dust `json:"dust,omitempty"`
+	// ForkRisk is set while the escrow may still hold money when the next hard fork activates.
+	ForkRisk *ForkRisk `json:"fork_risk,omitempty"`
 	// SplitOffer is a party's agree-split waiting for the other party's.
 	SplitOffer *SplitOffer `json:"split_offer,omitempty"`
 	// Leftover, once the watch has ended, lists what stays at the address and why.

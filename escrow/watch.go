@@ -26,6 +26,9 @@ type PaymentSeen struct {
 	// NextHeight, for a payment in the pool, is the height of the next block: it is mined at
 	// that height or above, which is what its unlock_time is judged against.
 	NextHeight uint64 `json:"next_height,omitempty"`
+	// Unread is set when the watcher could not read transaction TxHash (a format from a later
+	// hard fork, or a malformed one): no amount is known, and the escrow asks its wallet.
+	Unread bool `json:"unread,omitempty"`
 }
 
 // FundingWatch is the block watcher's part in an escrow's funding wait. It is set once the

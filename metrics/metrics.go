@@ -94,7 +94,7 @@ func New() (*Metrics, error) {
 		Name: MetricWalletRPCPool, Help: "this host's supervised wallet-rpc pool against its budget: instances, max_instances, memory_bytes (resident), memory_budget_bytes (0: none).",
 	}, []string{"measure"})
 	m.watcher = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: MetricBlockWatcher, Help: "this process's block-watcher replica: leading (1 while it holds the namespace's lock), height (last block it scanned), watched (escrows awaiting payment it scans for), payments_seen (reported since it started).",
+		Name: MetricBlockWatcher, Help: "this process's block-watcher replica: leading (1 while it holds the namespace's lock), height (last block it scanned), watched (escrows awaiting payment it scans for), payments_seen (reported since it started), unread_txs and unread_outputs (what it could not read since it started, e.g. a later fork's format: each woke the escrows' wallet checks).",
 	}, []string{"measure"})
 	m.sharing = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: MetricEscrowsSharingAHost,
@@ -166,7 +166,7 @@ func (m *Metrics) SetPool(instances, maxInstances int, memory, memoryBudget int6
 const MetricBlockWatcher = "xmr_escrow_block_watcher"
 
 // SetWatcher sets the block-watcher gauges.
-func (m *Metrics) SetWatcher(leading bool, height uint64, watched, seen int64) {
+func (m *Metrics) SetWatcher(leading bool, height uint64, watched, seen, unreadTxs, unreadOutputs int64) {
 	l := 0.0
 	if leading {
 		l = 1
@@ -175,6 +175,8 @@ func (m *Metrics) SetWatcher(leading bool, height uint64, watched, seen int64) {
 	m.watcher.WithLabelValues("height").Set(float64(height))
 	m.watcher.WithLabelValues("watched").Set(float64(watched))
 	m.watcher.WithLabelValues("payments_seen").Set(float64(seen))
+	m.watcher.WithLabelValues("unread_txs").Set(float64(unreadTxs))
+	m.watcher.WithLabelValues("unread_outputs").Set(float64(unreadOutputs))
 }
 
 // ObserveStepWait records how long a step waited for its wallet-rpc.

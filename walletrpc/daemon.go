@@ -106,3 +106,22 @@ func checkDaemonStatus(method, status string) error {
 	}
 	return fmt.Errorf("monerod %s: %w", method, &ProtocolError{Method: method, Reason: fmt.Sprintf("daemon status %q", snippet([]byte(status)))})
 }
+
+// HardForkInfo is monerod's view of a hard fork version: the version the chain runs
+// (Version), and for the version asked about, the earliest height it activates at, if the
+// daemon's schedule knows it.
+type HardForkInfo struct {
+	Version        uint8  `json:"version"`
+	Enabled        bool   `json:"enabled"`
+	EarliestHeight uint64 `json:"earliest_height"`
+	Status         string `json:"status"`
+}
+
+// HardForkInfo asks about fork version (0: the next one the daemon knows of).
+func (d *Daemon) HardForkInfo(ctx context.Context, version uint8) (HardForkInfo, error) {
+	res, err := call[HardForkInfo](ctx, d, "hard_fork_info", map[string]uint8{"version": version})
+	if err == nil {
+		err = checkDaemonStatus("hard_fork_info", res.Status)
+	}
+	return res, err
+}

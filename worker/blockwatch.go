@@ -53,7 +53,8 @@ func (w *Worker) stopWatcherAndWait() {
 // notifyPayment signals "payment seen" to the escrow's workflow, which asks its wallet at
 // once. An escrow whose workflow is gone has nothing to be told.
 func (w *Worker) notifyPayment(ctx context.Context, escrowID string, s watcher.Seen) error {
-	p := escrow.PaymentSeen{TxHash: s.TxHash, AmountAtomic: s.Amount, Height: s.Height, UnlockTime: s.UnlockTime, InPool: s.InPool, NextHeight: s.NextHeight}
+	p := escrow.PaymentSeen{TxHash: s.TxHash, AmountAtomic: s.Amount, Height: s.Height, UnlockTime: s.UnlockTime, InPool: s.InPool,
+		NextHeight: s.NextHeight, Unread: s.Unread}
 	err := w.client.SignalWorkflow(ctx, escrow.WorkflowID(escrowID), "", string(escrow.SignalPaymentSeen), p)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {

@@ -66,6 +66,10 @@ type Config struct {
 	// escrows awaiting payment (it needs a Store). Payouts also ask it for the fee per byte,
 	// which sets what is dust; without it they use activities.FallbackDustAtomic.
 	DaemonURL string `json:"daemon_url,omitempty"`
+	// NextForkHeight, if set, is the next hard fork's height (XMR_ESCROW_NEXT_FORK_HEIGHT): a
+	// new escrow whose longest term would run past it is refused. Unset, the daemon's schedule
+	// is asked (DaemonURL), which a 0.18 monerod does not have past v16.
+	NextForkHeight uint64 `json:"next_fork_height,omitempty"`
 	// Namespace names the block watcher's leader lock; default "default".
 	Namespace string `json:"namespace,omitempty"`
 	// PoolStats, if set, reads this host's pool against its budget for the metrics.

@@ -110,7 +110,7 @@ func (w *Worker) placementGauges(ctx context.Context) {
 	}
 	if w.watcher != nil {
 		st := w.watcher.Stats()
-		w.metrics.SetWatcher(st.Leading, st.Height, st.Watched, st.Seen)
+		w.metrics.SetWatcher(st.Leading, st.Height, st.Watched, st.Seen, st.UnreadTxs, st.UnreadOutputs)
 	}
 	sharing, err := w.store.CountEscrowsSharingAHost(ctx)
 	if err != nil {

@@ -145,6 +145,7 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 		ew.RegisterWorkflowWithOptions(workflows.Escrow, workflow.RegisterOptions{Name: escrow.WorkflowType})
 		ew.RegisterActivity(pool.AssignWalletRPCs)
 		ew.RegisterActivity(activities.NewProjection(cfg.Store))
+		ew.RegisterActivity(activities.NewChain(w.feeDaemon(), cfg.NextForkHeight))
 		w.workers = append(w.workers, ew)
 	}
 	return w, nil

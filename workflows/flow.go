@@ -104,6 +104,9 @@ func newEscrow(ctx workflow.Context, in escrow.EscrowInput) (*escrowFlow, error)
 	if err := e.registerAwaitSetup(ctx); err != nil {
 		return nil, err
 	}
+	if err := e.registerForkOutlook(ctx); err != nil {
+		return nil, err
+	}
 	e.blockedSA = e.status.Blocked != nil
 	return e, nil
 }
@@ -111,6 +114,14 @@ func newEscrow(ctx workflow.Context, in escrow.EscrowInput) (*escrowFlow, error)
 func (e *escrowFlow) run(ctx workflow.Context) (escrow.EscrowResult, error) {
 	if !e.resumed {
 		e.project(ctx)
+		if err := e.forkGuard(ctx); err != nil {
+			e.status.Reason = failureReason(err)
+			e.setPhase(ctx, escrow.PhaseFailed, 0)
+			workflow.GetLogger(ctx).Warn("escrow refused before its setup", "reason", e.status.Reason)
+			e.awaitProjections(ctx)
+			e.result.Status = e.status.Status
+			return e.result, err
+		}
 		addr, err := e.setup(ctx)
 		e.release(ctx)
 		if err != nil {

@@ -39,13 +39,14 @@ type fakeMoney struct {
 	vanished      map[string]bool
 
 	// The faults of the exact-shares tests.
-	lostReplies  int          // the first n submits relay the set but lose the reply
-	statusErrors int          // the first n payout status checks fail
-	minedAnyway  int          // the first n vanished sets are mined after all: the money stays gone
-	shortChecks  int          // the first n holdings checks see half the money (a reorg took the payment)
-	dust         *escrow.Dust // dust at the address, which no payout spends
-	arriving     bool         // new payments keep confirming: something is always locked
-	lateAt       time.Time    // the late money arrives at this test-clock time (zero: with the payout)
+	lostReplies  int                // the first n submits relay the set but lose the reply
+	statusErrors int                // the first n payout status checks fail
+	minedAnyway  int                // the first n vanished sets are mined after all: the money stays gone
+	shortChecks  int                // the first n holdings checks see half the money (a reorg took the payment)
+	dust         *escrow.Dust       // dust at the address, which no payout spends
+	arriving     bool               // new payments keep confirming: something is always locked
+	lateAt       time.Time          // the late money arrives at this test-clock time (zero: with the payout)
+	fork         escrow.ForkOutlook // what the worker knows of the next hard fork (zero: nothing)
 	creates      []activities.PayoutInput
 	late         uint64 // arrives at the address once the first payout is submitted
 	submits      int
@@ -78,6 +79,12 @@ func (m *fakeMoney) step(format string, args ...any) {
 }
 
 func (m *fakeMoney) install(env *testsuite.TestWorkflowEnvironment) {
+	env.OnActivity(chain.ForkOutlook, mock.Anything).Return(
+		func(context.Context) (escrow.ForkOutlook, error) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			return m.fork, nil
+		}).Maybe()
 	env.OnActivity(wallet.CheckFunding, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.FundingInput) (activities.FundingResult, error) {
 			m.mu.Lock()

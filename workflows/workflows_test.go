@@ -156,6 +156,7 @@ func (s *EscrowSuite) SetupTest() {
 	s.env.RegisterActivity(p.AssignWalletRPCs)
 	s.pool = p
 	s.env.RegisterActivity(&activities.Projection{})
+	s.env.RegisterActivity(&activities.Chain{})
 	s.wallets = &fakeWallets{s: s, barrier: map[string]*sync.WaitGroup{}}
 	s.proj = &projections{}
 	s.money = &fakeMoney{s: s, confirmationsPerCheck: 5}

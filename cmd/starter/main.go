@@ -26,6 +26,7 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/starter"
 	"github.com/xmr-escrow/xmr-escrow/store"
 	"github.com/xmr-escrow/xmr-escrow/temporalclient"
+	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
 const usage = `usage: starter [-address host:port] [-namespace ns] [-database URL] COMMAND ...
@@ -45,6 +46,7 @@ const usage = `usage: starter [-address host:port] [-namespace ns] [-database UR
   retry-payout ESCROW_ID -operator NAME [-max-fee PICONERO]  resume a payout parked as payout_blocked now
   restore-wallet ESCROW_ID -role R -to INSTANCE -operator NAME  write a lost wallet back from its backup onto a live instance
   resume-watch ESCROW_ID -operator NAME [-for 168h]          watch a finished escrow's address again (time-locked leftovers)
+  fork-outlook -next-fork-height H (-height NOW | -daemon URL)  flag every running escrow that may hold money at the next hard fork
   list -status payout_blocked                                every parked payout (projection; see also the Web UI: EscrowBlocked)`
 
 func main() {
@@ -94,6 +96,9 @@ func run(args []string) error {
 	s := starter.New(c, st, starter.WithDataConverter(codec.DataConverter(keys)))
 	if cmd == "list" {
 		return list(ctx, s, rest)
+	}
+	if cmd == "fork-outlook" {
+		return forkOutlook(ctx, s, rest)
 	}
 	if len(rest) < 1 {
 		return flag.ErrHelp
@@ -215,6 +220,26 @@ func retryPayout(ctx context.Context, s *starter.Client, id string, args []strin
 		return err
 	}
 	return printJSON(s.RetryPayout(ctx, id, in))
+}
+
+// forkOutlook tells every running escrow the next hard fork's height.
+func forkOutlook(ctx context.Context, s *starter.Client, args []string) error {
+	fs := flag.NewFlagSet("fork-outlook", flag.ContinueOnError)
+	next := fs.Uint64("next-fork-height", 0, "the next hard fork's activation height (required)")
+	height := fs.Uint64("height", 0, "the chain's height now (or give -daemon)")
+	daemon := fs.String("daemon", "", "monerod's RPC URL, to read the chain's height")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	o := escrow.ForkOutlook{NextForkHeight: *next, Height: *height, At: time.Now().UTC()}
+	if *daemon != "" {
+		info, err := walletrpc.NewDaemon(walletrpc.Config{URL: *daemon}).GetInfo(ctx)
+		if err != nil {
+			return err
+		}
+		o.Height = info.Height
+	}
+	return printJSON(s.ForkOutlook(ctx, o))
 }
 
 // resumeWatch starts a finished escrow's late-money watch again.

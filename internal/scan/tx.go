@@ -91,6 +91,13 @@ type Tx struct {
 	Commitments [][32]byte
 }
 
+// Unsupported reports whether tx is of a kind this scanner cannot recognise outputs in: a
+// RingCT type newer than Bulletproofs+ (what the FCMP++ and Carrot hard fork brings). Its
+// outputs are never matched, so whoever reads it must not take silence for "not paid".
+func (tx *Tx) Unsupported() bool {
+	return tx.Version == 2 && !tx.Coinbase && tx.RCTType > RCTTypeBulletproofPlus
+}
+
 // txJSON is the shape of monerod's decode_as_json output ("as_json" of
 // /get_transactions, "miner_tx" in get_block's "json"), reduced to the fields
 // used. Pointers tell a missing field from a zero.

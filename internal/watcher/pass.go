@@ -127,18 +127,20 @@ func (w *Watcher) scanBlock(ctx context.Context, b Block, sc *scan.Scanner) erro
 	if err != nil {
 		return err
 	}
-	txs := make([]*scan.Tx, 0, len(raw)+1)
+	txs, unread := w.parse(raw)
 	if miner, err := scan.ParseMinerTx(b.MinerTxHash, b.JSON); err == nil {
-		txs = append(txs, miner)
+		txs = append([]*scan.Tx{miner}, txs...)
 	} else {
-		w.log.Warn("cannot read a block's miner transaction; skipping it", zap.Uint64("height", b.Height), zap.Error(err))
+		w.log.Warn("cannot read a block's miner transaction; the watched escrows' wallets are asked instead", zap.Uint64("height", b.Height), zap.Error(err))
+		w.unreadTxs.Add(1)
+		unread = append(unread, b.MinerTxHash)
 	}
-	txs = append(txs, w.parse(raw)...)
 	res, err := w.scan(sc, txs, b.Height)
 	if err != nil {
 		return err
 	}
 	w.tell(ctx, append(known, res.Matches...), Seen{Height: b.Height})
+	w.wakeAll(ctx, unread, Seen{Height: b.Height})
 	return nil
 }
 
@@ -169,9 +171,12 @@ func (w *Watcher) scanPool(ctx context.Context, next uint64) error {
 		return nil
 	}
 	w.seenPool = now // forget what left the pool
-	txs := w.parse(raw)
+	txs, unread := w.parse(raw)
 	for _, tx := range txs {
 		now[tx.Hash] = nil // scanned, whatever it holds
+	}
+	for _, h := range unread {
+		now[h] = nil // counted once; its block wakes the escrows again if need be
 	}
 	res, err := w.scan(w.scanner, txs, 0)
 	if err != nil {
@@ -181,22 +186,55 @@ func (w *Watcher) scanPool(ctx context.Context, next uint64) error {
 		now[m.TxHash] = append(now[m.TxHash], m)
 	}
 	w.tell(ctx, res.Matches, Seen{InPool: true, NextHeight: next})
+	w.wakeAll(ctx, unread, Seen{InPool: true, NextHeight: next})
 	return nil
 }
 
-// parse decodes transactions; one that does not parse is logged and skipped (the escrow's
-// own safety-net poll still asks its wallet).
-func (w *Watcher) parse(raw []RawTx) []*scan.Tx {
-	out := make([]*scan.Tx, 0, len(raw))
+// parse decodes transactions. One that does not parse, or whose kind the scanner cannot read
+// (scan.Tx.Unsupported: a format from a later hard fork), is counted, never taken for "not
+// paid": the pass wakes every watched escrow's wallet check instead (wakeAll).
+func (w *Watcher) parse(raw []RawTx) (txs []*scan.Tx, unread []string) {
+	txs = make([]*scan.Tx, 0, len(raw))
 	for _, t := range raw {
 		tx, err := scan.ParseTx(t.Hash, t.AsJSON)
-		if err != nil {
-			w.log.Warn("cannot read a transaction; skipping it", zap.String("tx", t.Hash), zap.Error(err))
-			continue
+		switch {
+		case err != nil:
+			w.log.Warn("cannot read a transaction; the watched escrows' wallets are asked instead", zap.String("tx", t.Hash), zap.Error(err))
+			w.unreadTxs.Add(1)
+			unread = append(unread, t.Hash)
+		case tx.Unsupported():
+			w.log.Warn("a transaction of a kind the scanner cannot read; the watched escrows' wallets are asked instead",
+				zap.String("tx", t.Hash), zap.Uint8("rct_type", tx.RCTType))
+			w.unreadTxs.Add(1)
+			w.unreadOutputs.Add(int64(len(tx.Outputs)))
+			unread = append(unread, t.Hash)
+		default:
+			txs = append(txs, tx)
 		}
-		out = append(out, tx)
 	}
-	return out
+	return txs, unread
+}
+
+// wakeEvery bounds how often unreadable transactions wake the watched escrows: once a fork
+// makes most transactions unreadable, each escrow's wallet is asked every 10 blocks or so,
+// not on every pass.
+const wakeEvery = 10
+
+// wakeAll tells every watched escrow that a transaction it may be paid by could not be read
+// (Seen.Unread): its workflow asks its wallet, which can. At most once per wakeEvery blocks.
+func (w *Watcher) wakeAll(ctx context.Context, unread []string, where Seen) {
+	if len(unread) == 0 {
+		return
+	}
+	at := max(where.Height, where.NextHeight)
+	if w.wokeAt != 0 && at < w.wokeAt+wakeEvery {
+		return
+	}
+	w.wokeAt = at
+	where.TxHash, where.Unread = unread[0], true
+	for _, id := range w.Watched() {
+		w.notify(ctx, id, where)
+	}
 }
 
 // scan scans txs and logs the outputs to watched escrows that do not count.
@@ -230,6 +268,10 @@ func (w *Watcher) notify(ctx context.Context, escrowID string, s Seen) {
 	if err := w.cfg.Notify(ctx, escrowID, s); err != nil {
 		w.log.Warn("tell an escrow about its payment; retrying next pass", zap.String("escrow_id", escrowID), zap.String("tx", s.TxHash), zap.Error(err))
 		w.pending = append(w.pending, notice{escrowID: escrowID, seen: s})
+		return
+	}
+	if s.Unread {
+		w.log.Info("escrow asked to check its wallet: a transaction could not be read", zap.String("escrow_id", escrowID), zap.String("tx", s.TxHash))
 		return
 	}
 	w.seen.Add(1)

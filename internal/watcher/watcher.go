@@ -39,6 +39,9 @@ type Seen struct {
 	InPool     bool
 	// NextHeight, in the pool, is the next block's height: the earliest it can be mined at.
 	NextHeight uint64
+	// Unread is set when the watcher could not read a transaction (TxHash) that may pay the
+	// escrow: it carries no amount, and asks the escrow to check its wallet.
+	Unread bool
 }
 
 // Config wires a Watcher.
@@ -77,6 +80,10 @@ type Watcher struct {
 	scanned atomic.Uint64
 	watched atomic.Int64
 	seen    atomic.Int64
+	// unreadTxs and unreadOutputs count what the scanner could not read; wokeAt is the
+	// height unread transactions last woke the watched escrows at.
+	unreadTxs, unreadOutputs atomic.Int64
+	wokeAt                   uint64
 }
 
 // Stats is what the watcher reports for the metrics.
@@ -87,11 +94,15 @@ type Stats struct {
 	Height  uint64
 	Watched int64
 	Seen    int64
+	// UnreadTxs and UnreadOutputs count the transactions (and, where known, outputs) the
+	// scanner could not read since it started: each woke the escrows' wallet checks instead.
+	UnreadTxs, UnreadOutputs int64
 }
 
 // Stats reads the watcher's figures.
 func (w *Watcher) Stats() Stats {
-	return Stats{Leading: w.leading.Load(), Height: w.scanned.Load(), Watched: w.watched.Load(), Seen: w.seen.Load()}
+	return Stats{Leading: w.leading.Load(), Height: w.scanned.Load(), Watched: w.watched.Load(), Seen: w.seen.Load(),
+		UnreadTxs: w.unreadTxs.Load(), UnreadOutputs: w.unreadOutputs.Load()}
 }
 
 // notice is a Seen waiting to be delivered after a failed Notify.

@@ -153,3 +153,43 @@ func TestADaemonThatIsDownOrLiesFailsThePassNotTheWatcher(t *testing.T) {
 	pass(t, w)
 	assert.NotEmpty(t, n.take())
 }
+
+// unreadNotices keeps the watcher's "check your wallet" notices, counted per escrow.
+func unreadNotices(got []string) map[string]int {
+	out := map[string]int{}
+	for _, g := range got {
+		out[g[:5]]++ // recv1, recv2
+	}
+	return out
+}
+
+// TestTransactionsTheScannerCannotReadWakeTheEscrowsNotSilence: after a hard fork the chain
+// carries transactions of a kind the scanner cannot read (a newer RingCT type), and a broken
+// one may come at any time. Neither is taken for "not paid": both are counted, and every
+// watched escrow is told to ask its wallet, at most once per 10 blocks.
+func TestTransactionsTheScannerCannotReadWakeTheEscrowsNotSilence(t *testing.T) {
+	v, d, _, n, w := setup(t)
+	const key = "0000000000000000000000000000000000000000000000000000000000000001"
+	d.txs["f0f0f0f0carrot"] = `{"version":2,"unlock_time":0,"vin":[{"key":{}}],"vout":[{"amount":0,"target":{"tagged_key":{"key":"` +
+		key + `","view_tag":"aa"}}},{"amount":0,"target":{"tagged_key":{"key":"` + key + `","view_tag":"bb"}}}],"extra":[],"rct_signatures":{"type":7}}`
+	d.txs["e0e0e0e0broken"] = `{"version":`
+	pass(t, w)
+	n.take()
+	d.mine(v, 0, "", "f0f0f0f0carrot", "e0e0e0e0broken")
+	pass(t, w)
+	assert.Equal(t, map[string]int{"recv1": 1, "recv2": 1}, unreadNotices(n.take()), "every watched escrow asks its wallet, once")
+	st := w.Stats()
+	assert.Equal(t, int64(2), st.UnreadTxs, "both counted")
+	assert.Equal(t, int64(2), st.UnreadOutputs, "the outputs of the one that parsed")
+	assert.Zero(t, st.Seen, "no payment is claimed")
+
+	d.mine(v, 0, "", "f0f0f0f0carrot")
+	pass(t, w)
+	assert.Empty(t, n.take(), "not again within 10 blocks")
+	for range 10 {
+		d.mine(v, 0, "")
+	}
+	d.mine(v, 0, "", "f0f0f0f0carrot")
+	pass(t, w)
+	assert.Equal(t, map[string]int{"recv1": 1, "recv2": 1}, unreadNotices(n.take()), "10 blocks on, the escrows are asked again")
+}
