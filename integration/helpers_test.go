@@ -55,6 +55,8 @@ type stackOptions struct {
 	grow int
 	// watcher is the block watcher's monerod URL (default: the chain's, none without one).
 	watcher string
+	// nextFork is the worker's setting for the next hard fork's height.
+	nextFork uint64
 }
 
 // startStackWith starts a local stack as o says.
@@ -77,6 +79,7 @@ func startStackWith(t testing.TB, o stackOptions) *localstack.Stack {
 		Keys:            testKeys(t),
 		Chain:           o.chain,
 		DaemonAddress:   o.daemon,
+		NextForkHeight:  o.nextFork,
 		Logger:          zap.New(zapcore.NewTee(core, zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel)).Core())),
 	})
 	require.NoError(t, err, "start the local stack (make test installs monero and the Temporal CLI)")

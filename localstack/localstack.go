@@ -70,6 +70,8 @@ type Options struct {
 	DaemonAddress string
 	// MetricsPort is the worker's Prometheus port (make run uses 9090); 0 picks a free one.
 	MetricsPort int
+	// NextForkHeight is the worker's setting for the next hard fork's height (0: none).
+	NextForkHeight uint64
 }
 
 // Stack is a running local stack.
@@ -178,7 +180,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		}
 	}
 	s.Config = worker.Config{WalletSecret: secret, Instances: s.RPCs, Store: s.Store, Metrics: s.Metrics, Healthy: s.Pool.Healthy, Logger: o.Logger,
-		PoolStats: s.Pool.Stats}
+		PoolStats: s.Pool.Stats, NextForkHeight: o.NextForkHeight}
 	if o.WalletRPCsMax > o.WalletRPCs {
 		s.Config.Grow = s.Pool.Grow
 	}

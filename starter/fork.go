@@ -47,3 +47,9 @@ func (s *Client) ForkOutlook(ctx context.Context, o escrow.ForkOutlook) (ForkRep
 	}
 	return rep, nil
 }
+
+// ListAtForkRisk asks Temporal's visibility for the running escrows flagged as running across
+// the next hard fork (`EscrowForkRisk = true`): what operators settle first.
+func (s *Client) ListAtForkRisk(ctx context.Context) ([]RunSummary, error) {
+	return s.listRuns(ctx, fmt.Sprintf("%s = true AND ExecutionStatus = 'Running'", escrow.SearchAttrForkRisk.GetName()), "at fork risk")
+}
