@@ -20,6 +20,7 @@ import (
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/internal/activities"
+	"github.com/xmr-escrow/xmr-escrow/internal/walletproc"
 )
 
 // Paths from this package's directory, where `go test` runs.
@@ -355,61 +356,83 @@ func TestComposeFilesExist(t *testing.T) {
 	}
 }
 
-// TestComposeWorkerSeesWalletDirs: each wallet-rpc the worker is given is a service of the
-// file, and the worker's dir for it is the same volume that service uses as --wallet-dir
-// (round snapshots are file copies next to the wallet), with the same rpc login user.
-func TestComposeWorkerSeesWalletDirs(t *testing.T) {
+// TestComposeWorkerSpawnsItsWalletRPCs: production launches monero-wallet-rpc as the tests
+// do, through the worker (--spawn-wallet-rpcs, internal/walletproc), so the key cache, the
+// ownership lock and the supervisor apply to it; compose starts none itself. Each spawned
+// instance's wallet dir is a volume (a fixed pool: a grown one's dir would be lost with the
+// container); the wallet-rpcs follow the stack's monerod, and get
+// --allow-mismatched-daemon-version (--spawn-regtest-daemon) exactly when that monerod's
+// default chain is regtest, which the operations guide says to drop for mainnet.
+func TestComposeWorkerSpawnsItsWalletRPCs(t *testing.T) {
 	c := loadCompose(t)
+	for _, name := range sortedKeys(c.Services) {
+		s := c.Services[name]
+		for _, a := range append(append(command{}, s.Entrypoint...), s.Command...) {
+			if filepath.Base(a) == "monero-wallet-rpc" {
+				t.Errorf("%s runs monero-wallet-rpc itself: let the worker spawn it (--spawn-wallet-rpcs), as the tests do, so the key cache, the ownership lock and the supervisor apply", name)
+			}
+		}
+	}
 	w, ok := c.Services["worker"]
 	if !ok {
 		t.Fatal("no worker service")
 	}
-	specs := strings.Split(w.Environment["XMR_ESCROW_WALLET_RPCS"], ";")
-	n := 0
-	for _, spec := range specs {
-		if strings.TrimSpace(spec) == "" {
-			continue
-		}
-		n++
-		kv := map[string]string{}
-		for _, part := range strings.Split(spec, ",") {
-			k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
-			kv[k] = v
-		}
-		host := strings.TrimPrefix(kv["url"], "http://")
-		host, _, _ = strings.Cut(host, ":")
-		rpc, ok := c.Services[host]
-		if !ok {
-			t.Errorf("worker instance %s points at %s, which is not a service", kv["name"], kv["url"])
-			continue
-		}
-		walletDir := flagValue(rpc.Command, "--wallet-dir")
-		if walletDir == "" {
-			t.Errorf("%s runs without --wallet-dir", host)
-			continue
-		}
-		rpcVolume := volumeAt(rpc.Volumes, walletDir)
-		workerVolume := volumeAt(w.Volumes, kv["dir"])
-		if rpcVolume == "" || rpcVolume != workerVolume {
-			t.Errorf("worker instance %s: dir %s is volume %q in the worker, but %s keeps its wallets (%s) in %q",
-				kv["name"], kv["dir"], workerVolume, host, walletDir, rpcVolume)
-		}
-		login := flagValue(rpc.Command, "--rpc-login")
-		if user, _, _ := strings.Cut(login, ":"); user != kv["user"] {
-			t.Errorf("worker instance %s logs in as %q, %s expects %q", kv["name"], kv["user"], host, user)
-		}
-		if pf := kv["password-file"]; pf != "" && !slices.ContainsFunc(w.Tmpfs, func(m string) bool {
-			dir, _, _ := strings.Cut(m, ":")
-			return strings.HasPrefix(pf, dir+"/")
-		}) {
-			t.Errorf("worker instance %s reads its password from %s, which is not on the worker's tmpfs", kv["name"], pf)
-		}
-		if _, ok := w.DependsOn[host]; !ok {
-			t.Errorf("the worker does not wait for %s", host)
-		}
+	if v, ok := w.Environment["XMR_ESCROW_WALLET_RPCS"]; ok {
+		t.Errorf("the worker is given wallet-rpc instances (XMR_ESCROW_WALLET_RPCS=%q): it should spawn them", v)
 	}
-	if n != 3 {
-		t.Errorf("the worker is given %d wallet-rpc instances, want 3 (one per role)", n)
+	n, err := strconv.Atoi(flagValue(w.Command, "--spawn-wallet-rpcs"))
+	if err != nil || n != 3 {
+		t.Fatalf("the worker's command %q spawns %q wallet-rpcs, want --spawn-wallet-rpcs=3 (one per role)", w.Command, flagValue(w.Command, "--spawn-wallet-rpcs"))
+	}
+	if m := flagValue(w.Command, "--spawn-max"); m != strconv.Itoa(n) {
+		t.Errorf("--spawn-max is %q, want %d: a grown instance's wallet dir would not be on a volume", m, n)
+	}
+	dir := flagValue(w.Command, "--spawn-dir")
+	if dir == "" {
+		t.Fatal("the worker's command has no --spawn-dir")
+	}
+	seen := map[string]bool{}
+	for i := 1; i <= n; i++ {
+		at := filepath.Join(dir, fmt.Sprintf("rpc-%d", i))
+		v := volumeAt(w.Volumes, at)
+		switch {
+		case v == "":
+			t.Errorf("no volume at %s, the wallet dir of spawned instance %d", at, i)
+		case strings.HasPrefix(v, ".") || strings.HasPrefix(v, "/"):
+			t.Errorf("%s is the host path %s; use a named volume", at, v)
+		case seen[v]:
+			t.Errorf("volume %s holds two instances' wallet dirs", v)
+		}
+		seen[v] = true
+	}
+
+	daemon := flagValue(w.Command, "--spawn-daemon-address")
+	host, port, _ := strings.Cut(daemon, ":")
+	d, ok := c.Services[host]
+	if !ok || len(d.Command) == 0 || d.Command[0] != "monerod" {
+		t.Fatalf("--spawn-daemon-address %q is not the stack's monerod service", daemon)
+	}
+	if p := flagValue(d.Command, "--rpc-bind-port"); p != port {
+		t.Errorf("--spawn-daemon-address %q, but %s serves RPC on port %q", daemon, host, p)
+	}
+	if cond := w.DependsOn[host]; cond != "service_healthy" {
+		t.Errorf("the worker waits for %s with %q, want service_healthy", host, cond)
+	}
+	regtest := strings.Contains(strings.Join(d.Command, " "), "--regtest")
+	flagged := slices.Contains(w.Command, "--spawn-regtest-daemon") || slices.Contains(w.Command, "--spawn-regtest-daemon=true")
+	if regtest != flagged {
+		t.Errorf("%s's default chain is regtest: %v, but the worker's --spawn-regtest-daemon: %v; wallet-rpc 0.18.5.3 needs --allow-mismatched-daemon-version against regtest, and must not get it on a real network", host, regtest, flagged)
+	}
+	if flagged {
+		mainnet := ""
+		for _, para := range strings.Split(docSection(t, dockerSection), "\n\n") {
+			if strings.HasPrefix(para, "**Mainnet.**") {
+				mainnet = para
+			}
+		}
+		if !strings.Contains(mainnet, "`--spawn-regtest-daemon`") {
+			t.Errorf("%s's **Mainnet.** paragraph (in %q) does not say to drop `--spawn-regtest-daemon`", opsDocPath, dockerSection)
+		}
 	}
 }
 
@@ -435,6 +458,7 @@ type service struct {
 type build struct {
 	Context    string `yaml:"context"`
 	Dockerfile string `yaml:"dockerfile"`
+	Target     string `yaml:"target"`
 }
 
 func (b *build) UnmarshalYAML(n *yaml.Node) error {
@@ -601,78 +625,145 @@ func volumeAt(volumes []string, target string) string {
 	return ""
 }
 
-// walletRPCDockerfile builds the monerod and wallet-rpc image.
-const walletRPCDockerfile = "wallet-rpc.Dockerfile"
+// toolsPath is the script that installs the Monero the tests and `make run` run.
+const toolsPath = "../scripts/tools.sh"
 
-// minMoneroRelease is the oldest release the production image may pin: 0.18.5.1 writes
-// nonce erasure to disk before sign_multisig returns (docs/design.md, "Later Monero releases").
-const minMoneroRelease = "0.18.5.1"
+// moneroPinArg is the Dockerfile ARG that pins Debian's monero package.
+const moneroPinArg = "MONERO_DEB_VERSION"
 
-// TestWalletRPCImagePinsAMoneroRelease: the image cannot be built here (no Docker, no
-// download), so the pin's form is checked: an official release of at least 0.18.5.1 from
-// downloads.getmonero.org, each archive's SHA-256 pinned as 64 hex digits and checked with
-// sha256sum -c before anything is unpacked, and not Debian's 0.18.0.0 package.
-func TestWalletRPCImagePinsAMoneroRelease(t *testing.T) {
-	args := map[string]string{}
-	var runs []string
-	for _, ins := range instructions(t, walletRPCDockerfile) {
-		kw, rest, _ := strings.Cut(ins, " ")
-		switch strings.ToUpper(kw) {
-		case "ARG":
-			name, value, _ := strings.Cut(strings.TrimSpace(rest), "=")
-			args[name] = value
-		case "RUN":
-			runs = append(runs, rest)
-		}
+// TestTheImagesRunTheMoneroTheTestsRun: the images cannot be built here (no Docker engine),
+// so the pin is checked. One ARG MONERO_DEB_VERSION, in one stage of one Dockerfile, names
+// Debian's monero package, and it is scripts/tools.sh's MONERO_DEB_VERSION, the build the
+// tests run (walletproc.MoneroVersion, at least activities.RequiredRelease, which the worker
+// requires). That stage is Debian trixie, adds trixie-backports signed by Debian's archive
+// keyring, installs exactly that version with apt (no unauthenticated source), and checks
+// what it installed; the operations guide names it. Every Monero in the stack comes from it: monerod's image is that stage,
+// tagged with the release, and the worker's image, whose wallet-rpcs the worker spawns, is
+// built on it.
+func TestTheImagesRunTheMoneroTheTestsRun(t *testing.T) {
+	tools := shellAssignments(t, toolsPath)
+	upstream, deb := tools["MONERO_VERSION"], tools[moneroPinArg]
+	if upstream == "" || deb == "" {
+		t.Fatalf("%s sets no MONERO_VERSION or %s", toolsPath, moneroPinArg)
 	}
-	version := args["MONERO_VERSION"]
-	if !regexp.MustCompile(`^\d+\.\d+\.\d+\.\d+$`).MatchString(version) {
-		t.Fatalf("ARG MONERO_VERSION=%q is not a release number such as %s", version, minMoneroRelease)
+	if !strings.HasPrefix(deb, upstream+"+") {
+		t.Errorf("%s: %s=%s is not Debian's package of MONERO_VERSION=%s", toolsPath, moneroPinArg, deb, upstream)
 	}
-	if activities.CompareRelease(version, minMoneroRelease) < 0 {
-		t.Errorf("MONERO_VERSION %s is older than %s, which the money rules rely on", version, minMoneroRelease)
+	if upstream != walletproc.MoneroVersion {
+		t.Errorf("%s installs Monero %s, walletproc.MoneroVersion says %s", toolsPath, upstream, walletproc.MoneroVersion)
 	}
-	hexSHA := regexp.MustCompile(`^[0-9a-f]{64}$`)
-	var shaArgs []string
-	for _, name := range sortedKeys(args) {
-		if strings.HasPrefix(name, "MONERO_SHA256") {
-			shaArgs = append(shaArgs, name)
-			if !hexSHA.MatchString(args[name]) {
-				t.Errorf("ARG %s=%q is not a SHA-256 (64 lowercase hex digits)", name, args[name])
+	if activities.CompareRelease("v"+upstream, activities.RequiredRelease) < 0 {
+		t.Errorf("Monero %s is older than %s, which the worker requires", upstream, activities.RequiredRelease)
+	}
+
+	c := loadCompose(t)
+	type pinAt struct{ dockerfile, stage, value string }
+	var pins []pinAt
+	all := map[string][]stage{}
+	for _, df := range dockerfiles(t, c) {
+		all[df] = stages(t, df)
+		for _, st := range all[df] {
+			for _, ins := range st.instructions {
+				kw, rest, _ := strings.Cut(ins, " ")
+				if name, value, _ := strings.Cut(strings.TrimSpace(rest), "="); strings.EqualFold(kw, "ARG") && name == moneroPinArg {
+					pins = append(pins, pinAt{df, st.name, strings.Trim(value, `"'`)})
+				}
 			}
 		}
 	}
-	if len(shaArgs) == 0 {
-		t.Fatal("no ARG MONERO_SHA256…: the release archive is not pinned by checksum")
+	if len(pins) != 1 {
+		t.Fatalf("want exactly one ARG %s in the Dockerfiles, the one place the images pin Monero; found %v", moneroPinArg, pins)
+	}
+	pin := pins[0]
+	if pin.value != deb {
+		t.Errorf("%s pins monero %s, but the tests run %s (%s's %s): move both together", pin.dockerfile, pin.value, deb, toolsPath, moneroPinArg)
+	}
+	if !strings.Contains(docSection(t, dockerSection), "`"+deb+"`") {
+		t.Errorf("%s's %q section does not name the pinned package, `%s`", opsDocPath, dockerSection, deb)
+	}
+	for _, path := range append([]string{composePath}, sortedKeys(all)...) {
+		if n := strings.Count(readFile(t, path), deb); n > 0 && path != pin.dockerfile || n > 1 {
+			t.Errorf("%s names %s %d time(s); only the ARG in %s may", path, deb, n, pin.dockerfile)
+		}
+	}
+
+	var st stage
+	for _, s := range all[pin.dockerfile] {
+		if s.name == pin.stage {
+			st = s
+		}
+	}
+	if pin.stage == "" || !strings.HasPrefix(st.from, "debian:trixie") {
+		t.Errorf("%s: the ARG %s is in stage %q FROM %q; want a named stage FROM debian:trixie-… (the suite %s installs from)", pin.dockerfile, moneroPinArg, pin.stage, st.from, toolsPath)
 	}
 	var install string
-	for _, r := range runs {
-		if strings.Contains(r, "downloads.getmonero.org/cli/") {
-			install = r
-		}
-		if m := regexp.MustCompile(`apt-get install[^;&]*\smonero(\s|;|&|$)`).FindString(r); m != "" {
-			t.Errorf("installs Debian's monero package (0.18.0.0): %q", m)
+	for _, ins := range st.instructions {
+		if kw, rest, _ := strings.Cut(ins, " "); strings.EqualFold(kw, "RUN") && regexp.MustCompile(`monero=("?)\$\{?`+moneroPinArg+`\b`).MatchString(rest) {
+			install = rest
 		}
 	}
 	if install == "" {
-		t.Fatal("no RUN downloads the release from https://downloads.getmonero.org/cli/")
+		t.Fatalf("%s: no RUN in stage %s installs monero=${%s}", pin.dockerfile, pin.stage, moneroPinArg)
 	}
-	for _, want := range []string{"https://downloads.getmonero.org/cli/", "v${MONERO_VERSION}.tar.bz2", "curl -f", "sha256sum -c"} {
+	for _, want := range []string{"set -eu", "apt-get install", "trixie-backports", "signed-by=/usr/share/keyrings/debian-archive-keyring.gpg", "dpkg-query", "--version"} {
 		if !strings.Contains(install, want) {
-			t.Errorf("the install step lacks %q", want)
+			t.Errorf("the monero install step lacks %q", want)
 		}
 	}
-	for _, name := range shaArgs {
-		if !strings.Contains(install, "$"+name) && !strings.Contains(install, "${"+name+"}") {
-			t.Errorf("the install step never checks %s", name)
+	for _, bad := range []string{"--allow-unauthenticated", "trusted=yes", "AllowInsecureRepositories", "AllowUnauthenticated", "--force-yes", "getmonero.org"} {
+		if strings.Contains(install, bad) {
+			t.Errorf("the monero install step has %q: apt must check Debian's signatures, and the package must be Debian's", bad)
 		}
 	}
-	if check, unpack := strings.Index(install, "sha256sum -c"), strings.Index(install, "tar -x"); unpack < 0 || check > unpack {
-		t.Error("the archive must be checked with sha256sum -c before tar unpacks it")
+
+	builtOn := func(df, target string) bool {
+		sts := all[df]
+		if len(sts) == 0 {
+			return false
+		}
+		cur := sts[len(sts)-1].name
+		if target != "" {
+			cur = target
+		}
+		for range sts {
+			if cur == pin.stage {
+				return true
+			}
+			i := slices.IndexFunc(sts, func(s stage) bool { return s.name == cur })
+			if i < 0 {
+				return false
+			}
+			cur = sts[i].from
+		}
+		return false
 	}
-	if !strings.HasPrefix(strings.TrimSpace(install), "set -eu") && !strings.Contains(install, "&&") {
-		t.Error("the install step must stop at the first failure (set -eu), or a failed check would not fail the build")
+	base := filepath.Dir(composePath)
+	for _, name := range sortedKeys(c.Services) {
+		s := c.Services[name]
+		runsMonerod := len(s.Command) > 0 && filepath.Base(s.Command[0]) == "monerod"
+		if !runsMonerod && name != "worker" {
+			continue
+		}
+		if s.Build == nil || s.Build.dockerfilePath(base) != pin.dockerfile || !builtOn(pin.dockerfile, s.Build.Target) {
+			t.Errorf("%s runs Monero but is not built on stage %s of %s, which installs the pinned monero", name, pin.stage, pin.dockerfile)
+		}
+		if runsMonerod && !strings.HasSuffix(s.Image, ":"+upstream) {
+			t.Errorf("%s's image %q is not tagged with the Monero it runs, %s", name, s.Image, upstream)
+		}
 	}
+}
+
+// shellAssignments reads a shell script's top-level NAME=value lines.
+func shellAssignments(t *testing.T, path string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	re := regexp.MustCompile(`^([A-Z][A-Z0-9_]*)=(\S+)$`)
+	for _, l := range strings.Split(readFile(t, path), "\n") {
+		if m := re.FindStringSubmatch(l); m != nil {
+			out[m[1]] = strings.Trim(m[2], `"'`)
+		}
+	}
+	return out
 }
 
 // --- Dockerfiles -------------------------------------------------------------------------------
@@ -735,6 +826,38 @@ func fromLines(t *testing.T, path string) [][2]string {
 			stage = args[2]
 		}
 		out = append(out, [2]string{args[0], stage})
+	}
+	return out
+}
+
+// stage is one build stage of a Dockerfile: its name (AS), the image or stage it starts
+// FROM, and its instructions after the FROM.
+type stage struct {
+	name, from   string
+	instructions []string
+}
+
+// stages splits a Dockerfile into its build stages.
+func stages(t *testing.T, path string) []stage {
+	t.Helper()
+	var out []stage
+	for _, ins := range instructions(t, path) {
+		f := strings.Fields(ins)
+		if strings.EqualFold(f[0], "FROM") {
+			args := slices.DeleteFunc(f[1:], func(a string) bool { return strings.HasPrefix(a, "--") })
+			st := stage{}
+			if len(args) > 0 {
+				st.from = args[0]
+			}
+			if len(args) == 3 && strings.EqualFold(args[1], "AS") {
+				st.name = args[2]
+			}
+			out = append(out, st)
+			continue
+		}
+		if len(out) > 0 {
+			out[len(out)-1].instructions = append(out[len(out)-1].instructions, ins)
+		}
 	}
 	return out
 }

@@ -13,14 +13,40 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
-// CheckReleases asks each instance for its version, logs what it lacks among the upstream
-// multisig fixes the money rules were written around (docs/design.md, "Later Monero
-// releases"), and refuses every instance whose interface is older than
-// activities.RequiredRelease's (0.18.5.3, the release the tests run): the error names each
-// one, the version it found, the one needed and how to get it. The worker calls it at start,
-// before it serves any queue. An instance that does not answer is logged and skipped: the
-// supervisor or the step retries deal with it.
-func CheckReleases(ctx context.Context, instances []Instance, log *zap.Logger) error {
+// KeyCacheOf says whether the wallet-rpc key cache (internal/walletproc, docs/design.md "The
+// key cache") is preloaded into the named instance's process. started is false for an
+// instance this worker did not start (given with --wallet-rpc): it cannot know. The
+// supervisor's KeyCache method is one.
+type KeyCacheOf func(instance string) (preloaded, started bool)
+
+// keyCacheNotStarted is what the start-up log says of an instance this worker did not start.
+const keyCacheNotStarted = "unknown: not started by this worker"
+
+// keyCacheState is the start-up log's key_cache field for one instance.
+func keyCacheState(keyCache KeyCacheOf, name string) string {
+	if keyCache == nil {
+		return keyCacheNotStarted
+	}
+	switch preloaded, started := keyCache(name); {
+	case !started:
+		return keyCacheNotStarted
+	case preloaded:
+		return "applies: preloaded by this worker"
+	default:
+		return "does not apply: this worker started it without (XMR_ESCROW_KEYCACHE=off, or a wallet-rpc that links OpenSSL statically)"
+	}
+}
+
+// CheckReleases asks each instance for its version and logs one line per instance: the
+// Monero releases its RPC interface version can be (monero), whether the key cache applies to
+// it (key_cache, from keyCache; nil: every instance is one this worker did not start), and
+// what it lacks among the upstream multisig fixes the money rules were written around
+// (docs/design.md, "Later Monero releases"). It refuses every instance whose interface is
+// older than activities.RequiredRelease's (0.18.5.3, the release the tests run): the error
+// names each one, the version it found, the one needed and how to get it. The worker calls it
+// at start, before it serves any queue. An instance that does not answer is logged and
+// skipped: the supervisor or the step retries deal with it.
+func CheckReleases(ctx context.Context, instances []Instance, keyCache KeyCacheOf, log *zap.Logger) error {
 	if log == nil {
 		log = zap.NewNop()
 	}
@@ -32,16 +58,20 @@ func CheckReleases(ctx context.Context, instances []Instance, log *zap.Logger) e
 		rpc := walletrpc.New(walletrpc.Config{URL: in.URL, Username: in.Username, Password: in.Password, Timeout: 10 * time.Second})
 		r, err := activities.CheckRelease(cctx, rpc)
 		cancel()
+		fields := []zap.Field{zap.String("instance", in.Name), zap.String("key_cache", keyCacheState(keyCache, in.Name))}
+		if err == nil {
+			fields = append(fields, zap.String("monero", r.Releases), zap.String("report", r.String()))
+		}
 		switch {
 		case err != nil:
-			log.Warn("wallet-rpc version unknown", zap.String("instance", in.Name), zap.Error(err))
+			log.Warn("wallet-rpc version unknown", append(fields, zap.String("monero", "unknown: get_version failed"), zap.Error(err))...)
 		case r.Refusal() != nil:
-			log.Error("wallet-rpc too old; refusing it", zap.String("instance", in.Name), zap.String("report", r.String()))
+			log.Error("wallet-rpc too old; refusing it", fields...)
 			refused = append(refused, fmt.Errorf("instance %s at %s: %w", in.Name, in.URL, r.Refusal()))
 		case len(r.Missing) > 0:
-			log.Warn("wallet-rpc lacks multisig fixes; run "+activities.RequiredRelease+" or later", zap.String("instance", in.Name), zap.String("report", r.String()))
+			log.Warn("wallet-rpc lacks multisig fixes; run "+activities.RequiredRelease+" or later", fields...)
 		default:
-			log.Info("wallet-rpc release", zap.String("instance", in.Name), zap.String("report", r.String()))
+			log.Info("wallet-rpc release", fields...)
 		}
 	}
 	if len(refused) > 0 {

@@ -129,6 +129,9 @@ func run() error {
 	own := worker.NewOwnership(z)
 	defer own.Release()
 	cfg.Ownership, cfg.Logger = own, z
+	// Whether the key cache applies, for the start-up log: known for the instances this
+	// worker spawns, not for those it is given.
+	var keyCache worker.KeyCacheOf
 	if *spawn > 0 {
 		sup, err := supervisor.Start(ctx, supervisor.Options{
 			Count: *spawn, Dir: *spawnDir, BasePort: *spawnPort, DaemonAddress: *spawnDaemon, RegtestDaemon: *regtest, Logger: z, Ownership: own, TakeoverWait: *takeover,
@@ -138,6 +141,7 @@ func run() error {
 			return err
 		}
 		defer sup.Stop()
+		keyCache = sup.KeyCache
 		cfg.Instances = append(cfg.Instances, sup.Instances()...)
 		// Only the supervisor knows whether its processes are up; external instances are
 		// assumed up (their steps wait and retry if not).
@@ -162,8 +166,9 @@ func run() error {
 	if err := worker.AwaitOwnership(ctx, *takeover, z, func() error { return own.Bind(cfg.Instances) }); err != nil {
 		return err
 	}
-	// So must a wallet-rpc older than the release the tests run (0.18.5.3).
-	if err := worker.CheckReleases(ctx, cfg.Instances, z); err != nil {
+	// So must a wallet-rpc older than the release the tests run (0.18.5.3). One log line per
+	// instance: its Monero release (from its interface version) and whether the key cache applies.
+	if err := worker.CheckReleases(ctx, cfg.Instances, keyCache, z); err != nil {
 		return err
 	}
 	var sdkMetrics client.MetricsHandler

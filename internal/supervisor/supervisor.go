@@ -281,6 +281,18 @@ func (s *Supervisor) Healthy(name string) bool {
 	return in != nil && in.healthy.Load()
 }
 
+// KeyCache reports whether the named instance's current process has the key cache preloaded
+// (walletproc.WalletRPC.KeyCache); started is false for a name this supervisor does not run.
+// It is a worker.KeyCacheOf.
+func (s *Supervisor) KeyCache(name string) (preloaded, started bool) {
+	in := s.find(name)
+	if in == nil {
+		return false, false
+	}
+	r := in.cur.Load()
+	return r != nil && r.KeyCache, true
+}
+
 // Restarts counts how often the named instance was restarted.
 func (s *Supervisor) Restarts(name string) int64 {
 	if in := s.find(name); in != nil {

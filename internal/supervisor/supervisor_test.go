@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/xmr-escrow/xmr-escrow/internal/walletproc"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
@@ -36,7 +38,12 @@ func TestRestartsADeadInstanceOnItsOwnPortAndStopsAll(t *testing.T) {
 		_, err := client(i).GetVersion(ctx)
 		require.NoError(t, err, "digest auth with the supervisor's credentials")
 		assert.True(t, s.Healthy(ins[i].Name))
+		preloaded, started := s.KeyCache(ins[i].Name)
+		assert.True(t, started, "the supervisor knows the key cache of what it started")
+		assert.Equal(t, os.Getenv(walletproc.EnvKeyCache) != "off", preloaded, "Debian's wallet-rpc takes the key cache")
 	}
+	_, started := s.KeyCache("nope")
+	assert.False(t, started, "an instance the supervisor does not run")
 	_, err = walletrpc.New(walletrpc.Config{URL: ins[0].URL}).GetVersion(ctx)
 	assert.Error(t, err, "no credentials, no answer")
 
