@@ -32,6 +32,9 @@ type Instance struct {
 	Password string `json:"password,omitempty"`
 }
 
+// EnvNextForkHeight holds the next hard fork's height for cmd/worker (Config.NextForkHeight).
+const EnvNextForkHeight = "XMR_ESCROW_NEXT_FORK_HEIGHT"
+
 // Config is everything a worker process needs besides the Temporal client.
 type Config struct {
 	Instances []Instance `json:"instances"`

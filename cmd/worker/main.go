@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -82,6 +83,7 @@ func run() error {
 		watchDaemon = flag.String("watch-daemon", os.Getenv("XMR_ESCROW_DAEMON_URL"), "monerod RPC URL for the block watcher, which scans each block for escrows awaiting payment (one replica per namespace leads); default $XMR_ESCROW_DAEMON_URL, else http://<--spawn-daemon-address>; \"off\" disables")
 		hostName    = flag.String("host-name", "", "this worker's failure domain, where its wallet dirs' disk is; a setup puts its three roles on three hosts when there are three (default $"+worker.EnvHost+" or the hostname)")
 		takeover    = flag.Duration("takeover-wait", envDuration("XMR_ESCROW_TAKEOVER_WAIT"), "wait this long for another worker to release the wallet dirs instead of refusing at once (a rolling deploy on one host; $XMR_ESCROW_TAKEOVER_WAIT)")
+		nextFork    = flag.String("next-fork-height", os.Getenv(worker.EnvNextForkHeight), "the next hard fork's height: new escrows that could run past it are refused (docs/operations.md, \"Before a hard fork\"); default $"+worker.EnvNextForkHeight+", else monerod's schedule")
 	)
 	flag.Var(&rpcs, "wallet-rpc", "a wallet-rpc instance: name=N,url=U,dir=D[,user=U,password-file=F] (repeatable)")
 	flag.Parse()
@@ -108,6 +110,11 @@ func run() error {
 	}
 	cfg.WalletsOnly = cfg.WalletsOnly || *walletsOnly
 	cfg.DaemonURL = watcherURL(*watchDaemon, *spawnDaemon)
+	if *nextFork != "" {
+		if cfg.NextForkHeight, err = strconv.ParseUint(*nextFork, 10, 64); err != nil {
+			return fmt.Errorf("--next-fork-height %q is not a block height: %w", *nextFork, err)
+		}
+	}
 	if cfg.Namespace = *namespace; cfg.Namespace == "" {
 		cfg.Namespace = os.Getenv("TEMPORAL_NAMESPACE")
 	}

@@ -86,6 +86,7 @@ type instance struct {
 	cur      atomic.Pointer[walletproc.WalletRPC]
 	healthy  atomic.Bool
 	restarts atomic.Int64
+	log      *zap.Logger
 }
 
 // Start names every instance from its wallet dir, starts them all and waits until each
@@ -209,13 +210,17 @@ func newInstance(o Options, i int) (*instance, error) {
 	if !o.NoLogin {
 		opts.Username, opts.Password = "escrow", randomHex(16)
 	}
-	return &instance{opts: opts, legacy: legacy, url: fmt.Sprintf("http://127.0.0.1:%d", port)}, nil
+	return &instance{opts: opts, legacy: legacy, url: fmt.Sprintf("http://127.0.0.1:%d", port), log: o.Logger}, nil
 }
 
 func (in *instance) start(ctx context.Context) error {
 	r, err := walletproc.Start(ctx, in.opts)
 	if err != nil {
 		return err
+	}
+	if r.KeyCacheOff != "" {
+		in.log.Warn("wallet-rpc runs without the key cache (each create_wallet and open_wallet makes its own RSA key)",
+			zap.String("instance", in.opts.Name), zap.String("reason", r.KeyCacheOff))
 	}
 	in.cur.Store(r)
 	in.healthy.Store(true)

@@ -68,9 +68,14 @@ func startProcess(ctx context.Context, name, bin string, args []string, logPath,
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return nil, fmt.Errorf("start %s: create log dir: %w", name, err)
 	}
-	logFile, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	// 0600: what a child prints is its user's business. A log an older version made 0644
+	// (whose first lines may hold a since-replaced login) is narrowed too.
+	logFile, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: open log: %w", name, err)
+	}
+	if fi, err := logFile.Stat(); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		_ = logFile.Chmod(0o600)
 	}
 	// The child writes straight to the file descriptor: no pipe, so no copy
 	// goroutine, and Wait never hangs on a pipe held open by a grandchild.

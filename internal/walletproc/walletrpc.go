@@ -46,11 +46,15 @@ type Options struct {
 	// hard fork version v16 at height 1"). Never for a real network: there the check is
 	// what tells an outdated daemon or wallet.
 	RegtestDaemon bool
-	// Username and Password enable --rpc-login (HTTP digest auth); empty means --disable-rpc-login.
+	// Username and Password enable wallet-rpc's rpc-login (HTTP digest auth); empty means
+	// --disable-rpc-login. They never go on the command line, which any local user reads in
+	// /proc/PID/cmdline: wallet-rpc reads them from a private in-memory file (secrets.go).
 	Username, Password string
 	// LogDir is where NAME.log (monero's log) and NAME.out (console) go; default Dir.
 	LogDir string
-	// ExtraArgs are appended to the command line as is (e.g. "--log-level", "2").
+	// ExtraArgs are appended to the command line as is (e.g. "--log-level", "2"), except
+	// options that carry a secret (--daemon-login, --password, --rpc-client-secret-key), which
+	// go to the private file with the login instead (secrets.go).
 	ExtraArgs []string
 	// NoKeyCache runs wallet-rpc without the key cache (keycache.go): every create_wallet
 	// and open_wallet then pays for an RSA-4096 key of its own, as stock wallet-rpc does.
@@ -75,6 +79,10 @@ type WalletRPC struct {
 	LogPath string
 	// KeyCache is whether the key cache (keycache.go) is preloaded into the process.
 	KeyCache bool
+	// KeyCacheOff says why the key cache was wanted but is not preloaded: no safe place for
+	// its library, or a library that fails its check (ErrKeyCacheUnsafe). "" otherwise. The
+	// supervisor logs it as a warning.
+	KeyCacheOff string
 }
 
 // Start runs monero-wallet-rpc on 127.0.0.1 and waits, up to 90 s,
@@ -101,9 +109,12 @@ func Start(ctx context.Context, opts Options) (*WalletRPC, error) {
 		}
 	}
 	for _, d := range []string{dir, logDir} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, fmt.Errorf("start wallet-rpc %s: create dir: %w", opts.Name, err)
+		if err := privateDir(d); err != nil {
+			return nil, fmt.Errorf("start wallet-rpc %s: %w", opts.Name, err)
 		}
+	}
+	if _, err := walletRPCConfig(opts); err != nil {
+		return nil, fmt.Errorf("start wallet-rpc %s: %w", opts.Name, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
@@ -136,18 +147,35 @@ func startOnce(ctx context.Context, bin, dir, logDir string, opts Options) (*Wal
 	}
 	args := walletRPCArgs(port, dir, w.LogPath, opts)
 
-	env, key, err := keyCacheEnv(bin, opts)
+	env, key, off, err := keyCacheEnv(bin, opts)
 	if err != nil {
 		return nil, fmt.Errorf("start wallet-rpc %s: %w", opts.Name, err)
 	}
-	w.KeyCache = env != nil
+	w.KeyCache, w.KeyCacheOff = env != nil, off
 	var files []*os.File
 	if key != nil {
 		files = append(files, key) // descriptor 3, as keyCacheEnv's variable says
 	}
+	lines, err := walletRPCConfig(opts)
+	if err != nil {
+		return nil, fmt.Errorf("start wallet-rpc %s: %w", opts.Name, err)
+	}
+	var cfg *os.File
+	if lines != nil {
+		if cfg, err = privateConfig(lines); err != nil {
+			return nil, fmt.Errorf("start wallet-rpc %s: %w", opts.Name, err)
+		}
+		files = append(files, cfg)
+		// The child's descriptor 3+i is files[i]; wallet-rpc opens it by name, once, while it
+		// parses its options (wallet_args.cpp), before it serves anything.
+		args = append(args, "--config-file", "/proc/self/fd/"+strconv.Itoa(2+len(files)))
+	}
 	// cwd = wallet dir, so anything wallet-rpc writes relative to cwd stays there.
 	consolePath := filepath.Join(logDir, opts.Name+".out")
 	w.Proc, err = startProcess(ctx, opts.Name, bin, args, consolePath, dir, env, files...)
+	if cfg != nil {
+		_ = cfg.Close() // the child has its own descriptor now, or none
+	}
 	if err != nil {
 		return nil, fmt.Errorf("start wallet-rpc %s: %w", opts.Name, err)
 	}
@@ -158,7 +186,8 @@ func startOnce(ctx context.Context, bin, dir, logDir string, opts Options) (*Wal
 	return w, nil
 }
 
-// walletRPCArgs is wallet-rpc's command line for an instance on port with wallet dir dir.
+// walletRPCArgs is wallet-rpc's command line for an instance on port with wallet dir dir: no
+// secret, which walletRPCConfig's lines carry instead (and Start adds --config-file).
 func walletRPCArgs(port int, dir, logPath string, opts Options) []string {
 	args := []string{
 		"--rpc-bind-ip", "127.0.0.1",
@@ -181,14 +210,16 @@ func walletRPCArgs(port int, dir, logPath string, opts Options) []string {
 		args = append(args, "--allow-mismatched-daemon-version")
 	}
 	args = append(args, daemonSSLArgs(opts)...)
-	if opts.Username != "" || opts.Password != "" {
-		args = append(args, "--rpc-login", opts.Username+":"+opts.Password)
-	} else {
+	if !opts.login() {
 		args = append(args, "--disable-rpc-login")
 	}
-	args = append(args, opts.ExtraArgs...)
+	public, _ := splitSecretArgs(opts.ExtraArgs)
+	args = append(args, public...)
 	return args
 }
+
+// login reports whether the instance takes an rpc-login.
+func (o Options) login() bool { return o.Username != "" || o.Password != "" }
 
 // waitReady polls get_version until it answers or ctx ends.
 func (w *WalletRPC) waitReady(ctx context.Context) error {
