@@ -57,6 +57,8 @@ type stackOptions struct {
 	watcher string
 	// nextFork is the worker's setting for the next hard fork's height.
 	nextFork uint64
+	// noKeyCache runs the pool's wallet-rpcs as stock wallet-rpc, without the key cache.
+	noKeyCache bool
 }
 
 // startStackWith starts a local stack as o says.
@@ -80,6 +82,7 @@ func startStackWith(t testing.TB, o stackOptions) *localstack.Stack {
 		Chain:           o.chain,
 		DaemonAddress:   o.daemon,
 		NextForkHeight:  o.nextFork,
+		NoKeyCache:      o.noKeyCache,
 		Logger:          zap.New(zapcore.NewTee(core, zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel)).Core())),
 	})
 	require.NoError(t, err, "start the local stack (make test installs monero and the Temporal CLI)")

@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func regtest(t *testing.T) *devstack.Chain {
+func regtest(t testing.TB) *devstack.Chain {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: runs a real monerod --regtest (drop -short to run it)")
@@ -81,7 +81,7 @@ func payeeAddresses(t *testing.T, c *devstack.Chain) (vendor, buyer string) {
 }
 
 // newPayee makes a fresh subaddress of the funder's wallet to pay a party at.
-func newPayee(t *testing.T, c *devstack.Chain) string {
+func newPayee(t testing.TB, c *devstack.Chain) string {
 	var res struct {
 		Address string `json:"address"`
 	}
