@@ -29,19 +29,12 @@ var errNothingToPay = errors.New("the escrow holds nothing a payout can spend, a
 func (e *escrowFlow) exactTurn(ctx workflow.Context, p *escrow.Payout) (done bool, err error) {
 	waitingSince := workflow.Now(ctx)
 	for !e.historyFull(ctx) {
-		if b := e.status.Blocked; b != nil {
-			if err := e.awaitRetry(ctx, b); err != nil || e.status.Blocked != nil {
-				return false, err
-			}
-		}
-		if p.Submitted {
-			deep, vanished, err := e.confirmPayout(ctx, p)
-			if err != nil || deep {
-				return deep, err
-			}
-			if !vanished {
-				return false, nil
-			}
+		switch step, err := e.followPayout(ctx, p); step {
+		case turnEnds:
+			return false, err
+		case turnDone:
+			return true, nil
+		case turnVanished:
 			workflow.GetLogger(ctx).Warn("payout vanished (failed, double spent or dropped); building it again, its hashes kept", "tx_hashes", p.TxHashes)
 			e.setAside(p)
 			p.Rebuilds++

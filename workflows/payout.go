@@ -94,19 +94,12 @@ func (e *escrowFlow) payoutTurn(ctx workflow.Context, p *escrow.Payout) (done bo
 		return e.exactTurn(ctx, p)
 	}
 	for !e.historyFull(ctx) {
-		if b := e.status.Blocked; b != nil {
-			if err := e.awaitRetry(ctx, b); err != nil || e.status.Blocked != nil {
-				return false, err // the back-off is not over: history check, then back here
-			}
-		}
-		if p.Submitted {
-			deep, vanished, err := e.confirmPayout(ctx, p)
-			if err != nil || deep {
-				return deep, err
-			}
-			if !vanished {
-				return false, nil
-			}
+		switch step, err := e.followPayout(ctx, p); step {
+		case turnEnds:
+			return false, err
+		case turnDone:
+			return true, nil
+		case turnVanished:
 			workflow.GetLogger(ctx).Warn("payout vanished (failed, double spent or dropped); building it again", "tx_hashes", p.TxHashes)
 			p.Submitted, p.TxHash, p.TxHashes, p.Confirmations = false, "", nil, 0
 			p.Rebuilds++
@@ -149,6 +142,39 @@ func (e *escrowFlow) retryStale(ctx workflow.Context, p *escrow.Payout, err erro
 	}
 	e.stale = 0
 	return false, nil
+}
+
+// turnStep is what a payout turn does after followPayout.
+type turnStep int
+
+const (
+	turnBuild    turnStep = iota // nothing out, nothing parked: build (or adopt) the payout
+	turnEnds                     // return (a back-off not over, a history check, an error)
+	turnDone                     // the payout is deep enough
+	turnVanished                 // the submitted payout failed or left the pool: build again
+)
+
+// followPayout waits out a parked payout's back-off, then follows a submitted one's
+// confirmations: what both payout turns do before building anything.
+func (e *escrowFlow) followPayout(ctx workflow.Context, p *escrow.Payout) (turnStep, error) {
+	if b := e.status.Blocked; b != nil {
+		if err := e.awaitRetry(ctx, b); err != nil || e.status.Blocked != nil {
+			return turnEnds, err // the back-off is not over: history check, then back here
+		}
+	}
+	if !p.Submitted {
+		return turnBuild, nil
+	}
+	deep, vanished, err := e.confirmPayout(ctx, p)
+	switch {
+	case err != nil:
+		return turnEnds, err
+	case deep:
+		return turnDone, nil
+	case vanished:
+		return turnVanished, nil
+	}
+	return turnEnds, nil
 }
 
 // adoptSubmitted recognises a payout that was signed and may have been sent before the
