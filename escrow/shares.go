@@ -45,6 +45,14 @@ func (c *Commission) Of(vendorAtomic uint64) uint64 {
 	return q
 }
 
+// Equal reports whether two commissions are the same term; none on both sides is.
+func (c *Commission) Equal(o *Commission) bool {
+	if c == nil || o == nil {
+		return c == o
+	}
+	return *c == *o
+}
+
 // validate checks a commission named in an escrow's input.
 func (c *Commission) validate(network moneroaddr.Network) error {
 	if c == nil {

@@ -82,16 +82,8 @@ func differingTerms(a, b escrow.EscrowInput) []string {
 	check("vendor_payout_address", a.VendorPayoutAddress == b.VendorPayoutAddress)
 	check("buyer_refund_address", a.BuyerRefundAddress == b.BuyerRefundAddress)
 	check("network", network(a) == network(b))
-	check("commission", sameCommission(a.Commission, b.Commission))
+	check("commission", a.Commission.Equal(b.Commission))
 	return diff
-}
-
-// sameCommission compares two commissions by value: none on both sides is the same term.
-func sameCommission(a, b *escrow.Commission) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return *a == *b
 }
 
 // network spells the default out, so "" and "mainnet" are the same terms.

@@ -54,13 +54,9 @@ func (e *escrowFlow) exactTurn(ctx workflow.Context, p *escrow.Payout) (done boo
 		case errors.Is(err, errNothingToPay):
 			return true, nil
 		}
-		if again, serr := e.retryStale(ctx, p, err); serr != nil || again {
-			if serr != nil {
-				return false, serr
-			}
-			continue
+		if err := e.retryOrPark(ctx, p, err); err != nil {
+			return false, err
 		}
-		e.park(ctx, err)
 	}
 	return false, nil
 }

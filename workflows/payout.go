@@ -120,15 +120,21 @@ func (e *escrowFlow) payoutTurn(ctx workflow.Context, p *escrow.Payout) (done bo
 				continue
 			}
 		}
-		if again, serr := e.retryStale(ctx, p, err); serr != nil || again {
-			if serr != nil {
-				return false, serr
-			}
-			continue
+		if err := e.retryOrPark(ctx, p, err); err != nil {
+			return false, err
 		}
-		e.park(ctx, err)
 	}
 	return false, nil
+}
+
+// retryOrPark syncs a payout whose multisig state went stale again, quietly, or parks it;
+// an error (the pause cancelled) ends the turn.
+func (e *escrowFlow) retryOrPark(ctx workflow.Context, p *escrow.Payout, err error) error {
+	again, serr := e.retryStale(ctx, p, err)
+	if serr == nil && !again {
+		e.park(ctx, err)
+	}
+	return serr
 }
 
 // retryStale syncs again, quietly after a poll's pause, when err is a stale multisig state

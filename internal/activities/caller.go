@@ -133,7 +133,7 @@ func decidedAs(p *escrow.Payout, in SignPayoutInput) bool {
 		return p.Division == nil && in.Division == nil && p.Address == in.Address
 	}
 	a, b := *p.Division, *in.Division
-	sameCut := (a.Commission == nil && b.Commission == nil) || (a.Commission != nil && b.Commission != nil && *a.Commission == *b.Commission)
+	sameCut := a.Commission.Equal(b.Commission)
 	a.Commission, b.Commission = nil, nil
 	return a == b && sameCut
 }

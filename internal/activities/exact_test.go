@@ -194,13 +194,13 @@ func TestABuildRefusesSpendableMoneyThatMoved(t *testing.T) {
 func TestHoldingsSortOutputsByWhatAPayoutCanDo(t *testing.T) {
 	const u = FallbackDustAtomic / 10 // amounts in tenths of the dust threshold
 	tw := newTestWallet(t)
-	tw.fake.answer(walletrpc.MethodGetTransfers, walletrpc.GetTransfersResult{
+	transfers := walletrpc.GetTransfersResult{
 		In: []walletrpc.Transfer{
 			{TxID: "pay", Height: 90}, {TxID: "young", Height: 99},
 			{TxID: "far", Height: 95, UnlockTime: 100_000}, {TxID: "soon", Height: 80, UnlockTime: 105},
 		},
 		Pool: []walletrpc.Transfer{{TxID: "pool", Amount: 70 * u}},
-	})
+	}
 	tw.fake.outputs(
 		walletrpc.Output{TxHash: "pay", Amount: 1000 * u, KeyImage: "k1", Unlocked: true},
 		walletrpc.Output{TxHash: "pay", Amount: 5 * u, KeyImage: "k2", Unlocked: true},
@@ -210,7 +210,7 @@ func TestHoldingsSortOutputsByWhatAPayoutCanDo(t *testing.T) {
 		walletrpc.Output{TxHash: "new", Amount: 60 * u, Unlocked: true},
 		walletrpc.Output{TxHash: "gone", Amount: 999 * u, Spent: true},
 	)
-	h, err := tw.w.holdings(t.Context(), 100)
+	h, err := tw.w.holdings(t.Context(), 100, transfers)
 	require.NoError(t, err)
 	assert.Equal(t, uint64(1000*u), h.SpendableAtomic)
 	assert.Equal(t, 1, h.SpendableOutputs)

@@ -72,18 +72,15 @@ func (w *Wallet) dustThreshold(ctx context.Context) (uint64, error) {
 	return t + t/dustMargin, nil
 }
 
-// holdings reads the open wallet's outputs and sorts them (the wallet must be refreshed).
-func (w *Wallet) holdings(ctx context.Context, height uint64) (Holdings, error) {
+// holdings reads the open wallet's outputs and sorts them, with the wallet's incoming and
+// pool transfers res (the wallet must be refreshed).
+func (w *Wallet) holdings(ctx context.Context, height uint64, res walletrpc.GetTransfersResult) (Holdings, error) {
 	out := Holdings{Height: height}
 	below, err := w.dustThreshold(ctx)
 	if err != nil {
 		return out, err
 	}
 	outs, err := w.rpc.IncomingTransfers(ctx, walletrpc.IncomingTransfersRequest{TransferType: walletrpc.IncomingAvailable})
-	if err != nil {
-		return out, err
-	}
-	res, err := w.rpc.GetTransfers(ctx, walletrpc.GetTransfersRequest{In: true, Pool: true})
 	if err != nil {
 		return out, err
 	}

@@ -200,13 +200,13 @@ func (w *Wallet) SpendableBalance(ctx context.Context, in WalletInput) (BalanceR
 			return err
 		}
 		out.UnlockedAtomic, out.TotalAtomic, out.ImportNeeded = b.UnlockedBalance, b.Balance, b.MultisigImportNeeded
-		// Only mined payments are in the balance, so "in" suffices, and every entry has
-		// its own height (the wallet height is never needed).
+		// Only mined payments are in the balance, so "in" suffices here; the pool is for the
+		// holdings.
 		h, err := w.rpc.GetHeight(ctx)
 		if err != nil {
 			return err
 		}
-		res, err := w.rpc.GetTransfers(ctx, walletrpc.GetTransfersRequest{In: true})
+		res, err := w.rpc.GetTransfers(ctx, walletrpc.GetTransfersRequest{In: true, Pool: true})
 		if err != nil {
 			return err
 		}
@@ -216,7 +216,7 @@ func (w *Wallet) SpendableBalance(ctx context.Context, in WalletInput) (BalanceR
 				out.TimeLockedAtomic += t.Amount
 			}
 		}
-		out.Holdings, err = w.holdings(ctx, h.Height)
+		out.Holdings, err = w.holdings(ctx, h.Height, res)
 		return err
 	})
 	if err != nil {
