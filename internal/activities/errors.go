@@ -14,6 +14,32 @@ func nonRetryable(typ string, err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), typ, err)
 }
 
+// expectedWait is the one place a step's error is marked benign: a step that stands back for
+// a setup, a setup that waits for a free instance, a payout that waits for its outputs to
+// unlock or sync. Each is normal operation, yet the SDK logs every failed attempt at error
+// level with a stack trace and counts it as a failure; benign ones it logs at debug and does
+// not count. Type, retryability and retry delay stay what the caller sets (the workflows and
+// retry policies match on them); only logging and metrics change.
+func expectedWait(msg, typ string, opts temporal.ApplicationErrorOptions) error {
+	opts.Category = temporal.ApplicationErrorCategoryBenign
+	return temporal.NewApplicationErrorWithOptions(msg, typ, opts)
+}
+
+// staleWait is nonRetryable(escrow.ErrTypeStale, err) for funds that are only not spendable
+// yet (locked, or their multisig info not imported): the workflow syncs again after a pause.
+func staleWait(err error) error {
+	return expectedWait(err.Error(), escrow.ErrTypeStale, temporal.ApplicationErrorOptions{NonRetryable: true, Cause: err})
+}
+
+// waitFor marks err, a step's wait for something that comes with time, benign with the
+// type, retryability and cause a plain error of its own would get: Temporal names a plain Go
+// error by its type (a wrapError for fmt.Errorf), so the failure the workflow sees, retry
+// policies included, is the one it saw before.
+func waitFor(err error) error {
+	f := temporal.GetDefaultFailureConverter().ErrorToFailure(err)
+	return expectedWait(err.Error(), f.GetApplicationFailureInfo().GetType(), temporal.ApplicationErrorOptions{Cause: errors.Unwrap(err)})
+}
+
 // classify turns a step's error into what Temporal should do with it: transport trouble and
 // "no wallet open" are retried; anything the wallet refused on its merits ends the setup.
 func classify(err error) error {
@@ -34,9 +60,9 @@ func classify(err error) error {
 }
 
 // surfaceAppError finds an ApplicationError inside err and returns one at the top, keeping
-// its type and retryability. Temporal reads only the top-level error: an ApplicationError
-// wrapped by fmt.Errorf reaches the workflow as a retryable "wrapError", so a refused payout
-// would be retried and a stale sync would not be recognised.
+// its type, retryability, retry delay and category. Temporal reads only the top-level
+// error: an ApplicationError wrapped by fmt.Errorf reaches the workflow as a retryable
+// "wrapError", so a refused payout would be retried and a stale sync would not be recognised.
 func surfaceAppError(err error) (error, bool) {
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) {
@@ -47,7 +73,9 @@ func surfaceAppError(err error) (error, bool) {
 	}
 	context := strings.TrimSuffix(err.Error(), appErr.Error())
 	return temporal.NewApplicationErrorWithOptions(context+appErr.Message(), appErr.Type(), temporal.ApplicationErrorOptions{
-		NonRetryable: appErr.NonRetryable(),
-		Cause:        appErr.Unwrap(),
+		NonRetryable:   appErr.NonRetryable(),
+		Cause:          appErr.Unwrap(),
+		NextRetryDelay: appErr.NextRetryDelay(),
+		Category:       appErr.Category(), // an expected wait stays benign when wrapped
 	}), true
 }

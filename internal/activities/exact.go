@@ -83,7 +83,13 @@ func (w *Wallet) freezeDust(ctx context.Context, in PayoutInput) error {
 		}
 	}
 	if spendable != in.SpendableAtomic {
-		return nonRetryable(escrow.ErrTypeStale, fmt.Errorf("%w: %d now, %d then", errSpendableMoved, spendable, in.SpendableAtomic))
+		moved := fmt.Errorf("%w: %d now, %d then", errSpendableMoved, spendable, in.SpendableAtomic)
+		if spendable > in.SpendableAtomic {
+			// Outputs unlocked, synced or arrived since the check: a wait for the next sync.
+			// Fewer is not: something spent the escrow's money or a reorg took it back.
+			return staleWait(moved)
+		}
+		return nonRetryable(escrow.ErrTypeStale, moved)
 	}
 	return nil
 }

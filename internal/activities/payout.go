@@ -233,14 +233,15 @@ func classifyPayout(err error) error {
 		return appErr
 	}
 	if walletrpc.IsNoUnlockedBalance(err) {
-		return nonRetryable(escrow.ErrTypeStale, err) // not imported yet, or still locked: sync again later
+		// Not imported yet, or still locked: the workflow syncs again later; a wait, not a fault.
+		return staleWait(err)
 	}
 	if code, ok := walletrpc.Code(err); ok {
 		switch code {
 		case walletrpc.CodeTxNotPossible, walletrpc.CodeMultisigSignature, walletrpc.CodeBadMultisigTxData:
 			return nonRetryable(escrow.ErrTypeStale, err)
 		case walletrpc.CodeNotEnoughUnlockedMoney:
-			return err
+			return waitFor(err) // still locked: a retry after the next blocks spends it
 		case walletrpc.CodeMultisigSubmission:
 			// 0.18.0.0 answers a daemon outage with -36 on submit_multisig: retry. A real
 			// double spend also gets -36; PayoutStatus reports it as Failed.

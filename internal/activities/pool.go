@@ -125,6 +125,7 @@ func (p *Pool) AssignWalletRPCs(ctx context.Context, in AssignInput) (escrow.Ass
 	mine := &lease{escrowID: in.EscrowID, expires: now.Add(p.ttl)}
 	start := int(p.next.Add(1) - 1)
 	var got []int
+	down := 0
 	for k := 0; k < len(p.instances) && len(got) < need; k++ {
 		i := (start + k) % len(p.instances)
 		cur := p.leases[i].Load()
@@ -132,6 +133,7 @@ func (p *Pool) AssignWalletRPCs(ctx context.Context, in AssignInput) (escrow.Ass
 			continue
 		}
 		if p.healthy != nil && !p.healthy(p.instances[i]) {
+			down++
 			continue
 		}
 		if p.leases[i].CompareAndSwap(cur, mine) {
@@ -143,9 +145,12 @@ func (p *Pool) AssignWalletRPCs(ctx context.Context, in AssignInput) (escrow.Ass
 			p.leases[i].CompareAndSwap(mine, nil)
 		}
 		p.addWaiter(in.EscrowID)
-		return escrow.Assignment{}, temporal.NewApplicationError(
-			fmt.Sprintf("no capacity: %d of %d wallet-rpc instances are busy with other setups or down", len(p.instances)-len(got), len(p.instances)),
-			escrow.ErrTypeNoCapacity)
+		msg := fmt.Sprintf("no capacity: %d of %d wallet-rpc instances are busy with other setups or down", len(p.instances)-len(got), len(p.instances))
+		if down > 0 {
+			// A dead instance is a fault an operator should see in the failure counts.
+			return escrow.Assignment{}, temporal.NewApplicationError(msg, escrow.ErrTypeNoCapacity)
+		}
+		return escrow.Assignment{}, expectedWait(msg, escrow.ErrTypeNoCapacity, temporal.ApplicationErrorOptions{})
 	}
 	p.dropWaiter(in.EscrowID)
 	return p.assignment(got), nil
@@ -162,7 +167,8 @@ func (p *Pool) assignShared(ctx context.Context, in AssignInput) (escrow.Assignm
 	case err != nil:
 		return escrow.Assignment{}, fmt.Errorf("place escrow %s: %w", in.EscrowID, err)
 	case len(placed) == 0:
-		return escrow.Assignment{}, temporal.NewApplicationError("no capacity: every live wallet-rpc instance is busy with another setup", escrow.ErrTypeNoCapacity)
+		// Only a wait: the live instances are busy (no live instance at all is not, above).
+		return escrow.Assignment{}, expectedWait("no capacity: every live wallet-rpc instance is busy with another setup", escrow.ErrTypeNoCapacity, temporal.ApplicationErrorOptions{})
 	}
 	pick := func(r int) store.Placed { return placed[r%len(placed)] }
 	return escrow.Assignment{

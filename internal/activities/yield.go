@@ -62,7 +62,7 @@ func (w *Wallet) yieldToSetup(ctx context.Context, escrowID string, kind yieldKi
 	if want {
 		delay = payoutYieldDelay
 	}
-	return temporal.NewApplicationErrorWithOptions(
+	return expectedWait(
 		fmt.Sprintf("wallet-rpc %s is busy with the setup of escrow %s; standing back (attempt %d)", w.instance, holder, info.Attempt),
 		escrow.ErrTypeInstanceBusy, temporal.ApplicationErrorOptions{NextRetryDelay: delay})
 }
