@@ -35,7 +35,8 @@ type ServerOptions struct {
 	// AllowedOrigins are the exact browser origins (scheme://host[:port]) allowed to call,
 	// e.g. "http://127.0.0.1:8233" for the dev server's Web UI.
 	AllowedOrigins []string
-	// Token, if set, must arrive as "Authorization: Bearer <token>".
+	// Token, if set, must arrive as "Authorization: Bearer <token>" or, from a browser on an
+	// allowed origin, as the session cookie that GET and POST /login give for it.
 	Token string
 	// MaxBodyBytes caps a request body; zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
@@ -48,13 +49,17 @@ type handler struct {
 	namespace string
 	origins   map[string]bool
 	token     *[sha256.Size]byte
+	cookieKey []byte // HMAC key of the session cookie: the token itself
+	limiter   *loginLimiter
+	now       func() time.Time
 	maxBody   int64
 	log       *zap.Logger
 }
 
 // NewHandler serves the Temporal codec server protocol (POST /encode and POST /decode with
-// a protojson {"payloads":[...]} body) for one namespace, plus CORS preflight for the
-// allowed origins. Mount it at the root, or under a prefix with http.StripPrefix.
+// a protojson {"payloads":[...]} body) for one namespace, CORS preflight for the allowed
+// origins and, with a token, the /login and /logout pages of the session cookie. Mount it
+// at the root, or under a prefix with http.StripPrefix.
 func NewHandler(k *keyring.Keyring, o ServerOptions) (http.Handler, error) {
 	if k == nil {
 		return nil, errors.New("codec: handler needs a keyring")
@@ -69,6 +74,8 @@ func NewHandler(k *keyring.Keyring, o ServerOptions) (http.Handler, error) {
 		codec:     newDisplayCodec(k),
 		namespace: o.Namespace,
 		origins:   make(map[string]bool, len(o.AllowedOrigins)),
+		limiter:   newLoginLimiter(loginBurst, loginRefill),
+		now:       time.Now,
 		maxBody:   o.MaxBodyBytes,
 		log:       o.Logger,
 	}
@@ -88,6 +95,7 @@ func NewHandler(k *keyring.Keyring, o ServerOptions) (http.Handler, error) {
 	if o.Token != "" {
 		sum := sha256.Sum256([]byte(o.Token))
 		h.token = &sum
+		h.cookieKey = []byte(o.Token)
 	}
 	return h, nil
 }
@@ -134,17 +142,25 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (int, string) {
 		op = h.codec.Encode
 	case "/decode":
 		op = h.codec.Decode
+	case "/login":
+		return h.login(w, r)
+	case "/logout":
+		return h.logout(w, r)
 	default:
-		return fail(w, http.StatusNotFound, "no such endpoint: use /encode or /decode")
+		return fail(w, http.StatusNotFound, "no such endpoint: use /encode, /decode, /login or /logout")
 	}
 
+	// Vary: the answer's CORS headers depend on Origin, so no cache may reuse it for another.
 	w.Header().Add("Vary", "Origin")
-	if origin := r.Header.Get("Origin"); origin != "" {
+	origin := r.Header.Get("Origin")
+	if origin != "" {
 		// A disallowed origin is refused outright rather than merely left unable to read
 		// the answer: this also stops DNS-rebinding pages posing as same-origin.
 		if !h.origins[strings.ToLower(origin)] {
 			return fail(w, http.StatusForbidden, "origin not allowed")
 		}
+		// The origin itself, never "*": browsers drop a credentialed answer (the UI's fetch
+		// with credentials: 'include') unless it names the origin and allows credentials.
 		w.Header().Set("Access-Control-Allow-Origin", origin)
 		w.Header().Set("Access-Control-Allow-Credentials", "true")
 	}
@@ -159,9 +175,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (int, string) {
 		return fail(w, http.StatusMethodNotAllowed, "method not allowed: use POST")
 	}
 
-	if !h.authorized(r) {
+	if !h.authorized(r, origin != "") {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="codec"`)
-		return fail(w, http.StatusUnauthorized, "missing or wrong bearer token")
+		return fail(w, http.StatusUnauthorized, "missing or wrong bearer token or session cookie (sign in at /login)")
 	}
 	switch ns := r.Header.Get("X-Namespace"); {
 	case ns == "":
@@ -226,16 +242,28 @@ func (h *handler) preflight(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (h *handler) authorized(r *http.Request) bool {
+// authorized accepts the bearer token, or the session cookie on a request from an allowed
+// origin (checked by the caller): a cookie is only ever sent by a browser, and a browser
+// always names the origin of a cross-origin POST, so a cookie without one is not the UI's.
+// A wrong bearer does not hide a good cookie: the UI may forward its own OIDC token.
+func (h *handler) authorized(r *http.Request, allowedOrigin bool) bool {
 	if h.token == nil {
 		return true
 	}
-	scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
+	if scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok &&
+		strings.EqualFold(scheme, "Bearer") && h.tokenMatches(strings.TrimSpace(cred)) {
+		return true
+	}
+	return allowedOrigin && h.validCookie(r)
+}
+
+// tokenMatches compares in constant time; hashing first makes it constant-time in the
+// token's length as well.
+func (h *handler) tokenMatches(cred string) bool {
+	if h.token == nil {
 		return false
 	}
-	// Hashing first makes the comparison constant-time in the token's length as well.
-	sum := sha256.Sum256([]byte(strings.TrimSpace(cred)))
+	sum := sha256.Sum256([]byte(cred))
 	return subtle.ConstantTimeCompare(sum[:], h.token[:]) == 1
 }
 

@@ -6,7 +6,12 @@
 //	temporal workflow show -w escrow-ID --codec-endpoint http://127.0.0.1:8089 \
 //	    --codec-auth "Bearer $XMR_ESCROW_CODEC_TOKEN"
 //
-// Environment: XMR_ESCROW_KEYS (required), XMR_ESCROW_CODEC_TOKEN (optional bearer token),
+// With a token, a browser signs in once at http://127.0.0.1:8089/login (paste the token);
+// the session cookie it gets lets the Web UI decode when the UI sends credentials
+// (TEMPORAL_CODEC_INCLUDE_CREDENTIALS=true).
+//
+// Environment: XMR_ESCROW_KEYS (required), XMR_ESCROW_CODEC_TOKEN (bearer token and /login
+// secret; required unless listening on loopback, at least 32 characters),
 // TEMPORAL_NAMESPACE, XMR_ESCROW_LOG_LEVEL, XMR_ESCROW_LOG_FORMAT.
 package main
 
@@ -27,8 +32,12 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/keyring"
 )
 
-// EnvToken holds the bearer token clients must present; unset means no token is required.
+// EnvToken holds the token clients must present; unset is allowed on loopback only.
 const EnvToken = "XMR_ESCROW_CODEC_TOKEN"
+
+// MinTokenLen is the shortest token accepted: /login is rate limited only per replica, so
+// the token itself must be beyond guessing (`openssl rand -hex 32` gives 64 characters).
+const MinTokenLen = 32
 
 // defaultOrigins are the dev server's Web UI as reached by either loopback name: browsers
 // send whichever host the operator typed.
@@ -82,6 +91,9 @@ func run() error {
 		return err
 	}
 	token := os.Getenv(EnvToken)
+	if err := checkToken(token, nil); err != nil {
+		return err
+	}
 	h, err := codec.NewHandler(k, codec.ServerOptions{
 		Namespace:      *namespace,
 		AllowedOrigins: allowed,
@@ -96,10 +108,11 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
 	}
-	if !isLoopback(ln.Addr()) && token == "" {
-		// Anyone who can reach this port can decrypt every payload of the namespace.
-		z.Warn("codec server reachable beyond loopback without a token; set "+EnvToken,
-			zap.Stringer("addr", ln.Addr()))
+	// Decided on the address actually bound, so a host name that resolves beyond loopback
+	// is caught too.
+	if err := checkToken(token, ln.Addr()); err != nil {
+		_ = ln.Close()
+		return err
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -113,6 +126,11 @@ func run() error {
 		zap.Bool("token_required", token != ""),
 		zap.String("hint", "temporal server start-dev --ui-codec-endpoint http://"+ln.Addr().String()),
 	)
+	if token != "" {
+		// The address as a browser on this host reaches it; behind a port mapping, that port.
+		z.Info("each browser signs in once at /login with the token",
+			zap.String("login", "http://127.0.0.1:"+portOf(ln.Addr())+"/login"))
+	}
 	if err := codec.Serve(ctx, ln, h); err != nil {
 		return err
 	}
@@ -120,7 +138,39 @@ func run() error {
 	return nil
 }
 
+// checkToken refuses a token too short or still the env.example placeholder and, once the
+// listener is bound (addr non-nil), a missing token beyond loopback: anyone who reaches the
+// port could then decrypt every payload of the namespace.
+func checkToken(token string, addr net.Addr) error {
+	const howTo = "make one with `openssl rand -hex 32` and set it in " + EnvToken
+	switch {
+	case token == "" && addr != nil && !isLoopback(addr):
+		return fmt.Errorf("listening on %s, beyond loopback, needs a token: %s", addr, howTo)
+	case token == "":
+		return nil
+	case strings.Contains(token, "REPLACE_ME"):
+		return fmt.Errorf("%s is still the placeholder from deploy/env.example: %s", EnvToken, howTo)
+	case len(token) < MinTokenLen:
+		return fmt.Errorf("%s has %d characters, fewer than %d: %s", EnvToken, len(token), MinTokenLen, howTo)
+	}
+	for _, c := range token {
+		// It travels in an Authorization header and a form field; a stray space or newline
+		// from the env file would make it impossible to present.
+		if c <= ' ' || c > '~' {
+			return fmt.Errorf("%s contains spaces or characters other than printable ASCII: %s", EnvToken, howTo)
+		}
+	}
+	return nil
+}
+
 func isLoopback(a net.Addr) bool {
 	tcp, ok := a.(*net.TCPAddr)
 	return ok && tcp.IP.IsLoopback()
+}
+
+func portOf(a net.Addr) string {
+	if tcp, ok := a.(*net.TCPAddr); ok {
+		return fmt.Sprint(tcp.Port)
+	}
+	return "8089"
 }
