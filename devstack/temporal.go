@@ -16,11 +16,15 @@ import (
 	"time"
 
 	"go.temporal.io/api/enums/v1"
+	namespacepb "go.temporal.io/api/namespace/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
+	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/internal/searchattr"
 	"github.com/xmr-escrow/xmr-escrow/internal/walletproc"
 )
 
@@ -97,7 +101,8 @@ type Temporal struct {
 
 // StartTemporal starts `temporal server start-dev` on 127.0.0.1 with all its
 // ports chosen by us and waits, up to 120 s, until the frontend is healthy, the
-// namespace exists and the search attributes are registered.
+// namespace exists with a retention of at least escrow.MinRetention (what the worker's
+// namespace check wants) and the search attributes are registered.
 //
 // It is not the SDK's testsuite.StartDevServer with ExistingPath and
 // ExtraArgs. Flags are not the reason: ExtraArgs could carry --http-port,
@@ -115,10 +120,10 @@ type Temporal struct {
 //     (SIGTERM to the group, then SIGKILL after temporalStopGrace).
 //   - Readiness. The SDK waits only until client.Dial succeeds, and goes on
 //     polling for up to 60 s after the server has already exited. waitReady
-//     also checks health, that the namespace exists, that the search
-//     attributes are there with the right types (adding those that a db
-//     file from an older run lacks) and that the Web UI answers. It gives up
-//     as soon as the process exits.
+//     also checks health, that the namespace exists (raising its retention),
+//     that the search attributes are there with the right types (adding those
+//     that a db file from an older run lacks) and that the Web UI answers. It
+//     gives up as soon as the process exits.
 //   - Ports. The SDK picks a missing frontend port with its own
 //     listen(":0") helper and never retries. StartTemporal picks every port
 //     left to it with FreePort, which coordinates with other processes, and
@@ -288,8 +293,20 @@ func (t *Temporal) probe(ctx context.Context, attrs map[string]string) error {
 	if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
 		return fmt.Errorf("check health: %w", err)
 	}
-	if _, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: t.Namespace}); err != nil {
+	ns, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: t.Namespace})
+	if err != nil {
 		return fmt.Errorf("describe namespace %q: %w", t.Namespace, err)
+	}
+	// start-dev creates namespaces with a 24 h retention (and has no flag for it), shorter
+	// than the worker's namespace check accepts: raise it as a bootstrapped cluster has it.
+	if have := ns.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration(); have < escrow.MinRetention {
+		if _, err := c.WorkflowService().UpdateNamespace(ctx, &workflowservice.UpdateNamespaceRequest{
+			Namespace: t.Namespace,
+			Config:    &namespacepb.NamespaceConfig{WorkflowExecutionRetentionTtl: durationpb.New(escrow.MinRetention)},
+		}); err != nil {
+			return fmt.Errorf("raise the retention of namespace %q: %w", t.Namespace, err)
+		}
+		return fmt.Errorf("retention of namespace %q raised from %s to %s; checking again", t.Namespace, have, escrow.MinRetention)
 	}
 	if len(attrs) > 0 {
 		resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: t.Namespace})
@@ -301,10 +318,10 @@ func (t *Temporal) probe(ctx context.Context, attrs map[string]string) error {
 			got, ok := resp.GetCustomAttributes()[name]
 			if !ok {
 				// A database from an older run keeps its old set: add what is new.
-				missing[name] = indexedType(typ)
+				missing[name] = searchattr.Parse(typ)
 				continue
 			}
-			if !sameIndexedType(got, typ) {
+			if !searchattr.Same(got, typ) {
 				return fmt.Errorf("search attribute %q has type %s, want %s (a reused db file keeps old types)", name, got, typ)
 			}
 		}
@@ -331,25 +348,6 @@ func (t *Temporal) probe(ctx context.Context, attrs map[string]string) error {
 		_ = resp.Body.Close()
 	}
 	return nil
-}
-
-// indexedType parses the flag spelling of a search attribute type ("Keyword", "Int").
-func indexedType(s string) enums.IndexedValueType {
-	for v := range enums.IndexedValueType_name {
-		if sameIndexedType(enums.IndexedValueType(v), s) {
-			return enums.IndexedValueType(v)
-		}
-	}
-	return enums.INDEXED_VALUE_TYPE_UNSPECIFIED
-}
-
-// sameIndexedType compares a server type (INDEXED_VALUE_TYPE_KEYWORD_LIST)
-// with the flag spelling (KeywordList), case-insensitively.
-func sameIndexedType(got enums.IndexedValueType, want string) bool {
-	norm := func(s string) string {
-		return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(s, "INDEXED_VALUE_TYPE_"), "_", ""))
-	}
-	return norm(got.String()) == norm(want)
 }
 
 // Stop shuts the server down (SIGTERM, then SIGKILL after 30 s). The db file stays.

@@ -24,7 +24,8 @@ import "time"
 // vendor to ship (or refund) with no timer, a dispute past its escalation is only flagged and
 // waits for the arbiter, a parked payout waits for an operator (retry-payout,
 // restore-wallet), and resume-watch runs as long as the operator says. An escrow that stays
-// in them longer than the slack above loses the oldest runs of its history before it closes
-// (docs/operations.md, "Namespace retention"); escrows given longer Timing need a longer
-// retention too. The compose stack's 720h (30 days) is below this bound.
+// in them for long loses the oldest runs of its history before it closes
+// (docs/operations.md, "The namespace check"); escrows given longer Timing need a longer
+// retention too. 720h (30 days), which the compose stack's auto-setup gave the namespace, is
+// below this bound: temporal-bootstrap raises a shorter retention to it.
 const MinRetention = 32 * 24 * time.Hour

@@ -170,6 +170,10 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}); err != nil {
 		return nil, err
 	}
+	// As cmd/worker does: the namespace must be ready for escrows.
+	if err = worker.CheckNamespace(ctx, s.Client, worker.NamespaceCheck{Namespace: s.Temporal.Namespace, Keys: s.Keys, Logger: o.Logger}); err != nil {
+		return nil, err
+	}
 	go s.Metrics.CountEscrows(s.background, s.Client, 5*time.Second)
 	s.Starter = starter.New(s.Client, s.Store, starter.WithDataConverter(codec.DataConverter(s.Keys)))
 	secret := o.WalletSecret

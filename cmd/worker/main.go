@@ -200,6 +200,12 @@ func run() error {
 		return err
 	}
 	defer c.Close()
+	// Before any queue is polled: a namespace the escrows would fail in later (search
+	// attributes missing, a retention shorter than an escrow's life, payload keys that cannot
+	// read its escrows) is refused with the commands that fix it.
+	if err := worker.CheckNamespace(ctx, c, worker.NamespaceCheck{Namespace: cfg.Namespace, Keys: keys, WalletsOnly: cfg.WalletsOnly, Logger: z}); err != nil {
+		return err
+	}
 	if cfg.Metrics != nil && !cfg.WalletsOnly {
 		go cfg.Metrics.CountEscrows(ctx, c, 30*time.Second)
 	}
