@@ -72,6 +72,10 @@ type Options struct {
 	MetricsPort int
 	// NextForkHeight is the worker's setting for the next hard fork's height (0: none).
 	NextForkHeight uint64
+	// TemporalTLS is the client's TLS when the stack's Temporal serves TLS or mTLS; the zero
+	// value (plaintext) suits the dev server. TEMPORAL_* variables and profiles never apply:
+	// a developer's settings for another cluster must not reach the stack's own.
+	TemporalTLS temporalclient.TLS
 }
 
 // Stack is a running local stack.
@@ -166,7 +170,8 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	if s.Client, err = temporalclient.Dial(ctx, temporalclient.Options{
-		HostPort: s.Temporal.HostPort, Namespace: s.Temporal.Namespace, Logger: o.Logger, Keys: s.Keys, MetricsHandler: s.Metrics.SDK,
+		HostPort: s.Temporal.HostPort, Namespace: s.Temporal.Namespace, TLS: o.TemporalTLS, IgnoreEnvironment: true,
+		Logger: o.Logger, Keys: s.Keys, MetricsHandler: s.Metrics.SDK,
 	}); err != nil {
 		return nil, err
 	}

@@ -7,7 +7,10 @@
 //	starter list [-status S] [-phase P] [-round N]
 //	starter ship|confirm|refund|dispute|resolve|cancel ESCROW_ID -role R -actor USER [...]
 //
-// Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, XMR_ESCROW_KEYS, XMR_ESCROW_DATABASE_URL.
+// Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS,
+// TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH,
+// TEMPORAL_TLS_SERVER_NAME, TEMPORAL_API_KEY, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE (package
+// temporalclient), XMR_ESCROW_KEYS, XMR_ESCROW_DATABASE_URL.
 package main
 
 import (
@@ -29,7 +32,8 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
-const usage = `usage: starter [-address host:port] [-namespace ns] [-database URL] COMMAND ...
+const usage = `usage: starter [-address host:port] [-namespace ns] [-database URL] [TLS flags] COMMAND ...
+  TLS flags: [-tls-ca FILE] [-tls-cert FILE -tls-key FILE] [-tls-server-name NAME] [-api-key-file FILE] [-profile NAME]
   setup ESCROW_ID -order O -buyer B -vendor V -arbiter A -amount PICONERO -vendor-address ADDR -buyer-address ADDR [-purge-delay 10s] [-wait]
   status ESCROW_ID
   wait ESCROW_ID                                             until the run ends: the final status plus the late-money watch (7 days)
@@ -63,8 +67,10 @@ func main() {
 
 func run(args []string) error {
 	global := flag.NewFlagSet("starter", flag.ContinueOnError)
-	address := global.String("address", "", "Temporal frontend host:port (default $TEMPORAL_ADDRESS or "+temporalclient.DefaultHostPort+")")
-	namespace := global.String("namespace", "", "Temporal namespace (default $TEMPORAL_NAMESPACE or default)")
+	var conn temporalclient.Options
+	global.StringVar(&conn.HostPort, "address", "", "Temporal frontend host:port (default $TEMPORAL_ADDRESS, the profile, or "+temporalclient.DefaultHostPort+")")
+	global.StringVar(&conn.Namespace, "namespace", "", "Temporal namespace (default $TEMPORAL_NAMESPACE, the profile, or "+temporalclient.DefaultNamespace+")")
+	conn.RegisterFlags(global)
 	dsn := global.String("database", store.DSNFromEnv(), "PostgreSQL URL of the projection, for get and list ($"+store.EnvDSN+")")
 	if err := global.Parse(args); err != nil {
 		return err
@@ -79,7 +85,8 @@ func run(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	c, err := temporalclient.Dial(ctx, temporalclient.Options{HostPort: *address, Namespace: *namespace, Keys: keys})
+	conn.Keys = keys
+	c, err := temporalclient.Dial(ctx, conn)
 	if err != nil {
 		return err
 	}

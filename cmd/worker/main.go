@@ -3,10 +3,13 @@
 //
 //	worker --wallet-rpc name=rpc-1,url=http://127.0.0.1:18083,dir=/var/lib/xmr-escrow/rpc-1 ...
 //
-// Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, XMR_ESCROW_WALLET_RPCS,
-// XMR_ESCROW_WALLET_SECRET (or _FILE), XMR_ESCROW_KEYS, XMR_ESCROW_DATABASE_URL,
-// XMR_ESCROW_METRICS_LISTEN, XMR_ESCROW_LOG_LEVEL, XMR_ESCROW_LOG_FORMAT,
-// XMR_ESCROW_TAKEOVER_WAIT.
+// Environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS,
+// TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH,
+// TEMPORAL_TLS_SERVER_NAME, TEMPORAL_API_KEY, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE (package
+// temporalclient; flags --tls-ca, --tls-cert, --tls-key, --tls-server-name, --api-key-file,
+// --profile), XMR_ESCROW_WALLET_RPCS, XMR_ESCROW_WALLET_SECRET (or _FILE), XMR_ESCROW_KEYS,
+// XMR_ESCROW_DATABASE_URL, XMR_ESCROW_METRICS_LISTEN, XMR_ESCROW_LOG_LEVEL,
+// XMR_ESCROW_LOG_FORMAT, XMR_ESCROW_TAKEOVER_WAIT.
 package main
 
 import (
@@ -67,8 +70,7 @@ func main() {
 func run() error {
 	var (
 		rpcs        specs
-		address     = flag.String("address", "", "Temporal frontend host:port (default $TEMPORAL_ADDRESS or "+temporalclient.DefaultHostPort+")")
-		namespace   = flag.String("namespace", "", "Temporal namespace (default $TEMPORAL_NAMESPACE or default)")
+		conn        temporalclient.Options
 		configPath  = flag.String("config", "", "JSON config file with the wallet-rpc instances")
 		walletsOnly = flag.Bool("wallets-only", false, "serve only the wallet-rpc task queues (a participant's own worker)")
 		dsn         = flag.String("database", store.DSNFromEnv(), "PostgreSQL URL of the escrow projection ($"+store.EnvDSN+")")
@@ -86,6 +88,9 @@ func run() error {
 		nextFork    = flag.String("next-fork-height", os.Getenv(worker.EnvNextForkHeight), "the next hard fork's height: new escrows that could run past it are refused (docs/operations.md, \"Before a hard fork\"); default $"+worker.EnvNextForkHeight+", else monerod's schedule")
 	)
 	flag.Var(&rpcs, "wallet-rpc", "a wallet-rpc instance: name=N,url=U,dir=D[,user=U,password-file=F] (repeatable)")
+	flag.StringVar(&conn.HostPort, "address", "", "Temporal frontend host:port (default $TEMPORAL_ADDRESS, the profile, or "+temporalclient.DefaultHostPort+")")
+	flag.StringVar(&conn.Namespace, "namespace", "", "Temporal namespace (default $TEMPORAL_NAMESPACE, the profile, or "+temporalclient.DefaultNamespace+")")
+	conn.RegisterFlags(flag.CommandLine)
 	flag.Parse()
 
 	z, err := logging.NewFromEnv()
@@ -115,9 +120,9 @@ func run() error {
 			return fmt.Errorf("--next-fork-height %q is not a block height: %w", *nextFork, err)
 		}
 	}
-	if cfg.Namespace = *namespace; cfg.Namespace == "" {
-		cfg.Namespace = os.Getenv("TEMPORAL_NAMESPACE")
-	}
+	// The block watcher's namespace is the one the client dials, profile included.
+	conn = conn.FromEnv()
+	cfg.Namespace = conn.Namespace
 	if *hostName != "" {
 		cfg.Host = *hostName
 	}
@@ -195,7 +200,8 @@ func run() error {
 		}()
 		z.Info("serving metrics", zap.String("url", "http://"+ln.Addr().String()+"/metrics"))
 	}
-	c, err := temporalclient.Dial(ctx, temporalclient.Options{HostPort: *address, Namespace: *namespace, Logger: z, Keys: keys, MetricsHandler: sdkMetrics})
+	conn.Logger, conn.Keys, conn.MetricsHandler = z, keys, sdkMetrics
+	c, err := temporalclient.Dial(ctx, conn)
 	if err != nil {
 		return err
 	}
