@@ -18,7 +18,6 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
-	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/internal/activities"
 	"github.com/xmr-escrow/xmr-escrow/internal/walletproc"
 )
@@ -249,50 +248,8 @@ func TestComposeVariablesDocumented(t *testing.T) {
 	}
 }
 
-// TestComposeSearchAttributes: the one-shot admin service registers exactly the workflow's
-// search attributes, with their types.
-func TestComposeSearchAttributes(t *testing.T) {
-	c := loadCompose(t)
-	re := regexp.MustCompile(`--name[ =]+(\S+)\s+(?:\\\s+)?--type[ =]+(\S+)`)
-	var registrar string
-	got := map[string]string{}
-	for _, name := range sortedKeys(c.Services) {
-		s := c.Services[name]
-		script := strings.Join(append(s.Entrypoint, s.Command...), " ")
-		if !strings.Contains(script, "search-attribute create") {
-			continue
-		}
-		if registrar != "" {
-			t.Errorf("both %s and %s register search attributes", registrar, name)
-		}
-		registrar = name
-		if !slices.ContainsFunc(s.DependsOn.Names(), func(d string) bool { return d == "temporal" }) {
-			t.Errorf("%s registers search attributes but does not wait for the temporal service", name)
-		}
-		for _, m := range re.FindAllStringSubmatch(script, -1) {
-			got[m[1]] = m[2]
-		}
-	}
-	if registrar == "" {
-		t.Fatal("no service runs `temporal operator search-attribute create`")
-	}
-	for name, typ := range escrow.SearchAttributeTypes {
-		if got[name] != typ {
-			t.Errorf("%s registers %s as %q, escrow.SearchAttributeTypes says %q", registrar, name, got[name], typ)
-		}
-	}
-	for name := range got {
-		if _, ok := escrow.SearchAttributeTypes[name]; !ok {
-			t.Errorf("%s registers %s, which escrow.SearchAttributeTypes does not have", registrar, name)
-		}
-	}
-	if d := c.Services["worker"].DependsOn[registrar]; d != "service_completed_successfully" {
-		t.Errorf("the worker starts before %s has registered the search attributes (depends_on condition %q)", registrar, d)
-	}
-}
-
 // TestComposeFilesExist: build contexts, Dockerfiles, the files they COPY from the context,
-// bind-mounted host paths, and Temporal's dynamic config file.
+// and bind-mounted host paths (the Temporal config's own: deploy/cluster_test.go).
 func TestComposeFilesExist(t *testing.T) {
 	c := loadCompose(t)
 	base := filepath.Dir(composePath)
@@ -325,35 +282,6 @@ func TestComposeFilesExist(t *testing.T) {
 		}
 	}
 
-	tmp := c.Services["temporal"]
-	dc := tmp.Environment["DYNAMIC_CONFIG_FILE_PATH"]
-	if dc == "" {
-		t.Fatal("the temporal service sets no DYNAMIC_CONFIG_FILE_PATH")
-	}
-	target := filepath.Join("/etc/temporal", dc) // relative paths are from the server's home
-	if filepath.IsAbs(dc) {
-		target = dc
-	}
-	found := false
-	for _, v := range tmp.Volumes {
-		parts := strings.Split(v, ":")
-		if len(parts) < 2 || !strings.HasPrefix(target, parts[1]+"/") {
-			continue
-		}
-		found = true
-		host := filepath.Join(base, parts[0], strings.TrimPrefix(target, parts[1]+"/"))
-		var doc map[string][]struct {
-			Value any `yaml:"value"`
-		}
-		if err := yaml.Unmarshal([]byte(readFile(t, host)), &doc); err != nil {
-			t.Errorf("dynamic config %s: %v", host, err)
-		} else if len(doc) == 0 {
-			t.Errorf("dynamic config %s is empty", host)
-		}
-	}
-	if !found {
-		t.Errorf("the temporal service mounts nothing at %s (DYNAMIC_CONFIG_FILE_PATH)", filepath.Dir(target))
-	}
 }
 
 // TestComposeWorkerSpawnsItsWalletRPCs: production launches monero-wallet-rpc as the tests
@@ -452,6 +380,7 @@ type service struct {
 	Volumes     []string    `yaml:"volumes"`
 	Tmpfs       command     `yaml:"tmpfs"`
 	DependsOn   dependsOn   `yaml:"depends_on"`
+	Networks    command     `yaml:"networks"`
 }
 
 // build is `build: DIR` or `build: {context, dockerfile}`.

@@ -4,11 +4,13 @@
 # set DOCKER_BUILDKIT=1 COMPOSE_DOCKER_CLI_BUILD=1):
 #
 #   docker build -f deploy/worker.Dockerfile --target monero -t xmr-escrow/monero:0.18.5.3 .
+#   docker build -f deploy/worker.Dockerfile --target temporal-bootstrap -t xmr-escrow/temporal-bootstrap:local .
 #   docker build -f deploy/worker.Dockerfile -t xmr-escrow/worker:local .
 #
 # - `monero`: Debian's monerod and monero-wallet-rpc, the very build the tests run (the compose
 #   file's monerod);
-# - the last stage, on top of it: the worker, the codec server and the starter CLI
+# - `temporal-bootstrap`: prepares the Temporal cluster's databases and namespace;
+# - the last stage, on top of `monero`: the worker, the codec server and the starter CLI
 #   (cmd/worker, cmd/codec-server, cmd/starter). The worker starts and supervises its own
 #   wallet-rpcs (--spawn-wallet-rpcs, internal/walletproc), as the tests do, so the key cache,
 #   the ownership lock and the supervisor apply in production too (docs/operations.md,
@@ -28,7 +30,16 @@ RUN --mount=type=bind,source=go.mod,target=go.mod \
 RUN --mount=type=bind,target=. \
     --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
-    go build -buildvcs=false -ldflags="-s -w" -o /out/ ./cmd/worker ./cmd/codec-server ./cmd/starter
+    go build -buildvcs=false -ldflags="-s -w" -o /out/ ./cmd/worker ./cmd/codec-server ./cmd/starter ./cmd/temporal-bootstrap
+
+# The compose stack's one-shot Temporal jobs (temporal-schema, temporal-namespace): our
+# bootstrap on the admin-tools image of the server release the cluster runs, whose
+# temporal-sql-tool creates and migrates the schemas. The tests run the same bootstrap with
+# the same release's temporal-sql-tool (devstack.StartCluster).
+FROM temporalio/admin-tools:1.29.1-tctl-1.18.4-cli-1.5.0 AS temporal-bootstrap
+COPY --from=build /out/temporal-bootstrap /usr/local/bin/temporal-bootstrap
+ENTRYPOINT []
+CMD ["temporal-bootstrap", "all"]
 
 # Debian's `monero` package from trixie-backports, pinned to the exact version that
 # scripts/tools.sh installs for the tests and `make run` (its MONERO_DEB_VERSION).

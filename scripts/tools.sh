@@ -9,12 +9,19 @@
 #   - Debian's `chromium` (/usr/bin/chromium) for the Web UI browser test (apt-get, as root);
 #   - the Temporal CLI (dev server + Web UI), built from Go modules into a cache folder that
 #     later runs reuse: ${XDG_CACHE_HOME:-~/.cache}/xmr-escrow/bin/temporal (~5 min once);
+#   - the Temporal server and temporal-sql-tool of the release the compose stack's images run
+#     (TEMPORAL_SERVER_VERSION), for the tests' production-shaped cluster (devstack.StartCluster):
+#     ${XDG_CACHE_HOME:-~/.cache}/xmr-escrow/temporal-server-$TEMPORAL_SERVER_VERSION/ (~3 min once
+#     after the CLI);
 #   - workflowcheck, the SDK's determinism checker, staticcheck and errcheck, into the same folder;
 #   - docker-compose (Debian's 1.29, without the Docker engine) to validate
 #     docker-compose.temporal.yml in deploy/compose_test.go (apt-get, as root).
 set -euo pipefail
 
 TEMPORAL_CLI_VERSION=v1.5.1
+# devstack.TemporalServerVersion and the compose file's temporalio/server and admin-tools tags
+# name the same release (deploy/cluster_test.go).
+TEMPORAL_SERVER_VERSION=v1.29.1
 WORKFLOWCHECK_VERSION=v0.6.0
 STATICCHECK_VERSION=v0.8.2
 ERRCHECK_VERSION=v1.30.0
@@ -160,6 +167,24 @@ install_temporal() {
   GOBIN="$BIN" go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
 }
 
+install_temporal_server() {
+  local dir="$CACHE/temporal-server-$TEMPORAL_SERVER_VERSION"
+  if [[ -x "$dir/temporal-server" && -x "$dir/temporal-sql-tool" ]]; then
+    return
+  fi
+  need_go
+  echo "tools: building the Temporal server and temporal-sql-tool $TEMPORAL_SERVER_VERSION into $dir (about 3 minutes, once)..."
+  local tmp
+  tmp=$(mktemp -d "$CACHE/.temporal-server.XXXXXX")
+  GOBIN="$tmp" go install "go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_VERSION" \
+    "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_VERSION"
+  # The names the temporalio/server and admin-tools images give them.
+  mv "$tmp/server" "$tmp/temporal-server"
+  mv "$tmp/sql" "$tmp/temporal-sql-tool"
+  rm -rf "$dir"
+  mv "$tmp" "$dir"
+}
+
 install_workflowcheck() {
   if [[ -x "$BIN/workflowcheck" ]]; then
     return
@@ -194,6 +219,7 @@ install_temporal
 if [[ ${1:-test} != run ]]; then
   install_chromium
   install_docker_compose
+  install_temporal_server
   install_workflowcheck
   install_staticcheck
   install_errcheck

@@ -59,6 +59,12 @@ func StartProcessIn(ctx context.Context, name, bin string, args []string, logPat
 	return startProcess(ctx, name, bin, args, logPath, dir, nil)
 }
 
+// StartProcessEnv is StartProcessIn with variables added to the child's environment (the
+// Temporal cluster's services take their configuration from it).
+func StartProcessEnv(ctx context.Context, name, bin string, args []string, logPath, dir string, env []string) (*Process, error) {
+	return startProcess(ctx, name, bin, args, logPath, dir, env)
+}
+
 // startProcess is StartProcessIn with variables added to the child's environment and files
 // it inherits (descriptors 3, 4, ...).
 func startProcess(ctx context.Context, name, bin string, args []string, logPath, dir string, env []string, files ...*os.File) (*Process, error) {
