@@ -110,14 +110,25 @@ func StartCluster(ctx context.Context, o ClusterOptions) (_ *Cluster, err error)
 	if c.env, err = c.serviceEnv(binDir); err != nil {
 		return nil, err
 	}
-	for _, s := range ClusterServices {
+	// The frontend first: on an empty database the first service to start writes the
+	// cluster's metadata, and four writing at once can fail all but one (compose's restart
+	// policy covers that there; here the others start once the frontend answers).
+	if err = c.Start(ctx, "frontend"); err != nil {
+		return nil, err
+	}
+	oc, err := c.dialFrontend(ctx)
+	if err != nil {
+		return nil, err
+	}
+	oc.Close()
+	for _, s := range ClusterServices[1:] {
 		if err = c.Start(ctx, s); err != nil {
 			return nil, err
 		}
 	}
 	steps, err := c.BootstrapNamespace(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("start cluster: %w\n--- tail of the frontend's log ---\n%s", err, c.Services["frontend"].LogTail(logTailBytes))
+		return nil, fmt.Errorf("start cluster: %w", err)
 	}
 	c.BootstrapSteps = steps
 	return c, nil
@@ -130,18 +141,32 @@ func (c *Cluster) BootstrapNamespace(ctx context.Context) ([]bootstrap.Step, err
 	if err != nil {
 		return nil, err
 	}
-	var oc temporalclient.OperatorClient
-	for {
-		if oc, err = temporalclient.DialOperator(ctx, c.ClientOptions("bootstrap")); err == nil {
-			break
-		}
-		if temporalclient.IsTLSRefused(err) || ctx.Err() != nil {
-			return nil, fmt.Errorf("dial the frontend: %w", err)
-		}
-		time.Sleep(temporalPollInterval)
+	oc, err := c.dialFrontend(ctx)
+	if err != nil {
+		return nil, err
 	}
 	defer oc.Close()
 	return bootstrap.SetUpNamespace(ctx, oc, bootstrap.Namespace{Name: c.Namespace, Retention: escrow.MinRetention, SearchAttributes: attrs})
+}
+
+// dialFrontend dials with the bootstrap's certificate until the frontend answers. A service
+// that exits meanwhile fails it at once, with the tail of its log.
+func (c *Cluster) dialFrontend(ctx context.Context) (temporalclient.OperatorClient, error) {
+	for {
+		oc, err := temporalclient.DialOperator(ctx, c.ClientOptions("bootstrap"))
+		if err == nil {
+			return oc, nil
+		}
+		for name, p := range c.Services {
+			if p.Exited() {
+				return nil, fmt.Errorf("temporal %s exited: %v\n--- tail of %s ---\n%s", name, p.ExitErr(), p.LogPath, p.LogTail(logTailBytes))
+			}
+		}
+		if temporalclient.IsTLSRefused(err) || ctx.Err() != nil {
+			return nil, fmt.Errorf("dial the frontend: %w\n--- tail of its log ---\n%s", err, c.Services["frontend"].LogTail(logTailBytes))
+		}
+		time.Sleep(temporalPollInterval)
+	}
 }
 
 // Start starts one service (again, after Kill) with the environment the others have.
@@ -186,7 +211,8 @@ func (c *Cluster) Stop() {
 // ClientOptions are a client's connection to the cluster with name's certificate.
 func (c *Cluster) ClientOptions(name string) temporalclient.Options {
 	cc := certsIn(c.CertDir, name)
-	return temporalclient.Options{HostPort: c.HostPort, Namespace: c.Namespace,
+	// IgnoreEnvironment: a developer's TEMPORAL_* settings must not reach the tests' cluster.
+	return temporalclient.Options{HostPort: c.HostPort, Namespace: c.Namespace, IgnoreEnvironment: true,
 		TLS: temporalclient.TLS{CACert: cc.CA, ClientCert: cc.Cert, ClientKey: cc.Key, ServerName: c.ServerName}}
 }
 

@@ -29,6 +29,7 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/localstack"
 	"github.com/xmr-escrow/xmr-escrow/store/storetest"
+	"github.com/xmr-escrow/xmr-escrow/temporalclient"
 	"github.com/xmr-escrow/xmr-escrow/worker"
 )
 
@@ -57,6 +58,8 @@ type stackOptions struct {
 	watcher string
 	// nextFork is the worker's setting for the next hard fork's height.
 	nextFork uint64
+	// temporal, if set, is a Temporal cluster to run on instead of a dev server.
+	temporal *temporalclient.Options
 	// noKeyCache runs the pool's wallet-rpcs as stock wallet-rpc, without the key cache.
 	noKeyCache bool
 }
@@ -83,6 +86,7 @@ func startStackWith(t testing.TB, o stackOptions) *localstack.Stack {
 		DaemonAddress:   o.daemon,
 		NextForkHeight:  o.nextFork,
 		NoKeyCache:      o.noKeyCache,
+		Temporal:        o.temporal,
 		Logger:          zap.New(zapcore.NewTee(core, zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel)).Core())),
 	})
 	require.NoError(t, err, "start the local stack (make test installs monero and the Temporal CLI)")

@@ -90,24 +90,7 @@ func (r *crashRig) awaitCrash(i int, p crashPoint, within time.Duration) {
 // progress counts completed activities by type, and started and fired timers (the purge
 // waits: the setup has no other timers once its instances are leased).
 func (r *crashRig) progress() counts {
-	c := counts{}
-	scheduled := map[int64]string{}
-	it := r.s.Client.GetWorkflowHistory(r.ctx, escrow.WorkflowID("crashy"), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		require.NoError(r.t, err)
-		switch ev.GetEventType() {
-		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-			scheduled[ev.GetEventId()] = ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
-		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-			c[scheduled[ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()]]++
-		case enumspb.EVENT_TYPE_TIMER_STARTED:
-			c[timerStarted]++
-		case enumspb.EVENT_TYPE_TIMER_FIRED:
-			c[timerFired]++
-		}
-	}
-	return c
+	return completions(r.t, r.ctx, r.s.Client, "crashy")
 }
 
 func tail(s string, n int) string {

@@ -72,10 +72,11 @@ type Options struct {
 	MetricsPort int
 	// NextForkHeight is the worker's setting for the next hard fork's height (0: none).
 	NextForkHeight uint64
-	// TemporalTLS is the client's TLS when the stack's Temporal serves TLS or mTLS; the zero
-	// value (plaintext) suits the dev server. TEMPORAL_* variables and profiles never apply:
-	// a developer's settings for another cluster must not reach the stack's own.
-	TemporalTLS temporalclient.TLS
+	// Temporal, if set, is a Temporal cluster to run on (address, namespace, TLS) instead
+	// of a dev server started here: the tests' production-shaped cluster
+	// (devstack.StartCluster). TEMPORAL_* variables and profiles never apply either way: a
+	// developer's settings for another cluster must not reach the stack's own.
+	Temporal *temporalclient.Options
 }
 
 // Stack is a running local stack.
@@ -142,14 +143,8 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err = s.startCodec(o.CodecPort, uiPort); err != nil {
 		return nil, err
 	}
-	if s.Temporal, err = devstack.StartTemporal(ctx, devstack.TemporalOptions{
-		Dir:              filepath.Join(o.Dir, "temporal"),
-		Port:             o.TemporalPort,
-		UIPort:           uiPort,
-		Headless:         o.Headless,
-		SearchAttributes: escrow.SearchAttributeTypes,
-		CodecEndpoint:    s.CodecURL,
-	}); err != nil {
+	conn, err := s.startTemporal(ctx, o, uiPort)
+	if err != nil {
 		return nil, err
 	}
 	pool := supervisor.Options{Count: o.WalletRPCs, Dir: filepath.Join(o.Dir, "wallet-rpc"), BasePort: o.WalletRPCBasePort, NoLogin: true, Logger: o.Logger,
@@ -170,13 +165,13 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	if s.Client, err = temporalclient.Dial(ctx, temporalclient.Options{
-		HostPort: s.Temporal.HostPort, Namespace: s.Temporal.Namespace, TLS: o.TemporalTLS, IgnoreEnvironment: true,
+		HostPort: conn.HostPort, Namespace: conn.Namespace, TLS: conn.TLS, IgnoreEnvironment: true,
 		Logger: o.Logger, Keys: s.Keys, MetricsHandler: s.Metrics.SDK,
 	}); err != nil {
 		return nil, err
 	}
 	// As cmd/worker does: the namespace must be ready for escrows.
-	if err = worker.CheckNamespace(ctx, s.Client, worker.NamespaceCheck{Namespace: s.Temporal.Namespace, Keys: s.Keys, Logger: o.Logger}); err != nil {
+	if err = worker.CheckNamespace(ctx, s.Client, worker.NamespaceCheck{Namespace: conn.Namespace, Keys: s.Keys, Logger: o.Logger}); err != nil {
 		return nil, err
 	}
 	go s.Metrics.CountEscrows(s.background, s.Client, 5*time.Second)
@@ -199,7 +194,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		o.BlockWatcherURL = "http://" + o.Chain.Daemon.Address
 	}
 	if !o.NoBlockWatcher && o.BlockWatcherURL != "" {
-		s.Config.DaemonURL, s.Config.Namespace = o.BlockWatcherURL, s.Temporal.Namespace
+		s.Config.DaemonURL, s.Config.Namespace = o.BlockWatcherURL, conn.Namespace
 	}
 	// As cmd/worker does: a wallet-rpc older than the release the tests run is refused.
 	if err = worker.CheckReleases(ctx, s.RPCs, s.Pool.KeyCache, o.Logger); err != nil {
@@ -209,6 +204,26 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// startTemporal starts the dev server, unless o.Temporal names a cluster, and says how to
+// reach whichever it is.
+func (s *Stack) startTemporal(ctx context.Context, o Options, uiPort int) (temporalclient.Options, error) {
+	if o.Temporal != nil {
+		return *o.Temporal, nil
+	}
+	var err error
+	if s.Temporal, err = devstack.StartTemporal(ctx, devstack.TemporalOptions{
+		Dir:              filepath.Join(o.Dir, "temporal"),
+		Port:             o.TemporalPort,
+		UIPort:           uiPort,
+		Headless:         o.Headless,
+		SearchAttributes: escrow.SearchAttributeTypes,
+		CodecEndpoint:    s.CodecURL,
+	}); err != nil {
+		return temporalclient.Options{}, err
+	}
+	return temporalclient.Options{HostPort: s.Temporal.HostPort, Namespace: s.Temporal.Namespace}, nil
 }
 
 // StartWorker (re)starts the in-process worker with s.Config, as after a crash.
