@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"math"
 
+	"github.com/lib/pq"
+
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/moneroaddr"
 )
@@ -91,13 +93,15 @@ func viewKeyAAD(escrowID, address string) []byte {
 
 // registerWatchSQL upserts in one statement. A repeated registration of the same address
 // (a retried activity) keeps the lower from_height, so no block is skipped, and the first
-// registered_at.
+// registered_at. Another address starts over: its past was never scanned (scanned_from).
 const registerWatchSQL = `INSERT INTO watched_escrows (escrow_id, address, view_key, from_height)
 VALUES ($1, $2, $3, $4)
 ON CONFLICT (escrow_id) DO UPDATE SET
 	view_key = EXCLUDED.view_key,
 	from_height = CASE WHEN watched_escrows.address = EXCLUDED.address
 		THEN LEAST(watched_escrows.from_height, EXCLUDED.from_height) ELSE EXCLUDED.from_height END,
+	scanned_from = CASE WHEN watched_escrows.address = EXCLUDED.address
+		THEN watched_escrows.scanned_from ELSE NULL END,
 	address = EXCLUDED.address`
 
 // RegisterWatch records w for the block watcher, sealing its view key with the store's
@@ -207,4 +211,43 @@ func (s *Store) CountWatches(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("store: count watched escrows: %w", err)
 	}
 	return n, nil
+}
+
+// Backfill is a registration whose past the block watcher must scan: the blocks from
+// FromHeight up to those it scans with the escrow's key from now on.
+type Backfill struct {
+	EscrowID   string `db:"escrow_id"`
+	Address    string `db:"address"`
+	FromHeight uint64 `db:"from_height"`
+}
+
+// PendingBackfills lists the registrations whose past has not been scanned from their
+// from_height yet: new ones, and those registered again with a lower height or another
+// address. A new leader reads them, so a backfill its predecessor missed is not lost.
+func (s *Store) PendingBackfills(ctx context.Context) ([]Backfill, error) {
+	var out []Backfill
+	if err := s.db.SelectContext(ctx, &out, `SELECT escrow_id, address, from_height FROM watched_escrows
+WHERE scanned_from IS NULL OR scanned_from > from_height ORDER BY escrow_id`); err != nil {
+		return nil, fmt.Errorf("store: read pending backfills: %w", err)
+	}
+	return out, nil
+}
+
+// MarkBackfilled records that each registration's past was scanned from its FromHeight. A
+// registration changed meanwhile (another address, a lower height) stays pending.
+func (s *Store) MarkBackfilled(ctx context.Context, done []Backfill) error {
+	if len(done) == 0 {
+		return nil
+	}
+	ids, addrs, froms := make([]string, len(done)), make([]string, len(done)), make([]int64, len(done))
+	for i, b := range done {
+		ids[i], addrs[i], froms[i] = b.EscrowID, b.Address, int64(b.FromHeight)
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE watched_escrows w SET scanned_from = b.from_height
+FROM unnest($1::text[], $2::text[], $3::bigint[]) AS b(escrow_id, address, from_height)
+WHERE w.escrow_id = b.escrow_id AND w.address = b.address AND (w.scanned_from IS NULL OR w.scanned_from > b.from_height)`,
+		pq.Array(ids), pq.Array(addrs), pq.Array(froms)); err != nil {
+		return fmt.Errorf("store: mark %d registrations backfilled: %w", len(done), err)
+	}
+	return nil
 }

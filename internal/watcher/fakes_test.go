@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -203,7 +204,7 @@ func (m *memStore) ForgetScannedAbove(_ context.Context, h uint64) error {
 	return nil
 }
 
-func (m *memStore) Lead(context.Context, string) (*store.Leadership, error) { return nil, nil }
+func (m *memStore) Lead(context.Context, string, time.Duration) (*store.Leadership, error) { return nil, nil }
 
 // notices collects what the watcher told the escrows.
 type notices struct {

@@ -25,7 +25,7 @@ type Store interface {
 	ScannedBlocks(ctx context.Context, n int) ([]store.ScannedBlock, error)
 	RecordScanned(ctx context.Context, b store.ScannedBlock, keep uint64) error
 	ForgetScannedAbove(ctx context.Context, height uint64) error
-	Lead(ctx context.Context, name string) (*store.Leadership, error)
+	Lead(ctx context.Context, name string, ttl time.Duration) (*store.Leadership, error)
 }
 
 // Seen is one output paid to a watched escrow.
@@ -138,7 +138,7 @@ func New(cfg Config) *Watcher {
 // connection fails, and stands by again. It returns when ctx ends.
 func (w *Watcher) Run(ctx context.Context) {
 	for ctx.Err() == nil {
-		lead, err := w.cfg.Store.Lead(ctx, w.cfg.Name)
+		lead, err := w.cfg.Store.Lead(ctx, w.cfg.Name, 0)
 		if err != nil && ctx.Err() == nil {
 			w.log.Warn("cannot try the block watcher's lock", zap.Error(err))
 		}
