@@ -380,7 +380,28 @@ type service struct {
 	Volumes     []string    `yaml:"volumes"`
 	Tmpfs       command     `yaml:"tmpfs"`
 	DependsOn   dependsOn   `yaml:"depends_on"`
-	Networks    command     `yaml:"networks"`
+	Networks    networks    `yaml:"networks"`
+}
+
+// networks is a list of names, or a mapping of names to settings (what `docker-compose
+// config` prints).
+type networks []string
+
+func (ns *networks) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.MappingNode {
+		var m map[string]any
+		if err := n.Decode(&m); err != nil {
+			return err
+		}
+		*ns = sortedKeys(m)
+		return nil
+	}
+	var list []string
+	if err := n.Decode(&list); err != nil {
+		return err
+	}
+	*ns = list
+	return nil
 }
 
 // build is `build: DIR` or `build: {context, dockerfile}`.
