@@ -88,9 +88,9 @@ func BenchmarkDerivation(b *testing.B) {
 	k := mustPrepare(b, w.key)
 	var R [32]byte
 	copy(R[:], new(edwards25519.Point).ScalarBaseMult(randScalar()).Bytes())
-	var plain, table txKey
-	plain.init(&R, false)
-	table.init(&R, true)
+	plain, _ := newTxKey(&R)
+	table := plain
+	table.build(true)
 	wk := newWorker()
 	var d [32]byte
 	b.Run("table-consttime", func(b *testing.B) {

@@ -42,6 +42,14 @@ func newTestWallet(id string) *testWallet {
 	return w
 }
 
+// newTestSubaddress makes a receiver registered as a subaddress: the
+// scanner's formulas are the same, it only derives additional keys for it.
+func newTestSubaddress(id string) *testWallet {
+	w := newTestWallet(id)
+	w.key.Subaddress = true
+	return w
+}
+
 // keysOf lists the wallets' registration keys.
 func keysOf(ws ...*testWallet) []Key {
 	keys := make([]Key, len(ws))

@@ -39,6 +39,10 @@ type Key struct {
 	View [32]byte
 	// Spend is the public spend key, bytes 1–33 of the decoded address.
 	Spend [32]byte
+	// Subaddress says Spend is a subaddress's, paid through additional tx
+	// keys; a main address (an escrow's multisig address) leaves it false
+	// and costs no derivation per additional key (prepare.go says why).
+	Subaddress bool
 }
 
 // redacted replaces the view key wherever a Key is printed.
@@ -72,6 +76,10 @@ type preparedKey struct {
 	view   edwards25519.Scalar // for Point.ScalarMult (few keys)
 	digits digits              // the same scalar in signed radix 16, for pointTable.mult
 	spend  edwards25519.Point
+	// spendEnc is Spend, compared with the spend keys the identity
+	// derivation leads to.
+	spendEnc   [32]byte
+	subaddress bool
 }
 
 // prepareKeys decodes and checks every key; IDs must be unique, or one
@@ -98,6 +106,7 @@ func prepareKeys(keys []Key) ([]preparedKey, error) {
 			return nil, &KeyError{Index: i, ID: k.ID, Reason: "spend key is not a valid point"}
 		}
 		p.spend.Set(b)
+		p.spendEnc, p.subaddress = k.Spend, k.Subaddress
 	}
 	return out, nil
 }

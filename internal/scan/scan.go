@@ -13,13 +13,15 @@
 //
 // A Key is one address: a standard address's (view key, spend key), or a
 // subaddress registered as its wallet's view key with the subaddress's own
-// spend key (the derivation then goes through the additional tx keys or a tx
-// key built on that spend key, and the formulas are the same).
+// spend key and Subaddress set (the derivation then goes through the
+// additional tx keys or a tx key built on that spend key, and the formulas
+// are the same).
 //
 // Limits: amounts are decoded for coinbase and RingCT types 4–6, which is
-// everything mined since 2019; of several tx public keys in one extra only
-// the first MaxPubKeys are tried, so a hostile extra cannot multiply the
-// work (wallet2 tries them all; legitimate transactions have one).
+// everything mined since 2019. Per registered key a transaction costs at
+// most MaxPubKeys derivations, plus one per output for a key registered as a
+// subaddress, whatever its extra holds; prepare.go says which tx keys are
+// derived and where that differs from wallet2.
 package scan
 
 import (
@@ -31,10 +33,6 @@ import (
 
 	"filippo.io/edwards25519"
 )
-
-// MaxPubKeys is how many tx public keys (extra tag 0x01) of one transaction
-// are tried.
-const MaxPubKeys = 4
 
 // minTableKeys is the number of keys from which a per-R table pays for
 // itself: building one costs about as much as two plain multiplications and
@@ -83,7 +81,8 @@ type Result struct {
 // Scanner recognises outputs to a fixed set of keys. It is safe for
 // concurrent use; it holds the view keys, and prints none of them.
 type Scanner struct {
-	keys []preparedKey
+	keys         []preparedKey
+	subaddresses int // how many keys are subaddresses: none, no additional key is derived
 }
 
 // NewScanner decodes the keys once. Errors wrap ErrBadKey and name the key by
@@ -93,7 +92,13 @@ func NewScanner(keys []Key) (*Scanner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Scanner{keys: pk}, nil
+	s := &Scanner{keys: pk}
+	for i := range pk {
+		if pk[i].subaddress {
+			s.subaddresses++
+		}
+	}
+	return s, nil
 }
 
 // Len is the number of registered keys.
@@ -112,11 +117,8 @@ func (s *Scanner) ScanTx(tx *Tx) (Result, error) {
 	if err := tx.validate(); err != nil {
 		return Result{}, err
 	}
-	pt := s.prepare(tx)
-	w := newWorker()
-	w.scan(pt, 0, s.keys, 0)
-	w.sort()
-	return w.res, nil
+	res, _, err := s.scanTxs([]*Tx{tx}, 1)
+	return res, err
 }
 
 // txBatch is how many transactions are prepared at a time: tables take 40 KiB
@@ -131,6 +133,19 @@ const keyChunk = 64
 // over workers goroutines (at least 1). Invalid transactions are skipped and
 // their errors joined; the others are scanned all the same.
 func (s *Scanner) ScanTxs(txs []*Tx, workers int) (Result, error) {
+	res, _, err := s.scanTxs(txs, workers)
+	return res, err
+}
+
+// stats counts the work a scan did per registered key, for the tests and
+// benchmarks that hold it to its bound.
+type stats struct {
+	derivations int // scalar multiplications a·(8·R)
+	viewTags    int // view-tag hashes
+}
+
+// scanTxs is ScanTxs, counting the work.
+func (s *Scanner) scanTxs(txs []*Tx, workers int) (Result, stats, error) {
 	workers = max(workers, 1)
 	var errs []error
 	ws := make([]*worker, workers)
@@ -165,89 +180,27 @@ func (s *Scanner) ScanTxs(txs []*Tx, workers int) (Result, error) {
 	for _, w := range ws {
 		all.found = append(all.found, w.found...)
 		all.rejected = append(all.rejected, w.rejected...)
+		all.st.derivations += w.st.derivations
+		all.st.viewTags += w.st.viewTags
 	}
 	all.sort()
-	return all.res, errors.Join(errs...)
-}
-
-// preparedTx is a transaction with everything that does not depend on the
-// registered key computed once.
-type preparedTx struct {
-	tx         *Tx
-	primary    []txKey // the first MaxPubKeys tx public keys
-	additional []txKey // additional keys, only those with an output to go with
-	outs       []preparedOut
-}
-
-// txKey is one tx public key R, ready for multiplication by view keys.
-type txKey struct {
-	// valid is false when R does not decode; wallet2 then uses the identity
-	// as the derivation (see identityBytes).
-	valid bool
-	r8    edwards25519.Point // 8·R
-	table *pointTable        // multiples of 8·R; nil with few keys
-}
-
-// preparedOut is one output's key-independent data.
-type preparedOut struct {
-	idx    [maxVarintLen]byte // varint(output index), hashed with D
-	idxLen int
-	// point is the decoded output key, or nil if it is not a canonical point:
-	// then no derived key can encode to it and it matches nothing.
-	point *edwards25519.Point
-}
-
-// prepare decodes the public keys and output keys of tx and, for many keys,
-// builds the multiplication tables.
-func (s *Scanner) prepare(tx *Tx) *preparedTx {
-	pt := &preparedTx{tx: tx, outs: make([]preparedOut, len(tx.Outputs))}
-	useTable := len(s.keys) >= minTableKeys
-	pubs := tx.Extra.PubKeys[:min(len(tx.Extra.PubKeys), MaxPubKeys)]
-	pt.primary = make([]txKey, len(pubs))
-	for i := range pubs {
-		pt.primary[i].init(&pubs[i], useTable)
-	}
-	if len(pubs) > 0 {
-		// wallet2 uses additional keys only alongside the first tx key, and
-		// key i only for output i.
-		adds := tx.Extra.AdditionalPubKeys[:min(len(tx.Extra.AdditionalPubKeys), len(tx.Outputs))]
-		pt.additional = make([]txKey, len(adds))
-		for i := range adds {
-			pt.additional[i].init(&adds[i], useTable)
-		}
-	}
-	for i := range tx.Outputs {
-		o := &pt.outs[i]
-		o.idxLen = putVarint(o.idx[:], uint64(i))
-		o.point, _ = decodePoint(&tx.Outputs[i].Key)
-	}
-	return pt
-}
-
-// init decodes R and precomputes 8·R and, if asked, its table.
-func (k *txKey) init(r *[32]byte, table bool) {
-	p, ok := decodePoint(r)
-	if !ok {
-		return
-	}
-	k.valid = true
-	k.r8.MultByCofactor(p)
-	if table {
-		k.table = newPointTable(&k.r8)
-	}
+	return all.res, all.st, errors.Join(errs...)
 }
 
 // worker holds one goroutine's scratch space and findings, so the hot loop
 // neither allocates nor shares memory.
 type worker struct {
-	h              *hasher
-	d, sel, neg, p edwards25519.Point
-	hs             edwards25519.Scalar
-	dMain, dAdd    [32]byte
-	seen           []bool
-	found          []sortedMatch
-	rejected       []sortedRejection
-	res            Result
+	h        *hasher
+	d, sel   edwards25519.Point
+	neg, p   edwards25519.Point
+	hs       edwards25519.Scalar
+	dMain    [32]byte
+	dAdd     [][32]byte // one derivation per distinct additional key
+	seen     []bool
+	found    []sortedMatch
+	rejected []sortedRejection
+	res      Result
+	st       stats
 }
 
 // sortedMatch and sortedRejection remember the positions that order results.
@@ -268,45 +221,65 @@ func newWorker() *worker { return &worker{h: newHasher()} }
 // scan checks every output of pt against keys; txPos and keyBase position
 // the findings for sorting.
 func (w *worker) scan(pt *preparedTx, txPos int, keys []preparedKey, keyBase int) {
+	if pt.skip {
+		return
+	}
 	n := len(pt.outs)
 	if cap(w.seen) < n {
 		w.seen = make([]bool, n)
 	}
 	seen := w.seen[:n]
 	for ki := range keys {
-		k := &keys[ki]
+		k, keyPos := &keys[ki], keyBase+ki
 		clear(seen)
 		for pi := range pt.primary {
 			w.derive(&w.dMain, &pt.primary[pi], k)
 			for i := range n {
-				if seen[i] {
-					continue
-				}
-				if w.tryOutput(pt, i, &w.dMain, k, txPos, keyBase+ki) {
-					seen[i] = true
-					continue
-				}
-				if pi == 0 && i < len(pt.additional) {
-					w.derive(&w.dAdd, &pt.additional[i], k)
-					seen[i] = w.tryOutput(pt, i, &w.dAdd, k, txPos, keyBase+ki)
+				if !seen[i] {
+					seen[i] = w.tryOutput(pt, i, &w.dMain, k, txPos, keyPos)
 				}
 			}
+		}
+		if k.subaddress {
+			w.scanAdditional(pt, seen, k, txPos, keyPos)
+		}
+		for ci := range pt.identity {
+			c := &pt.identity[ci]
+			if !seen[c.out] && (c.main || k.subaddress) && c.spend == k.spendEnc {
+				seen[c.out] = true
+				w.hs = c.hs
+				w.record(pt.tx, c.out, k, txPos, keyPos)
+			}
+		}
+	}
+}
+
+// scanAdditional tries each output not yet found under its additional key,
+// deriving each distinct additional key once.
+func (w *worker) scanAdditional(pt *preparedTx, seen []bool, k *preparedKey, txPos, keyPos int) {
+	if cap(w.dAdd) < len(pt.additional) {
+		w.dAdd = make([][32]byte, len(pt.additional))
+	}
+	dAdd := w.dAdd[:len(pt.additional)]
+	for j := range pt.additional {
+		w.derive(&dAdd[j], &pt.additional[j], k)
+	}
+	for i, j := range pt.addOf {
+		if j >= 0 && !seen[i] {
+			seen[i] = w.tryOutput(pt, i, &dAdd[j], k, txPos, keyPos)
 		}
 	}
 }
 
 // derive writes the derivation 8·(a·R) for key k and tx key r into dst.
 func (w *worker) derive(dst *[32]byte, r *txKey, k *preparedKey) {
-	switch {
-	case !r.valid:
-		*dst = identityBytes
-	case r.table != nil:
+	w.st.derivations++
+	if r.table != nil {
 		r.table.mult(&w.d, &k.digits, &w.sel, &w.neg)
-		encodePoint(dst, &w.d)
-	default:
+	} else {
 		w.d.ScalarMult(&k.view, &r.r8)
-		encodePoint(dst, &w.d)
 	}
+	encodePoint(dst, &w.d)
 }
 
 // tryOutput reports whether output i is addressed to k under derivation d
@@ -316,8 +289,11 @@ func (w *worker) tryOutput(pt *preparedTx, i int, d *[32]byte, k *preparedKey, t
 	o := &pt.outs[i]
 	idx := o.idx[:o.idxLen]
 	// The view tag rules out 255 of 256 foreign outputs for one hash.
-	if out.HasViewTag && w.h.viewTag(d, idx) != out.ViewTag {
-		return false
+	if out.HasViewTag {
+		w.st.viewTags++
+		if w.h.viewTag(d, idx) != out.ViewTag {
+			return false
+		}
 	}
 	if o.point == nil {
 		return false

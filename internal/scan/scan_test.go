@@ -58,7 +58,7 @@ func summarise(ms []Match) []summary {
 }
 
 func TestScanFindsPaymentsInEveryShape(t *testing.T) {
-	w1, w2, w3 := newTestWallet("w1"), newTestWallet("w2"), newTestWallet("w3")
+	w1, w2, w3 := newTestSubaddress("w1"), newTestWallet("w2"), newTestWallet("w3")
 	several := synthTx("several", randScalar(), RCTTypeBulletproofPlus,
 		synthOut{to: w1, amount: 5}, synthOut{}, synthOut{to: w2, amount: 7}, synthOut{to: w1, amount: 9})
 	coinbase := synthTx("coinbase", randScalar(), RCTTypeNull, synthOut{to: w3, amount: 600_000_000_000})
@@ -94,7 +94,7 @@ func TestScanFindsPaymentsInEveryShape(t *testing.T) {
 }
 
 func TestScanThroughJSON(t *testing.T) {
-	w1, w2 := newTestWallet("w1"), newTestWallet("w2")
+	w1, w2 := newTestWallet("w1"), newTestSubaddress("w2")
 	tx := synthTx("a1", randScalar(), RCTTypeBulletproofPlus,
 		synthOut{to: w1, amount: 5}, synthOut{to: w2, amount: 6, r: randScalar()}, synthOut{untagged: true})
 	parsed, err := ParseTx(tx.Hash, txJSONOf(t, tx, extraBytes(tx.Extra)))

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/xmr-escrow/xmr-escrow/moneroaddr"
 )
 
 // vectorsPath holds what TestRegtestAgreesWithWallet recorded from a real
@@ -98,6 +100,9 @@ func (v *vectors) keys(t testing.TB) []Key {
 		keys[i].ID = k.ID
 		decodeHex32(t, &keys[i].View, k.ViewKey)
 		decodeHex32(t, &keys[i].Spend, k.SpendKey)
+		a, err := moneroaddr.Parse(k.Address)
+		require.NoError(t, err, k.ID)
+		keys[i].Subaddress = a.Kind == moneroaddr.Subaddress
 	}
 	return keys
 }
