@@ -82,6 +82,10 @@ type fakeDaemon struct {
 	pool   []string
 	txs    map[string]string
 	down   bool
+	// failBlock makes get_block fail at those heights; onBlock runs (under the lock) before
+	// a block is served, to change the chain between two reads.
+	failBlock map[uint64]bool
+	onBlock   func(h uint64)
 	// fetched lists every transaction /get_transactions was asked for.
 	fetched []string
 }
@@ -92,6 +96,12 @@ func newFakeDaemon(t *testing.T, v vectors) (*fakeDaemon, *Daemon) {
 	for _, x := range v.Txs {
 		f.txs[x.Hash] = x.AsJSON
 	}
+	return newFakeDaemonServing(t, f)
+}
+
+// newFakeDaemonServing serves f over httptest.
+func newFakeDaemonServing(t *testing.T, f *fakeDaemon) (*fakeDaemon, *Daemon) {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(srv.Close)
 	return f, NewDaemon(srv.URL, 0)
@@ -102,6 +112,11 @@ func newFakeDaemon(t *testing.T, v vectors) (*fakeDaemon, *Daemon) {
 func (f *fakeDaemon) mine(v vectors, miner int, tag string, txs ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.mineLocked(v, miner, tag, txs...)
+}
+
+// mineLocked is mine for a caller holding the lock (onBlock).
+func (f *fakeDaemon) mineLocked(v vectors, miner int, tag string, txs ...string) {
 	prev := ""
 	if n := len(f.blocks); n > 0 {
 		prev = f.blocks[n-1].hash
@@ -139,7 +154,10 @@ func (f *fakeDaemon) serve(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/json_rpc" && req.Method == "get_block_count":
 		reply(map[string]any{"result": map[string]any{"count": len(f.blocks), "status": "OK"}})
 	case r.URL.Path == "/json_rpc" && req.Method == "get_block":
-		if req.Params.Height >= uint64(len(f.blocks)) {
+		if f.onBlock != nil {
+			f.onBlock(req.Params.Height)
+		}
+		if req.Params.Height >= uint64(len(f.blocks)) || f.failBlock[req.Params.Height] {
 			reply(map[string]any{"error": map[string]any{"code": -2, "message": "too big height"}})
 			return
 		}
@@ -167,6 +185,12 @@ type memStore struct {
 	mu      sync.Mutex
 	watches []store.Watch
 	blocks  map[uint64]string
+	// notices are the kept notices; backfilled maps an escrow to the height its past was
+	// scanned from; failBackfill fails MarkBackfilled.
+	notices      []store.Notice
+	lastID       int64
+	backfilled   map[string]uint64
+	failBackfill bool
 }
 
 func (m *memStore) Watches(context.Context) ([]store.Watch, error) {
@@ -186,11 +210,11 @@ func (m *memStore) ScannedBlocks(_ context.Context, n int) ([]store.ScannedBlock
 	return out[:min(n, len(out))], nil
 }
 
-func (m *memStore) RecordScanned(_ context.Context, b store.ScannedBlock, _ uint64) error {
+func (m *memStore) RecordScannedWithNotices(ctx context.Context, b store.ScannedBlock, _ uint64, notices []store.Notice) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.blocks[b.Height] = b.Hash
-	return nil
+	m.mu.Unlock()
+	return m.SaveNotices(ctx, notices)
 }
 
 func (m *memStore) ForgetScannedAbove(_ context.Context, h uint64) error {
@@ -204,7 +228,57 @@ func (m *memStore) ForgetScannedAbove(_ context.Context, h uint64) error {
 	return nil
 }
 
-func (m *memStore) Lead(context.Context, string, time.Duration) (*store.Leadership, error) { return nil, nil }
+func (m *memStore) SaveNotices(_ context.Context, notices []store.Notice) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, n := range notices {
+		m.lastID++
+		n.ID = m.lastID
+		m.notices = append(m.notices, n)
+	}
+	return nil
+}
+
+func (m *memStore) Notices(_ context.Context, n int) ([]store.Notice, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.notices[:min(n, len(m.notices))]), nil
+}
+
+func (m *memStore) DeleteNotice(_ context.Context, id int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.notices = slices.DeleteFunc(m.notices, func(n store.Notice) bool { return n.ID == id })
+	return nil
+}
+
+func (m *memStore) PendingBackfills(context.Context) ([]store.Backfill, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []store.Backfill
+	for _, x := range m.watches {
+		if from, ok := m.backfilled[x.EscrowID]; !ok || from > x.FromHeight {
+			out = append(out, store.Backfill{EscrowID: x.EscrowID, Address: x.Address, FromHeight: x.FromHeight})
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) MarkBackfilled(_ context.Context, done []store.Backfill) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failBackfill {
+		return fmt.Errorf("database down")
+	}
+	for _, b := range done {
+		m.backfilled[b.EscrowID] = b.FromHeight
+	}
+	return nil
+}
+
+func (m *memStore) Lead(context.Context, string, time.Duration) (*store.Leadership, error) {
+	return nil, nil
+}
 
 // notices collects what the watcher told the escrows.
 type notices struct {

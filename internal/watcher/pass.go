@@ -13,42 +13,69 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/store"
 )
 
-// refreshKeys reloads the watched escrows and rebuilds the scanner when they changed. It
-// returns the escrows that are new since the last pass, whose past blocks need a backfill.
-func (w *Watcher) refreshKeys(ctx context.Context) ([]store.Watch, error) {
+// refreshKeys reloads the watched escrows and rebuilds the scanner when their keys changed.
+// A change scans only what it must: keys new since the last pass are queued for the pool's
+// transactions already scanned (newKeys) and the registrations' pasts are read again from the
+// store (stale); a removed key is simply dropped, with its pool matches.
+func (w *Watcher) refreshKeys(ctx context.Context) error {
 	watches, err := w.cfg.Store.Watches(ctx)
 	if err != nil && len(watches) == 0 {
-		return nil, err
+		return err
 	}
 	if err != nil {
 		// Rows that do not open are named in err; the others are watched all the same.
 		w.log.Error("some watched escrows cannot be read; watching the rest", zap.Error(err))
 	}
 	next := make(map[string]store.Watch, len(watches))
-	var added []store.Watch
+	var fresh []store.Watch
 	changed := len(watches) != len(w.keys) || w.scanner == nil
 	for _, x := range watches {
 		next[x.EscrowID] = x
-		if old, ok := w.keys[x.EscrowID]; !ok || old != x {
-			changed = true
-			added = append(added, x)
+		old, ok := w.keys[x.EscrowID]
+		if ok && old == x {
+			continue
+		}
+		changed = true
+		if !ok || old.Address != x.Address || old.ViewKey != x.ViewKey {
+			fresh = append(fresh, x)
 		}
 	}
 	if !changed {
-		return nil, nil
+		return nil
 	}
-	sc, err := w.newScanner(watches)
-	if err != nil {
-		return nil, err
+	w.stale = true // a new or lowered registration may need its past scanned
+	var gone []string
+	for id, old := range w.keys {
+		if x, ok := next[id]; !ok || x.Address != old.Address || x.ViewKey != old.ViewKey {
+			gone = append(gone, id)
+		}
+	}
+	if w.scanner == nil || len(fresh) > 0 || len(gone) > 0 {
+		sc, err := w.newScanner(watches)
+		if err != nil {
+			return err
+		}
+		w.scanner = sc
+		w.watched.Store(int64(sc.Len()))
 	}
 	first := w.keys == nil
-	w.keys, w.scanner = next, sc
-	w.watched.Store(int64(sc.Len()))
-	clear(w.seenPool) // the pool's transactions are scanned again for the new keys
-	if first {
-		return nil, nil // the main pass starts from the earliest registration
+	w.keys = next
+	w.dropPoolMatches(gone)
+	if !first { // a new term has scanned no pool transaction yet
+		w.newKeys = append(w.newKeys, fresh...)
 	}
-	return added, nil
+	return nil
+}
+
+// dropPoolMatches forgets the pool matches of escrows no longer watched (or watched with
+// another key), so their blocks do not report them.
+func (w *Watcher) dropPoolMatches(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	for _, p := range w.seenPool {
+		p.matches = slices.DeleteFunc(p.matches, func(m scan.Match) bool { return slices.Contains(ids, m.KeyID) })
+	}
 }
 
 // newScanner builds a scanner over the watched escrows: each multisig address's public spend
@@ -77,55 +104,25 @@ func (w *Watcher) newScanner(watches []store.Watch) (*scan.Scanner, error) {
 	return sc, nil
 }
 
-// backfill scans the blocks a newly registered escrow may have been paid in before the
-// watcher knew its key: from its registration height up to the last block scanned.
-func (w *Watcher) backfill(ctx context.Context, added []store.Watch, last uint64) error {
-	if len(added) == 0 {
-		return nil
-	}
-	from := last + 1
-	for _, x := range added {
-		from = min(from, x.FromHeight)
-	}
-	if from > last {
-		return nil
-	}
-	from = max(from, last-min(last, maxBackfill))
-	sc, err := w.newScanner(added)
-	if err != nil {
-		return err
-	}
-	for h := from; h <= last; h++ {
-		b, err := w.cfg.Daemon.Block(ctx, h)
-		if err != nil {
-			return err
-		}
-		if err := w.scanBlock(ctx, b, sc); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// scanBlock scans a block's miner transaction and transactions with sc and tells the
-// escrows paid. A transaction the main scanner already scanned in the pool is not scanned
-// again: its matches are reused with the block's height, so each transaction costs one scan.
-func (w *Watcher) scanBlock(ctx context.Context, b Block, sc *scan.Scanner) error {
+// readBlock scans a block's miner transaction and transactions with sc. A transaction the
+// main scanner already scanned in the pool is not scanned again: its matches are reused, so
+// each transaction costs one scan. It returns the matches and the transactions it could not read.
+func (w *Watcher) readBlock(ctx context.Context, b Block, sc *scan.Scanner) ([]scan.Match, []string, error) {
 	if sc == nil || sc.Len() == 0 {
-		return nil
+		return nil, nil, nil
 	}
 	var todo []string
 	var known []scan.Match
 	for _, h := range b.TxHashes {
-		if m, ok := w.seenPool[h]; ok && sc == w.scanner {
-			known = append(known, m...)
+		if p, ok := w.seenPool[h]; ok && sc == w.scanner {
+			known = append(known, p.matches...)
 			continue
 		}
 		todo = append(todo, h)
 	}
 	raw, err := w.cfg.Daemon.Transactions(ctx, todo)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	txs, unread := w.parse(raw)
 	if miner, err := scan.ParseMinerTx(b.MinerTxHash, b.JSON); err == nil {
@@ -137,31 +134,59 @@ func (w *Watcher) scanBlock(ctx context.Context, b Block, sc *scan.Scanner) erro
 	}
 	res, err := w.scan(sc, txs, b.Height)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	w.tell(ctx, append(known, res.Matches...), Seen{Height: b.Height})
-	w.wakeAll(ctx, unread, Seen{Height: b.Height})
-	return nil
+	return append(known, res.Matches...), unread, nil
 }
 
-// scanPool scans the pool's transactions not seen yet, so a payment is noticed before it is
-// mined; its block tells the escrow again, with the height. next is the next block's height.
+// scanBlock scans a block with the main scanner and tells the escrows paid. It returns the
+// notices that could not be delivered, which the caller records with the block.
+func (w *Watcher) scanBlock(ctx context.Context, b Block) ([]store.Notice, error) {
+	matches, unread, err := w.readBlock(ctx, b, w.scanner)
+	if err != nil {
+		return nil, err
+	}
+	failed, err := w.tell(ctx, matches, Seen{Height: b.Height})
+	if err != nil {
+		return nil, err
+	}
+	more, err := w.wakeAll(ctx, unread, Seen{Height: b.Height})
+	return append(failed, more...), err
+}
+
+// poolTx is a pool transaction the leader has read: the parsed transaction (nil if it could
+// not be read), kept so a key registered later is scanned against it without a fetch, and
+// its matches, reused when it is mined.
+type poolTx struct {
+	tx      *scan.Tx
+	matches []scan.Match
+}
+
+// scanPool scans the pool's transactions not seen yet with every key, and those seen before
+// with the keys registered since (newKeys), so a payment is noticed before it is mined; its
+// block tells the escrow again, with the height. next is the next block's height.
 func (w *Watcher) scanPool(ctx context.Context, next uint64) error {
 	if w.scanner == nil || w.scanner.Len() == 0 {
+		w.newKeys = nil // the pool is scanned in full once there are keys
 		return nil
 	}
 	hashes, err := w.cfg.Daemon.PoolHashes(ctx)
 	if err != nil {
 		return err
 	}
-	now := make(map[string][]scan.Match, len(hashes))
+	where := Seen{InPool: true, NextHeight: next}
+	if err := w.scanPoolForNewKeys(ctx, hashes, where); err != nil {
+		return err
+	}
+	now := make(map[string]*poolTx, len(hashes))
 	var fresh []string
 	for _, h := range hashes {
-		m, ok := w.seenPool[h]
-		now[h] = m
+		p, ok := w.seenPool[h]
 		if !ok {
 			fresh = append(fresh, h)
+			p = &poolTx{}
 		}
+		now[h] = p
 	}
 	raw, err := w.cfg.Daemon.Transactions(ctx, fresh)
 	if err != nil {
@@ -170,23 +195,70 @@ func (w *Watcher) scanPool(ctx context.Context, next uint64) error {
 		w.log.Debug("read new pool transactions; trying again next pass", zap.Error(err))
 		return nil
 	}
-	w.seenPool = now // forget what left the pool
 	txs, unread := w.parse(raw)
 	for _, tx := range txs {
-		now[tx.Hash] = nil // scanned, whatever it holds
-	}
-	for _, h := range unread {
-		now[h] = nil // counted once; its block wakes the escrows again if need be
+		now[tx.Hash].tx = tx
 	}
 	res, err := w.scan(w.scanner, txs, 0)
 	if err != nil {
 		return err
 	}
 	for _, m := range res.Matches {
-		now[m.TxHash] = append(now[m.TxHash], m)
+		now[m.TxHash].matches = append(now[m.TxHash].matches, m)
 	}
-	w.tell(ctx, res.Matches, Seen{InPool: true, NextHeight: next})
-	w.wakeAll(ctx, unread, Seen{InPool: true, NextHeight: next})
+	failed, err := w.tell(ctx, res.Matches, where)
+	if err != nil {
+		return err
+	}
+	more, err := w.wakeAll(ctx, unread, where)
+	if err != nil {
+		return err
+	}
+	if err := w.keep(ctx, append(failed, more...)); err != nil {
+		return err // the fresh transactions are read again next pass
+	}
+	w.seenPool = now // forget what left the pool
+	return nil
+}
+
+// scanPoolForNewKeys scans the pool transactions already read, and still in the pool, with
+// the keys registered since: the other escrows hear nothing again.
+func (w *Watcher) scanPoolForNewKeys(ctx context.Context, hashes []string, where Seen) error {
+	var keys []store.Watch
+	for _, x := range w.newKeys {
+		if k, ok := w.keys[x.EscrowID]; ok && k.Address == x.Address && k.ViewKey == x.ViewKey {
+			keys = append(keys, k)
+		}
+	}
+	var txs []*scan.Tx
+	for _, h := range hashes {
+		if p, ok := w.seenPool[h]; ok && p.tx != nil {
+			txs = append(txs, p.tx)
+		}
+	}
+	if len(keys) == 0 || len(txs) == 0 {
+		w.newKeys = nil
+		return nil
+	}
+	sc, err := w.newScanner(keys)
+	if err != nil {
+		return err
+	}
+	res, err := w.scan(sc, txs, 0)
+	if err != nil {
+		return err
+	}
+	failed, err := w.tell(ctx, res.Matches, where)
+	if err != nil {
+		return err
+	}
+	if err := w.keep(ctx, failed); err != nil {
+		return err
+	}
+	for _, m := range res.Matches {
+		w.seenPool[m.TxHash].matches = append(w.seenPool[m.TxHash].matches, m)
+	}
+	w.newKeys = nil
 	return nil
 }
 
@@ -222,19 +294,26 @@ const wakeEvery = 10
 
 // wakeAll tells every watched escrow that a transaction it may be paid by could not be read
 // (Seen.Unread): its workflow asks its wallet, which can. At most once per wakeEvery blocks.
-func (w *Watcher) wakeAll(ctx context.Context, unread []string, where Seen) {
+// It returns the notices that could not be delivered.
+func (w *Watcher) wakeAll(ctx context.Context, unread []string, where Seen) ([]store.Notice, error) {
 	if len(unread) == 0 {
-		return
+		return nil, nil
 	}
 	at := max(where.Height, where.NextHeight)
 	if w.wokeAt != 0 && at < w.wokeAt+wakeEvery {
-		return
+		return nil, nil
 	}
 	w.wokeAt = at
 	where.TxHash, where.Unread = unread[0], true
+	var failed []store.Notice
 	for _, id := range w.Watched() {
-		w.notify(ctx, id, where)
+		n, err := w.notify(ctx, id, where)
+		if err != nil {
+			return nil, err
+		}
+		failed = append(failed, n...)
 	}
+	return failed, nil
 }
 
 // scan scans txs and logs the outputs to watched escrows that do not count.
@@ -251,44 +330,6 @@ func (w *Watcher) scan(sc *scan.Scanner, txs []*scan.Tx, height uint64) (scan.Re
 			zap.Int("output", r.OutputIndex), zap.Error(r.Err))
 	}
 	return res, nil
-}
-
-// tell notifies each paid escrow of its matches, found where says (Height, or InPool with
-// NextHeight).
-func (w *Watcher) tell(ctx context.Context, matches []scan.Match, where Seen) {
-	for _, m := range matches {
-		s := where
-		s.TxHash, s.OutputIndex, s.Amount, s.UnlockTime = m.TxHash, m.OutputIndex, m.Amount, m.UnlockTime
-		w.notify(ctx, m.KeyID, s)
-	}
-}
-
-// notify tells an escrow; a failure is kept and retried at the start of the next pass.
-func (w *Watcher) notify(ctx context.Context, escrowID string, s Seen) {
-	if err := w.cfg.Notify(ctx, escrowID, s); err != nil {
-		w.log.Warn("tell an escrow about its payment; retrying next pass", zap.String("escrow_id", escrowID), zap.String("tx", s.TxHash), zap.Error(err))
-		w.pending = append(w.pending, notice{escrowID: escrowID, seen: s})
-		return
-	}
-	if s.Unread {
-		w.log.Info("escrow asked to check its wallet: a transaction could not be read", zap.String("escrow_id", escrowID), zap.String("tx", s.TxHash))
-		return
-	}
-	w.seen.Add(1)
-	w.log.Info("payment seen", zap.String("escrow_id", escrowID), zap.String("tx", s.TxHash), zap.Uint64("amount", s.Amount),
-		zap.Uint64("height", s.Height), zap.Bool("in_pool", s.InPool))
-}
-
-// redeliver retries the notices that failed, once each per pass, dropping those of escrows
-// no longer watched (funded or ended meanwhile).
-func (w *Watcher) redeliver(ctx context.Context) {
-	pending := w.pending
-	w.pending = nil
-	for _, n := range pending {
-		if _, ok := w.keys[n.escrowID]; ok {
-			w.notify(ctx, n.escrowID, n.seen)
-		}
-	}
 }
 
 // Watched lists the escrows the leader watches now, sorted (for tests and logs).

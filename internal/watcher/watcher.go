@@ -9,7 +9,9 @@ package watcher
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,8 +25,13 @@ import (
 type Store interface {
 	Watches(ctx context.Context) ([]store.Watch, error)
 	ScannedBlocks(ctx context.Context, n int) ([]store.ScannedBlock, error)
-	RecordScanned(ctx context.Context, b store.ScannedBlock, keep uint64) error
+	RecordScannedWithNotices(ctx context.Context, b store.ScannedBlock, keep uint64, notices []store.Notice) error
 	ForgetScannedAbove(ctx context.Context, height uint64) error
+	SaveNotices(ctx context.Context, notices []store.Notice) error
+	Notices(ctx context.Context, n int) ([]store.Notice, error)
+	DeleteNotice(ctx context.Context, id int64) error
+	PendingBackfills(ctx context.Context) ([]store.Backfill, error)
+	MarkBackfilled(ctx context.Context, done []store.Backfill) error
 	Lead(ctx context.Context, name string, ttl time.Duration) (*store.Leadership, error)
 }
 
@@ -68,12 +75,23 @@ type Config struct {
 type Watcher struct {
 	cfg Config
 	log *zap.Logger
+	// elect tries the leader lock (the store's, or a test's).
+	elect func(ctx context.Context) (leadership, error)
 	// The leader's in-memory state: rebuilt from the database when it starts leading.
 	keys    map[string]store.Watch
 	scanner *scan.Scanner
-	// seenPool holds the pool transactions the scanner has scanned, with their matches.
-	seenPool map[string][]scan.Match
-	pending  []notice
+	// seenPool holds the pool transactions the scanner has scanned, with their matches, and
+	// newKeys the keys registered since, which are scanned against them on the next pool scan.
+	seenPool map[string]*poolTx
+	newKeys  []store.Watch
+	// backfills are the registrations whose past is still to scan, by escrow; stale says the
+	// store's list must be read again (the registrations changed).
+	backfills map[string]backfillJob
+	stale     bool
+	// confirmed is when (unix ns) the last leadership check that succeeded began; while it
+	// leads, the watcher acts only within lease of it (fenced).
+	confirmed atomic.Int64
+	fenced    bool
 	// leading is set while this replica holds the lock; scanned, watched and seen are read
 	// by the worker's metrics.
 	leading atomic.Bool
@@ -84,6 +102,12 @@ type Watcher struct {
 	// height unread transactions last woke the watched escrows at.
 	unreadTxs, unreadOutputs atomic.Int64
 	wokeAt                   uint64
+}
+
+// leadership is a held leader lock (*store.Leadership).
+type leadership interface {
+	Alive(ctx context.Context) error
+	Release()
 }
 
 // Stats is what the watcher reports for the metrics.
@@ -105,15 +129,6 @@ func (w *Watcher) Stats() Stats {
 		UnreadTxs: w.unreadTxs.Load(), UnreadOutputs: w.unreadOutputs.Load()}
 }
 
-// notice is a Seen waiting to be delivered after a failed Notify.
-type notice struct {
-	escrowID string
-	seen     Seen
-}
-
-// maxBackfill bounds the blocks scanned for a newly registered escrow's past.
-const maxBackfill = 1000
-
 // New returns a watcher; it does nothing until Run.
 func New(cfg Config) *Watcher {
 	if cfg.Poll <= 0 {
@@ -131,14 +146,22 @@ func New(cfg Config) *Watcher {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	return &Watcher{cfg: cfg, log: cfg.Logger.With(zap.String("component", "block-watcher"))}
+	w := &Watcher{cfg: cfg, log: cfg.Logger.With(zap.String("component", "block-watcher"))}
+	w.elect = func(ctx context.Context) (leadership, error) {
+		l, err := cfg.Store.Lead(ctx, cfg.Name, w.ttl())
+		if l == nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return l, err
+	}
+	return w
 }
 
-// Run stands by until this replica wins the lock, then leads until ctx ends or the lock's
-// connection fails, and stands by again. It returns when ctx ends.
+// Run stands by until this replica wins the lock, then leads until ctx ends or leadership is
+// lost (a check fails or times out), and stands by again. It returns when ctx ends.
 func (w *Watcher) Run(ctx context.Context) {
 	for ctx.Err() == nil {
-		lead, err := w.cfg.Store.Lead(ctx, w.cfg.Name, 0)
+		lead, err := w.elect(ctx)
 		if err != nil && ctx.Err() == nil {
 			w.log.Warn("cannot try the block watcher's lock", zap.Error(err))
 		}
@@ -159,29 +182,80 @@ func (w *Watcher) Run(ctx context.Context) {
 // Leading reports whether this replica leads now.
 func (w *Watcher) Leading() bool { return w.leading.Load() }
 
-// lead runs scan passes while the lock holds.
-func (w *Watcher) lead(ctx context.Context, lead *store.Leadership) error {
-	w.keys, w.scanner, w.seenPool, w.pending = nil, nil, map[string][]scan.Match{}, nil
+// check is the deadline of one leadership check: a check that hangs is one that failed.
+func (w *Watcher) check() time.Duration { return min(max(w.cfg.Poll, time.Second), 5*time.Second) }
+
+// lease is how long after the start of its last successful check the leader still acts
+// (signals, records blocks): twice the longest normal gap between two checks' starts.
+func (w *Watcher) lease() time.Duration { return 2 * (w.cfg.Poll + w.check()) }
+
+// ttl is how long PostgreSQL lets the lock's session stay silent before ending it, which
+// frees the lock (store.Lead): longer than the lease by one more gap, so the server drops a
+// frozen or cut-off leader only after that leader has stopped acting.
+func (w *Watcher) ttl() time.Duration { return w.lease() + w.cfg.Poll + w.check() }
+
+// errNotLeading stops a pass whose leader could not confirm its lock within the lease.
+var errNotLeading = errors.New("watcher: leadership not confirmed within its lease; not acting")
+
+// fence reports whether the leader may still act. Outside Run (tests, benchmarks) it always may.
+func (w *Watcher) fence() error {
+	if w.fenced && time.Since(time.Unix(0, w.confirmed.Load())) >= w.lease() {
+		return errNotLeading
+	}
+	return nil
+}
+
+// lead runs scan passes while the lock holds. A heartbeat checks the lock every Poll, each
+// check with a deadline; the first that fails or times out ends the term.
+func (w *Watcher) lead(ctx context.Context, lead leadership) error {
+	w.keys, w.scanner, w.seenPool, w.newKeys = nil, nil, map[string]*poolTx{}, nil
+	w.backfills, w.stale = map[string]backfillJob{}, true
+	w.confirmed.Store(time.Now().UnixNano()) // the lock was just taken
+	w.fenced = true
+	defer func() { w.fenced = false }()
+	ctx, cancel := context.WithCancelCause(ctx)
+	var beat sync.WaitGroup
+	defer beat.Wait()
+	defer cancel(nil)
+	beat.Go(func() { w.heartbeat(ctx, lead, cancel) })
 	for {
-		if err := lead.Alive(ctx); err != nil {
-			return err
-		}
 		if err := w.Pass(ctx); err != nil && ctx.Err() == nil {
 			w.log.Warn("block watcher pass failed; trying again", zap.Error(err))
 		}
 		if !sleep(ctx, w.cfg.Poll) {
-			return ctx.Err()
+			return context.Cause(ctx)
 		}
 	}
 }
 
-// Pass is one round of the leader: refresh the watched escrows, scan every block above the
-// last one scanned (following a reorg back to the fork), then the pool. Exported for tests
-// and benchmarks, which drive the watcher without the lock.
+// heartbeat confirms the lock every Poll until ctx ends, and ends the term (cancel) at the
+// first check that fails or outlasts its deadline.
+func (w *Watcher) heartbeat(ctx context.Context, lead leadership, cancel context.CancelCauseFunc) {
+	for sleep(ctx, w.cfg.Poll) {
+		start := time.Now()
+		cctx, stop := context.WithTimeout(ctx, w.check())
+		err := lead.Alive(cctx)
+		stop()
+		if err != nil {
+			cancel(fmt.Errorf("watcher: leadership check: %w", err))
+			return
+		}
+		w.confirmed.Store(start.UnixNano())
+	}
+}
+
+// Pass is one round of the leader: refresh the watched escrows, deliver the notices kept from
+// earlier passes, backfill new registrations, scan every block above the last one scanned
+// (following a reorg back to the fork), then the pool. Exported for tests and benchmarks,
+// which drive the watcher without the lock.
 func (w *Watcher) Pass(ctx context.Context) error {
-	w.redeliver(ctx)
-	added, err := w.refreshKeys(ctx)
-	if err != nil {
+	if w.seenPool == nil {
+		w.seenPool, w.backfills, w.stale = map[string]*poolTx{}, map[string]backfillJob{}, true
+	}
+	if err := w.refreshKeys(ctx); err != nil {
+		return err
+	}
+	if err := w.redeliver(ctx); err != nil {
 		return err
 	}
 	count, err := w.cfg.Daemon.Count(ctx)
@@ -193,27 +267,40 @@ func (w *Watcher) Pass(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	next := w.startHeight(top)
+	next, prev := w.startHeight(top), ""
 	if len(last) > 0 {
-		next = last[0].Height + 1
-		if err := w.backfill(ctx, added, last[0].Height); err != nil {
+		next, prev = last[0].Height+1, last[0].Hash
+	}
+	if err := w.queueBackfills(ctx, next); err != nil {
+		return err
+	}
+	if err := w.backfill(ctx); err != nil {
+		if errors.Is(err, errNotLeading) {
 			return err
 		}
+		w.log.Warn("backfill of new registrations failed; retrying next pass", zap.Error(err))
 	}
 	for h := next; h <= top; h++ {
 		b, err := w.cfg.Daemon.Block(ctx, h)
 		if err != nil {
 			return err
 		}
-		if h == next && len(last) > 0 && b.PrevHash != last[0].Hash {
+		// Every block must extend the one scanned before it, in this pass or the last one: a
+		// reorg between two reads is followed, not skipped.
+		if prev != "" && b.PrevHash != prev {
 			return w.unwind(ctx)
 		}
-		if err := w.scanBlock(ctx, b, w.scanner); err != nil {
+		failed, err := w.scanBlock(ctx, b)
+		if err != nil {
 			return err
 		}
-		if err := w.cfg.Store.RecordScanned(ctx, store.ScannedBlock{Height: h, Hash: b.Hash}, w.cfg.Keep); err != nil {
+		if err := w.fence(); err != nil {
 			return err
 		}
+		if err := w.cfg.Store.RecordScannedWithNotices(ctx, store.ScannedBlock{Height: h, Hash: b.Hash}, w.cfg.Keep, failed); err != nil {
+			return err
+		}
+		prev = b.Hash
 		w.scanned.Store(h)
 	}
 	return w.scanPool(ctx, count)
@@ -232,6 +319,9 @@ func (w *Watcher) startHeight(top uint64) uint64 {
 // unwind follows a reorg: it finds the highest scanned block the daemon still has, and forgets
 // the ones above it, so the next pass scans the new branch (and tells the escrows again).
 func (w *Watcher) unwind(ctx context.Context) error {
+	if err := w.fence(); err != nil {
+		return err
+	}
 	kept, err := w.cfg.Store.ScannedBlocks(ctx, int(w.cfg.Keep))
 	if err != nil {
 		return err
@@ -248,7 +338,6 @@ func (w *Watcher) unwind(ctx context.Context) error {
 		}
 	}
 	w.log.Warn("chain reorganised; rescanning from the fork", zap.Uint64("fork_height", fork))
-	clear(w.seenPool)
 	return w.cfg.Store.ForgetScannedAbove(ctx, fork)
 }
 

@@ -21,7 +21,7 @@ func setup(t *testing.T) (vectors, *fakeDaemon, *memStore, *notices, *Watcher) {
 	for range 300 {
 		d.mine(v, 0, "")
 	}
-	st := &memStore{blocks: map[uint64]string{}, watches: []store.Watch{v.watch(t, "recv1", 298), v.watch(t, "recv2", 298)}}
+	st := &memStore{blocks: map[uint64]string{}, backfilled: map[string]uint64{}, watches: []store.Watch{v.watch(t, "recv1", 298), v.watch(t, "recv2", 298)}}
 	n := &notices{}
 	w := New(Config{Store: st, Daemon: client, Notify: n.notify, Workers: 2})
 	return v, d, st, n, w
