@@ -140,3 +140,92 @@ func mustPrepare(b *testing.B, k Key) *preparedKey {
 	}
 	return &pk[0]
 }
+
+// txCost is what one kind of transaction cost per transaction in
+// BenchmarkHostileTx, for the ratios (set by its sub-benchmarks).
+var txCost = map[string]stats{}
+
+// txCPU is the CPU time per transaction each sub-benchmark measured.
+var txCPU = map[string]float64{}
+
+// BenchmarkHostileTx compares, in one run, what a normal transaction and a
+// hostile one cost 10,000 registered escrows (main addresses): a block of 30
+// two-output transactions against a block of 30 of hostileTx's 16-output
+// transactions (the tx key repeated, garbage, torsion and other keys, twice
+// as many additional keys as outputs), each paying one escrow. The third
+// case registers the same keys as subaddresses: what every escrow would pay
+// if additional keys were derived for all. Run:
+// go test -run XXX -bench HostileTx -benchtime 3x ./internal/scan
+func BenchmarkHostileTx(b *testing.B) {
+	wallets := benchKeys()
+	payee := wallets[len(wallets)/2]
+	block := func(n int, build func(i int, to synthOut) *Tx, to synthOut) []*Tx {
+		txs := make([]*Tx, n)
+		for i := range txs {
+			pay := synthOut{}
+			if i == n/2 {
+				pay = to
+			}
+			txs[i] = build(i, pay)
+		}
+		return txs
+	}
+	normal := func(i int, pay synthOut) *Tx {
+		return synthTx(fmt.Sprintf("normal-%d", i), randScalar(), RCTTypeBulletproofPlus, synthOut{}, pay)
+	}
+	hostile := func(i int, pay synthOut) *Tx {
+		return hostileTx(fmt.Sprintf("hostile-%d", i), randScalar(), synthOut{}, synthOut{}, synthOut{}, synthOut{}, synthOut{}, pay)
+	}
+	subKeys := keysOf(wallets...)
+	for i := range subKeys {
+		subKeys[i].Subaddress = true
+	}
+	for _, c := range []struct {
+		name string
+		keys []Key
+		txs  []*Tx
+	}{
+		{"normal", keysOf(wallets...), block(30, normal, synthOut{to: payee, amount: 1})},
+		{"hostile-16-outputs", keysOf(wallets...), block(30, hostile, synthOut{to: payee, amount: 1})},
+		{"hostile-16-outputs/keys-as-subaddresses", subKeys, block(2, hostile, synthOut{to: payee, amount: 1, r: randScalar()})},
+	} {
+		b.Run(c.name, func(b *testing.B) { benchTxs(b, c.name, c.keys, c.txs) })
+	}
+	b.Run("hostile-over-normal", func(b *testing.B) {
+		n, h := txCost["normal"], txCost["hostile-16-outputs"]
+		if n.derivations == 0 || txCPU["normal"] == 0 {
+			b.Skip("run the normal and hostile sub-benchmarks first (-bench HostileTx)")
+		}
+		for b.Loop() {
+		}
+		b.ReportMetric(txCPU["hostile-16-outputs"]/txCPU["normal"], "x-cpu")
+		b.ReportMetric(float64(h.derivations)/float64(n.derivations), "x-derivations")
+	})
+}
+
+// benchTxs scans txs for keys on every core and reports, per transaction,
+// the CPU time for all keys and the derivations and view tags per key.
+func benchTxs(b *testing.B, name string, keys []Key, txs []*Tx) {
+	s, err := NewScanner(keys)
+	if err != nil {
+		b.Fatal(err)
+	}
+	workers := runtime.GOMAXPROCS(0)
+	var st stats
+	b.ResetTimer()
+	cpu0 := cpuTime(b)
+	for b.Loop() {
+		var res Result
+		res, st, err = s.scanTxs(txs, workers)
+		if err != nil || len(res.Matches) != 1 || len(res.Rejected) != 0 {
+			b.Fatalf("want 1 match, got %+v, %v", res, err)
+		}
+	}
+	perTx := (cpuTime(b) - cpu0).Seconds() / float64(b.N*len(txs))
+	perKeyTx := float64(len(keys) * len(txs))
+	txCPU[name] = perTx
+	txCost[name] = stats{derivations: st.derivations / len(txs), viewTags: st.viewTags / len(txs)}
+	b.ReportMetric(perTx*1e3, "cpu-ms/tx")
+	b.ReportMetric(float64(st.derivations)/perKeyTx, "derivations/key/tx")
+	b.ReportMetric(float64(st.viewTags)/perKeyTx, "viewtags/key/tx")
+}

@@ -153,11 +153,14 @@ func (pt *preparedTx) prepareAdditional(addIdentity []bool) {
 // prepareIdentity checks, once for all keys, the outputs the identity
 // derivation applies to.
 func (pt *preparedTx) prepareIdentity(main bool, additional []bool) {
-	h := newHasher()
+	var h *hasher
 	var p edwards25519.Point
 	for i := range pt.outs {
 		if !main && !additional[i] {
 			continue
+		}
+		if h == nil {
+			h = newHasher()
 		}
 		o, out := &pt.outs[i], &pt.tx.Outputs[i]
 		idx := o.idx[:o.idxLen]
