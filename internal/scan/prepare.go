@@ -1,6 +1,8 @@
 package scan
 
 import (
+	"slices"
+
 	"filippo.io/edwards25519"
 )
 
@@ -20,7 +22,8 @@ import (
 //   - A key that does not decode, or whose 8·R is the identity, gives the
 //     identity derivation (wallet2's fallback), the same for every registered
 //     key: its view tags and output keys are checked once per transaction.
-//   - Of the distinct tx public keys left, the first MaxPubKeys are derived.
+//   - Of the tx public keys, the first pubKeysRead distinct encodings are
+//     read, and the first MaxPubKeys of them that are distinct points derived.
 //   - Additional keys are derived only for keys registered as subaddresses.
 //     is_out_to_acc_precomp compares the spend key recovered through
 //     additional key i with every key of m_subaddresses, where the main
@@ -42,6 +45,10 @@ import (
 // transaction are derived; wallets write one, and two leave room for a stray
 // key before the real one, which is why wallet2 tries them all.
 const MaxPubKeys = 2
+
+// pubKeysRead is how many distinct tx public key encodings are decoded, so
+// that garbage keys cost a bounded amount of key-independent work too.
+const pubKeysRead = 2 * MaxPubKeys
 
 // preparedTx is a transaction with everything that does not depend on the
 // registered key computed once.
@@ -67,13 +74,13 @@ type txKey struct {
 	table *pointTable        // multiples of 8·R; nil with few keys
 }
 
-// preparedOut is one output's key-independent data.
+// preparedOut is one output's key-independent data. The output key is not
+// decoded: a candidate Hs·G + B is encoded and compared with it, which costs
+// an inversion only for the 1 in 256 outputs whose view tag passes, where
+// decoding would cost a square root for every output of every transaction.
 type preparedOut struct {
 	idx    [maxVarintLen]byte // varint(output index), hashed with D
 	idxLen int
-	// point is the decoded output key, or nil if it is not a canonical point:
-	// then no derived key can encode to it and it matches nothing.
-	point *edwards25519.Point
 }
 
 // identityOut is an output whose view tag passes under the identity
@@ -94,19 +101,23 @@ func (s *Scanner) prepare(tx *Tx) *preparedTx {
 	for i := range tx.Outputs {
 		o := &pt.outs[i]
 		o.idxLen = putVarint(o.idx[:], uint64(i))
-		o.point, _ = decodePoint(&tx.Outputs[i].Key)
 	}
 	if pt.skip {
 		return pt
 	}
 	useTable := len(s.keys) >= minTableKeys
 	var mainIdentity bool
-	for i := range tx.Extra.PubKeys {
-		k, ok := newTxKey(&tx.Extra.PubKeys[i])
+	pubs := tx.Extra.PubKeys
+	for i, read := 0, 0; i < len(pubs) && read < pubKeysRead && len(pt.primary) < MaxPubKeys; i++ {
+		if slices.Contains(pubs[:i], pubs[i]) {
+			continue
+		}
+		read++
+		k, ok := newTxKey(&pubs[i])
 		switch {
 		case !ok:
 			mainIdentity = true
-		case len(pt.primary) < MaxPubKeys && find(pt.primary, &k) < 0:
+		case find(pt.primary, &k) < 0:
 			pt.primary = append(pt.primary, k)
 		}
 	}
@@ -132,6 +143,12 @@ func (pt *preparedTx) prepareAdditional(addIdentity []bool) {
 	for i := range pt.addOf {
 		pt.addOf[i] = -1
 		if i >= len(adds) {
+			continue
+		}
+		if j := slices.Index(adds[:i], adds[i]); j >= 0 {
+			// The same bytes as output j's key: the same outcome, for free.
+			pt.addOf[i] = pt.addOf[j]
+			addIdentity[i] = addIdentity[j]
 			continue
 		}
 		k, ok := newTxKey(&adds[i])
@@ -164,13 +181,17 @@ func (pt *preparedTx) prepareIdentity(main bool, additional []bool) {
 		}
 		o, out := &pt.outs[i], &pt.tx.Outputs[i]
 		idx := o.idx[:o.idxLen]
-		if o.point == nil || out.HasViewTag && h.viewTag(&identityBytes, idx) != out.ViewTag {
+		if out.HasViewTag && h.viewTag(&identityBytes, idx) != out.ViewTag {
 			continue
+		}
+		P, ok := decodePoint(&out.Key)
+		if !ok {
+			continue // no derived key encodes to it
 		}
 		c := identityOut{out: i, main: main}
 		h.derivationScalar(&c.hs, &identityBytes, idx)
 		p.ScalarBaseMult(&c.hs)
-		p.Subtract(o.point, &p)
+		p.Subtract(P, &p)
 		encodePoint(&c.spend, &p)
 		pt.identity = append(pt.identity, c)
 	}

@@ -195,6 +195,7 @@ type worker struct {
 	neg, p   edwards25519.Point
 	hs       edwards25519.Scalar
 	dMain    [32]byte
+	enc      [32]byte   // a candidate output key, encoded
 	dAdd     [][32]byte // one derivation per distinct additional key
 	seen     []bool
 	found    []sortedMatch
@@ -295,13 +296,11 @@ func (w *worker) tryOutput(pt *preparedTx, i int, d *[32]byte, k *preparedKey, t
 			return false
 		}
 	}
-	if o.point == nil {
-		return false
-	}
 	w.h.derivationScalar(&w.hs, d, idx)
 	w.p.ScalarBaseMult(&w.hs)
 	w.p.Add(&w.p, &k.spend)
-	if w.p.Equal(o.point) != 1 {
+	// A non-canonical output key equals no encoding: it matches nothing.
+	if encodePoint(&w.enc, &w.p); w.enc != out.Key {
 		return false
 	}
 	w.record(pt.tx, i, k, txPos, keyPos)
