@@ -154,7 +154,9 @@ var txCPU = map[string]float64{}
 // transactions (the tx key repeated, garbage, torsion and other keys, twice
 // as many additional keys as outputs), each paying one escrow. The third
 // case registers the same keys as subaddresses: what every escrow would pay
-// if additional keys were derived for all. Run:
+// if additional keys were derived for all. The pool cases rescan a pool of
+// 500 transactions for one escrow, as a registration change does: there the
+// key-independent work (decoding, identity checks) weighs most. Run:
 // go test -run XXX -bench HostileTx -benchtime 3x ./internal/scan
 func BenchmarkHostileTx(b *testing.B) {
 	wallets := benchKeys()
@@ -188,19 +190,23 @@ func BenchmarkHostileTx(b *testing.B) {
 		{"normal", keysOf(wallets...), block(30, normal, synthOut{to: payee, amount: 1})},
 		{"hostile-16-outputs", keysOf(wallets...), block(30, hostile, synthOut{to: payee, amount: 1})},
 		{"hostile-16-outputs/keys-as-subaddresses", subKeys, block(2, hostile, synthOut{to: payee, amount: 1, r: randScalar()})},
+		{"pool-500-one-key/normal", keysOf(payee), block(500, normal, synthOut{to: payee, amount: 1})},
+		{"pool-500-one-key/hostile-16-outputs", keysOf(payee), block(500, hostile, synthOut{to: payee, amount: 1})},
 	} {
 		b.Run(c.name, func(b *testing.B) { benchTxs(b, c.name, c.keys, c.txs) })
 	}
-	b.Run("hostile-over-normal", func(b *testing.B) {
-		n, h := txCost["normal"], txCost["hostile-16-outputs"]
-		if n.derivations == 0 || txCPU["normal"] == 0 {
-			b.Skip("run the normal and hostile sub-benchmarks first (-bench HostileTx)")
-		}
-		for b.Loop() {
-		}
-		b.ReportMetric(txCPU["hostile-16-outputs"]/txCPU["normal"], "x-cpu")
-		b.ReportMetric(float64(h.derivations)/float64(n.derivations), "x-derivations")
-	})
+	for _, prefix := range []string{"", "pool-500-one-key/"} {
+		b.Run(prefix+"hostile-over-normal", func(b *testing.B) {
+			n, h := txCost[prefix+"normal"], txCost[prefix+"hostile-16-outputs"]
+			if n.derivations == 0 || h.derivations == 0 {
+				b.Skip("run the normal and hostile sub-benchmarks first (-bench HostileTx)")
+			}
+			for b.Loop() {
+			}
+			b.ReportMetric(txCPU[prefix+"hostile-16-outputs"]/txCPU[prefix+"normal"], "x-cpu")
+			b.ReportMetric(float64(h.derivations)/float64(n.derivations), "x-derivations")
+		})
+	}
 }
 
 // benchTxs scans txs for keys on every core and reports, per transaction,
