@@ -23,7 +23,7 @@ import (
 //     identity derivation (wallet2's fallback), the same for every registered
 //     key: its view tags and output keys are checked once per transaction.
 //   - Of the tx public keys, the first pubKeysRead distinct encodings are
-//     read, and the first MaxPubKeys of them that are distinct points derived.
+//     read, and of those the first MaxPubKeys distinct points are derived.
 //   - Additional keys are derived only for keys registered as subaddresses.
 //     is_out_to_acc_precomp compares the spend key recovered through
 //     additional key i with every key of m_subaddresses, where the main
@@ -40,6 +40,10 @@ import (
 //     MaxPubKeys.
 //   - Additional keys past the output count match nothing, and one equal to a
 //     derived tx public key repeats a derivation already tried on its output.
+//
+// So per registered main address a transaction costs at most MaxPubKeys
+// derivations and MaxPubKeys view tags per output; a subaddress adds at most
+// one derivation and one view tag per output.
 
 // MaxPubKeys is how many distinct tx public keys (extra tag 0x01) of one
 // transaction are derived; wallets write one, and two leave room for a stray
