@@ -81,14 +81,7 @@ func total(seen []watcher.Seen, h uint64) (sum uint64, outputs int) {
 // Last, the block holding it is popped and the chain re-mined: the watcher follows the reorg
 // by hash and reports the payment in the new block.
 func TestTheBlockWatcherSeesEveryPaymentWithinOneBlock(t *testing.T) {
-	c := regtest(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	st, err := schema.Open(ctx, storetest.NewDatabase(t), testKeys(t))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
-	height, err := c.Height(ctx)
-	require.NoError(t, err)
+	c, ctx, st, height := watcherChain(t, 10*time.Minute)
 
 	watched := make([]store.Watch, 20)
 	for i := range watched {
@@ -220,6 +213,21 @@ func TestTheBlockWatcherSeesEveryPaymentWithinOneBlock(t *testing.T) {
 		now, err := st.ScannedBlocks(ctx, 3)
 		return err == nil && len(now) == 3 && now[1].Height == popped && now[1].Hash != old[0].Hash
 	}, time.Minute, 100*time.Millisecond, "the scanned block at that height is the new branch's")
+}
+
+// watcherChain returns the regtest chain, a context ending after timeout (or with the test),
+// a store on a fresh database, and the chain's height.
+func watcherChain(t *testing.T, timeout time.Duration) (*devstack.Chain, context.Context, *store.Store, uint64) {
+	t.Helper()
+	c := regtest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	st, err := schema.Open(ctx, storetest.NewDatabase(t), testKeys(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	height, err := c.Height(ctx)
+	require.NoError(t, err)
+	return c, ctx, st, height
 }
 
 // popBlocks removes the top n blocks of the regtest chain (monerod's /pop_blocks).
