@@ -14,6 +14,12 @@ import (
 // maxRedeliver bounds the kept notices one pass tries to deliver.
 const maxRedeliver = 1000
 
+// sighting names one output seen paying one escrow.
+type sighting struct {
+	escrowID, txHash string
+	output           int
+}
+
 // tell notifies each paid escrow of its matches, found where says (Height, or InPool with
 // NextHeight). It returns the notices that could not be delivered, to keep in the store.
 func (w *Watcher) tell(ctx context.Context, matches []scan.Match, where Seen) ([]store.Notice, error) {
@@ -21,6 +27,9 @@ func (w *Watcher) tell(ctx context.Context, matches []scan.Match, where Seen) ([
 	for _, m := range matches {
 		s := where
 		s.TxHash, s.OutputIndex, s.Amount, s.UnlockTime = m.TxHash, m.OutputIndex, m.Amount, m.UnlockTime
+		if _, done := w.redelivered[sighting{m.KeyID, m.TxHash, m.OutputIndex}]; done && s.InPool {
+			continue
+		}
 		n, err := w.notify(ctx, m.KeyID, s)
 		if err != nil {
 			return nil, err
@@ -107,6 +116,9 @@ func (w *Watcher) redeliver(ctx context.Context) error {
 		}
 		w.delivered(n.EscrowID, s)
 		w.forget(ctx, n)
+		if s.InPool {
+			w.redelivered[sighting{n.EscrowID, s.TxHash, s.OutputIndex}] = struct{}{}
+		}
 	}
 	return nil
 }

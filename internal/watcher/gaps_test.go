@@ -47,6 +47,22 @@ func TestNoticesNotDeliveredSurviveALeaderChange(t *testing.T) {
 	assert.Empty(t, st.notices, "each deleted once delivered")
 }
 
+// TestAKeptPoolSightingIsSignalledOnceByTheNextLeader: the next leader delivers a kept
+// pool sighting of a transaction still in the pool, and its own scan of the pool does not
+// signal it again.
+func TestAKeptPoolSightingIsSignalledOnceByTheNextLeader(t *testing.T) {
+	v, d, st, n, w := setup(t)
+	pass(t, w)
+	n.fail = true
+	tx := v.Txs[2].Hash
+	d.pool = []string{tx}
+	pass(t, w)
+	require.NotEmpty(t, st.notices)
+	n.fail = false
+	pass(t, successor(w, n))
+	assert.Equal(t, expect(v, 0, true, []string{tx}, "recv2"), n.take(), "once")
+}
+
 // TestANewLeaderBackfillsARegistrationItsPredecessorMissed: an escrow registers margin blocks
 // below the top after its payment was mined, and the leader stops before it reloads the
 // registrations. The new leader scans that escrow's past; the other escrows hear nothing again.

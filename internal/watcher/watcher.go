@@ -84,6 +84,9 @@ type Watcher struct {
 	// newKeys the keys registered since, which are scanned against them on the next pool scan.
 	seenPool map[string]*poolTx
 	newKeys  []store.Watch
+	// redelivered holds the pool sightings this term delivered from the kept notices, so
+	// its own scan of the pool does not signal them again.
+	redelivered map[sighting]struct{}
 	// backfills are the registrations whose past is still to scan, by escrow; stale says the
 	// store's list must be read again (the registrations changed).
 	backfills map[string]backfillJob
@@ -209,6 +212,7 @@ func (w *Watcher) fence() error {
 // check with a deadline; the first that fails or times out ends the term.
 func (w *Watcher) lead(ctx context.Context, lead leadership) error {
 	w.keys, w.scanner, w.seenPool, w.newKeys = nil, nil, map[string]*poolTx{}, nil
+	w.redelivered = map[sighting]struct{}{}
 	w.backfills, w.stale = map[string]backfillJob{}, true
 	w.confirmed.Store(time.Now().UnixNano()) // the lock was just taken
 	w.fenced = true
@@ -251,6 +255,7 @@ func (w *Watcher) heartbeat(ctx context.Context, lead leadership, cancel context
 func (w *Watcher) Pass(ctx context.Context) error {
 	if w.seenPool == nil {
 		w.seenPool, w.backfills, w.stale = map[string]*poolTx{}, map[string]backfillJob{}, true
+		w.redelivered = map[sighting]struct{}{}
 	}
 	if err := w.refreshKeys(ctx); err != nil {
 		return err
