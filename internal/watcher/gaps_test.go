@@ -23,16 +23,24 @@ func successor(w *Watcher, n *notices) *Watcher {
 	return New(Config{Store: w.cfg.Store, Daemon: w.cfg.Daemon, Notify: n.notify, Workers: 2})
 }
 
-// TestNoticesNotDeliveredSurviveALeaderChange: Temporal is down when a payment is mined,
-// and the leader stops before it can retry. The block is recorded as scanned, with the
-// notice; the next leader delivers it and deletes it.
-func TestNoticesNotDeliveredSurviveALeaderChange(t *testing.T) {
+// failInThePool sets up a watcher that sees a payment to recv2 in the pool while Temporal
+// is down: the sighting is kept, not delivered.
+func failInThePool(t *testing.T) (vectors, *fakeDaemon, *memStore, *notices, *Watcher, string) {
+	t.Helper()
 	v, d, st, n, w := setup(t)
 	pass(t, w)
 	n.fail = true
 	tx := v.Txs[2].Hash
 	d.pool = []string{tx}
-	pass(t, w) // seen in the pool, not delivered
+	pass(t, w)
+	return v, d, st, n, w, tx
+}
+
+// TestNoticesNotDeliveredSurviveALeaderChange: Temporal is down when a payment is mined,
+// and the leader stops before it can retry. The block is recorded as scanned, with the
+// notice; the next leader delivers it and deletes it.
+func TestNoticesNotDeliveredSurviveALeaderChange(t *testing.T) {
+	v, d, st, n, w, tx := failInThePool(t)
 	d.mine(v, 1, "", tx)
 	pass(t, w) // seen in its block, not delivered
 	require.Len(t, st.notices, len(expect(v, 0, true, []string{tx}, "recv1", "recv2"))*2, "both kept, with the block")
@@ -51,12 +59,7 @@ func TestNoticesNotDeliveredSurviveALeaderChange(t *testing.T) {
 // pool sighting of a transaction still in the pool, and its own scan of the pool does not
 // signal it again.
 func TestAKeptPoolSightingIsSignalledOnceByTheNextLeader(t *testing.T) {
-	v, d, st, n, w := setup(t)
-	pass(t, w)
-	n.fail = true
-	tx := v.Txs[2].Hash
-	d.pool = []string{tx}
-	pass(t, w)
+	v, _, st, n, w, tx := failInThePool(t)
 	require.NotEmpty(t, st.notices)
 	n.fail = false
 	pass(t, successor(w, n))
