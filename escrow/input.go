@@ -78,6 +78,11 @@ type Timing struct {
 	// LatePollMax (default 6 h), so a week of watching costs a few dozen checks.
 	LatePoll    time.Duration `json:"late_poll,omitempty"`
 	LatePollMax time.Duration `json:"late_poll_max,omitempty"`
+	// LateWatchedPollMax replaces LatePollMax while the block watcher watches the address
+	// during the grace period: its signal brings the late money, so the poll is only a safety
+	// net (default DefaultLateSafetyNet, or LatePollMax when that is set, so a caller that
+	// asked for quick polls keeps them).
+	LateWatchedPollMax time.Duration `json:"late_watched_poll_max,omitempty"`
 }
 
 // WithDefaults returns t with every zero field set to its default.
@@ -103,6 +108,10 @@ func (t Timing) WithDefaults() Timing {
 	def(&t.PayoutRetryMax, time.Hour)
 	def(&t.LateMoneyGrace, 7*24*time.Hour)
 	def(&t.LatePoll, time.Minute)
+	if t.LateWatchedPollMax <= 0 && t.LatePollMax > 0 {
+		t.LateWatchedPollMax = t.LatePollMax // who asked for quick polls keeps them
+	}
+	def(&t.LateWatchedPollMax, DefaultLateSafetyNet)
 	def(&t.LatePollMax, 6*time.Hour)
 	if t.FundingConfirmations == 0 {
 		t.FundingConfirmations = 10

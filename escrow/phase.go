@@ -54,6 +54,9 @@ type State struct {
 	// LateSeenAtomic is the incoming money the escrow has dealt with: paid out, refunded, or
 	// found to be dust. What arrives beyond it is late money.
 	LateSeenAtomic uint64 `json:"late_seen_atomic,omitempty"`
+	// LateWatch is the block watcher's part in the late-money watch: the address registered
+	// again for the grace period, the sightings heard, and the unwatch at its end.
+	LateWatch *FundingWatch `json:"late_watch,omitempty"`
 	// Dust is the dust at the address as the last payout found it.
 	Dust *Dust `json:"dust,omitempty"`
 	// ForkRisk is set while the escrow may still hold money when the next hard fork activates.

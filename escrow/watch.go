@@ -9,6 +9,11 @@ import "time"
 // day instead of 144.
 const DefaultFundingSafetyNet = 6 * time.Hour
 
+// DefaultLateSafetyNet is the longest wait between late-money checks while the block watcher
+// watches a finished escrow's address (Timing.LateWatchedPollMax): once a day, for a watcher
+// that is down or a signal that is lost. The grace period still ends with a last look.
+const DefaultLateSafetyNet = 24 * time.Hour
+
 // MaxPaymentsSeen bounds the block watcher's sightings an escrow lists: a flood of dust
 // payments must not grow its state without bound.
 const MaxPaymentsSeen = 16

@@ -68,6 +68,7 @@ func (e *escrowFlow) lateTurn(ctx workflow.Context) (watching bool, err error) {
 		e.publish(ctx)
 		return true, nil
 	}
+	e.registerLateWatch(ctx)
 	now := workflow.Now(ctx)
 	last := !now.Before(e.status.WatchUntil)
 	var res activities.FundingResult
@@ -108,13 +109,10 @@ func (e *escrowFlow) lateTurn(ctx workflow.Context) (watching bool, err error) {
 		}
 		workflow.GetLogger(ctx).Info("late-money watch over", "leftover", e.status.Leftover)
 		return false, nil
-	case res.PendingAtomic > 0 || e.latePoll == 0:
-		e.latePoll = e.timing.LatePoll // something is confirming: watch it closely
-	default:
-		e.latePoll = min(2*e.latePoll, e.timing.LatePollMax)
 	}
-	// The last sleep ends at WatchUntil exactly, and the next turn is the last look.
-	return true, workflow.Sleep(ctx, min(e.latePoll, e.status.WatchUntil.Sub(now)))
+	e.latePoll = e.nextLatePoll(res.PendingAtomic > 0)
+	// The last wait ends at WatchUntil exactly, and the next turn is the last look.
+	return true, e.lateWait(ctx, min(e.latePoll, e.status.WatchUntil.Sub(now)))
 }
 
 // leftover lists what stays at the address when the watch ends: the dust the last payout
@@ -143,6 +141,7 @@ func (e *escrowFlow) resumeWatch(ctx workflow.Context, cp *escrow.Checkpoint) {
 		e.status.LateRules, e.status.LateSeenAtomic = escrow.ExactShares, e.dealtWith()
 	}
 	e.status.WatchUntil, e.status.Leftover, e.result.Leftover = now.Add(cp.WatchFor), nil, nil
+	e.status.LateWatch = nil // the watch registers again (changeLateWatcher)
 	e.record(ctx, escrow.Decision{Update: escrow.UpdateResumeWatch, ActorID: cp.Operator, Detail: "watch resumed for " + cp.WatchFor.String()})
 	// The earlier run numbered its projection writes from 1; this run's must land above them.
 	e.version = max(e.version, workflow.GetInfo(ctx).WorkflowStartTime.UnixMilli())

@@ -42,6 +42,7 @@ func (e *escrowFlow) lifecycle(ctx workflow.Context) (escrow.EscrowResult, error
 			err = e.payout(ctx)
 		default:
 			watching, werr := e.watchTurn(ctx)
+			e.unwatchLate(ctx, watching, werr)
 			if werr == nil && !watching {
 				return e.finish(ctx)
 			}

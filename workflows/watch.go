@@ -97,7 +97,12 @@ func (e *escrowFlow) skipTimeLockedSightings(ctx workflow.Context) bool {
 // judge, a sighting of a time-locked payment brings nothing forward; it reports whether any
 // sighting did.
 func (e *escrowFlow) takeSightings(ctx workflow.Context, judge bool) (check bool) {
-	w := e.status.Funding.Watch
+	return takeSightingsInto(ctx, e.status.Funding.Watch, judge)
+}
+
+// takeSightingsInto records the payment-seen signals received so far in w (the funding
+// wait's watch, or the late-money watch's), as takeSightings says.
+func takeSightingsInto(ctx workflow.Context, w *escrow.FundingWatch, judge bool) (check bool) {
 	if w == nil {
 		return false
 	}

@@ -19,9 +19,13 @@ import (
 // fakeWatcher answers the block watcher's steps: a registration that succeeds (or fails, with
 // fail set) and the unwatch, recording when each ran on the test clock.
 type fakeWatcher struct {
-	s         *EscrowSuite
-	mu        sync.Mutex
-	fail      bool
+	s    *EscrowSuite
+	mu   sync.Mutex
+	fail bool
+	// late lets a finished escrow register for its late-money watch; without it, that
+	// registration answers as a worker that keeps no watches, and the watch polls.
+	late      bool
+	lateRegs  []time.Time
 	registers []activities.RegisterWatchInput
 	queues    []string
 	unwatches []time.Time
@@ -33,6 +37,13 @@ func (w *fakeWatcher) install(env *testsuite.TestWorkflowEnvironment) {
 		func(ctx context.Context, in activities.RegisterWatchInput) (activities.RegisterWatchResult, error) {
 			w.mu.Lock()
 			defer w.mu.Unlock()
+			if in.Late {
+				w.lateRegs = append(w.lateRegs, w.s.env.Now())
+				if !w.late {
+					return activities.RegisterWatchResult{}, nil
+				}
+				return activities.RegisterWatchResult{Registered: true, FromHeight: 590, Height: 600}, nil
+			}
 			w.registers = append(w.registers, in)
 			w.queues = append(w.queues, activity.GetInfo(ctx).TaskQueue)
 			if w.fail {

@@ -33,6 +33,9 @@ type RegisterWatchInput struct {
 	Role     escrow.Role `json:"role"`
 	// Address is the multisig address as the workflow knows it; the wallet must agree.
 	Address string `json:"address"`
+	// Late is set when a finished escrow registers for its late-money grace period: the
+	// registration is the same, only the log says so.
+	Late bool `json:"late,omitempty"`
 }
 
 // RegisterWatchResult says whether the watcher has the address. It never carries the key:
@@ -108,7 +111,7 @@ func (w *Wallet) RegisterWatch(ctx context.Context, in RegisterWatchInput) (Regi
 		return RegisterWatchResult{}, err
 	}
 	out.Registered, out.FromHeight = true, watch.FromHeight
-	activity.GetLogger(ctx).Info("escrow registered with the block watcher", "escrow", in.EscrowID, "from_height", watch.FromHeight)
+	activity.GetLogger(ctx).Info("escrow registered with the block watcher", "escrow", in.EscrowID, "from_height", watch.FromHeight, "late_money", in.Late)
 	return out, nil
 }
 

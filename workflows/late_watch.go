@@ -1,0 +1,116 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/internal/activities"
+)
+
+// changeLateWatcher versions the block watcher's part in the late-money watch (issue 23
+// item 3): a finished escrow registers its address again for the grace period, asks its
+// wallet when a payment-seen signal comes (a time-locked payment's sighting brings nothing
+// forward, as in the funding wait), polls only as a rare safety net
+// (Timing.LateWatchedPollMax) while registered, and is unwatched when the watch ends. The
+// grace period still ends with the last look. Everything after the registration keys off
+// status.LateWatch, which only this version sets, so runs continued as new need no marker.
+const changeLateWatcher = "late-money-watcher"
+
+// registerLateWatch registers a finished escrow's address with the block watcher for its
+// grace period, once (status.LateWatch keeps the outcome across continue-as-new). The funding
+// wait's registration was taken off when it ended; the view key is read again, by the same
+// step. A failure is recorded, and the watch polls as it always did.
+func (e *escrowFlow) registerLateWatch(ctx workflow.Context) {
+	if e.status.LateWatch != nil || e.status.Address == "" {
+		return
+	}
+	if workflow.GetVersion(ctx, changeLateWatcher, workflow.DefaultVersion, 1) < 1 {
+		return
+	}
+	w := &escrow.FundingWatch{}
+	e.status.LateWatch = w
+	var res activities.RegisterWatchResult
+	in := activities.RegisterWatchInput{EscrowID: e.in.EscrowID, Role: watcher, Address: e.status.Address, Late: true}
+	if err := workflow.ExecuteActivity(e.on(ctx, watcher, watchOptions()), wallet.RegisterWatch, in).Get(ctx, &res); err != nil {
+		w.Failed = failureReason(err)
+		workflow.GetLogger(ctx).Warn("block watcher registration for the late-money watch failed; polling as before", "error", err)
+		return
+	}
+	if !res.Registered {
+		w.Failed = "the watching role's worker keeps no block watches"
+		workflow.GetLogger(ctx).Info("late-money watch not registered with a block watcher; polling as before")
+		return
+	}
+	w.Registered, w.FromHeight = true, res.FromHeight
+	workflow.GetLogger(ctx).Info("late-money watch registered with the block watcher", "from_height", res.FromHeight, "until", e.status.WatchUntil)
+}
+
+// lateWatched reports that the block watcher watches the address for the late-money watch.
+func (e *escrowFlow) lateWatched() bool {
+	w := e.status.LateWatch
+	return w != nil && w.Registered && !w.Unwatched
+}
+
+// nextLatePoll is the wait before the next late-money check after one that found nothing
+// to refund. While registered, the watcher's signal brings any payment, so the poll is the
+// safety net at once, unless a payment is still confirming (the watcher does not report
+// depths). Otherwise the back-off goes on as it always did.
+func (e *escrowFlow) nextLatePoll(pending bool) time.Duration {
+	switch {
+	case pending || (e.latePoll == 0 && !e.lateWatched()):
+		return e.timing.LatePoll // something is confirming: watch it closely
+	case e.lateWatched():
+		return e.timing.LateWatchedPollMax
+	default:
+		return min(2*e.latePoll, e.timing.LatePollMax)
+	}
+}
+
+// lateWait waits before the next late-money check. While registered, a payment-seen signal
+// ends the wait at once, unless every sighting is of a time-locked payment: those are
+// recorded, and the wait goes on (the safety net or the last look sees them once they
+// unlock). A flood of such sightings ends the turn once the history is long.
+func (e *escrowFlow) lateWait(ctx workflow.Context, wait time.Duration) error {
+	if !e.lateWatched() {
+		return workflow.Sleep(ctx, wait)
+	}
+	until := workflow.Now(ctx).Add(wait)
+	for {
+		seen, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return sightings(ctx).Len() > 0 })
+		if err != nil || !seen {
+			return err
+		}
+		if takeSightingsInto(ctx, e.status.LateWatch, true) {
+			return nil // the next turn asks the wallet now
+		}
+		if wait = until.Sub(workflow.Now(ctx)); wait <= 0 || e.historyFull(ctx) {
+			return nil
+		}
+	}
+}
+
+// unwatchLate takes the address off the block watcher once the late-money watch is over
+// (watching false), or the run is being cancelled (turnErr). Like unwatchOnLeaving, the write
+// is awaited with the projections before the run ends.
+func (e *escrowFlow) unwatchLate(ctx workflow.Context, watching bool, turnErr error) {
+	if !e.lateWatched() || (watching && turnErr == nil) {
+		return
+	}
+	takeSightingsInto(ctx, e.status.LateWatch, false)
+	e.status.LateWatch.Unwatched = true
+	opts := projectionOptions
+	if turnErr != nil {
+		opts.ScheduleToCloseTimeout = time.Minute
+	}
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	f := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, opts), projection.Unwatch, activities.UnwatchInput{EscrowID: e.in.EscrowID})
+	if turnErr == nil {
+		e.projections = append(e.projections, f)
+		return
+	}
+	if err := f.Get(dctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("take the finished escrow off the block watcher", "error", err)
+	}
+}

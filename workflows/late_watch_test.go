@@ -1,0 +1,164 @@
+package workflows
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+)
+
+// lateChecks records the test-clock time of every funding check (the late-money watch's
+// checks are CheckFunding too).
+func (s *EscrowSuite) lateChecks() func() []time.Time {
+	var mu sync.Mutex
+	var at []time.Time
+	s.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if strings.HasSuffix(info.ActivityType.Name, "CheckFunding") {
+			mu.Lock()
+			at = append(at, s.env.Now())
+			mu.Unlock()
+		}
+	})
+	return func() []time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]time.Time(nil), at...)
+	}
+}
+
+// since keeps the times at or after from.
+func since(ts []time.Time, from time.Time) []time.Time {
+	var out []time.Time
+	for _, t := range ts {
+		if !t.Before(from) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// hasTime reports whether ts holds the instant t, whatever its location.
+func hasTime(ts []time.Time, t time.Time) bool {
+	for _, x := range ts {
+		if x.Equal(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestALatePaymentSeenByTheWatcherIsCheckedAtOnce: two days into the grace period a late
+// payment arrives and the watcher signals it; the escrow asks its wallet that very moment and
+// refunds it. The watch registered once for the grace, and is unwatched at its end.
+func (s *EscrowSuite) TestALatePaymentSeenByTheWatcherIsCheckedAtOnce() {
+	const late = 200_000_000_000
+	s.watch.late = true
+	s.money.late = late
+	s.money.lateAt = time.Unix(1<<40, 0) // not yet
+	checks := s.lateChecks()
+	seen := escrow.PaymentSeen{TxHash: seenHash, AmountAtomic: late, Height: 700}
+	sent := s.signalAt(2*day, seen, func() {
+		s.money.mu.Lock()
+		s.money.lateAt = s.env.Now()
+		s.money.mu.Unlock()
+	})
+	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
+	res, st := s.runLifecycle("late-seen", escrow.EscrowInput{})
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Equal(escrow.StatusCompleted, res.Status)
+	s.True(hasTime(checks(), *sent), "a check at the very time of the signal")
+	s.Require().Len(st.LateRefunds, 1, "the late money is refunded")
+	s.Equal(uint64(late), st.LateRefunds[0].FundedAtomic)
+	w := st.LateWatch
+	s.Require().NotNil(w)
+	s.True(w.Registered)
+	s.EqualValues(590, w.FromHeight)
+	s.Equal([]escrow.PaymentSeen{seen}, w.Seen)
+	s.True(w.Unwatched)
+	s.Len(s.watch.lateRegs, 1, "registered once for the grace")
+	s.Require().Len(s.watch.unwatches, 2, "unwatched when funded, and when the grace ended")
+	s.False(s.watch.unwatches[1].Before(st.WatchUntil), "the late watch is unwatched at its very end")
+}
+
+// TestWhileRegisteredTheLateWatchPollsOnceADay: with nothing arriving, a registered late
+// watch asks its wallet when it starts, once a day as a safety net, and takes the last look at
+// the grace period's end: nine checks a week at most, instead of the back-off's 35 or so.
+func (s *EscrowSuite) TestWhileRegisteredTheLateWatchPollsOnceADay() {
+	s.watch.late = true
+	checks := s.lateChecks()
+	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
+	res, st := s.runLifecycle("late-quiet", escrow.EscrowInput{})
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Equal(escrow.StatusCompleted, res.Status)
+	s.Require().Len(s.watch.lateRegs, 1)
+	grace := since(checks(), s.watch.lateRegs[0])
+	s.Require().NotEmpty(grace)
+	s.LessOrEqual(len(grace), 9, "a week's checks: %v", grace)
+	for i := 1; i < len(grace); i++ {
+		s.Equal(escrow.DefaultLateSafetyNet, grace[i].Sub(grace[i-1]).Truncate(time.Minute),
+			"no check but the daily safety net (check %d of %v)", i, grace)
+	}
+	s.True(grace[len(grace)-1].Equal(st.WatchUntil), "the last look is at the grace period's end")
+	s.Nil(st.Leftover)
+}
+
+// TestTheLastLookFindsMoneyFromTheGracesLastHours: a late payment arrives three hours before
+// the grace period ends and its sighting is lost (the watcher was down). The daily safety net
+// is past; the last look at the end finds it, and it is refunded before the watch ends.
+func (s *EscrowSuite) TestTheLastLookFindsMoneyFromTheGracesLastHours() {
+	const late = 100_000_000_000
+	s.watch.late = true
+	s.money.late = late
+	checks := s.lateChecks()
+	s.env.RegisterDelayedCallback(func() {
+		until := s.status().WatchUntil
+		s.Require().False(until.IsZero(), "the watch has started")
+		s.money.mu.Lock()
+		s.money.lateAt = until.Add(-3 * hour)
+		s.money.mu.Unlock()
+	}, day)
+	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
+	res, st := s.runLifecycle("last-hours", escrow.EscrowInput{})
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Equal(escrow.StatusCompleted, res.Status)
+	s.Require().Len(st.LateRefunds, 1, "refunded by the last look")
+	s.Equal(uint64(late-fee), st.LateRefunds[0].AmountAtomic)
+	s.True(hasTime(checks(), st.WatchUntil), "the last look, at the grace period's end")
+	s.Zero(st.LateWatch.Signals, "no signal: the last look found it alone")
+	s.Require().Len(s.watch.unwatches, 2)
+}
+
+// TestATimeLockedLatePaymentSeenByTheWatcherCostsNoCheck: a sighting of a payment locked far
+// beyond the grace period is recorded and asks no wallet; the last look lists it as leftover.
+func (s *EscrowSuite) TestATimeLockedLatePaymentSeenByTheWatcherCostsNoCheck() {
+	s.watch.late = true
+	checks := s.lateChecks()
+	locked := escrow.PaymentSeen{TxHash: seenHash, AmountAtomic: price, Height: 700, UnlockTime: 100_000}
+	at := s.signalAt(3*day+time.Minute, locked, nil)
+	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
+	_, st := s.runLifecycle("late-locked", escrow.EscrowInput{})
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.False(hasTime(checks(), *at), "no check for a time-locked payment")
+	s.Require().NotNil(st.LateWatch)
+	s.Equal(1, st.LateWatch.TimeLocked)
+	s.Equal(1, st.LateWatch.Signals)
+}
+
+// TestAnUnregisteredLateWatchPollsAsBefore: a worker that keeps no watches leaves the late
+// watch on its old back-off (to LatePollMax, 6 h), with nothing to unwatch.
+func (s *EscrowSuite) TestAnUnregisteredLateWatchPollsAsBefore() {
+	checks := s.lateChecks()
+	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
+	_, st := s.runLifecycle("late-polled", escrow.EscrowInput{})
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Require().Len(s.watch.lateRegs, 1, "asked once")
+	s.Require().NotNil(st.LateWatch)
+	s.False(st.LateWatch.Registered)
+	s.Greater(len(since(checks(), s.watch.lateRegs[0])), 30, "the old back-off")
+	s.Len(s.watch.unwatches, 1, "only the funding wait's unwatch")
+}
