@@ -244,6 +244,8 @@ func (w *worker) scan(pt *preparedTx, txPos int, keys []preparedKey, keyBase int
 		if k.subaddress {
 			w.scanAdditional(pt, seen, k, txPos, keyPos)
 		}
+		// The identity derivation is every key's, so prepare did its hashing
+		// and arithmetic once; a key only compares its spend key.
 		for ci := range pt.identity {
 			c := &pt.identity[ci]
 			if !seen[c.out] && (c.main || k.subaddress) && c.spend == k.spendEnc {
