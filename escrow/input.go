@@ -57,6 +57,9 @@ type Timing struct {
 	PayoutConfirmations uint64 `json:"payout_confirmations,omitempty"`
 	// PayoutPoll is the wait between payout confirmation checks (default 30 s).
 	PayoutPoll time.Duration `json:"payout_poll,omitempty"`
+	// PayoutWatchedPoll replaces PayoutPoll while the block watcher follows the payout's
+	// transactions (default DefaultPayoutSafetyNet, or PayoutPoll when that is set).
+	PayoutWatchedPoll time.Duration `json:"payout_watched_poll,omitempty"`
 	// HistoryLimit continues the run as new past this many events (default 10000).
 	HistoryLimit int `json:"history_limit,omitempty"`
 	// UnlockWait bounds the payout's wait for everything confirmed to become spendable
@@ -101,6 +104,10 @@ func (t Timing) WithDefaults() Timing {
 	def(&t.FundingDeadline, 24*time.Hour)
 	def(&t.AutoRelease, 14*24*time.Hour)
 	def(&t.DisputeEscalation, 7*24*time.Hour)
+	if t.PayoutWatchedPoll <= 0 && t.PayoutPoll > 0 {
+		t.PayoutWatchedPoll = t.PayoutPoll // who asked for quick polls keeps them
+	}
+	def(&t.PayoutWatchedPoll, DefaultPayoutSafetyNet)
 	def(&t.PayoutPoll, 30*time.Second)
 	def(&t.UnlockWait, 2*time.Hour)
 	def(&t.SettleWait, 30*time.Minute)

@@ -91,6 +91,8 @@ type Payout struct {
 	Dust *Dust `json:"dust,omitempty"`
 	// Parks counts the times this payout parked; each back-off doubles the one before.
 	Parks int `json:"parks,omitempty"`
+	// Follow is the block watcher's part in the payout's confirmations (PayoutFollow).
+	Follow *PayoutFollow `json:"follow,omitempty"`
 }
 
 // Dust is money at the escrow's address in outputs worth less than the fee to spend them:

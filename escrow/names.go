@@ -32,6 +32,12 @@ const SignalCapacityFreed SignalName = "capacity-freed"
 // backstop when a signal is lost or the watcher is down.
 const SignalPaymentSeen SignalName = "payment-seen"
 
+// SignalPayoutSeen tells an escrow where the block watcher sees its payout's transactions
+// (payload PayoutSeen): deeper, or gone from the chain and the pool. The escrow asks its
+// wallet when the payout is deep enough or gone; until then it only records the depth. Its
+// safety-net poll stays the backstop.
+const SignalPayoutSeen SignalName = "payout-seen"
+
 // UpdateName is the type of every update name: the decisions of the escrow's parties, the
 // operators' repairs, and the client's wait for the setup.
 type UpdateName string

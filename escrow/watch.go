@@ -14,6 +14,37 @@ const DefaultFundingSafetyNet = 6 * time.Hour
 // that is down or a signal that is lost. The grace period still ends with a last look.
 const DefaultLateSafetyNet = 24 * time.Hour
 
+// DefaultPayoutSafetyNet is the wait between payout status checks while the block watcher
+// follows the payout's transactions (Timing.PayoutWatchedPoll): its signal brings the depth
+// and a disappearance, so the poll only covers a watcher that is down.
+const DefaultPayoutSafetyNet = 10 * time.Minute
+
+// PayoutSeen is the payload of SignalPayoutSeen: where the block watcher sees a payout's
+// transactions, taken together. Gone says one of them is neither in the pool nor in the
+// chain (dropped, or reorged out and not back in the pool); otherwise InPool says one still
+// waits in the pool, and Confirmations is the depth of the shallowest (capped at what the
+// escrow waits for).
+type PayoutSeen struct {
+	// TxHash is the transaction the state is about: the one gone, or the shallowest.
+	TxHash        string `json:"tx_hash"`
+	Confirmations uint64 `json:"confirmations,omitempty"`
+	InPool        bool   `json:"in_pool,omitempty"`
+	Gone          bool   `json:"gone,omitempty"`
+}
+
+// PayoutFollow is the block watcher's part in a payout's confirmations: the hashes it was
+// asked to follow, or why it was not, and the signals heard.
+type PayoutFollow struct {
+	Following bool     `json:"following"`
+	Failed    string   `json:"failed,omitempty"`
+	TxHashes  []string `json:"tx_hashes,omitempty"`
+	Signals   int      `json:"signals,omitempty"`
+	// Last is the last signal's payload.
+	Last *PayoutSeen `json:"last,omitempty"`
+	// Unfollowed is set once the escrow was taken off the watcher, at the end of its watch.
+	Unfollowed bool `json:"unfollowed,omitempty"`
+}
+
 // MaxPaymentsSeen bounds the block watcher's sightings an escrow lists: a flood of dust
 // payments must not grow its state without bound.
 const MaxPaymentsSeen = 16

@@ -144,12 +144,14 @@ func validateWatch(w Watch) error {
 	return nil
 }
 
-// Unwatch removes the escrow from the block watcher; an escrow not watched is no error.
+// Unwatch removes the escrow from the block watcher, its address and the payout hashes it
+// follows (FollowPayout); an escrow not watched is no error.
 func (s *Store) Unwatch(ctx context.Context, escrowID string) error {
 	if err := escrow.ValidateID(escrowID); err != nil {
 		return fmt.Errorf("store: unwatch: %w: %w", ErrInvalid, err)
 	}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM watched_escrows WHERE escrow_id = $1`, escrowID); err != nil {
+	if _, err := s.db.ExecContext(ctx, `WITH f AS (DELETE FROM followed_payouts WHERE escrow_id = $1)
+DELETE FROM watched_escrows WHERE escrow_id = $1`, escrowID); err != nil {
 		return fmt.Errorf("store: unwatch escrow %q: %w", escrowID, err)
 	}
 	return nil

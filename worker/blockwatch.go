@@ -24,11 +24,12 @@ func (w *Worker) newWatcher() {
 		ns = "default"
 	}
 	w.watcher = watcher.New(watcher.Config{
-		Store:  w.store,
-		Daemon: watcher.NewDaemon(w.cfg.DaemonURL, 0),
-		Notify: w.notifyPayment,
-		Name:   "block-watcher/" + ns,
-		Logger: w.log,
+		Store:        w.store,
+		Daemon:       watcher.NewDaemon(w.cfg.DaemonURL, 0),
+		Notify:       w.notifyPayment,
+		NotifyPayout: w.notifyPayout,
+		Name:         "block-watcher/" + ns,
+		Logger:       w.log,
 	})
 }
 
@@ -62,6 +63,21 @@ func (w *Worker) notifyPayment(ctx context.Context, escrowID string, s watcher.S
 	}
 	if err != nil {
 		return fmt.Errorf("signal payment seen to escrow %s: %w", escrowID, err)
+	}
+	return nil
+}
+
+// notifyPayout signals "payout seen" to the escrow's workflow: where its payout's
+// transactions are. An escrow whose workflow is gone has nothing to be told.
+func (w *Worker) notifyPayout(ctx context.Context, escrowID string, s watcher.PayoutState) error {
+	p := escrow.PayoutSeen{TxHash: s.TxHash, Confirmations: s.Confirmations, InPool: s.InPool, Gone: s.Gone}
+	err := w.client.SignalWorkflow(ctx, escrow.WorkflowID(escrowID), "", string(escrow.SignalPayoutSeen), p)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("signal payout seen to escrow %s: %w", escrowID, err)
 	}
 	return nil
 }

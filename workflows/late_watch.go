@@ -91,15 +91,24 @@ func (e *escrowFlow) lateWait(ctx workflow.Context, wait time.Duration) error {
 	}
 }
 
-// unwatchLate takes the address off the block watcher once the late-money watch is over
-// (watching false), or the run is being cancelled (turnErr). Like unwatchOnLeaving, the write
+// unwatchLate takes the address, and the payout's hashes it follows, off the block watcher
+// once the late-money watch is over (watching false), or the run is being cancelled (turnErr). Like unwatchOnLeaving, the write
 // is awaited with the projections before the run ends.
 func (e *escrowFlow) unwatchLate(ctx workflow.Context, watching bool, turnErr error) {
-	if !e.lateWatched() || (watching && turnErr == nil) {
+	var follow *escrow.PayoutFollow
+	if p := e.status.Payout; p != nil && p.Follow != nil && p.Follow.Following && !p.Follow.Unfollowed {
+		follow = p.Follow // the watcher follows the payout's hashes until the unwatch (changePayoutWatcher)
+	}
+	if (!e.lateWatched() && follow == nil) || (watching && turnErr == nil) {
 		return
 	}
-	takeSightingsInto(ctx, e.status.LateWatch, false)
-	e.status.LateWatch.Unwatched = true
+	if e.lateWatched() {
+		takeSightingsInto(ctx, e.status.LateWatch, false)
+		e.status.LateWatch.Unwatched = true
+	}
+	if follow != nil {
+		follow.Unfollowed = true
+	}
 	opts := projectionOptions
 	if turnErr != nil {
 		opts.ScheduleToCloseTimeout = time.Minute

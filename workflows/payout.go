@@ -307,6 +307,9 @@ func (e *escrowFlow) syncSigners(ctx workflow.Context, opts workflow.ActivityOpt
 // is deep enough. It returns early when the history is long, so the lifecycle can continue
 // as new, or when the payout vanished from the chain and the pool.
 func (e *escrowFlow) confirmPayout(ctx workflow.Context, p *escrow.Payout) (deep, vanished bool, err error) {
+	if p.Confirmations < e.timing.PayoutConfirmations {
+		e.followWithWatcher(ctx, p)
+	}
 	for p.Confirmations < e.timing.PayoutConfirmations {
 		st := activities.TxStatusResult{Confirmations: p.Confirmations}
 		if err := workflow.ExecuteActivity(e.on(ctx, p.Signers[1], pollOptions()), wallet.PayoutStatus, e.txStatusInput(p)).Get(ctx, &st); err != nil {
@@ -323,7 +326,7 @@ func (e *escrowFlow) confirmPayout(ctx workflow.Context, p *escrow.Payout) (deep
 		if p.Confirmations >= e.timing.PayoutConfirmations || e.historyFull(ctx) {
 			break
 		}
-		if err := workflow.Sleep(ctx, e.timing.PayoutPoll); err != nil {
+		if err := e.awaitPayoutNews(ctx, p); err != nil {
 			return false, false, err
 		}
 	}

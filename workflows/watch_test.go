@@ -24,8 +24,11 @@ type fakeWatcher struct {
 	fail bool
 	// late lets a finished escrow register for its late-money watch; without it, that
 	// registration answers as a worker that keeps no watches, and the watch polls.
-	late      bool
-	lateRegs  []time.Time
+	late     bool
+	lateRegs []time.Time
+	// follow lets the watcher follow payouts; follows lists the hashes it was given.
+	follow    bool
+	follows   [][]string
 	registers []activities.RegisterWatchInput
 	queues    []string
 	unwatches []time.Time
@@ -50,6 +53,13 @@ func (w *fakeWatcher) install(env *testsuite.TestWorkflowEnvironment) {
 				return activities.RegisterWatchResult{}, temporal.NewNonRetryableApplicationError("the database refused", escrow.ErrTypeInvalidInput, nil)
 			}
 			return activities.RegisterWatchResult{Registered: true, FromHeight: 290, Height: 300}, nil
+		}).Maybe()
+	env.OnActivity(wallet.FollowPayout, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.FollowPayoutInput) (activities.FollowPayoutResult, error) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.follows = append(w.follows, in.TxHashes)
+			return activities.FollowPayoutResult{Following: w.follow}, nil
 		}).Maybe()
 	env.OnActivity(projection.Unwatch, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.UnwatchInput) error {

@@ -20,6 +20,8 @@ import (
 // the escrow need not poll its wallet often.
 type Watches interface {
 	RegisterWatch(ctx context.Context, w store.Watch) error
+	// FollowPayout makes the watcher follow a payout's transactions (store.FollowPayout).
+	FollowPayout(ctx context.Context, escrowID string, hashes []string, target uint64) error
 }
 
 // WatchMargin is how many blocks below the wallet's height the watcher starts, so that a
@@ -157,4 +159,37 @@ func (p *Projection) Unwatch(ctx context.Context, in UnwatchInput) error {
 		return err
 	}
 	return nil
+}
+
+// FollowPayoutInput names the payout transactions the block watcher is to follow for an
+// escrow, and the depth the escrow waits for.
+type FollowPayoutInput struct {
+	EscrowID string   `json:"escrow_id"`
+	TxHashes []string `json:"tx_hashes"`
+	Target   uint64   `json:"target"`
+}
+
+// FollowPayoutResult says whether the watcher follows them: false on a worker that keeps no
+// watches, whose escrows poll their payouts as before.
+type FollowPayoutResult struct {
+	Following bool `json:"following"`
+}
+
+// FollowPayout records a payout's transaction hashes for the block watcher, replacing the
+// ones it followed for the escrow before. It needs no wallet: it runs on the watching role's
+// queue only because that worker's configuration says whether a watcher runs. Hashes that
+// are not hashes are an input error no retry fixes; a database that is down is retried.
+func (w *Wallet) FollowPayout(ctx context.Context, in FollowPayoutInput) (FollowPayoutResult, error) {
+	if w.watches == nil {
+		return FollowPayoutResult{}, nil
+	}
+	if err := w.watches.FollowPayout(ctx, in.EscrowID, in.TxHashes, in.Target); err != nil {
+		err = fmt.Errorf("follow the payout of %s: %w", in.EscrowID, err)
+		if errors.Is(err, store.ErrInvalid) {
+			return FollowPayoutResult{}, nonRetryable(escrow.ErrTypeInvalidInput, err)
+		}
+		return FollowPayoutResult{}, err
+	}
+	activity.GetLogger(ctx).Info("payout followed by the block watcher", "escrow", in.EscrowID, "tx_hashes", in.TxHashes)
+	return FollowPayoutResult{Following: true}, nil
 }

@@ -30,8 +30,14 @@ const (
 
 // fakeWatches records the watches it is given, or refuses them all with err.
 type fakeWatches struct {
-	got []store.Watch
-	err error
+	got      []store.Watch
+	followed []string
+	err      error
+}
+
+func (f *fakeWatches) FollowPayout(_ context.Context, escrowID string, hashes []string, target uint64) error {
+	f.followed = append(f.followed, fmt.Sprintf("%s %v %d", escrowID, hashes, target))
+	return f.err
 }
 
 func (f *fakeWatches) RegisterWatch(_ context.Context, w store.Watch) error {
@@ -185,4 +191,20 @@ func TestRegisterAndUnwatchOnTheStore(t *testing.T) {
 	_, err = env.ExecuteActivity(NewProjection(s).Unwatch, UnwatchInput{EscrowID: "../x"})
 	appErr := appError(t, err)
 	assert.Equal(t, escrow.ErrTypeInvalidInput, appErr.Type())
+}
+
+// TestFollowPayoutRecordsTheHashesWhereAWatcherRuns: the hashes go to the store; a worker
+// that keeps no watches follows nothing, and says so.
+func TestFollowPayoutRecordsTheHashesWhereAWatcherRuns(t *testing.T) {
+	tw, fw := watchedWallet(t, 300, watchViewKey)
+	in := FollowPayoutInput{EscrowID: testEscrowID, TxHashes: []string{strings.Repeat("ab", 32)}, Target: 10}
+	var out FollowPayoutResult
+	require.NoError(t, tw.exec(tw.w.FollowPayout, in, &out))
+	assert.True(t, out.Following)
+	assert.Equal(t, []string{testEscrowID + " [" + strings.Repeat("ab", 32) + "] 10"}, fw.followed)
+
+	plain := newTestWallet(t)
+	out = FollowPayoutResult{}
+	require.NoError(t, plain.exec(plain.w.FollowPayout, in, &out))
+	assert.False(t, out.Following, "no watcher, no following: the payout polls")
 }

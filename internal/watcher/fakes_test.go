@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -88,6 +89,22 @@ type fakeDaemon struct {
 	onBlock   func(h uint64)
 	// fetched lists every transaction /get_transactions was asked for.
 	fetched []string
+	// gone marks the transactions monerod reports missed when they are in no block and not
+	// in the pool (a followed payout dropped or reorged out).
+	gone map[string]bool
+}
+
+// where says where the chain has h: in the pool, or in a block (its height).
+func (f *fakeDaemon) where(h string) (map[string]any, bool) {
+	if slices.Contains(f.pool, h) {
+		return map[string]any{"in_pool": true}, true
+	}
+	for i, b := range f.blocks {
+		if slices.Contains(b.txs, h) {
+			return map[string]any{"block_height": i}, true
+		}
+	}
+	return nil, false
 }
 
 func newFakeDaemon(t *testing.T, v vectors) (*fakeDaemon, *Daemon) {
@@ -168,11 +185,19 @@ func (f *fakeDaemon) serve(w http.ResponseWriter, r *http.Request) {
 		}})
 	case r.URL.Path == "/get_transactions":
 		var txs []map[string]any
+		var missed []string
 		f.fetched = append(f.fetched, req.TxsHashes...)
 		for _, h := range req.TxsHashes {
-			txs = append(txs, map[string]any{"tx_hash": h, "as_json": f.txs[h]})
+			where, ok := f.where(h)
+			if !ok && f.gone[h] {
+				missed = append(missed, h)
+				continue
+			}
+			tx := map[string]any{"tx_hash": h, "as_json": f.txs[h]}
+			maps.Copy(tx, where)
+			txs = append(txs, tx)
 		}
-		reply(map[string]any{"txs": txs, "status": "OK"})
+		reply(map[string]any{"txs": txs, "missed_tx": missed, "status": "OK"})
 	case r.URL.Path == "/get_transaction_pool_hashes":
 		reply(map[string]any{"tx_hashes": f.pool, "status": "OK"})
 	default:
@@ -191,6 +216,8 @@ type memStore struct {
 	lastID       int64
 	backfilled   map[string]uint64
 	failBackfill bool
+	// followed are the followed payout transactions (store.FollowPayout).
+	followed []store.Followed
 }
 
 func (m *memStore) Watches(context.Context) ([]store.Watch, error) {
@@ -274,6 +301,12 @@ func (m *memStore) MarkBackfilled(_ context.Context, done []store.Backfill) erro
 		m.backfilled[b.EscrowID] = b.FromHeight
 	}
 	return nil
+}
+
+func (m *memStore) FollowedPayouts(context.Context) ([]store.Followed, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.followed), nil
 }
 
 func (m *memStore) Lead(context.Context, string, time.Duration) (*store.Leadership, error) {

@@ -31,6 +31,7 @@ type Store interface {
 	Notices(ctx context.Context, n int) ([]store.Notice, error)
 	DeleteNotice(ctx context.Context, id int64) error
 	PendingBackfills(ctx context.Context) ([]store.Backfill, error)
+	FollowedPayouts(ctx context.Context) ([]store.Followed, error)
 	MarkBackfilled(ctx context.Context, done []store.Backfill) error
 	Lead(ctx context.Context, name string, ttl time.Duration) (*store.Leadership, error)
 }
@@ -57,6 +58,9 @@ type Config struct {
 	Daemon *Daemon
 	// Notify tells escrowID's workflow about a payment (a Temporal signal in production).
 	Notify func(ctx context.Context, escrowID string, s Seen) error
+	// NotifyPayout tells escrowID's workflow where its followed payout transactions are
+	// (store.FollowPayout); nil follows none.
+	NotifyPayout func(ctx context.Context, escrowID string, s PayoutState) error
 	// Name is the leader lock's name, one per namespace: "block-watcher/<namespace>".
 	Name string
 	// Poll is how often the leader asks monerod for new blocks and the pool; default 2 s,
@@ -105,6 +109,13 @@ type Watcher struct {
 	// height unread transactions last woke the watched escrows at.
 	unreadTxs, unreadOutputs atomic.Int64
 	wokeAt                   uint64
+	// told is the payout state each followed escrow was last told of this term; the follow
+	// step runs again when the chain's length (followCount) or the followed hashes change,
+	// or a signal failed (followRetry).
+	told         map[string]PayoutState
+	followCount  uint64
+	followHashes []string
+	followRetry  bool
 }
 
 // leadership is a held leader lock (*store.Leadership).
@@ -214,7 +225,8 @@ func (w *Watcher) lead(ctx context.Context, lead leadership) error {
 	w.keys, w.scanner, w.seenPool, w.newKeys = nil, nil, map[string]*poolTx{}, nil
 	w.redelivered = map[sighting]struct{}{}
 	w.backfills, w.stale = map[string]backfillJob{}, true
-	w.confirmed.Store(time.Now().UnixNano()) // the lock was just taken
+	w.told, w.followCount, w.followHashes, w.followRetry = nil, 0, nil, false // a new term tells again
+	w.confirmed.Store(time.Now().UnixNano())                                  // the lock was just taken
 	w.fenced = true
 	defer func() { w.fenced = false }()
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -308,7 +320,10 @@ func (w *Watcher) Pass(ctx context.Context) error {
 		prev = b.Hash
 		w.scanned.Store(h)
 	}
-	return w.scanPool(ctx, count)
+	if err := w.scanPool(ctx, count); err != nil {
+		return err
+	}
+	return w.followPayouts(ctx, count)
 }
 
 // startHeight is where a watcher with no scanned block begins: the earliest registration's

@@ -1,0 +1,84 @@
+package watcher
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/xmr-escrow/xmr-escrow/store"
+)
+
+// payoutNotices collects what the watcher told the escrows about their payouts.
+type payoutNotices struct {
+	mu   sync.Mutex
+	got  []string
+	fail bool
+}
+
+func (p *payoutNotices) notify(_ context.Context, escrowID string, s PayoutState) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fail {
+		return fmt.Errorf("temporal is down")
+	}
+	p.got = append(p.got, fmt.Sprintf("%s %s conf=%d pool=%t gone=%t", escrowID, s.TxHash[:8], s.Confirmations, s.InPool, s.Gone))
+	return nil
+}
+
+func (p *payoutNotices) take() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.got
+	p.got = nil
+	return out
+}
+
+// TestAFollowedPayoutIsReportedAtEachDepthAndWhenItDisappears: a payout followed from the
+// pool is reported there, at each new depth up to its target and not beyond, not again while
+// nothing changes, and when a reorg takes its block and it is dropped, as gone. A signal that
+// fails is sent on the next pass.
+func TestAFollowedPayoutIsReportedAtEachDepthAndWhenItDisappears(t *testing.T) {
+	v, d, st, _, w := setup(t)
+	pn := &payoutNotices{}
+	w.cfg.NotifyPayout = pn.notify
+	tx := v.Txs[0].Hash
+	short := tx[:8]
+	d.pool = []string{tx}
+	st.followed = []store.Followed{{EscrowID: "paid", TxHash: tx, Target: 3}}
+	pass(t, w)
+	assert.Equal(t, []string{"paid " + short + " conf=0 pool=true gone=false"}, pn.take(), "in the pool")
+	pass(t, w)
+	assert.Empty(t, pn.take(), "nothing changed, nothing told")
+
+	d.mine(v, 1, "", tx)
+	pass(t, w)
+	assert.Equal(t, []string{"paid " + short + " conf=1 pool=false gone=false"}, pn.take(), "mined")
+	for depth := 2; depth <= 5; depth++ {
+		d.mine(v, 0, "")
+		pass(t, w)
+		if depth <= 3 {
+			assert.Equal(t, []string{fmt.Sprintf("paid %s conf=%d pool=false gone=false", short, depth)}, pn.take())
+		} else {
+			assert.Empty(t, pn.take(), "deeper than the target is not news")
+		}
+	}
+
+	pn.fail = true
+	d.pop(5) // its block is reorged out, and the transaction is not back in the pool
+	d.gone = map[string]bool{tx: true}
+	d.mine(v, 0, "other")
+	pass(t, w)
+	assert.Empty(t, pn.take(), "Temporal is down")
+	pn.fail = false
+	pass(t, w)
+	assert.Equal(t, []string{"paid " + short + " conf=0 pool=false gone=true"}, pn.take(), "gone, told on the next pass")
+	pass(t, w)
+	assert.Empty(t, pn.take())
+
+	st.followed = nil // unwatched
+	pass(t, w)
+	assert.Empty(t, pn.take())
+}

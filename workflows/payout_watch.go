@@ -1,0 +1,111 @@
+package workflows
+
+import (
+	"slices"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/internal/activities"
+)
+
+// changePayoutWatcher versions the block watcher's part in a payout's confirmations (issue
+// 23 item 3 B): once submitted, the payout's transaction hashes are handed to the watcher
+// (FollowPayout), which signals payout-seen at each new depth and when one disappears. The
+// payout then waits for that signal instead of asking its wallet every PayoutPoll: it records
+// the depth the watcher reports, and asks the wallet (PayoutStatus) when the watcher says it
+// is deep enough or gone, or at the safety net (Timing.PayoutWatchedPoll). Everything after
+// the first registration keys off Payout.Follow, which only this version sets.
+const changePayoutWatcher = "payout-watcher"
+
+// payoutSignals is the channel of the watcher's payout-seen signals.
+func payoutSignals(ctx workflow.Context) workflow.ReceiveChannel {
+	return workflow.GetSignalChannel(ctx, string(escrow.SignalPayoutSeen))
+}
+
+// followWithWatcher hands the escrow's payout's current hashes to the block watcher, once
+// per set of hashes. Only the escrow's payout is followed (a late refund is polled): the
+// watcher keeps following it through the late-money grace period.
+func (e *escrowFlow) followWithWatcher(ctx workflow.Context, p *escrow.Payout) {
+	if p != e.status.Payout || len(p.TxHashes) == 0 || (p.Follow != nil && slices.Equal(p.Follow.TxHashes, p.TxHashes)) {
+		return
+	}
+	if p.Follow == nil && workflow.GetVersion(ctx, changePayoutWatcher, workflow.DefaultVersion, 1) < 1 {
+		return
+	}
+	if p.Follow == nil {
+		p.Follow = &escrow.PayoutFollow{}
+	}
+	f := p.Follow
+	f.TxHashes, f.Following, f.Failed = slices.Clone(p.TxHashes), false, ""
+	var res activities.FollowPayoutResult
+	in := activities.FollowPayoutInput{EscrowID: e.in.EscrowID, TxHashes: f.TxHashes, Target: e.timing.PayoutConfirmations}
+	if err := workflow.ExecuteActivity(e.on(ctx, watcher, watchOptions()), wallet.FollowPayout, in).Get(ctx, &res); err != nil {
+		f.Failed = failureReason(err)
+		workflow.GetLogger(ctx).Warn("the block watcher could not follow the payout; polling it as before", "error", err)
+		return
+	}
+	if f.Following = res.Following; !f.Following {
+		f.Failed = "the watching role's worker keeps no block watches"
+		return
+	}
+	workflow.GetLogger(ctx).Info("the block watcher follows the payout", "tx_hashes", f.TxHashes)
+}
+
+// payoutFollowed reports that the watcher follows p's current hashes.
+func payoutFollowed(p *escrow.Payout) bool {
+	return p.Follow != nil && p.Follow.Following && slices.Equal(p.Follow.TxHashes, p.TxHashes)
+}
+
+// awaitPayoutNews waits before the payout's next status check: PayoutPoll, or, while the
+// watcher follows the payout, until it reports the payout deep enough or gone, or the safety
+// net. The depths it reports before are recorded without asking any wallet.
+func (e *escrowFlow) awaitPayoutNews(ctx workflow.Context, p *escrow.Payout) error {
+	if !payoutFollowed(p) {
+		return workflow.Sleep(ctx, e.timing.PayoutPoll)
+	}
+	until := workflow.Now(ctx).Add(e.timing.PayoutWatchedPoll)
+	for {
+		wait := until.Sub(workflow.Now(ctx))
+		if wait <= 0 {
+			return nil
+		}
+		news, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return payoutSignals(ctx).Len() > 0 })
+		if err != nil || !news {
+			return err
+		}
+		if e.takePayoutSignals(ctx, p) || e.historyFull(ctx) {
+			return nil
+		}
+	}
+}
+
+// takePayoutSignals records the payout-seen signals received so far, and reports whether
+// one says the payout is deep enough or gone: the wallet is asked then. A signal about other
+// hashes (an earlier set) only counts.
+func (e *escrowFlow) takePayoutSignals(ctx workflow.Context, p *escrow.Payout) (ask bool) {
+	ch := payoutSignals(ctx)
+	for {
+		var s escrow.PayoutSeen
+		if !ch.ReceiveAsync(&s) {
+			return ask
+		}
+		if p.Follow == nil {
+			continue
+		}
+		p.Follow.Signals++
+		p.Follow.Last = &s
+		if !slices.Contains(p.TxHashes, s.TxHash) {
+			continue
+		}
+		switch {
+		case s.Gone || s.Confirmations >= e.timing.PayoutConfirmations:
+			workflow.GetLogger(ctx).Info("the block watcher reports the payout deep enough or gone; asking the wallet",
+				"tx_hash", s.TxHash, "confirmations", s.Confirmations, "gone", s.Gone)
+			ask = true
+		case s.Confirmations > p.Confirmations:
+			p.Confirmations = s.Confirmations
+			e.publish(ctx)
+		}
+	}
+}

@@ -1,0 +1,94 @@
+package workflows
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+)
+
+// activityTimes records the test-clock time each activity whose name ends with name starts.
+// It replaces any other started-listener (lateChecks).
+func (s *EscrowSuite) activityTimes(names ...string) map[string]func() []time.Time {
+	var mu sync.Mutex
+	at := map[string][]time.Time{}
+	s.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		for _, n := range names {
+			if strings.HasSuffix(info.ActivityType.Name, n) {
+				mu.Lock()
+				at[n] = append(at[n], s.env.Now())
+				mu.Unlock()
+			}
+		}
+	})
+	out := map[string]func() []time.Time{}
+	for _, n := range names {
+		out[n] = func() []time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			return append([]time.Time(nil), at[n]...)
+		}
+	}
+	return out
+}
+
+// payoutSignalAt sends a payout-seen signal at the given test-clock time.
+func (s *EscrowSuite) payoutSignalAt(at time.Duration, p escrow.PayoutSeen) *time.Time {
+	sent := new(time.Time)
+	s.env.RegisterDelayedCallback(func() {
+		*sent = s.env.Now()
+		s.env.SignalWorkflow(string(escrow.SignalPayoutSeen), p)
+	}, at)
+	return sent
+}
+
+// TestAPayoutIsConfirmedByTheWatchersSignalNotItsPoll: the watcher follows the submitted
+// payout. Its report of a depth below the target is recorded without asking any wallet; its
+// report of the target depth makes the escrow ask the wallet that moment, which confirms it.
+// Between them, no status check but the first.
+func (s *EscrowSuite) TestAPayoutIsConfirmedByTheWatchersSignalNotItsPoll() {
+	s.watch.follow = true
+	times := s.activityTimes("PayoutStatus", "SubmitPayout")
+	shallow := s.payoutSignalAt(hour+3*time.Minute, escrow.PayoutSeen{TxHash: "hash-1", Confirmations: 7})
+	deep := s.payoutSignalAt(hour+8*time.Minute, escrow.PayoutSeen{TxHash: "hash-1", Confirmations: 10})
+	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
+	res, st := s.runLifecycle("followed", escrow.EscrowInput{Timing: escrow.Timing{LateMoneyGrace: time.Minute}})
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Equal(escrow.StatusCompleted, res.Status)
+	submits := times["SubmitPayout"]()
+	s.Require().Len(submits, 1)
+	s.Require().True(submits[0].Before(*shallow), "submitted at %s, before the first signal", submits[0])
+	checks := since(times["PayoutStatus"](), submits[0])
+	s.Require().Len(checks, 2, "one check after the submit, one when the watcher says it is deep: %v", checks)
+	s.True(checks[1].Equal(*deep), "the second check at the deep signal")
+	s.False(hasTime(checks, *shallow), "a shallow depth asks no wallet")
+	s.Equal([][]string{{"hash-1"}}, s.watch.follows, "the payout's hashes were followed")
+	f := st.Payout.Follow
+	s.Require().NotNil(f)
+	s.True(f.Following)
+	s.Equal(2, f.Signals)
+	s.True(f.Unfollowed, "no longer followed once the escrow's watch ended")
+	s.Len(s.watch.unwatches, 2, "unwatched when funded, and at the end, which ends the following")
+}
+
+// TestAnUnfollowedPayoutPollsAsBefore: where no watcher runs, the payout's status is asked
+// every PayoutPoll, as before.
+func (s *EscrowSuite) TestAnUnfollowedPayoutPollsAsBefore() {
+	s.money.confirmationsPerCheck = 1
+	times := s.activityTimes("PayoutStatus", "SubmitPayout")
+	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
+	_, st := s.runLifecycle("polled", escrow.EscrowInput{Timing: escrow.Timing{LateMoneyGrace: time.Minute}})
+	s.Require().NoError(s.env.GetWorkflowError())
+	checks := since(times["PayoutStatus"](), times["SubmitPayout"]()[0])
+	s.Len(checks, 10, "ten checks, one per confirmation")
+	for i := 1; i < len(checks); i++ {
+		s.Equal(30*time.Second, checks[i].Sub(checks[i-1]))
+	}
+	s.Require().NotNil(st.Payout.Follow)
+	s.False(st.Payout.Follow.Following)
+}
