@@ -43,6 +43,11 @@ type PayoutFollow struct {
 	Last *PayoutSeen `json:"last,omitempty"`
 	// Unfollowed is set once the escrow was taken off the watcher, at the end of its watch.
 	Unfollowed bool `json:"unfollowed,omitempty"`
+	// Suspect is set when the watcher reported the completed payout gone, during the grace
+	// period, until the wallet was asked about it; Undone counts the payouts found undone
+	// (reorged out after completion) and built again.
+	Suspect bool `json:"suspect,omitempty"`
+	Undone  int  `json:"undone,omitempty"`
 }
 
 // MaxPaymentsSeen bounds the block watcher's sightings an escrow lists: a flood of dust

@@ -68,6 +68,13 @@ func (e *escrowFlow) lateTurn(ctx workflow.Context) (watching bool, err error) {
 		e.publish(ctx)
 		return true, nil
 	}
+	if p := e.status.Payout; p != nil && p.Follow != nil && p.Follow.Suspect && p.Submitted {
+		// The watcher reported the completed payout gone (changePayoutReorged).
+		// Undone, the escrow is releasing or refunding again: the lifecycle pays out, then the
+		// watch goes on.
+		_, err := e.recheckPayout(ctx, p)
+		return true, err
+	}
 	e.registerLateWatch(ctx)
 	now := workflow.Now(ctx)
 	last := !now.Before(e.status.WatchUntil)

@@ -73,16 +73,22 @@ func (e *escrowFlow) nextLatePoll(pending bool) time.Duration {
 // recorded, and the wait goes on (the safety net or the last look sees them once they
 // unlock). A flood of such sightings ends the turn once the history is long.
 func (e *escrowFlow) lateWait(ctx workflow.Context, wait time.Duration) error {
-	if !e.lateWatched() {
+	watched, payout := e.lateWatched(), e.payoutFollowedInGrace(ctx)
+	if !watched && !payout {
 		return workflow.Sleep(ctx, wait)
 	}
 	until := workflow.Now(ctx).Add(wait)
 	for {
-		seen, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return sightings(ctx).Len() > 0 })
+		seen, err := workflow.AwaitWithTimeout(ctx, wait, func() bool {
+			return (watched && sightings(ctx).Len() > 0) || (payout && payoutSignals(ctx).Len() > 0)
+		})
 		if err != nil || !seen {
 			return err
 		}
-		if takeSightingsInto(ctx, e.status.LateWatch, true) {
+		if payout && e.takeGracePayoutSignals(ctx) {
+			return nil // the next turn asks the wallet about the payout (changePayoutReorged)
+		}
+		if watched && takeSightingsInto(ctx, e.status.LateWatch, true) {
 			return nil // the next turn asks the wallet now
 		}
 		if wait = until.Sub(workflow.Now(ctx)); wait <= 0 || e.historyFull(ctx) {

@@ -109,3 +109,72 @@ func (e *escrowFlow) takePayoutSignals(ctx workflow.Context, p *escrow.Payout) (
 		}
 	}
 }
+
+// changePayoutReorged versions what the late-money watch does with the watcher's payout-seen
+// signals (issue 23 item 3 C): the watcher keeps following a completed payout through the
+// grace period, and a report that it is gone (reorged out, not back in the pool) wakes the
+// watch, which asks the submitting wallet. If the wallet calls the payout failed, the money is
+// back in the multisig: the payout is built again, as one that vanished before completion
+// would be (its hashes set aside), and the escrow goes back to releasing or refunding; the
+// grace period goes on after it. The watch never ends on a payout the wallet says failed.
+const changePayoutReorged = "payout-reorged-after-completion"
+
+// payoutFollowedInGrace reports that the late-money watch listens to the watcher's reports
+// on the completed payout.
+func (e *escrowFlow) payoutFollowedInGrace(ctx workflow.Context) bool {
+	p := e.status.Payout
+	if p == nil || !payoutFollowed(p) || p.Follow.Unfollowed {
+		return false
+	}
+	return workflow.GetVersion(ctx, changePayoutReorged, workflow.DefaultVersion, 1) >= 1
+}
+
+// takeGracePayoutSignals records the payout-seen signals received during the grace period,
+// and reports whether the completed payout is suspect: one said it is gone.
+func (e *escrowFlow) takeGracePayoutSignals(ctx workflow.Context) bool {
+	p := e.status.Payout
+	ch := payoutSignals(ctx)
+	for {
+		var s escrow.PayoutSeen
+		if !ch.ReceiveAsync(&s) {
+			return p.Follow.Suspect
+		}
+		p.Follow.Signals++
+		p.Follow.Last = &s
+		if s.Gone && slices.Contains(p.TxHashes, s.TxHash) {
+			workflow.GetLogger(ctx).Warn("the block watcher reports the completed payout gone; asking the wallet", "tx_hash", s.TxHash)
+			p.Follow.Suspect = true
+		}
+	}
+}
+
+// recheckPayout asks the submitting wallet about a completed payout the watcher reported
+// gone. A payout the wallet calls failed is built again (undone reports true); one it still
+// knows stays the payout. A check that fails leaves it suspect, to ask again after LatePoll.
+func (e *escrowFlow) recheckPayout(ctx workflow.Context, p *escrow.Payout) (undone bool, err error) {
+	var st activities.TxStatusResult
+	if err := workflow.ExecuteActivity(e.on(ctx, p.Signers[1], pollOptions()), wallet.PayoutStatus, e.txStatusInput(p)).Get(ctx, &st); err != nil {
+		workflow.GetLogger(ctx).Warn("could not ask about the payout the watcher reports gone; asking again later", "error", err)
+		return false, workflow.Sleep(ctx, e.timing.LatePoll)
+	}
+	p.Follow.Suspect = false
+	if !st.Failed {
+		workflow.GetLogger(ctx).Info("the wallet still knows the payout; it stands", "tx_hashes", p.TxHashes, "confirmations", st.Confirmations)
+		return false, nil
+	}
+	workflow.GetLogger(ctx).Error("the completed payout was undone (reorged out, not back in the pool): the money is back in the multisig; building it again",
+		"tx_hashes", p.TxHashes)
+	if p.Rules >= escrow.ExactShares {
+		e.setAside(p)
+	} else {
+		p.Submitted, p.TxHash, p.TxHashes, p.Confirmations = false, "", nil, 0
+	}
+	p.Rebuilds++
+	p.Follow.Undone++
+	again := escrow.StatusReleasing
+	if p.Kind == escrow.PayoutRefund {
+		again = escrow.StatusRefunding
+	}
+	e.setStatus(ctx, again)
+	return true, nil
+}

@@ -92,3 +92,54 @@ func (s *EscrowSuite) TestAnUnfollowedPayoutPollsAsBefore() {
 	s.Require().NotNil(st.Payout.Follow)
 	s.False(st.Payout.Follow.Following)
 }
+
+// TestAPayoutReorgedOutAfterCompletionIsNoticedAndPaidAgain: two days into the grace period
+// the watcher reports the completed release gone (a reorg took its block, and it is not back
+// in the pool); the wallet calls it failed, so the money is back in the multisig. The escrow
+// goes back to releasing, builds and submits the release again, completes, and watches out
+// the rest of its grace period.
+func (s *EscrowSuite) TestAPayoutReorgedOutAfterCompletionIsNoticedAndPaidAgain() {
+	s.watch.follow, s.watch.late = true, true
+	times := s.activityTimes("PayoutStatus", "SubmitPayout")
+	var undoneAt time.Time
+	s.env.RegisterDelayedCallback(func() {
+		s.Require().Equal(escrow.StatusCompleted, s.status().Status, "completed before the reorg")
+		s.money.mu.Lock()
+		s.money.vanished = map[string]bool{"hash-1": true}
+		s.money.swept -= s.money.lastFunded // the money is back at the address
+		s.money.mu.Unlock()
+		undoneAt = s.env.Now()
+		s.env.SignalWorkflow(string(escrow.SignalPayoutSeen), escrow.PayoutSeen{TxHash: "hash-1", Gone: true})
+	}, 2*day)
+	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
+	res, st := s.runLifecycle("undone", escrow.EscrowInput{})
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Equal(escrow.StatusCompleted, res.Status)
+	s.True(hasTime(times["PayoutStatus"](), undoneAt), "the wallet is asked the moment the watcher reports it gone")
+	submits := times["SubmitPayout"]()
+	s.Require().Len(submits, 2, "the release was submitted again")
+	s.False(submits[1].Before(undoneAt))
+	s.Equal([]string{"hash-2"}, st.Payout.TxHashes, "the payout that counts is the new one")
+	s.Equal([][]string{{"hash-1"}}, st.Payout.Earlier, "the undone one is kept")
+	s.Require().NotNil(st.Payout.Follow)
+	s.Equal(1, st.Payout.Follow.Undone)
+	s.Equal([][]string{{"hash-1"}, {"hash-2"}}, s.watch.follows, "the new hashes are followed")
+	s.False(s.env.Now().Before(st.WatchUntil), "the watch went on to the grace period's end")
+	s.Empty(st.LateRefunds, "the money went to the vendor, not back as late money")
+}
+
+// TestAPayoutReportedGoneThatTheWalletStillKnowsStands: the watcher's report alone never
+// undoes a payout.
+func (s *EscrowSuite) TestAPayoutReportedGoneThatTheWalletStillKnowsStands() {
+	s.watch.follow, s.watch.late = true, true
+	times := s.activityTimes("SubmitPayout")
+	s.payoutSignalAt(2*day, escrow.PayoutSeen{TxHash: "hash-1", Gone: true})
+	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
+	res, st := s.runLifecycle("stands", escrow.EscrowInput{})
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Equal(escrow.StatusCompleted, res.Status)
+	s.Len(times["SubmitPayout"](), 1)
+	s.Equal([]string{"hash-1"}, st.Payout.TxHashes)
+	s.Zero(st.Payout.Follow.Undone)
+	s.False(st.Payout.Follow.Suspect)
+}
