@@ -1,0 +1,60 @@
+package integration
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+)
+
+// TestAfterFundingTheWatcherBringsThePayoutAndTheLateMoney: on the real stack, with every
+// poll after funding an hour apart, the release is confirmed through the watcher's report of
+// its depth, and a late payment in the grace period is noticed through the watcher's sighting
+// and refunded within a few blocks, not at the next poll.
+func TestAfterFundingTheWatcherBringsThePayoutAndTheLateMoney(t *testing.T) {
+	ms := startMoneyStack(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	const id = "late-watched"
+	const late = 500_000_000_000 // 0.5 XMR
+	timing := quickTiming()
+	timing.PayoutWatchedPoll, timing.LatePollMax, timing.LateWatchedPollMax = time.Hour, time.Hour, time.Hour
+	timing.LatePoll = 2 * time.Second // only while a payment is confirming
+	st := ms.readyEscrow(t, ctx, id, timing)
+	_, err := ms.chain.Pay(ctx, st.Address, price)
+	require.NoError(t, err)
+	require.NoError(t, ms.chain.Mine(ctx, 11))
+	ms.waitFor(t, ctx, id, "funded", func(st escrow.State) bool { return st.Status == escrow.StatusFunded })
+	_, err = ms.Starter.Decide(ctx, id, escrow.UpdateConfirmReceipt, decision(escrow.Buyer))
+	require.NoError(t, err)
+	st = ms.settle(t, ctx, id, escrow.StatusCompleted)
+	f := st.Payout.Follow
+	require.NotNil(t, f)
+	require.True(t, f.Following, "the watcher follows the release: %s", f.Failed)
+	assert.Positive(t, f.Signals, "confirmed through the watcher's reports")
+
+	st = ms.waitFor(t, ctx, id, "registered for the grace", func(st escrow.State) bool {
+		return st.LateWatch != nil && (st.LateWatch.Registered || st.LateWatch.Failed != "")
+	})
+	require.True(t, st.LateWatch.Registered, "registered for the grace: %s", st.LateWatch.Failed)
+	time.Sleep(3 * time.Second) // the watch's first check is done; the next poll is an hour away
+
+	paidAt := time.Now()
+	_, err = ms.chain.Pay(ctx, st.Address, late)
+	require.NoError(t, err)
+	require.NoError(t, ms.chain.Mine(ctx, 11))
+	st = ms.waitFor(t, ctx, id, "the late refund submitted", func(st escrow.State) bool {
+		return st.LateRefund != nil && st.LateRefund.Submitted
+	})
+	assert.Less(t, time.Since(paidAt), 5*time.Minute, "noticed through the watcher, not the hourly poll")
+	assert.Positive(t, st.LateWatch.Signals, "the watcher told the escrow")
+	require.NoError(t, ms.chain.Mine(ctx, 11))
+	st = ms.waitFor(t, ctx, id, "the late refund confirmed", func(st escrow.State) bool { return len(st.LateRefunds) == 1 })
+	assert.Equal(t, escrow.StatusCompleted, st.Status)
+	ms.assertSwept(t, ctx, &st.LateRefunds[0], ms.buyer, late)
+	saveHistory(t, ms.Stack, id, "late-watched")
+}
