@@ -82,3 +82,35 @@ func TestAFollowedPayoutIsReportedAtEachDepthAndWhenItDisappears(t *testing.T) {
 	pass(t, w)
 	assert.Empty(t, pn.take())
 }
+
+// TestAnEscrowRegisteredAgainForItsGraceHearsOfLatePayments: an escrow unwatched at funding
+// registers again when its late-money grace starts, WatchMargin blocks back. A payment made
+// while it was not watched, inside that margin, is backfilled; a later one is reported from
+// the pool, as for an escrow awaiting payment.
+func TestAnEscrowRegisteredAgainForItsGraceHearsOfLatePayments(t *testing.T) {
+	v, d, st, n, w := setup(t)
+	pass(t, w)
+	st.mu.Lock()
+	st.watches = st.watches[1:] // recv1 funded: unwatched
+	st.mu.Unlock()
+	pass(t, w)
+	early := v.Txs[0].Hash
+	d.mine(v, 1, "", early)
+	pass(t, w)
+	assert.Equal(t, expect(v, 300, false, []string{early}, "recv2"), n.take(), "recv1 is not watched")
+
+	st.mu.Lock()
+	st.watches = append(st.watches, v.watch(t, "recv1", 292)) // the grace: registered again
+	st.mu.Unlock()
+	pass(t, w)
+	want := expect(v, 300, false, []string{early}, "recv1")
+	assert.NotEmpty(t, want)
+	assert.Equal(t, want, n.take(), "the payment in the margin is backfilled")
+
+	late := v.Txs[1].Hash
+	d.pool = []string{late}
+	pass(t, w)
+	want = expect(v, 0, true, []string{late}, "recv1")
+	assert.NotEmpty(t, want)
+	assert.Subset(t, n.take(), want, "a late payment is reported from the pool")
+}
