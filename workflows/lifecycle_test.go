@@ -37,6 +37,7 @@ type fakeMoney struct {
 	feeCapNeeded  uint64 // the co-signer refuses while the fee cap is below this
 	vanishes      int    // the first n submitted payouts vanish from the pool
 	vanished      map[string]bool
+	forgotten     map[string]bool // payouts the wallet no longer knows
 
 	// The faults of the exact-shares tests.
 	lostReplies  int                // the first n submits relay the set but lose the reply
@@ -202,6 +203,9 @@ func (m *fakeMoney) install(env *testsuite.TestWorkflowEnvironment) {
 			}
 			if m.vanished[in.TxHash] {
 				return activities.TxStatusResult{Known: true, Failed: true}, nil
+			}
+			if m.forgotten[in.TxHash] {
+				return activities.TxStatusResult{}, nil // a reorg took it, and the wallet forgot it
 			}
 			if m.vanishes > 0 && m.submits > 0 && m.minedAnyway > 0 {
 				// The wallet calls it failed once; it was mined after all, the money stays gone.

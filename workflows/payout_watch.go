@@ -149,8 +149,8 @@ func (e *escrowFlow) takeGracePayoutSignals(ctx workflow.Context) bool {
 }
 
 // recheckPayout asks the submitting wallet about a completed payout the watcher reported
-// gone. A payout the wallet calls failed is built again (undone reports true); one it still
-// knows stays the payout. A check that fails leaves it suspect, to ask again after LatePoll.
+// gone. A payout the wallet calls failed, or no longer knows, is built again (undone reports
+// true); one it still knows stays the payout. A check that fails leaves it suspect, to ask again after LatePoll.
 func (e *escrowFlow) recheckPayout(ctx workflow.Context, p *escrow.Payout) (undone bool, err error) {
 	var st activities.TxStatusResult
 	if err := workflow.ExecuteActivity(e.on(ctx, p.Signers[1], pollOptions()), wallet.PayoutStatus, e.txStatusInput(p)).Get(ctx, &st); err != nil {
@@ -158,7 +158,10 @@ func (e *escrowFlow) recheckPayout(ctx workflow.Context, p *escrow.Payout) (undo
 		return false, workflow.Sleep(ctx, e.timing.LatePoll)
 	}
 	p.Follow.Suspect = false
-	if !st.Failed {
+	// A wallet may forget a transaction a reorg took (it is known neither to it nor, the
+	// watcher says, to monerod): that is gone too. A wrong conclusion cannot pay twice (the
+	// chain refuses a second spend of the inputs); the new attempt finds nothing and parks.
+	if st.Known && !st.Failed {
 		workflow.GetLogger(ctx).Info("the wallet still knows the payout; it stands", "tx_hashes", p.TxHashes, "confirmations", st.Confirmations)
 		return false, nil
 	}

@@ -99,13 +99,29 @@ func (s *EscrowSuite) TestAnUnfollowedPayoutPollsAsBefore() {
 // goes back to releasing, builds and submits the release again, completes, and watches out
 // the rest of its grace period.
 func (s *EscrowSuite) TestAPayoutReorgedOutAfterCompletionIsNoticedAndPaidAgain() {
+	s.payoutUndone(false)
+}
+
+// TestAPayoutTheWalletForgotAfterAReorgIsPaidAgain: the same, when the wallet no longer
+// knows the payout at all (a reorg took it) instead of calling it failed.
+func (s *EscrowSuite) TestAPayoutTheWalletForgotAfterAReorgIsPaidAgain() {
+	s.payoutUndone(true)
+}
+
+// payoutUndone runs the completed release that a reorg undoes two days into the grace
+// period: the wallet calls it failed, or (forgot) no longer knows it.
+func (s *EscrowSuite) payoutUndone(forgot bool) {
 	s.watch.follow, s.watch.late = true, true
 	times := s.activityTimes("PayoutStatus", "SubmitPayout")
 	var undoneAt time.Time
 	s.env.RegisterDelayedCallback(func() {
 		s.Require().Equal(escrow.StatusCompleted, s.status().Status, "completed before the reorg")
 		s.money.mu.Lock()
-		s.money.vanished = map[string]bool{"hash-1": true}
+		if forgot {
+			s.money.forgotten = map[string]bool{"hash-1": true}
+		} else {
+			s.money.vanished = map[string]bool{"hash-1": true}
+		}
 		s.money.swept -= s.money.lastFunded // the money is back at the address
 		s.money.mu.Unlock()
 		undoneAt = s.env.Now()
