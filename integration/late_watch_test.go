@@ -113,4 +113,5 @@ func TestAReleaseAReorgUndidAfterCompletionIsPaidAgain(t *testing.T) {
 	st = ms.settle(t, ctx, id, escrow.StatusCompleted)
 	assert.Contains(t, st.Payout.Earlier, first, "the undone release is kept")
 	ms.assertShares(t, ctx, st.Payout, map[string]uint64{ms.vendor: price - st.Payout.FeeAtomic})
+	saveHistory(t, ms.Stack, id, "payout-reorged")
 }
