@@ -115,17 +115,5 @@ func (e *escrowFlow) unwatchLate(ctx workflow.Context, watching bool, turnErr er
 	if follow != nil {
 		follow.Unfollowed = true
 	}
-	opts := projectionOptions
-	if turnErr != nil {
-		opts.ScheduleToCloseTimeout = time.Minute
-	}
-	dctx, _ := workflow.NewDisconnectedContext(ctx)
-	f := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, opts), projection.Unwatch, activities.UnwatchInput{EscrowID: e.in.EscrowID})
-	if turnErr == nil {
-		e.projections = append(e.projections, f)
-		return
-	}
-	if err := f.Get(dctx, nil); err != nil {
-		workflow.GetLogger(ctx).Warn("take the finished escrow off the block watcher", "error", err)
-	}
+	e.unwatch(ctx, turnErr, "take the finished escrow off the block watcher")
 }

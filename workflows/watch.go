@@ -139,10 +139,16 @@ func (e *escrowFlow) unwatchOnLeaving(ctx workflow.Context, turnErr error) {
 	}
 	e.takeSightings(ctx, false)
 	w.Unwatched = true
+	e.unwatch(ctx, turnErr, "take the escrow off the block watcher")
+}
+
+// unwatch takes the escrow off the block watcher (projection.Unwatch). In a turn that ended
+// well the write joins the projections awaited later; in a cancelled or failed one nothing
+// awaits it later, so it waits here, a minute at most, like the release of a setup's
+// instances, and a failure is logged as what.
+func (e *escrowFlow) unwatch(ctx workflow.Context, turnErr error, what string) {
 	opts := projectionOptions
 	if turnErr != nil {
-		// A cancelled run ends after this turn and nothing awaits the write later: it
-		// waits here, a minute at most, like the release of a setup's instances.
 		opts.ScheduleToCloseTimeout = time.Minute
 	}
 	// Disconnected and never cancelled: cancelling the run must not cancel the write.
@@ -153,6 +159,6 @@ func (e *escrowFlow) unwatchOnLeaving(ctx workflow.Context, turnErr error) {
 		return
 	}
 	if err := f.Get(dctx, nil); err != nil {
-		workflow.GetLogger(ctx).Warn("take the escrow off the block watcher", "error", err)
+		workflow.GetLogger(ctx).Warn(what, "error", err)
 	}
 }
