@@ -6,7 +6,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
-	"github.com/xmr-escrow/xmr-escrow/internal/activities"
 )
 
 // changeLateWatcher versions the block watcher's part in the late-money watch (issue 23
@@ -29,22 +28,10 @@ func (e *escrowFlow) registerLateWatch(ctx workflow.Context) {
 	if workflow.GetVersion(ctx, changeLateWatcher, workflow.DefaultVersion, 1) < 1 {
 		return
 	}
-	w := &escrow.FundingWatch{}
-	e.status.LateWatch = w
-	var res activities.RegisterWatchResult
-	in := activities.RegisterWatchInput{EscrowID: e.in.EscrowID, Role: watcher, Address: e.status.Address, Late: true}
-	if err := workflow.ExecuteActivity(e.on(ctx, watcher, watchOptions()), wallet.RegisterWatch, in).Get(ctx, &res); err != nil {
-		w.Failed = failureReason(err)
-		workflow.GetLogger(ctx).Warn("block watcher registration for the late-money watch failed; polling as before", "error", err)
-		return
+	e.status.LateWatch = &escrow.FundingWatch{}
+	if e.watchAddress(ctx, e.status.LateWatch, true, "for late money") {
+		workflow.GetLogger(ctx).Info("late-money watch registered with the block watcher", "from_height", e.status.LateWatch.FromHeight, "until", e.status.WatchUntil)
 	}
-	if !res.Registered {
-		w.Failed = "the watching role's worker keeps no block watches"
-		workflow.GetLogger(ctx).Info("late-money watch not registered with a block watcher; polling as before")
-		return
-	}
-	w.Registered, w.FromHeight = true, res.FromHeight
-	workflow.GetLogger(ctx).Info("late-money watch registered with the block watcher", "from_height", res.FromHeight, "until", e.status.WatchUntil)
 }
 
 // lateWatched reports that the block watcher watches the address for the late-money watch.

@@ -35,22 +35,30 @@ func (e *escrowFlow) registerWatch(ctx workflow.Context) {
 	if workflow.GetVersion(ctx, changeBlockWatcher, workflow.DefaultVersion, 1) < 1 {
 		return
 	}
-	w := &escrow.FundingWatch{}
-	f.Watch = w
+	f.Watch = &escrow.FundingWatch{}
+	if e.watchAddress(ctx, f.Watch, false, "for the payment") {
+		workflow.GetLogger(ctx).Info("registered with the block watcher", "from_height", f.Watch.FromHeight)
+	}
+}
+
+// watchAddress runs the watching role's RegisterWatch step (late: for the grace period) and
+// records its outcome in w; what names the wait in the log lines of a registration that
+// failed or was not kept. It reports whether the block watcher now watches the address.
+func (e *escrowFlow) watchAddress(ctx workflow.Context, w *escrow.FundingWatch, late bool, what string) bool {
 	var res activities.RegisterWatchResult
-	in := activities.RegisterWatchInput{EscrowID: e.in.EscrowID, Role: watcher, Address: e.status.Address}
+	in := activities.RegisterWatchInput{EscrowID: e.in.EscrowID, Role: watcher, Address: e.status.Address, Late: late}
 	if err := workflow.ExecuteActivity(e.on(ctx, watcher, watchOptions()), wallet.RegisterWatch, in).Get(ctx, &res); err != nil {
 		w.Failed = failureReason(err)
-		workflow.GetLogger(ctx).Warn("block watcher registration failed; polling for the payment as before", "error", err)
-		return
+		workflow.GetLogger(ctx).Warn("block watcher registration failed; polling "+what+" as before", "error", err)
+		return false
 	}
 	if !res.Registered {
 		w.Failed = "the watching role's worker keeps no block watches"
-		workflow.GetLogger(ctx).Info("not registered with a block watcher; polling for the payment as before")
-		return
+		workflow.GetLogger(ctx).Info("not registered with a block watcher; polling " + what + " as before")
+		return false
 	}
 	w.Registered, w.FromHeight = true, res.FromHeight
-	workflow.GetLogger(ctx).Info("registered with the block watcher", "from_height", res.FromHeight)
+	return true
 }
 
 // fundingPollMax is the longest wait between funding checks: a safety net while the block
