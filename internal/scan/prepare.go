@@ -201,6 +201,9 @@ func (pt *preparedTx) prepareIdentity(main bool, additional []bool) {
 	}
 }
 
+// identity is the neutral element, to recognise a tx key of small order.
+var identity = edwards25519.NewIdentityPoint()
+
 // newTxKey decodes R and computes 8·R; ok is false when the derivation is
 // the identity for every view key (R is no point, or of small order).
 func newTxKey(r *[32]byte) (k txKey, ok bool) {

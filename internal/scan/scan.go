@@ -32,6 +32,7 @@ import (
 	"slices"
 
 	"filippo.io/edwards25519"
+	"filippo.io/edwards25519/field"
 )
 
 // minTableKeys is the number of keys from which a per-R table pays for
@@ -190,11 +191,17 @@ func (s *Scanner) scanTxs(txs []*Tx, workers int) (Result, stats, error) {
 // worker holds one goroutine's scratch space and findings, so the hot loop
 // neither allocates nor shares memory.
 type worker struct {
-	h        *hasher
-	d, sel   edwards25519.Point
-	neg, p   edwards25519.Point
-	hs       edwards25519.Scalar
-	dMain    [32]byte
+	h  *hasher
+	ms multScratch
+	d  edwards25519.Point // a derivation by Point.ScalarMult (few keys)
+	p  edwards25519.Point
+	hs edwards25519.Scalar
+	// dMain[ki·len(primary)+pi] is key ki's derivation with primary tx key
+	// pi; a chunk's are computed together, so that one field inversion
+	// encodes them all (proj, zs and inv are its scratch space).
+	dMain    [][32]byte
+	proj     []extended
+	zs, inv  []field.Element
 	enc      [32]byte   // a candidate output key, encoded
 	dAdd     [][32]byte // one derivation per distinct additional key
 	seen     []bool
@@ -230,14 +237,16 @@ func (w *worker) scan(pt *preparedTx, txPos int, keys []preparedKey, keyBase int
 		w.seen = make([]bool, n)
 	}
 	seen := w.seen[:n]
+	w.deriveAll(pt, keys)
+	np := len(pt.primary)
 	for ki := range keys {
 		k, keyPos := &keys[ki], keyBase+ki
 		clear(seen)
-		for pi := range pt.primary {
-			w.derive(&w.dMain, &pt.primary[pi], k)
+		for pi := range np {
+			d := &w.dMain[ki*np+pi]
 			for i := range n {
 				if !seen[i] {
-					seen[i] = w.tryOutput(pt, i, &w.dMain, k, txPos, keyPos)
+					seen[i] = w.tryOutput(pt, i, d, k, txPos, keyPos)
 				}
 			}
 		}
@@ -274,15 +283,41 @@ func (w *worker) scanAdditional(pt *preparedTx, seen []bool, k *preparedKey, txP
 	}
 }
 
-// derive writes the derivation 8·(a·R) for key k and tx key r into dst.
-func (w *worker) derive(dst *[32]byte, r *txKey, k *preparedKey) {
+// deriveAll fills w.dMain with the derivation of every key with every primary tx key.
+func (w *worker) deriveAll(pt *preparedTx, keys []preparedKey) {
+	np := len(pt.primary)
+	m := len(keys) * np
+	if cap(w.dMain) < m {
+		w.dMain = make([][32]byte, m)
+		w.proj = make([]extended, m)
+		w.zs, w.inv = make([]field.Element, m), make([]field.Element, m)
+	}
+	for ki := range keys {
+		for pi := range pt.primary {
+			w.multiply(&w.proj[ki*np+pi], &pt.primary[pi], &keys[ki])
+		}
+	}
+	encodeAll(w.dMain[:m], w.proj[:m], w.zs[:m], w.inv[:m])
+}
+
+// multiply sets v to a·(8·R) for key k's view key a and tx key r.
+func (w *worker) multiply(v *extended, r *txKey, k *preparedKey) {
 	w.st.derivations++
 	if r.table != nil {
-		r.table.mult(&w.d, &k.digits, &w.sel, &w.neg)
-	} else {
-		w.d.ScalarMult(&k.view, &r.r8)
+		r.table.mult(v, &k.digits, &w.ms)
+		return
 	}
-	encodePoint(dst, &w.d)
+	w.d.ScalarMult(&k.view, &r.r8)
+	x, y, z, _ := w.d.ExtendedCoordinates()
+	v.X, v.Y, v.Z = *x, *y, *z
+}
+
+// derive writes the derivation 8·(a·R) for key k and tx key r into dst.
+func (w *worker) derive(dst *[32]byte, r *txKey, k *preparedKey) {
+	w.multiply(&w.ms.acc, r, k)
+	var zInv field.Element
+	zInv.Invert(&w.ms.acc.Z)
+	encodeAffine(dst, &w.ms.acc, &zInv)
 }
 
 // tryOutput reports whether output i is addressed to k under derivation d

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"filippo.io/edwards25519"
+	"filippo.io/edwards25519/field"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -279,10 +280,13 @@ func TestTableMatchesScalarMult(t *testing.T) {
 			var b [32]byte
 			copy(b[:], s.Bytes())
 			d := radix16(&b)
-			var got, sel, neg edwards25519.Point
-			table.mult(&got, &d, &sel, &neg)
+			var got extended
+			table.mult(&got, &d, new(multScratch))
 			want := new(edwards25519.Point).ScalarMult(s, p)
-			assert.Equal(t, 1, got.Equal(want), "scalar %x", b)
+			var enc [32]byte
+			var zInv field.Element
+			encodeAffine(&enc, &got, zInv.Invert(&got.Z))
+			assert.Equal(t, want.Bytes(), enc[:], "scalar %x", b)
 		}
 	}
 }
@@ -311,4 +315,25 @@ func TestNewScannerChecksKeys(t *testing.T) {
 	res, err := s.ScanTxs([]*Tx{synthTx("x", randScalar(), RCTTypeBulletproofPlus, synthOut{})}, 4)
 	require.NoError(t, err)
 	assert.Empty(t, res.Matches)
+}
+
+// TestEncodeAllMatchesPointBytes holds the batched encoding (one inversion for many
+// derivations) to edwards25519's own, point by point, for points with Z ≠ 1.
+func TestEncodeAllMatchesPointBytes(t *testing.T) {
+	var ps []extended
+	var want [][]byte
+	for i := range 70 {
+		p := new(edwards25519.Point).ScalarBaseMult(randScalar())
+		if i%7 == 0 {
+			p.Add(p, p) // a sum, so Z is not 1
+		}
+		x, y, z, tt := p.ExtendedCoordinates()
+		ps = append(ps, extended{X: *x, Y: *y, Z: *z, T: *tt})
+		want = append(want, p.Bytes())
+	}
+	got := make([][32]byte, len(ps))
+	encodeAll(got, ps, make([]field.Element, len(ps)), make([]field.Element, len(ps)))
+	for i := range ps {
+		assert.Equal(t, want[i], got[i][:], "point %d", i)
+	}
 }
