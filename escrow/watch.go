@@ -90,6 +90,21 @@ type FundingWatch struct {
 	TimeLocked int `json:"time_locked,omitempty"`
 	// Unwatched is set once the address was taken off the watcher, after the wait ended.
 	Unwatched bool `json:"unwatched,omitempty"`
+	// Kept is set on the funding wait's watch when its registration stays through the payout
+	// (a funded or cancelled escrow), so the late-money watch takes it over without asking a
+	// wallet: the watcher has covered the address since the funding wait.
+	Kept bool `json:"kept,omitempty"`
+	// Adopted is set on the late-money watch when it took over the funding wait's
+	// registration; it then has no start check unless a sighting came in between.
+	Adopted bool `json:"adopted,omitempty"`
+	// HealthNet is set on the late-money watch when its safety net asks the watcher's own
+	// records first (WatchHealth), and asks a wallet only when they do not vouch for the
+	// address. Vouched counts the safety-net turns they did vouch for.
+	HealthNet bool `json:"health_net,omitempty"`
+	Vouched   int  `json:"vouched,omitempty"`
+	// Confirming is set while the last wallet check saw a payment still confirming: the
+	// watcher does not report depths, so the next check asks the wallet.
+	Confirming bool `json:"confirming,omitempty"`
 }
 
 // txHashLength is a transaction hash's length in hex.

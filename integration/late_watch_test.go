@@ -18,7 +18,9 @@ import (
 // TestAfterFundingTheWatcherBringsThePayoutAndTheLateMoney: on the real stack, with every
 // poll after funding an hour apart, the release is confirmed through the watcher's report of
 // its depth, and a late payment in the grace period is noticed through the watcher's sighting
-// and refunded within a few blocks, not at the next poll.
+// and refunded within a few blocks, not at the next poll. The late watch takes over the
+// funding wait's registration and, the watcher's records vouching for the address, asks no
+// wallet when it starts.
 func TestAfterFundingTheWatcherBringsThePayoutAndTheLateMoney(t *testing.T) {
 	ms := startMoneyStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -45,7 +47,12 @@ func TestAfterFundingTheWatcherBringsThePayoutAndTheLateMoney(t *testing.T) {
 		return st.LateWatch != nil && (st.LateWatch.Registered || st.LateWatch.Failed != "")
 	})
 	require.True(t, st.LateWatch.Registered, "registered for the grace: %s", st.LateWatch.Failed)
-	time.Sleep(3 * time.Second) // the watch's first check is done; the next poll is an hour away
+	assert.True(t, st.LateWatch.Adopted, "the funding wait's registration, kept through the payout")
+	assert.True(t, st.LateWatch.HealthNet)
+	first, stop := context.WithTimeout(ctx, 30*time.Second)
+	st, err = ms.Starter.WaitUntil(first, id, 500*time.Millisecond, func(st escrow.State) bool { return st.LateWatch.Vouched > 0 })
+	stop()
+	require.NoError(t, err, "the watcher's records vouch for the address when the watch starts: no start check")
 
 	paidAt := time.Now()
 	_, err = ms.chain.Pay(ctx, st.Address, late)
@@ -60,7 +67,7 @@ func TestAfterFundingTheWatcherBringsThePayoutAndTheLateMoney(t *testing.T) {
 	st = ms.waitFor(t, ctx, id, "the late refund confirmed", func(st escrow.State) bool { return len(st.LateRefunds) == 1 })
 	assert.Equal(t, escrow.StatusCompleted, st.Status)
 	ms.assertSwept(t, ctx, &st.LateRefunds[0], ms.buyer, late)
-	saveHistory(t, ms.Stack, id, "late-watched")
+	saveHistory(t, ms.Stack, id, "late-adopted")
 }
 
 // flushPool drops the given transactions from monerod's pool (flush_txpool).

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"time"
 
 	"github.com/lib/pq"
 
@@ -252,4 +253,47 @@ WHERE w.escrow_id = b.escrow_id AND w.address = b.address AND (w.scanned_from IS
 		return fmt.Errorf("store: mark %d registrations backfilled: %w", len(done), err)
 	}
 	return nil
+}
+
+// WatchHealth is what the block watcher's own records say about one escrow's watch: enough
+// for the escrow to trust the watcher instead of asking a wallet (the late-money safety net).
+type WatchHealth struct {
+	// Registered: the escrow's address is watched; Backfilled: from its from_height on.
+	Registered bool `db:"registered"`
+	Backfilled bool `db:"backfilled"`
+	// Pending counts the escrow's sightings not delivered yet.
+	Pending int `db:"pending"`
+	// Height is the highest block scanned, and Age how long ago it was scanned, by the
+	// database's clock (the workers' clocks need not agree with it). Age is negative when no
+	// block has been scanned.
+	Height uint64        `db:"height"`
+	Age    time.Duration `db:"-"`
+}
+
+// WatchHealth reads the escrow's watch and the watcher's progress in one statement.
+func (s *Store) WatchHealth(ctx context.Context, escrowID string) (WatchHealth, error) {
+	if err := escrow.ValidateID(escrowID); err != nil {
+		return WatchHealth{}, fmt.Errorf("store: watch health: %w: %w", ErrInvalid, err)
+	}
+	var row struct {
+		WatchHealth
+		AgeMillis int64 `db:"age_ms"`
+	}
+	err := s.db.GetContext(ctx, &row, `SELECT
+  EXISTS (SELECT 1 FROM watched_escrows WHERE escrow_id = $1) AS registered,
+  COALESCE((SELECT scanned_from IS NOT NULL AND scanned_from <= from_height
+            FROM watched_escrows WHERE escrow_id = $1), false) AS backfilled,
+  (SELECT count(*) FROM watcher_notices WHERE escrow_id = $1) AS pending,
+  COALESCE((SELECT max(height) FROM watcher_blocks), 0) AS height,
+  COALESCE((SELECT (EXTRACT(EPOCH FROM now() - scanned_at) * 1000)::bigint
+            FROM watcher_blocks ORDER BY height DESC LIMIT 1), -1) AS age_ms`, escrowID)
+	if err != nil {
+		return WatchHealth{}, fmt.Errorf("store: watch health of escrow %q: %w", escrowID, err)
+	}
+	h := row.WatchHealth
+	h.Age = time.Duration(row.AgeMillis) * time.Millisecond
+	if row.AgeMillis < 0 {
+		h.Age = -1
+	}
+	return h, nil
 }

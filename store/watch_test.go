@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -169,4 +171,42 @@ func TestAWatchNeverPrintsItsViewKey(t *testing.T) {
 		assert.NotContains(t, out, fmt.Sprint(w.ViewKey[0], " ", w.ViewKey[1], " ", w.ViewKey[2]), "no key as decimal bytes")
 		assert.Contains(t, out, "printed")
 	}
+}
+
+// TestWatchHealthSaysWhatTheWatcherHasDone follows one escrow's watch through the states the
+// late-money safety net tells apart: unknown, registered but not backfilled, backfilled and
+// current, a sighting not yet delivered, and unwatched.
+func TestWatchHealthSaysWhatTheWatcherHasDone(t *testing.T) {
+	s, _ := openStore(t)
+	ctx := testCtx(t)
+	h, err := s.WatchHealth(ctx, "health")
+	require.NoError(t, err)
+	assert.Equal(t, store.WatchHealth{Age: -1}, h, "nothing watched, no block scanned")
+
+	w := newWatch(t, "health", 4, 100)
+	require.NoError(t, s.RegisterWatch(ctx, w))
+	require.NoError(t, s.RecordScanned(ctx, store.ScannedBlock{Height: 120, Hash: "b120"}, 100))
+	h, err = s.WatchHealth(ctx, "health")
+	require.NoError(t, err)
+	assert.True(t, h.Registered)
+	assert.False(t, h.Backfilled, "registered, its past not scanned yet")
+	assert.EqualValues(t, 120, h.Height)
+	assert.GreaterOrEqual(t, h.Age, time.Duration(0))
+	assert.Less(t, h.Age, time.Minute, "just scanned")
+
+	require.NoError(t, s.MarkBackfilled(ctx, []store.Backfill{{EscrowID: "health", Address: w.Address, FromHeight: 100}}))
+	require.NoError(t, s.SaveNotices(ctx, []store.Notice{{EscrowID: "health", TxHash: strings.Repeat("a", 64), Height: 121, Payload: []byte(`{}`)}}))
+	h, err = s.WatchHealth(ctx, "health")
+	require.NoError(t, err)
+	assert.True(t, h.Backfilled)
+	assert.Equal(t, 1, h.Pending, "a sighting waits for delivery")
+
+	require.NoError(t, s.Unwatch(ctx, "health"))
+	h, err = s.WatchHealth(ctx, "health")
+	require.NoError(t, err)
+	assert.False(t, h.Registered)
+	assert.False(t, h.Backfilled)
+
+	_, err = s.WatchHealth(ctx, "no spaces allowed")
+	assert.ErrorIs(t, err, store.ErrInvalid)
 }

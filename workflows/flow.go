@@ -29,6 +29,9 @@ type escrowFlow struct {
 	resumed bool
 	// poll is the current wait between funding checks, latePoll between late-money checks.
 	poll, latePoll time.Duration
+	// lateCheckNow: a sighting ended the late-money wait, so the next turn asks the wallet
+	// whatever the watcher's records say (watcherVouches).
+	lateCheckNow bool
 	// stale counts payout attempts in a row that found the multisig state stale.
 	stale int
 	// blockedSA is set once a payout has parked: from then on the EscrowBlocked search

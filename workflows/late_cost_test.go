@@ -42,7 +42,7 @@ func TestWalletChecksPerGrace(t *testing.T) {
 			s := new(EscrowSuite)
 			s.SetT(t)
 			s.SetupTest()
-			s.watch.late, s.watch.follow = c.watched, c.watched
+			s.watch.late, s.watch.follow, s.watch.none = c.watched, c.watched, !c.watched
 			var mu sync.Mutex
 			var at []time.Time
 			var names []string

@@ -78,6 +78,9 @@ func (e *escrowFlow) lateTurn(ctx workflow.Context) (watching bool, err error) {
 	e.registerLateWatch(ctx)
 	now := workflow.Now(ctx)
 	last := !now.Before(e.status.WatchUntil)
+	if !last && e.watcherVouches(ctx) {
+		return true, e.lateWait(ctx, min(e.timing.LateWatchedPollMax, e.status.WatchUntil.Sub(now)))
+	}
 	var res activities.FundingResult
 	in := activities.FundingInput{EscrowID: e.in.EscrowID, Role: watcher, MinConfirmations: e.timing.FundingConfirmations}
 	if err := workflow.ExecuteActivity(e.on(ctx, watcher, pollOptions()), wallet.CheckFunding, in).Get(ctx, &res); err != nil {
@@ -116,6 +119,9 @@ func (e *escrowFlow) lateTurn(ctx workflow.Context) (watching bool, err error) {
 		}
 		workflow.GetLogger(ctx).Info("late-money watch over", "leftover", e.status.Leftover)
 		return false, nil
+	}
+	if w := e.status.LateWatch; w != nil && w.HealthNet {
+		w.Confirming = res.PendingAtomic > 0
 	}
 	e.latePoll = e.nextLatePoll(res.PendingAtomic > 0)
 	// The last wait ends at WatchUntil exactly, and the next turn is the last look.

@@ -28,8 +28,12 @@ func (e *escrowFlow) registerLateWatch(ctx workflow.Context) {
 	if workflow.GetVersion(ctx, changeLateWatcher, workflow.DefaultVersion, 1) < 1 {
 		return
 	}
+	if e.adoptKeptWatch(ctx) {
+		return
+	}
 	e.status.LateWatch = &escrow.FundingWatch{}
 	if e.watchAddress(ctx, e.status.LateWatch, true, "for late money") {
+		e.useHealthNet(ctx, e.status.LateWatch)
 		workflow.GetLogger(ctx).Info("late-money watch registered with the block watcher", "from_height", e.status.LateWatch.FromHeight, "until", e.status.WatchUntil)
 	}
 }
@@ -76,6 +80,7 @@ func (e *escrowFlow) lateWait(ctx workflow.Context, wait time.Duration) error {
 			return nil // the next turn asks the wallet about the payout (changePayoutReorged)
 		}
 		if watched && takeSightingsInto(ctx, e.status.LateWatch, true) {
+			e.lateCheckNow = true
 			return nil // the next turn asks the wallet now
 		}
 		if wait = until.Sub(workflow.Now(ctx)); wait <= 0 || e.historyFull(ctx) {
@@ -92,12 +97,16 @@ func (e *escrowFlow) unwatchLate(ctx workflow.Context, watching bool, turnErr er
 	if p := e.status.Payout; p != nil && p.Follow != nil && p.Follow.Following && !p.Follow.Unfollowed {
 		follow = p.Follow // the watcher follows the payout's hashes until the unwatch (changePayoutWatcher)
 	}
-	if (!e.lateWatched() && follow == nil) || (watching && turnErr == nil) {
+	kept := e.keptWatch() // taken over by the late watch, or left by a failed escrow (changeKeepWatch)
+	if (!e.lateWatched() && follow == nil && kept == nil) || (watching && turnErr == nil) {
 		return
 	}
 	if e.lateWatched() {
 		takeSightingsInto(ctx, e.status.LateWatch, false)
 		e.status.LateWatch.Unwatched = true
+	}
+	if kept != nil {
+		kept.Unwatched = true
 	}
 	if follow != nil {
 		follow.Unfollowed = true

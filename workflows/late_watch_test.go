@@ -54,7 +54,7 @@ func hasTime(ts []time.Time, t time.Time) bool {
 
 // TestALatePaymentSeenByTheWatcherIsCheckedAtOnce: two days into the grace period a late
 // payment arrives and the watcher signals it; the escrow asks its wallet that very moment and
-// refunds it. The watch registered once for the grace, and is unwatched at its end.
+// refunds it. The watch took the funding wait's registration over, and is unwatched at its end.
 func (s *EscrowSuite) TestALatePaymentSeenByTheWatcherIsCheckedAtOnce() {
 	const late = 200_000_000_000
 	s.watch.late = true
@@ -77,28 +77,52 @@ func (s *EscrowSuite) TestALatePaymentSeenByTheWatcherIsCheckedAtOnce() {
 	w := st.LateWatch
 	s.Require().NotNil(w)
 	s.True(w.Registered)
-	s.EqualValues(590, w.FromHeight)
+	s.True(w.Adopted)
+	s.EqualValues(290, w.FromHeight, "the funding wait's registration")
 	s.Equal([]escrow.PaymentSeen{seen}, w.Seen)
 	s.True(w.Unwatched)
-	s.Len(s.watch.lateRegs, 1, "registered once for the grace")
-	s.Require().Len(s.watch.unwatches, 2, "unwatched when funded, and when the grace ended")
-	s.False(s.watch.unwatches[1].Before(st.WatchUntil), "the late watch is unwatched at its very end")
+	s.Empty(s.watch.lateRegs, "no second registration: no wallet opened for it")
+	s.Require().Len(s.watch.unwatches, 1, "unwatched once, when the grace ended")
+	s.False(s.watch.unwatches[0].Before(st.WatchUntil), "the late watch is unwatched at its very end")
 }
 
-// TestWhileRegisteredTheLateWatchPollsOnceADay: with nothing arriving, a registered late
-// watch asks its wallet when it starts, once a day as a safety net, and takes the last look at
-// the grace period's end: nine checks a week at most, instead of the back-off's 35 or so.
-func (s *EscrowSuite) TestWhileRegisteredTheLateWatchPollsOnceADay() {
-	s.watch.late = true
+// TestWhileTheWatcherVouchesTheGraceCostsOnlyTheLastLook: with nothing arriving and the
+// watcher's records vouching for the address, the late watch asks no wallet when it starts nor
+// at its daily safety net (it asks the records), and takes the last look at the grace period's
+// end: one wallet check a week, instead of the back-off's 37.
+func (s *EscrowSuite) TestWhileTheWatcherVouchesTheGraceCostsOnlyTheLastLook() {
 	checks := s.lateChecks()
 	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
-	res, st := s.runLifecycle("late-quiet", escrow.EscrowInput{})
+	res, st := s.runLifecycle("late-vouched", escrow.EscrowInput{})
 	s.Require().NoError(s.env.GetWorkflowError())
 	s.Equal(escrow.StatusCompleted, res.Status)
-	s.Require().Len(s.watch.lateRegs, 1)
-	grace := since(checks(), s.watch.lateRegs[0])
+	start := st.WatchUntil.Add(-7 * day)
+	grace := since(checks(), start)
+	s.Require().Len(grace, 1, "the last look alone: %v", grace)
+	s.True(grace[0].Equal(st.WatchUntil), "at the grace period's end")
+	s.Require().Len(s.watch.healthAsks, 7, "the start and six daily safety nets ask the watcher's records")
+	for i, at := range s.watch.healthAsks {
+		s.True(at.Equal(start.Add(time.Duration(i)*escrow.DefaultLateSafetyNet)), "ask %d at %s", i, at)
+	}
+	s.Equal(7, st.LateWatch.Vouched)
+	s.True(st.LateWatch.HealthNet)
+	s.Nil(st.Leftover)
+}
+
+// TestAStalledWatcherMakesTheSafetyNetAskTheWallet: when the watcher's records do not vouch
+// for the address (its newest block is two hours old), the late watch asks its wallet when it
+// starts and once a day, as before, and takes the last look: nine checks a week at most.
+func (s *EscrowSuite) TestAStalledWatcherMakesTheSafetyNetAskTheWallet() {
+	s.watch.stalled = true
+	checks := s.lateChecks()
+	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
+	res, st := s.runLifecycle("late-stalled", escrow.EscrowInput{})
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Equal(escrow.StatusCompleted, res.Status)
+	grace := since(checks(), st.WatchUntil.Add(-7*day))
 	s.Require().NotEmpty(grace)
-	s.LessOrEqual(len(grace), 9, "a week's checks: %v", grace)
+	s.Len(grace, 8, "the start, six safety nets and the last look: %v", grace)
+	s.Zero(st.LateWatch.Vouched)
 	for i := 1; i < len(grace); i++ {
 		s.Equal(escrow.DefaultLateSafetyNet, grace[i].Sub(grace[i-1]).Truncate(time.Minute),
 			"no check but the daily safety net (check %d of %v)", i, grace)
@@ -130,7 +154,7 @@ func (s *EscrowSuite) TestTheLastLookFindsMoneyFromTheGracesLastHours() {
 	s.Equal(uint64(late-fee), st.LateRefunds[0].AmountAtomic)
 	s.True(hasTime(checks(), st.WatchUntil), "the last look, at the grace period's end")
 	s.Zero(st.LateWatch.Signals, "no signal: the last look found it alone")
-	s.Require().Len(s.watch.unwatches, 2)
+	s.Require().Len(s.watch.unwatches, 1)
 }
 
 // TestATimeLockedLatePaymentSeenByTheWatcherCostsNoCheck: a sighting of a payment locked far
@@ -152,6 +176,7 @@ func (s *EscrowSuite) TestATimeLockedLatePaymentSeenByTheWatcherCostsNoCheck() {
 // TestAnUnregisteredLateWatchPollsAsBefore: a worker that keeps no watches leaves the late
 // watch on its old back-off (to LatePollMax, 6 h), with nothing to unwatch.
 func (s *EscrowSuite) TestAnUnregisteredLateWatchPollsAsBefore() {
+	s.watch.none = true
 	checks := s.lateChecks()
 	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
 	_, st := s.runLifecycle("late-polled", escrow.EscrowInput{})
@@ -160,5 +185,37 @@ func (s *EscrowSuite) TestAnUnregisteredLateWatchPollsAsBefore() {
 	s.Require().NotNil(st.LateWatch)
 	s.False(st.LateWatch.Registered)
 	s.Greater(len(since(checks(), s.watch.lateRegs[0])), 30, "the old back-off")
-	s.Len(s.watch.unwatches, 1, "only the funding wait's unwatch")
+	s.Empty(s.watch.unwatches, "nothing was registered")
+}
+
+// TestASightingDuringThePayoutIsCheckedWhenTheGraceStarts: the watcher keeps the address
+// through the payout, and a payment it sees while the release is confirming is not lost to
+// the adopted registration: the late watch asks its wallet the moment it starts, and refunds it.
+func (s *EscrowSuite) TestASightingDuringThePayoutIsCheckedWhenTheGraceStarts() {
+	const late = 200_000_000_000
+	s.money.late = late
+	s.money.lateAt = time.Unix(1<<40, 0) // not yet
+	checks := s.lateChecks()
+	var during escrow.Status
+	seen := escrow.PaymentSeen{TxHash: seenHash, AmountAtomic: late, Height: 650}
+	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
+	s.signalAt(hour+time.Second, seen, func() {
+		during = s.status().Status
+		s.money.mu.Lock()
+		s.money.lateAt = s.env.Now()
+		s.money.mu.Unlock()
+	})
+	res, st := s.runLifecycle("seen-in-payout", escrow.EscrowInput{})
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Equal(escrow.StatusCompleted, res.Status)
+	s.Equal(escrow.StatusReleasing, during, "the sighting came during the payout")
+	w := st.LateWatch
+	s.Require().NotNil(w)
+	s.True(w.Adopted)
+	s.Equal([]escrow.PaymentSeen{seen}, w.Seen, "the sighting reached the late watch")
+	start := st.WatchUntil.Add(-7 * day)
+	s.True(hasTime(checks(), start), "a wallet check when the grace started: %v", checks())
+	s.False(hasTime(s.watch.healthAsks, start), "not the watcher's records first")
+	s.Require().Len(st.LateRefunds, 1, "the late money is refunded")
+	s.Equal(uint64(late), st.LateRefunds[0].FundedAtomic)
 }

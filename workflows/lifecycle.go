@@ -49,6 +49,7 @@ func (e *escrowFlow) lifecycle(ctx workflow.Context) (escrow.EscrowResult, error
 			err = werr
 		}
 		if err != nil {
+			e.unwatchKept(ctx, err)
 			return e.result, err
 		}
 		if e.historyFull(ctx) && !e.cancelPending {
@@ -215,6 +216,7 @@ func (e *escrowFlow) historyFull(ctx workflow.Context) bool {
 // continueAsNew hands the state to a fresh run once no update handler is mid-way, so no
 // decision is lost across it; the projection writes land first.
 func (e *escrowFlow) continueAsNew(ctx workflow.Context) error {
+	e.noteKeptSightings(ctx)
 	e.awaitProjections(ctx)
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err

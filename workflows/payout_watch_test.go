@@ -73,7 +73,7 @@ func (s *EscrowSuite) TestAPayoutIsConfirmedByTheWatchersSignalNotItsPoll() {
 	s.True(f.Following)
 	s.Equal(2, f.Signals)
 	s.True(f.Unfollowed, "no longer followed once the escrow's watch ended")
-	s.Len(s.watch.unwatches, 2, "unwatched when funded, and at the end, which ends the following")
+	s.Len(s.watch.unwatches, 1, "unwatched at the end (the registration is kept through the payout), which ends the following")
 }
 
 // TestAnUnfollowedPayoutPollsAsBefore: where no watcher runs, the payout's status is asked

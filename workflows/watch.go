@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -111,6 +112,13 @@ func (e *escrowFlow) takeSightings(ctx workflow.Context, judge bool) (check bool
 // takeSightingsInto records the payment-seen signals received so far in w (the funding
 // wait's watch, or the late-money watch's), as takeSightings says.
 func takeSightingsInto(ctx workflow.Context, w *escrow.FundingWatch, judge bool) (check bool) {
+	return takeNewSightings(ctx, w, judge, nil)
+}
+
+// takeNewSightings is takeSightingsInto where, with judge, a sighting of a transaction in
+// counted (one a wallet check already counted: the funding payments, seen again as they are
+// mined) brings nothing forward either.
+func takeNewSightings(ctx workflow.Context, w *escrow.FundingWatch, judge bool, counted []string) (check bool) {
 	if w == nil {
 		return false
 	}
@@ -127,6 +135,10 @@ func takeSightingsInto(ctx workflow.Context, w *escrow.FundingWatch, judge bool)
 				"tx_hash", p.TxHash, "amount", p.AmountAtomic, "unlock_time", p.UnlockTime, "height", max(p.Height, p.NextHeight))
 			continue
 		}
+		if judge && slices.Contains(counted, p.TxHash) {
+			workflow.GetLogger(ctx).Info("the block watcher saw a payment already counted; the wallet is not asked", "tx_hash", p.TxHash, "height", p.Height)
+			continue
+		}
 		check = true
 		workflow.GetLogger(ctx).Info("the block watcher saw a payment; asking the wallet now",
 			"tx_hash", p.TxHash, "amount", p.AmountAtomic, "in_pool", p.InPool, "height", p.Height)
@@ -139,10 +151,13 @@ func takeSightingsInto(ctx workflow.Context, w *escrow.FundingWatch, judge bool)
 // projections before the run ends or continues as new, so it never holds the escrow up.
 func (e *escrowFlow) unwatchOnLeaving(ctx workflow.Context, turnErr error) {
 	w := e.status.Funding.Watch
-	if w == nil || !w.Registered || w.Unwatched {
+	if w == nil || !w.Registered || w.Unwatched || w.Kept {
 		return
 	}
 	if e.status.Status == escrow.StatusAwaitingFunding && turnErr == nil {
+		return
+	}
+	if turnErr == nil && e.keepWatch(ctx) {
 		return
 	}
 	e.takeSightings(ctx, false)

@@ -23,15 +23,20 @@ type fakeWatcher struct {
 	mu   sync.Mutex
 	fail bool
 	// late lets a finished escrow register for its late-money watch; without it, that
-	// registration answers as a worker that keeps no watches, and the watch polls.
-	late     bool
-	lateRegs []time.Time
+	// registration answers as a worker that keeps no watches, and the watch polls. none makes
+	// the funding wait's registration answer so too.
+	late, none bool
+	lateRegs   []time.Time
 	// follow lets the watcher follow payouts; follows lists the hashes it was given.
 	follow    bool
 	follows   [][]string
 	registers []activities.RegisterWatchInput
 	queues    []string
 	unwatches []time.Time
+	// stalled: the watcher's records do not vouch for any address (WatchHealth);
+	// healthAsks are the times they were asked.
+	stalled    bool
+	healthAsks []time.Time
 }
 
 // install mocks RegisterWatch and Unwatch.
@@ -49,6 +54,9 @@ func (w *fakeWatcher) install(env *testsuite.TestWorkflowEnvironment) {
 			}
 			w.registers = append(w.registers, in)
 			w.queues = append(w.queues, activity.GetInfo(ctx).TaskQueue)
+			if w.none {
+				return activities.RegisterWatchResult{}, nil
+			}
 			if w.fail {
 				return activities.RegisterWatchResult{}, temporal.NewNonRetryableApplicationError("the database refused", escrow.ErrTypeInvalidInput, nil)
 			}
@@ -60,6 +68,16 @@ func (w *fakeWatcher) install(env *testsuite.TestWorkflowEnvironment) {
 			defer w.mu.Unlock()
 			w.follows = append(w.follows, in.TxHashes)
 			return activities.FollowPayoutResult{Following: w.follow}, nil
+		}).Maybe()
+	env.OnActivity(projection.WatchHealth, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.WatchHealthInput) (activities.WatchHealthResult, error) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.healthAsks = append(w.healthAsks, w.s.env.Now())
+			if w.stalled {
+				return activities.WatchHealthResult{Reason: "the watcher's newest block was scanned 2h0m0s ago", Height: 700}, nil
+			}
+			return activities.WatchHealthResult{Vouches: true, Height: 700}, nil
 		}).Maybe()
 	env.OnActivity(projection.Unwatch, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.UnwatchInput) error {
@@ -123,7 +141,8 @@ const seenHash = "5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a1e5a
 
 // TestASightingChecksTheWalletAtOnce: three hours in, the registered escrow's next poll is
 // an hour away; the watcher's signal makes it ask the wallet that very moment, and it is
-// funded then. The sighting is in the status; the unwatch follows the funding.
+// funded then. The sighting is in the status; the registration is kept through the payout
+// for the late-money watch, and taken off the watcher when that ends.
 func (s *EscrowSuite) TestASightingChecksTheWalletAtOnce() {
 	checks := s.checkTimes()
 	sent := s.signalAt(3*hour, escrow.PaymentSeen{TxHash: seenHash, AmountAtomic: price, Height: 400}, s.paidFrom())
@@ -138,11 +157,15 @@ func (s *EscrowSuite) TestASightingChecksTheWalletAtOnce() {
 	s.EqualValues(290, w.FromHeight)
 	s.Equal(1, w.Signals)
 	s.Equal([]escrow.PaymentSeen{{TxHash: seenHash, AmountAtomic: price, Height: 400}}, w.Seen)
+	s.True(w.Kept, "kept through the payout (changeKeepWatch)")
 	s.True(w.Unwatched)
+	s.Require().NotNil(st.LateWatch)
+	s.True(st.LateWatch.Adopted, "the late-money watch took the registration over")
 	s.Require().Len(s.watch.registers, 1, "registered once")
 	s.Equal(activities.RegisterWatchInput{EscrowID: "seen", Role: escrow.Arbiter, Address: testAddress}, s.watch.registers[0])
 	s.Equal(escrow.WalletTaskQueue("rpc-3"), s.watch.queues[0], "on the arbiter's wallet-rpc")
-	s.Equal([]time.Time{*sent}, s.watch.unwatches, "unwatched once, when funded")
+	s.Require().Len(s.watch.unwatches, 1, "unwatched once")
+	s.True(s.watch.unwatches[0].Equal(st.WatchUntil), "when the late-money watch ended, at %s, not %s", st.WatchUntil, s.watch.unwatches[0])
 }
 
 // TestATimeLockedPaymentSeenByTheWatcherCostsNoWalletCheck: a buyer sends a payment locked
@@ -172,7 +195,8 @@ func (s *EscrowSuite) TestATimeLockedPaymentSeenByTheWatcherCostsNoWalletCheck()
 
 // TestASightingAloneNeverFundsTheEscrow: the signal claims the full price, the wallet knows
 // of nothing: the escrow decides on the wallet, stays unfunded and is cancelled at its
-// deadline, and is taken off the watcher then.
+// deadline; the registration is taken off the watcher when the late-money watch that follows
+// the cancel ends.
 func (s *EscrowSuite) TestASightingAloneNeverFundsTheEscrow() {
 	checks := s.checkTimes()
 	s.paidFrom() // never paid
@@ -184,12 +208,14 @@ func (s *EscrowSuite) TestASightingAloneNeverFundsTheEscrow() {
 	s.Zero(st.Funding.ConfirmedAtomic)
 	s.Require().NotNil(st.Funding.Watch)
 	s.Equal(1, st.Funding.Watch.Signals)
-	s.Require().Len(s.watch.unwatches, 1, "unwatched once, at the deadline")
-	s.True(st.Funding.Deadline.Equal(s.watch.unwatches[0]), "at %s, not %s", st.Funding.Deadline, s.watch.unwatches[0])
+	s.Require().Len(s.watch.unwatches, 1, "unwatched once")
+	s.True(st.WatchUntil.Equal(s.watch.unwatches[0]), "at the late watch's end %s, not %s", st.WatchUntil, s.watch.unwatches[0])
+	s.True(st.WatchUntil.Equal(st.Funding.Deadline.Add(7*day)), "which started at the deadline")
 }
 
 // TestACancelTakesTheEscrowOffTheWatcher: a party's cancel while awaiting funding ends the
-// wait, and the unwatch follows it.
+// wait; the registration serves the late-money watch that follows, and the unwatch follows
+// that watch's end.
 func (s *EscrowSuite) TestACancelTakesTheEscrowOffTheWatcher() {
 	s.money.paid = payAt(1<<30, price)
 	start := s.env.Now()
@@ -198,7 +224,8 @@ func (s *EscrowSuite) TestACancelTakesTheEscrowOffTheWatcher() {
 	s.True(c.accepted)
 	s.Equal(escrow.StatusCancelled, st.Status)
 	s.Require().Len(s.watch.unwatches, 1)
-	s.Equal(2*hour, s.watch.unwatches[0].Sub(start), "unwatched when the cancel was decided")
+	s.Equal(2*hour+7*day, s.watch.unwatches[0].Sub(start), "unwatched when the late watch after the cancel ended")
+	s.True(st.LateWatch.Adopted)
 }
 
 // pollTimers runs an escrow nobody pays for two days and returns the timers it set while it
@@ -256,7 +283,8 @@ func (s *EscrowSuite) TestContinueAsNewKeepsTheRegistration() {
 	s.SetupTest()
 	timers := s.pollTimers2(next)
 	s.Empty(s.watch.registers, "not registered again")
-	s.Equal(escrow.DefaultFundingSafetyNet, slices.Max(timers))
+	s.Contains(timers, escrow.DefaultFundingSafetyNet, "the poll is still the safety net")
+	s.NotContains(timers, 10*time.Minute*2, "and not the old back-off past 10 minutes")
 	s.Len(s.watch.unwatches, 1)
 }
 
