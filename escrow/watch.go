@@ -11,7 +11,9 @@ const DefaultFundingSafetyNet = 6 * time.Hour
 
 // DefaultLateSafetyNet is the longest wait between late-money checks while the block watcher
 // watches a finished escrow's address (Timing.LateWatchedPollMax): once a day, for a watcher
-// that is down or a signal that is lost. The grace period still ends with a last look.
+// that is down or a signal that is lost. The net asks the watcher's records first, and a
+// wallet only when they do not vouch for the address. The grace period still ends with a last
+// look.
 const DefaultLateSafetyNet = 24 * time.Hour
 
 // DefaultPayoutSafetyNet is the wait between payout status checks while the block watcher

@@ -20,29 +20,31 @@ var walletActivities = []string{"CheckFunding", "PayoutStatus"}
 
 // TestWalletChecksPerGrace counts, for one finished escrow in simulated time, the wallet-rpc
 // checks its 7-day late-money grace schedules (issue 23 item 4): the back-off poll a worker
-// without a watcher keeps (before), the watched grace with its default daily safety net
-// (after), and a watched grace whose safety net is the grace itself (the start and the last
-// look only). Multiply by the wallet-rpc CPU of one check (BenchmarkLateCheckCPU in
-// internal/watcher) for the CPU. Run:
+// without a watcher keeps (before), the watched grace whose safety net the watcher's records
+// answer (after: the last look alone, plus the PayoutStatus that completes the payout at the
+// grace's first instant), and a watched grace whose records never vouch (a stalled watcher:
+// the start check, the daily safety net and the last look). Multiply by the wallet-rpc CPU of
+// one check (BenchmarkLateCheckCPU in internal/watcher) for the CPU. RegisterWatch is not
+// counted: the watched grace no longer runs it, and a worker without a watcher answers it
+// without opening a wallet. Run:
 //
 //	go test -count=1 -run TestWalletChecksPerGrace -v ./workflows
 func TestWalletChecksPerGrace(t *testing.T) {
 	type schedule struct {
-		name    string
-		watched bool
-		net     time.Duration
+		name             string
+		watched, stalled bool
 	}
 	counts := map[string]int{}
 	for _, c := range []schedule{
-		{"polled", false, 0},
-		{"watched/daily-safety-net", true, 0},
-		{"watched/no-safety-net-but-the-last-look", true, 7 * 24 * time.Hour},
+		{"polled", false, false},
+		{"watched", true, false},
+		{"watched/records-never-vouch", true, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := new(EscrowSuite)
 			s.SetT(t)
 			s.SetupTest()
-			s.watch.late, s.watch.follow, s.watch.none = c.watched, c.watched, !c.watched
+			s.watch.late, s.watch.follow, s.watch.none, s.watch.stalled = c.watched, c.watched, !c.watched, c.stalled
 			var mu sync.Mutex
 			var at []time.Time
 			var names []string
@@ -56,7 +58,7 @@ func TestWalletChecksPerGrace(t *testing.T) {
 				}
 			})
 			s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
-			res, st := s.runLifecycle("grace-"+strings.ReplaceAll(c.name, "/", "-"), escrow.EscrowInput{Timing: escrow.Timing{LateWatchedPollMax: c.net}})
+			res, st := s.runLifecycle("grace-"+strings.ReplaceAll(c.name, "/", "-"), escrow.EscrowInput{})
 			s.Require().NoError(s.env.GetWorkflowError())
 			s.Equal(escrow.StatusCompleted, res.Status)
 			s.Require().NotNil(st.LateWatch)
@@ -83,5 +85,8 @@ func TestWalletChecksPerGrace(t *testing.T) {
 		if k != "polled" && counts[k] > 0 {
 			t.Logf("polled over %s: %.1fx fewer wallet checks (%d against %d)", k, float64(counts["polled"])/float64(counts[k]), counts["polled"], counts[k])
 		}
+	}
+	if counts["watched"] != 2 || counts["watched/records-never-vouch"] > 9 || counts["polled"] < 30 {
+		t.Errorf("want the watched grace at 2 checks (the payout's, the last look), a stalled watcher's at 9 at most, the poll's at 30 or more: %v", counts)
 	}
 }

@@ -146,7 +146,8 @@ func takeNewSightings(ctx workflow.Context, w *escrow.FundingWatch, judge bool, 
 }
 
 // unwatchOnLeaving takes the escrow off the block watcher once the funding wait is over
-// (funded, cancelled, refunding, past its deadline), or the run is being cancelled (turnErr).
+// (funded, cancelled, refunding, past its deadline), or the run is being cancelled (turnErr);
+// since changeKeepWatch a wait that ends well keeps the registration for the late watch.
 // It is a database write like the projection, retried as long, and awaited with the
 // projections before the run ends or continues as new, so it never holds the escrow up.
 func (e *escrowFlow) unwatchOnLeaving(ctx workflow.Context, turnErr error) {
