@@ -150,8 +150,8 @@ type UnwatchInput struct {
 }
 
 // Unwatch takes the escrow off the block watcher once nothing more can arrive that it must act
-// on (its late-money watch is over, or its run ends). It
-// needs no wallet, so it runs on the escrow queue; an escrow not watched is no error.
+// on (its late-money watch is over, or its run ends). It needs no wallet, so it runs on the
+// escrow queue; an escrow not watched is no error.
 func (p *Projection) Unwatch(ctx context.Context, in UnwatchInput) error {
 	if err := p.store.Unwatch(ctx, in.EscrowID); err != nil {
 		err = fmt.Errorf("unwatch escrow %s: %w", in.EscrowID, err)
