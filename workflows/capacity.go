@@ -19,7 +19,7 @@ const changeCapacityWake = "capacity-wake"
 // wake is a hint from one process's memory (the pool that refused us), which a restart or
 // another host's release never sends.
 func waitForCapacity(ctx workflow.Context, wait time.Duration) error {
-	if workflow.GetVersion(ctx, changeCapacityWake, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if version(ctx, changeCapacityWake, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return workflow.Sleep(ctx, wait)
 	}
 	// A wake that arrived during the failed attempt is kept: the room it announces may have

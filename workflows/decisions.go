@@ -112,7 +112,7 @@ var decisions = []decision{
 			if e.status.Status != escrow.StatusAwaitingFunding {
 				return nil // during the setup, startFunding sees the recorded cancel
 			}
-			if workflow.GetVersion(ctx, changeFreshDecisions, workflow.DefaultVersion, 1) < 1 {
+			if version(ctx, changeFreshDecisions, workflow.DefaultVersion, 1) < 1 {
 				e.cancel(ctx)
 				return nil
 			}
@@ -228,7 +228,7 @@ func (e *escrowFlow) decidePayout(ctx workflow.Context, kind escrow.PayoutKind, 
 		}
 	}
 	p.Signers = []escrow.Role{first, second}
-	if workflow.GetVersion(ctx, changeExactShares, workflow.DefaultVersion, 1) >= 1 {
+	if version(ctx, changeExactShares, workflow.DefaultVersion, 1) >= 1 {
 		vendor := uint64(0)
 		if kind == escrow.PayoutRelease {
 			vendor = uint64(e.in.AmountAtomic)

@@ -57,7 +57,7 @@ var (
 
 func newEscrow(ctx workflow.Context, in escrow.EscrowInput) (*escrowFlow, error) {
 	validate := in.ValidateOriginal
-	if in.Resume == nil && workflow.GetVersion(ctx, changeStrictInput, workflow.DefaultVersion, 1) >= 1 {
+	if in.Resume == nil && version(ctx, changeStrictInput, workflow.DefaultVersion, 1) >= 1 {
 		validate = in.Validate // escrows started before the strict rules replay under the old ones
 	}
 	if err := validate(); err != nil {

@@ -31,7 +31,7 @@ func forkOptions() workflow.ActivityOptions {
 // forkGuard refuses a new escrow whose longest term would run past the next hard fork: after
 // it, a 0.18 multisig may not be able to spend, and the buyer's money could wait for months.
 func (e *escrowFlow) forkGuard(ctx workflow.Context) error {
-	if workflow.GetVersion(ctx, changeForkGuard, workflow.DefaultVersion, 1) < 1 {
+	if version(ctx, changeForkGuard, workflow.DefaultVersion, 1) < 1 {
 		return nil
 	}
 	var o escrow.ForkOutlook

@@ -20,11 +20,11 @@ func (e *escrowFlow) watchTurn(ctx workflow.Context) (watching bool, err error) 
 	}
 	now := workflow.Now(ctx)
 	if e.status.WatchUntil.IsZero() {
-		if workflow.GetVersion(ctx, changeLateMoney, workflow.DefaultVersion, 1) < 1 {
+		if version(ctx, changeLateMoney, workflow.DefaultVersion, 1) < 1 {
 			return false, nil
 		}
 		e.status.WatchUntil = now.Add(e.timing.LateMoneyGrace)
-		if workflow.GetVersion(ctx, changeLateHoldings, workflow.DefaultVersion, 1) >= 1 {
+		if version(ctx, changeLateHoldings, workflow.DefaultVersion, 1) >= 1 {
 			e.status.LateRules, e.status.LateSeenAtomic = escrow.ExactShares, e.dealtWith()
 		}
 		workflow.GetLogger(ctx).Info("watching the address for late money", "until", e.status.WatchUntil, "dealt_with", e.status.LateSeenAtomic)

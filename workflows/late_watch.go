@@ -25,7 +25,7 @@ func (e *escrowFlow) registerLateWatch(ctx workflow.Context) {
 	if e.status.LateWatch != nil || e.status.Address == "" {
 		return
 	}
-	if workflow.GetVersion(ctx, changeLateWatcher, workflow.DefaultVersion, 1) < 1 {
+	if version(ctx, changeLateWatcher, workflow.DefaultVersion, 1) < 1 {
 		return
 	}
 	if e.adoptKeptWatch(ctx) {

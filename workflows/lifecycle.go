@@ -113,7 +113,7 @@ func (e *escrowFlow) awaitFunding(ctx workflow.Context) error {
 	}
 	left := f.Deadline.Sub(workflow.Now(ctx))
 	if left <= 0 {
-		if checkErr != nil && workflow.GetVersion(ctx, changeFreshDecisions, workflow.DefaultVersion, 1) >= 1 {
+		if checkErr != nil && version(ctx, changeFreshDecisions, workflow.DefaultVersion, 1) >= 1 {
 			// Never expire on stale data: a payment may have confirmed since the last check.
 			return workflow.Sleep(ctx, e.timing.FundingPoll)
 		}

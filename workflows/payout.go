@@ -52,7 +52,7 @@ func feeCapFor(p *escrow.Payout, funded uint64) uint64 {
 
 // parks reports whether this run follows changePayoutParks.
 func (e *escrowFlow) parks(ctx workflow.Context) bool {
-	return workflow.GetVersion(ctx, changePayoutParks, workflow.DefaultVersion, 1) >= 1
+	return version(ctx, changePayoutParks, workflow.DefaultVersion, 1) >= 1
 }
 
 // payout sends the decided payout and counts its confirmations until the escrow is

@@ -38,7 +38,7 @@ func (e *escrowFlow) legacyPayout(ctx workflow.Context, p *escrow.Payout) error 
 // after a stale multisig state, at most maxPayoutAttempts times.
 func (e *escrowFlow) legacySendPayout(ctx workflow.Context, p *escrow.Payout) error {
 	for {
-		if workflow.GetVersion(ctx, changeWaitForUnlock, workflow.DefaultVersion, 1) == 1 && !e.unlocked(ctx, p.Signers[0]) {
+		if version(ctx, changeWaitForUnlock, workflow.DefaultVersion, 1) == 1 && !e.unlocked(ctx, p.Signers[0]) {
 			if err := workflow.Sleep(ctx, e.timing.PayoutPoll); err != nil {
 				return err
 			}

@@ -30,7 +30,7 @@ func (e *escrowFlow) followWithWatcher(ctx workflow.Context, p *escrow.Payout) {
 	if p != e.status.Payout || len(p.TxHashes) == 0 || (p.Follow != nil && slices.Equal(p.Follow.TxHashes, p.TxHashes)) {
 		return
 	}
-	if p.Follow == nil && workflow.GetVersion(ctx, changePayoutWatcher, workflow.DefaultVersion, 1) < 1 {
+	if p.Follow == nil && version(ctx, changePayoutWatcher, workflow.DefaultVersion, 1) < 1 {
 		return
 	}
 	if p.Follow == nil {
@@ -126,7 +126,7 @@ func (e *escrowFlow) payoutFollowedInGrace(ctx workflow.Context) bool {
 	if p == nil || !payoutFollowed(p) || p.Follow.Unfollowed {
 		return false
 	}
-	return workflow.GetVersion(ctx, changePayoutReorged, workflow.DefaultVersion, 1) >= 1
+	return version(ctx, changePayoutReorged, workflow.DefaultVersion, 1) >= 1
 }
 
 // takeGracePayoutSignals records the payout-seen signals received during the grace period,

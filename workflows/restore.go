@@ -51,7 +51,7 @@ func (e *escrowFlow) registerRestoreWallet(ctx workflow.Context) error {
 			}
 			e.restoring = true
 			defer func() { e.restoring = false }()
-			workflow.GetVersion(ctx, changeRestoreWallet, workflow.DefaultVersion, 1)
+			version(ctx, changeRestoreWallet, workflow.DefaultVersion, 1)
 			opts := walletOptions(createTimeout)
 			opts.TaskQueue = escrow.WalletTaskQueue(in.Instance)
 			opts.ScheduleToStartTimeout = restoreQueueWait

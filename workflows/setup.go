@@ -30,7 +30,7 @@ func (e *escrowFlow) setup(ctx workflow.Context) (string, error) {
 		e.result.WalletOpens += created[i].Opens
 	}
 	infos := e.infos
-	fewer := workflow.GetVersion(ctx, changeFewerSetupSteps, workflow.DefaultVersion, 1) >= 1
+	fewer := version(ctx, changeFewerSetupSteps, workflow.DefaultVersion, 1) >= 1
 	if fewer {
 		// CreateWallet returns the round-0 message itself.
 		for i, r := range escrow.Roles {
@@ -114,7 +114,7 @@ func (e *escrowFlow) verify(ctx workflow.Context, last []activities.RoundResult,
 			return "", setupError("%s wallet's last round gave address %s, now it reports %s", r, last[i].Address, v.Address)
 		}
 	}
-	if !together && workflow.GetVersion(ctx, changeStrictInput, workflow.DefaultVersion, 1) < 1 {
+	if !together && version(ctx, changeStrictInput, workflow.DefaultVersion, 1) < 1 {
 		return addr, nil
 	}
 	if err := moneroaddr.Valid(addr, e.in.AddressNetwork()); err != nil {
@@ -176,7 +176,7 @@ func (e *escrowFlow) assign(ctx workflow.Context) error {
 	if !a.Complete() {
 		since := workflow.Now(ctx)
 		var err error
-		if workflow.GetVersion(ctx, changeDurableCapacityWait, workflow.DefaultVersion, 1) >= 1 {
+		if version(ctx, changeDurableCapacityWait, workflow.DefaultVersion, 1) >= 1 {
 			a, err = e.leaseDurably(ctx, since)
 		} else {
 			// Older runs waited inside the local activity's retries, which kept a workflow
@@ -198,7 +198,7 @@ func (e *escrowFlow) assign(ctx workflow.Context) error {
 		}
 		e.leased = true
 		workflow.GetLogger(ctx).Info("wallet-rpc instances leased", "waited", workflow.Now(ctx).Sub(since).String())
-		if workflow.GetVersion(ctx, changeLeaseRecord, workflow.DefaultVersion, 1) >= 1 {
+		if version(ctx, changeLeaseRecord, workflow.DefaultVersion, 1) >= 1 {
 			// Recorded where visibility can find it: a restarted worker rebuilds its
 			// leases from the escrows still in setup (worker/leases.go).
 			if err := workflow.UpsertTypedSearchAttributes(ctx, escrow.SearchAttrInstances.ValueSet([]string{a.Buyer, a.Vendor, a.Arbiter})); err != nil {

@@ -43,7 +43,7 @@ func (e *escrowFlow) agreeSplit(ctx workflow.Context, _ decision, in escrow.Deci
 func (e *escrowFlow) decideSplit(ctx workflow.Context, vendorAtomic uint64, first, second escrow.Role) {
 	// A split exists only in code that has the exact-shares rules; the marker is recorded
 	// all the same, so a history reads the same whichever decision came first.
-	workflow.GetVersion(ctx, changeExactShares, workflow.DefaultVersion, 1)
+	version(ctx, changeExactShares, workflow.DefaultVersion, 1)
 	e.status.Payout = &escrow.Payout{Kind: escrow.PayoutSplit, Payee: escrow.Vendor, Address: e.status.VendorPayoutAddress,
 		Signers: []escrow.Role{first, second}, Rules: escrow.ExactShares, Division: e.division(vendorAtomic)}
 	e.status.SplitOffer = nil

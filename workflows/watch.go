@@ -33,7 +33,7 @@ func (e *escrowFlow) registerWatch(ctx workflow.Context) {
 	if f.Watch != nil || e.status.Address == "" {
 		return
 	}
-	if workflow.GetVersion(ctx, changeBlockWatcher, workflow.DefaultVersion, 1) < 1 {
+	if version(ctx, changeBlockWatcher, workflow.DefaultVersion, 1) < 1 {
 		return
 	}
 	f.Watch = &escrow.FundingWatch{}
@@ -95,7 +95,7 @@ func (e *escrowFlow) skipTimeLockedSightings(ctx workflow.Context) bool {
 	if e.status.Funding.Watch == nil || e.status.Status != escrow.StatusAwaitingFunding || e.cancelPending || sightings(ctx).Len() == 0 {
 		return false
 	}
-	if workflow.GetVersion(ctx, changeTimeLockedSightings, workflow.DefaultVersion, 1) < 1 {
+	if version(ctx, changeTimeLockedSightings, workflow.DefaultVersion, 1) < 1 {
 		return false
 	}
 	return !e.takeSightings(ctx, true)

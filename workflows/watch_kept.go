@@ -28,7 +28,7 @@ func (e *escrowFlow) keepWatch(ctx workflow.Context) bool {
 	if e.status.Status == escrow.StatusFailed || e.status.Address == "" {
 		return false
 	}
-	if workflow.GetVersion(ctx, changeKeepWatch, workflow.DefaultVersion, 1) < 1 {
+	if version(ctx, changeKeepWatch, workflow.DefaultVersion, 1) < 1 {
 		return false
 	}
 	e.takeSightings(ctx, false)
@@ -62,7 +62,7 @@ func (e *escrowFlow) adoptKeptWatch(ctx workflow.Context) bool {
 
 // useHealthNet lets the late watch's safety net ask the watcher first (changeLateHealthNet).
 func (e *escrowFlow) useHealthNet(ctx workflow.Context, w *escrow.FundingWatch) {
-	if workflow.GetVersion(ctx, changeLateHealthNet, workflow.DefaultVersion, 1) >= 1 {
+	if version(ctx, changeLateHealthNet, workflow.DefaultVersion, 1) >= 1 {
 		w.HealthNet = true
 	}
 }
