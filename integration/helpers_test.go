@@ -247,8 +247,9 @@ func walletFiles(t *testing.T, s *localstack.Stack, escrowID string) []string {
 
 // workerBinary stops the stack's in-process worker and builds cmd/worker, for tests that run
 // the worker as its own process; the process reads the stack's keys and wallet secret from
-// the environment, as a deployed worker does.
-func workerBinary(t testing.TB, ctx context.Context, s *localstack.Stack) string {
+// the environment, as a deployed worker does. Without tags it is built as production builds
+// it, and must carry no crash point; the crash test asks for the crashpoints tag.
+func workerBinary(t testing.TB, ctx context.Context, s *localstack.Stack, tags ...string) string {
 	t.Helper()
 	s.StopWorker()
 	keys, err := os.ReadFile(filepath.Join(historyDir, "keys.txt"))
@@ -256,8 +257,17 @@ func workerBinary(t testing.TB, ctx context.Context, s *localstack.Stack) string
 	t.Setenv("XMR_ESCROW_KEYS", strings.TrimSpace(string(keys)))
 	t.Setenv("XMR_ESCROW_WALLET_SECRET", hex.EncodeToString(testSecret))
 	bin := filepath.Join(t.TempDir(), "worker")
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "../cmd/worker").CombinedOutput()
+	args := []string{"build", "-o", bin}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	out, err := exec.CommandContext(ctx, "go", append(args, "../cmd/worker")...).CombinedOutput()
 	require.NoError(t, err, "go build ./cmd/worker: %s", out)
+	if len(tags) == 0 {
+		b, err := os.ReadFile(bin)
+		require.NoError(t, err)
+		require.False(t, bytes.Contains(b, []byte("reached crash point")), "a production build carries the crash points' code")
+	}
 	return bin
 }
 

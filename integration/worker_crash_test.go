@@ -137,7 +137,7 @@ func TestWorkerKilledAtEveryPointOfASetup(t *testing.T) {
 	s := startStack(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	bin := workerBinary(t, ctx, s) // the worker runs as its own process here
+	bin := workerBinary(t, ctx, s, "crashpoints") // its own process, with the crash points built in
 	r := &crashRig{t: t, s: s, bin: bin, ctx: ctx}
 	t.Cleanup(func() {
 		if r.proc != nil {

@@ -1,22 +1,17 @@
 package activities
 
 import (
-	"fmt"
-	"os"
 	"strconv"
-	"strings"
-	"sync/atomic"
-	"syscall"
 	"time"
-
-	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
 // EnvCrashAt names a crash point at which the process SIGKILLs itself. It exists only for
 // the worker crash test (integration/worker_crash_test.go), which runs the worker as its own
 // process and needs it to die at an exact step of a setup, not wherever a poller happens to
-// notice one; production never sets it. The value is a point ("create-wallet-created") or a
-// point and a round ("round-stepped:2"), see CrashPointName; it is read once, at start.
+// notice one. The value is a point ("create-wallet-created") or a point and a round
+// ("round-stepped:2"), see CrashPointName; it is read once, at start. Only a binary built with
+// the crashpoints build tag (crashpoint_on.go) acts on it: production binaries are built
+// without it, and their crashAt is empty (crashpoint_off.go).
 const EnvCrashAt = "XMR_ESCROW_TEST_CRASH_AT"
 
 // The crash points, each at one spot of the wallet steps.
@@ -58,46 +53,4 @@ func CrashPointName(point string, round int) string {
 		return point
 	}
 	return point + ":" + strconv.Itoa(round)
-}
-
-// crashPoint and crashRound are the point this process dies at ("" in production).
-var crashPoint, crashRound = parseCrashPoint(os.Getenv(EnvCrashAt))
-
-// roundsDone counts the round steps that returned in this process, for CrashPurgeWait.
-var roundsDone atomic.Int32
-
-func parseCrashPoint(v string) (string, int) {
-	point, r, ok := strings.Cut(v, ":")
-	if !ok {
-		return v, 0
-	}
-	n, err := strconv.Atoi(r)
-	if err != nil || n <= 0 {
-		return point, -1 // matches no call: the test times out naming the point
-	}
-	return point, n
-}
-
-// crashAt kills this process, with SIGKILL and at once, when point (in round, 0 for none) is
-// the crash point EnvCrashAt names. Without EnvCrashAt it is one string comparison.
-func crashAt(point string, round int) {
-	if crashPoint == "" {
-		return
-	}
-	switch {
-	case point == crashPoint && round == crashRound:
-		crash(point, round)
-	case point == CrashRoundDone && crashPoint == CrashPurgeWait && round == crashRound:
-		if roundsDone.Add(1) == escrow.Total {
-			time.AfterFunc(PurgeWaitCrashDelay, func() { crash(CrashPurgeWait, round) })
-		}
-	}
-}
-
-// crash says which point it reached (the test checks it did) and SIGKILLs the process: no
-// deferred call, no graceful stop, nothing reported to Temporal.
-func crash(point string, round int) {
-	fmt.Fprintf(os.Stderr, "%s: reached crash point %s, SIGKILL pid %d\n", EnvCrashAt, CrashPointName(point, round), os.Getpid())
-	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-	select {} // the signal is on its way; nothing may run after the point
 }
