@@ -25,11 +25,11 @@ import (
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/xmr-escrow/xmr-escrow/devstack"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
-	"github.com/xmr-escrow/xmr-escrow/localstack"
-	"github.com/xmr-escrow/xmr-escrow/store/storetest"
-	"github.com/xmr-escrow/xmr-escrow/temporalclient"
+	"github.com/xmr-escrow/xmr-escrow/internal/devstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/localstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/store/storetest"
+	"github.com/xmr-escrow/xmr-escrow/internal/temporalclient"
 	"github.com/xmr-escrow/xmr-escrow/worker"
 )
 

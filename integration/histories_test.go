@@ -14,8 +14,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/internal/localstack"
 	"github.com/xmr-escrow/xmr-escrow/keyring"
-	"github.com/xmr-escrow/xmr-escrow/localstack"
 )
 
 var updateHistories = flag.Bool("update-histories", false, "save the histories of the lifecycle tests as replay fixtures under workflows/testdata")

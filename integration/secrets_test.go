@@ -19,12 +19,12 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/codec"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
-	"github.com/xmr-escrow/xmr-escrow/internal/activities"
-	"github.com/xmr-escrow/xmr-escrow/localstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/localstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/store"
 	"github.com/xmr-escrow/xmr-escrow/starter"
-	"github.com/xmr-escrow/xmr-escrow/store"
 )
 
 // multisigMarker starts every multisig message of this wallet version.

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
-	"github.com/xmr-escrow/xmr-escrow/timeline"
+	"github.com/xmr-escrow/xmr-escrow/internal/timeline"
 )
 
 // TestTimelineOfARealSetup reads the timeline of a real setup back from Temporal: every

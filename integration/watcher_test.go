@@ -15,12 +15,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/xmr-escrow/xmr-escrow/devstack"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/internal/devstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/store"
+	"github.com/xmr-escrow/xmr-escrow/internal/store/schema"
+	"github.com/xmr-escrow/xmr-escrow/internal/store/storetest"
 	"github.com/xmr-escrow/xmr-escrow/internal/watcher"
-	"github.com/xmr-escrow/xmr-escrow/store"
-	"github.com/xmr-escrow/xmr-escrow/store/schema"
-	"github.com/xmr-escrow/xmr-escrow/store/storetest"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 

@@ -17,10 +17,10 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
-	"github.com/xmr-escrow/xmr-escrow/devstack"
+	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
-	"github.com/xmr-escrow/xmr-escrow/internal/activities"
-	"github.com/xmr-escrow/xmr-escrow/localstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/devstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/localstack"
 )
 
 // crashPoint is a moment of the setup at which the worker process SIGKILLs itself

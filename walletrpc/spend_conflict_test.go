@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/xmr-escrow/xmr-escrow/devstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/devstack"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 

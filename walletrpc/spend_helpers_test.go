@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xmr-escrow/xmr-escrow/devstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/devstack"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 

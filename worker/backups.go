@@ -6,7 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/xmr-escrow/xmr-escrow/internal/activities"
+	"github.com/xmr-escrow/xmr-escrow/activities"
 )
 
 // backupsOf is where the wallet steps back up keys files: the marketplace's database, or

@@ -14,9 +14,9 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/xmr-escrow/xmr-escrow/internal/activities"
-	"github.com/xmr-escrow/xmr-escrow/metrics"
-	"github.com/xmr-escrow/xmr-escrow/store"
+	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/internal/metrics"
+	"github.com/xmr-escrow/xmr-escrow/internal/store"
 )
 
 // Instance is one monero-wallet-rpc this worker serves. Its wallet dir must be on this host:

@@ -17,11 +17,11 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"go.uber.org/zap"
 
+	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
-	"github.com/xmr-escrow/xmr-escrow/internal/activities"
+	"github.com/xmr-escrow/xmr-escrow/internal/metrics"
+	"github.com/xmr-escrow/xmr-escrow/internal/store"
 	"github.com/xmr-escrow/xmr-escrow/internal/watcher"
-	"github.com/xmr-escrow/xmr-escrow/metrics"
-	"github.com/xmr-escrow/xmr-escrow/store"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 	"github.com/xmr-escrow/xmr-escrow/workflows"
 )

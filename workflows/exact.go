@@ -8,8 +8,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
-	"github.com/xmr-escrow/xmr-escrow/internal/activities"
 )
 
 // changeExactShares versions the payout rules of escrow.ExactShares, taken when a payout is

@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
-	"github.com/xmr-escrow/xmr-escrow/internal/activities"
 )
 
 // fakeWatcher answers the block watcher's steps: a registration that succeeds (or fails, with

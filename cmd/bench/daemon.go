@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/xmr-escrow/xmr-escrow/devstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/devstack"
 )
 
 // Daemon variants (-daemon): what the wallet-rpcs' --daemon-address points at. In

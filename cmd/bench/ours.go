@@ -13,8 +13,8 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
-	"github.com/xmr-escrow/xmr-escrow/localstack"
-	"github.com/xmr-escrow/xmr-escrow/timeline"
+	"github.com/xmr-escrow/xmr-escrow/internal/localstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/timeline"
 )
 
 // Real mainnet addresses for escrows that never pay out (the public fixtures of moneroaddr,

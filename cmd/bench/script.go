@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/xmr-escrow/xmr-escrow/devstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/devstack"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 

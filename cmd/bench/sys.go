@@ -18,8 +18,8 @@ import (
 
 	"github.com/lib/pq"
 
-	"github.com/xmr-escrow/xmr-escrow/devstack"
-	"github.com/xmr-escrow/xmr-escrow/localstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/devstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/localstack"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 

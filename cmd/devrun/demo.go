@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/xmr-escrow/xmr-escrow/devstack"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
-	"github.com/xmr-escrow/xmr-escrow/localstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/devstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/localstack"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 

@@ -19,12 +19,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/xmr-escrow/xmr-escrow/devstack"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/internal/devstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/localstack"
 	"github.com/xmr-escrow/xmr-escrow/internal/logging"
+	"github.com/xmr-escrow/xmr-escrow/internal/store"
 	"github.com/xmr-escrow/xmr-escrow/keyring"
-	"github.com/xmr-escrow/xmr-escrow/localstack"
-	"github.com/xmr-escrow/xmr-escrow/store"
 	"github.com/xmr-escrow/xmr-escrow/worker"
 )
 

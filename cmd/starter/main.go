@@ -25,10 +25,10 @@ import (
 
 	"github.com/xmr-escrow/xmr-escrow/codec"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/internal/store"
+	"github.com/xmr-escrow/xmr-escrow/internal/temporalclient"
 	"github.com/xmr-escrow/xmr-escrow/keyring"
 	"github.com/xmr-escrow/xmr-escrow/starter"
-	"github.com/xmr-escrow/xmr-escrow/store"
-	"github.com/xmr-escrow/xmr-escrow/temporalclient"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 

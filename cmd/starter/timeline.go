@@ -7,7 +7,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/xmr-escrow/xmr-escrow/timeline"
+	"github.com/xmr-escrow/xmr-escrow/internal/timeline"
 )
 
 // timelineCommand prints one escrow's timeline, read from its workflow history (every run):

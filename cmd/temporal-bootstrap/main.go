@@ -28,7 +28,7 @@ import (
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/internal/bootstrap"
-	"github.com/xmr-escrow/xmr-escrow/temporalclient"
+	"github.com/xmr-escrow/xmr-escrow/internal/temporalclient"
 )
 
 func main() {

@@ -29,12 +29,12 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xmr-escrow/xmr-escrow/internal/logging"
+	"github.com/xmr-escrow/xmr-escrow/internal/metrics"
+	"github.com/xmr-escrow/xmr-escrow/internal/store"
+	"github.com/xmr-escrow/xmr-escrow/internal/store/schema"
 	"github.com/xmr-escrow/xmr-escrow/internal/supervisor"
+	"github.com/xmr-escrow/xmr-escrow/internal/temporalclient"
 	"github.com/xmr-escrow/xmr-escrow/keyring"
-	"github.com/xmr-escrow/xmr-escrow/metrics"
-	"github.com/xmr-escrow/xmr-escrow/store"
-	"github.com/xmr-escrow/xmr-escrow/store/schema"
-	"github.com/xmr-escrow/xmr-escrow/temporalclient"
 	"github.com/xmr-escrow/xmr-escrow/worker"
 )
 

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/xmr-escrow/xmr-escrow/devstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/devstack"
 	"github.com/xmr-escrow/xmr-escrow/internal/walletproc/proctest"
 	"github.com/xmr-escrow/xmr-escrow/moneroaddr"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"

@@ -5,7 +5,7 @@ import (
 	"math"
 
 	"github.com/xmr-escrow/xmr-escrow/internal/scan"
-	"github.com/xmr-escrow/xmr-escrow/store"
+	"github.com/xmr-escrow/xmr-escrow/internal/store"
 )
 
 // maxBackfill bounds the blocks scanned for a newly registered escrow's past.

@@ -17,7 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/xmr-escrow/xmr-escrow/store"
+	"github.com/xmr-escrow/xmr-escrow/internal/store"
 )
 
 // vectors are the transactions and keys recorded from a real regtest chain by the scan

@@ -8,7 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/xmr-escrow/xmr-escrow/store"
+	"github.com/xmr-escrow/xmr-escrow/internal/store"
 )
 
 // PayoutState is where the watcher sees an escrow's followed payout transactions, taken

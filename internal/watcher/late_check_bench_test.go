@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xmr-escrow/xmr-escrow/devstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/devstack"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 

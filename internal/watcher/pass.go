@@ -9,8 +9,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xmr-escrow/xmr-escrow/internal/scan"
+	"github.com/xmr-escrow/xmr-escrow/internal/store"
 	"github.com/xmr-escrow/xmr-escrow/moneroaddr"
-	"github.com/xmr-escrow/xmr-escrow/store"
 )
 
 // refreshKeys reloads the watched escrows and rebuilds the scanner when their keys changed.

@@ -14,8 +14,8 @@ import (
 	"filippo.io/edwards25519"
 
 	"github.com/xmr-escrow/xmr-escrow/internal/scan"
+	"github.com/xmr-escrow/xmr-escrow/internal/store"
 	"github.com/xmr-escrow/xmr-escrow/moneroaddr"
-	"github.com/xmr-escrow/xmr-escrow/store"
 )
 
 // Issue 23 item 4: the watcher end to end (fake monerod over HTTP, JSON as monerod serves it,

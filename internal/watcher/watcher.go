@@ -18,7 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xmr-escrow/xmr-escrow/internal/scan"
-	"github.com/xmr-escrow/xmr-escrow/store"
+	"github.com/xmr-escrow/xmr-escrow/internal/store"
 )
 
 // Store is what the watcher keeps in PostgreSQL (*store.Store).

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/xmr-escrow/xmr-escrow/store"
+	"github.com/xmr-escrow/xmr-escrow/internal/store"
 )
 
 // setup builds a fake chain of 300 empty-ish blocks (each with a recorded miner tx), a store

@@ -1,0 +1,251 @@
+package activities
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/internal/store"
+	"github.com/xmr-escrow/xmr-escrow/moneroaddr"
+	"github.com/xmr-escrow/xmr-escrow/walletrpc"
+)
+
+// Watches keeps the escrows awaiting payment for the block watcher (store.Store): each
+// multisig address with its view key, sealed, and the height to look from. The watcher scans
+// every block and the pool with those keys and signals an escrow when it sees a payment, so
+// the escrow need not poll its wallet often.
+type Watches interface {
+	RegisterWatch(ctx context.Context, w store.Watch) error
+	// FollowPayout makes the watcher follow a payout's transactions (store.FollowPayout).
+	FollowPayout(ctx context.Context, escrowID string, hashes []string, target uint64) error
+}
+
+// WatchMargin is how many blocks below the wallet's height the watcher starts, so that a
+// payment made just before the registration is still scanned.
+const WatchMargin = 10
+
+// RegisterWatchInput names the escrow whose address the block watcher is to watch, and the
+// role whose wallet reads the key.
+type RegisterWatchInput struct {
+	EscrowID string      `json:"escrow_id"`
+	Role     escrow.Role `json:"role"`
+	// Address is the multisig address as the workflow knows it; the wallet must agree.
+	Address string `json:"address"`
+	// Late is set when a finished escrow registers for its late-money grace period: the
+	// registration is the same, only the log says so.
+	Late bool `json:"late,omitempty"`
+}
+
+// RegisterWatchResult says whether the watcher has the address. It never carries the key:
+// it is recorded in the workflow's history.
+type RegisterWatchResult struct {
+	// Registered is false when this worker keeps no watches (a participant's own worker).
+	Registered bool `json:"registered"`
+	// FromHeight is where the watcher starts; Height is the wallet's height it came from.
+	FromHeight uint64 `json:"from_height,omitempty"`
+	Height     uint64 `json:"height,omitempty"`
+	Opens      int    `json:"opens"`
+}
+
+// RegisterWatch reads the private view key (query_key) and height of the role's wallet and
+// records them, with the multisig address, for the block watcher. The key goes from the
+// wallet-rpc to the store, which seals it, and nowhere else: not into the result, not into a
+// log line. A key that is not 32 hex bytes or not the address's, or an address other than the
+// escrow's, is a protocol error no retry fixes; a database that is down is retried.
+func (w *Wallet) RegisterWatch(ctx context.Context, in RegisterWatchInput) (RegisterWatchResult, error) {
+	name, err := walletName(in.EscrowID, in.Role)
+	if err != nil {
+		return RegisterWatchResult{}, err
+	}
+	if w.watches == nil {
+		activity.GetLogger(ctx).Info("this worker keeps no block watches; the escrow polls for its payment", "escrow", in.EscrowID)
+		return RegisterWatchResult{}, nil
+	}
+	if _, err := moneroaddr.Parse(in.Address); err != nil {
+		return RegisterWatchResult{}, nonRetryable(escrow.ErrTypeInvalidInput, fmt.Errorf("register watch of %s: %w", name, err))
+	}
+	if err := w.yieldToSetup(ctx, in.EscrowID, yieldPoll); err != nil {
+		return RegisterWatchResult{}, err
+	}
+	var (
+		out     RegisterWatchResult
+		address string
+		hexKey  string
+	)
+	out.Opens, err = w.withWallet(ctx, name, func(ctx context.Context) error {
+		// Refreshed first, so the height is the chain's and not that of a wallet that has
+		// not synced since its creation (a low height only costs the watcher a longer scan).
+		if _, err := w.rpc.Refresh(ctx, walletrpc.RefreshRequest{}); err != nil {
+			return err
+		}
+		h, err := w.rpc.GetHeight(ctx)
+		if err != nil {
+			return err
+		}
+		a, err := w.rpc.GetAddress(ctx, walletrpc.GetAddressRequest{})
+		if err != nil {
+			return err
+		}
+		k, err := w.rpc.QueryKey(ctx, walletrpc.QueryKeyRequest{KeyType: walletrpc.KeyTypeViewKey})
+		if err != nil {
+			return err
+		}
+		out.Height, address, hexKey = h.Height, a.Address, k.Key
+		return nil
+	})
+	if err != nil {
+		return RegisterWatchResult{}, classify(fmt.Errorf("register watch of %s: %w", name, err))
+	}
+	watch := store.Watch{EscrowID: in.EscrowID, Address: address, FromHeight: out.Height - min(out.Height, WatchMargin)}
+	defer clear(watch.ViewKey[:])
+	if err := checkWatch(name, in.Address, hexKey, &watch); err != nil {
+		return RegisterWatchResult{}, err
+	}
+	if err := w.watches.RegisterWatch(ctx, watch); err != nil {
+		err = fmt.Errorf("register watch of %s: %w", name, err)
+		if errors.Is(err, store.ErrInvalid) {
+			return RegisterWatchResult{}, nonRetryable(escrow.ErrTypeInvalidInput, err)
+		}
+		return RegisterWatchResult{}, err
+	}
+	out.Registered, out.FromHeight = true, watch.FromHeight
+	activity.GetLogger(ctx).Info("escrow registered with the block watcher", "escrow", in.EscrowID, "from_height", watch.FromHeight, "late_money", in.Late)
+	return out, nil
+}
+
+// checkWatch decodes the wallet's view key into watch and checks it against the escrow's
+// address. Its errors never quote the key, not even a character of it (encoding/hex's
+// errors would).
+func checkWatch(name, want, hexKey string, watch *store.Watch) error {
+	protocol := func(format string, args ...any) error {
+		return nonRetryable(escrow.ErrTypeProtocol, fmt.Errorf("register watch of %s: "+format, append([]any{name}, args...)...))
+	}
+	if watch.Address != want {
+		return protocol("the wallet reports address %.12s…, the escrow's is %.12s…", watch.Address, want)
+	}
+	a, err := moneroaddr.Parse(watch.Address)
+	if err != nil {
+		return protocol("the wallet's address: %w", err)
+	}
+	if len(hexKey) != 2*len(watch.ViewKey) {
+		return protocol("wallet-rpc's view key has %d characters, want %d hex", len(hexKey), 2*len(watch.ViewKey))
+	}
+	if _, err := hex.Decode(watch.ViewKey[:], []byte(hexKey)); err != nil {
+		return protocol("wallet-rpc's view key is not hex")
+	}
+	if !a.MatchesViewKey(watch.ViewKey) {
+		return protocol("wallet-rpc's view key is not the one of the wallet's address")
+	}
+	return nil
+}
+
+// UnwatchInput names the escrow to take off the block watcher.
+type UnwatchInput struct {
+	EscrowID string `json:"escrow_id"`
+}
+
+// Unwatch takes the escrow off the block watcher once nothing more can arrive that it must act
+// on (its late-money watch is over, or its run ends). It needs no wallet, so it runs on the
+// escrow queue; an escrow not watched is no error.
+func (p *Projection) Unwatch(ctx context.Context, in UnwatchInput) error {
+	if err := p.store.Unwatch(ctx, in.EscrowID); err != nil {
+		err = fmt.Errorf("unwatch escrow %s: %w", in.EscrowID, err)
+		if errors.Is(err, store.ErrInvalid) {
+			return nonRetryable(escrow.ErrTypeInvalidInput, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// FollowPayoutInput names the payout transactions the block watcher is to follow for an
+// escrow, and the depth the escrow waits for.
+type FollowPayoutInput struct {
+	EscrowID string   `json:"escrow_id"`
+	TxHashes []string `json:"tx_hashes"`
+	Target   uint64   `json:"target"`
+}
+
+// FollowPayoutResult says whether the watcher follows them: false on a worker that keeps no
+// watches, whose escrows poll their payouts as before.
+type FollowPayoutResult struct {
+	Following bool `json:"following"`
+}
+
+// FollowPayout records a payout's transaction hashes for the block watcher, replacing the
+// ones it followed for the escrow before. It needs no wallet: it runs on the watching role's
+// queue only because that worker's configuration says whether a watcher runs. Hashes that
+// are not hashes are an input error no retry fixes; a database that is down is retried.
+func (w *Wallet) FollowPayout(ctx context.Context, in FollowPayoutInput) (FollowPayoutResult, error) {
+	if w.watches == nil {
+		return FollowPayoutResult{}, nil
+	}
+	if err := w.watches.FollowPayout(ctx, in.EscrowID, in.TxHashes, in.Target); err != nil {
+		err = fmt.Errorf("follow the payout of %s: %w", in.EscrowID, err)
+		if errors.Is(err, store.ErrInvalid) {
+			return FollowPayoutResult{}, nonRetryable(escrow.ErrTypeInvalidInput, err)
+		}
+		return FollowPayoutResult{}, err
+	}
+	activity.GetLogger(ctx).Info("payout followed by the block watcher", "escrow", in.EscrowID, "tx_hashes", in.TxHashes)
+	return FollowPayoutResult{Following: true}, nil
+}
+
+// MaxScanAge is how long ago the watcher's newest block may have been scanned for it to vouch
+// for an address: blocks come every two minutes, so an hour without one means the watcher, or
+// its daemon, has stalled.
+const MaxScanAge = time.Hour
+
+// WatchHealthInput names the escrow whose watch the late-money safety net asks about.
+type WatchHealthInput struct {
+	EscrowID string `json:"escrow_id"`
+}
+
+// WatchHealthResult says whether the watcher's records vouch for the escrow's address, and
+// if not, why (for the history, which operators read).
+type WatchHealthResult struct {
+	Vouches bool   `json:"vouches"`
+	Reason  string `json:"reason,omitempty"`
+	Height  uint64 `json:"height,omitempty"`
+}
+
+// WatchHealth reads what the block watcher has done for the escrow. It vouches for the
+// address when the address is registered and backfilled, no sighting for it waits to be
+// delivered, and the watcher scanned a block within MaxScanAge: then any payment would already
+// have been signalled, and the escrow need not ask a wallet.
+func (p *Projection) WatchHealth(ctx context.Context, in WatchHealthInput) (WatchHealthResult, error) {
+	h, err := p.store.WatchHealth(ctx, in.EscrowID)
+	if err != nil {
+		err = fmt.Errorf("watch health of escrow %s: %w", in.EscrowID, err)
+		if errors.Is(err, store.ErrInvalid) {
+			return WatchHealthResult{}, nonRetryable(escrow.ErrTypeInvalidInput, err)
+		}
+		return WatchHealthResult{}, err
+	}
+	return judgeHealth(h), nil
+}
+
+// judgeHealth turns the watcher's records into a verdict.
+func judgeHealth(h store.WatchHealth) WatchHealthResult {
+	r := WatchHealthResult{Height: h.Height}
+	switch {
+	case !h.Registered:
+		r.Reason = "the address is not registered"
+	case !h.Backfilled:
+		r.Reason = "the address's past has not been scanned yet"
+	case h.Pending > 0:
+		r.Reason = fmt.Sprintf("%d sighting(s) for the address wait to be delivered", h.Pending)
+	case h.Age < 0:
+		r.Reason = "the watcher has scanned no block"
+	case h.Age > MaxScanAge:
+		r.Reason = fmt.Sprintf("the watcher's newest block was scanned %s ago", h.Age.Round(time.Second))
+	default:
+		r.Vouches = true
+	}
+	return r
+}
