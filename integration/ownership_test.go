@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xmr-escrow/xmr-escrow/internal/devstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/rpcinstance"
 	"github.com/xmr-escrow/xmr-escrow/worker"
 )
 
@@ -34,7 +35,7 @@ func TestASecondWorkerOnTheSameWalletRPCIsRefused(t *testing.T) {
 	first, err := devstack.StartProcess(ctx, "worker", bin, args, filepath.Join(t.TempDir(), "first.log"))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = first.Stop(10 * time.Second) })
-	lockFile := filepath.Join(in.WalletDir, worker.LockFileName)
+	lockFile := filepath.Join(in.WalletDir, rpcinstance.LockFileName)
 	require.Eventually(t, func() bool {
 		b, _ := os.ReadFile(lockFile)
 		logs, _ := os.ReadFile(first.LogPath)

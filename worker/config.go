@@ -16,21 +16,12 @@ import (
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/internal/metrics"
+	"github.com/xmr-escrow/xmr-escrow/internal/rpcinstance"
 	"github.com/xmr-escrow/xmr-escrow/internal/store"
 )
 
-// Instance is one monero-wallet-rpc this worker serves. Its wallet dir must be on this host:
-// round snapshots are file copies next to the wallet.
-type Instance struct {
-	// Name is the instance's ID, which its wallet dir records (identity.go); it names the
-	// task queue, so it must be unique across hosts.
-	Name      string `json:"name"`
-	URL       string `json:"url"`
-	WalletDir string `json:"wallet_dir"`
-	// Username and Password are the --rpc-login credentials, if any.
-	Username string `json:"username,omitempty"`
-	Password string `json:"password,omitempty"`
-}
+// Instance is one monero-wallet-rpc this worker serves (rpcinstance.Instance).
+type Instance = rpcinstance.Instance
 
 // EnvNextForkHeight holds the next hard fork's height for cmd/worker (Config.NextForkHeight).
 const EnvNextForkHeight = "XMR_ESCROW_NEXT_FORK_HEIGHT"
@@ -57,7 +48,7 @@ type Config struct {
 	// Ownership, if set, holds wallet dirs the caller locked already (cmd/worker locks the
 	// spawned ones before their wallet-rpcs start); New locks the rest into it and the
 	// caller releases it. If nil, New makes one and Stop releases it.
-	Ownership *Ownership `json:"-"`
+	Ownership *rpcinstance.Ownership `json:"-"`
 	// Logger, if set, reports which wallet dirs are taken and released.
 	Logger *zap.Logger `json:"-"`
 	// Grow, if set, adds n wallet-rpc instances (the supervisor's Grow) when setups wait for
@@ -79,13 +70,8 @@ type Config struct {
 	PoolStats func() PoolStats `json:"-"`
 }
 
-// PoolStats is one host's wallet-rpc pool against its budget.
-type PoolStats struct {
-	// Instances is the pool's size now; MaxInstances is how far it may grow.
-	Instances, MaxInstances int
-	// MemoryBytes is the processes' resident memory; MemoryBudgetBytes bounds growth (0: none).
-	MemoryBytes, MemoryBudgetBytes int64
-}
+// PoolStats is one host's wallet-rpc pool against its budget (rpcinstance.PoolStats).
+type PoolStats = rpcinstance.PoolStats
 
 // Validate checks the config without touching the network.
 func (c Config) Validate() error {
@@ -97,7 +83,7 @@ func (c Config) Validate() error {
 	// steps at once on one wallet-rpc: the crossed wallets the ownership rule prevents.
 	byURL, byDir := map[string]string{}, map[string]string{}
 	for _, in := range c.Instances {
-		if err := in.validate(); err != nil {
+		if err := validateInstance(in); err != nil {
 			return err
 		}
 		if seen[in.Name] {
@@ -106,12 +92,12 @@ func (c Config) Validate() error {
 		seen[in.Name] = true
 		u := endpoint(in.URL)
 		if other, ok := byURL[u]; ok {
-			return fmt.Errorf("worker config: instances %s and %s are one wallet-rpc (%s); %s", other, in.Name, u, ownerRule)
+			return fmt.Errorf("worker config: instances %s and %s are one wallet-rpc (%s); %s", other, in.Name, u, rpcinstance.OwnerRule)
 		}
 		byURL[u] = in.Name
-		d := canonicalDir(in.WalletDir)
+		d := rpcinstance.CanonicalDir(in.WalletDir)
 		if other, ok := byDir[d]; ok {
-			return fmt.Errorf("worker config: instances %s and %s share wallet dir %s; %s", other, in.Name, d, ownerRule)
+			return fmt.Errorf("worker config: instances %s and %s share wallet dir %s; %s", other, in.Name, d, rpcinstance.OwnerRule)
 		}
 		byDir[d] = in.Name
 	}
@@ -124,8 +110,8 @@ func (c Config) Validate() error {
 	return nil
 }
 
-func (in Instance) validate() error {
-	if !validName(in.Name) {
+func validateInstance(in Instance) error {
+	if !rpcinstance.ValidName(in.Name) {
 		return fmt.Errorf("worker config: instance name %q must be non-empty, without spaces , ; = /", in.Name)
 	}
 	u, err := url.Parse(in.URL)
@@ -196,7 +182,7 @@ func ParseInstance(spec string) (Instance, error) {
 			return in, fmt.Errorf("wallet-rpc spec %q: unknown key %q (want name, url, dir, user, password-file)", spec, k)
 		}
 	}
-	return in, in.validate()
+	return in, validateInstance(in)
 }
 
 // ParseInstances reads specs separated by ";".

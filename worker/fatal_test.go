@@ -8,13 +8,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/xmr-escrow/xmr-escrow/internal/rpcinstance"
 	"go.uber.org/zap"
 )
 
 // TestAFatalWorkerErrorEndsRun: a fatal error of one SDK worker (a deleted namespace) must
 // end the process, not leave it alive and idle; only the first is reported.
 func TestAFatalWorkerErrorEndsRun(t *testing.T) {
-	w := &Worker{fatal: make(chan error, 1), log: zap.NewNop(), own: NewOwnership(nil), ownOwned: true}
+	w := &Worker{fatal: make(chan error, 1), log: zap.NewNop(), own: rpcinstance.NewOwnership(nil), ownOwned: true}
 	gone := errors.New("namespace default not found")
 	done := make(chan error, 1)
 	go func() { done <- w.Run(context.Background()) }()

@@ -12,11 +12,12 @@ import (
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/internal/rpcinstance"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
 // ErrNoGrowth is a Grow that may add no instance (the pool is at its budget).
-var ErrNoGrowth = errors.New("worker: the wallet-rpc pool may not grow")
+var ErrNoGrowth = rpcinstance.ErrNoGrowth
 
 // serve builds the Temporal worker of one instance's task queue, with its activities, and
 // records the instance; the caller starts it.

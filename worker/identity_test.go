@@ -1,160 +1,25 @@
 package worker
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
-	"regexp"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+
+	"github.com/xmr-escrow/xmr-escrow/internal/rpcinstance"
 )
 
-// held returns an Ownership holding dir, released when the test ends.
-func held(t *testing.T, dir string) *Ownership {
-	t.Helper()
-	o := NewOwnership(nil)
-	require.NoError(t, o.Acquire(dir))
-	t.Cleanup(o.Release)
-	return o
-}
-
-func readIDFile(t *testing.T, dir string) InstanceID {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, InstanceIDFileName))
-	require.NoError(t, err)
-	var rec InstanceID
-	require.NoError(t, json.Unmarshal(b, &rec))
-	return rec
-}
-
-func TestAnInstanceIDIsCreatedOnceAndReadBackAfterARestart(t *testing.T) {
-	dir := t.TempDir()
-	first := held(t, dir)
-	id, err := first.Identify(dir, "rpc-1")
-	require.NoError(t, err)
-	assert.Equal(t, IDCreated, id.Source)
-	assert.Regexp(t, regexp.MustCompile(`^w-[0-9a-f]{12}$`), id.ID, "a fresh dir gets a random ID, not rpc-N")
-	again, err := first.Identify(dir, "rpc-1")
-	require.NoError(t, err)
-	assert.Equal(t, id, again, "asked twice while held: the same answer, still reported as created")
-	got, ok := first.Identity(dir)
-	assert.True(t, ok)
-	assert.Equal(t, id, got)
-
-	rec := readIDFile(t, dir)
-	host, _ := os.Hostname()
-	assert.Equal(t, id.ID, rec.ID)
-	assert.Equal(t, host, rec.Host)
-	assert.WithinDuration(t, time.Now(), rec.Created, time.Minute)
-	left, _ := filepath.Glob(filepath.Join(dir, idTempPrefix+"*"))
-	assert.Empty(t, left, "the temporary file was renamed into place")
-
-	first.Release()
-	_, ok = first.Identity(dir)
-	assert.False(t, ok, "a released dir's ID is forgotten: the next holder reads the file")
-	restarted := held(t, dir)
-	back, err := restarted.Identify(dir, "rpc-1")
-	require.NoError(t, err)
-	assert.Equal(t, IDRead, back.Source)
-	assert.Equal(t, id.ID, back.ID)
-	claimed, err := restarted.Claim(dir, id.ID)
-	require.NoError(t, err, "configuring the recorded name is fine")
-	assert.Equal(t, id.ID, claimed.ID)
-}
-
-func TestAConfiguredNameIsRecordedAndAnotherOneIsRefused(t *testing.T) {
-	dir := t.TempDir()
-	o := held(t, dir)
-	id, err := o.Claim(dir, "rpc-1")
-	require.NoError(t, err)
-	assert.Equal(t, IDCreated, id.Source)
-	assert.Equal(t, "rpc-1", readIDFile(t, dir).ID)
-	o.Release()
-
-	o = held(t, dir)
-	id, err = o.Claim(dir, "rpc-1")
-	require.NoError(t, err)
-	assert.Equal(t, IDRead, id.Source)
-	o.Release()
-
-	o = held(t, dir)
-	_, err = o.Claim(dir, "rpc-9")
-	var mismatch *NameMismatchError
-	require.ErrorAs(t, err, &mismatch, "one dir under two names would split its escrows over two queues")
-	assert.Equal(t, "rpc-1", mismatch.Recorded.ID)
-	assert.Contains(t, err.Error(), `belongs to instance "rpc-1"`)
-	assert.Contains(t, err.Error(), `not "rpc-9"`)
-	assert.Contains(t, err.Error(), `name the instance "rpc-1" in the worker config`)
-	assert.Equal(t, "rpc-1", readIDFile(t, dir).ID, "a refused name changes nothing")
-
-	// A spawned instance's dir moved into a config under a made-up name is refused too.
-	spawned := t.TempDir()
-	o = held(t, spawned)
-	sid, err := o.Identify(spawned, "rpc-2")
-	require.NoError(t, err)
-	_, err = o.Claim(spawned, "rpc-2")
-	require.ErrorAs(t, err, &mismatch)
-	assert.Equal(t, sid.ID, mismatch.Recorded.ID)
-}
-
-func TestALegacySpawnDirAdoptsItsOldName(t *testing.T) {
-	legacy := t.TempDir()
-	// What a worker of the previous version left: a wallet and its lock file.
-	require.NoError(t, os.WriteFile(filepath.Join(legacy, "escrow-e1-buyer.keys"), []byte("k"), 0o600))
-	o := held(t, legacy)
-	id, err := o.Identify(legacy, "rpc-2")
-	require.NoError(t, err)
-	assert.Equal(t, IDAdopted, id.Source)
-	assert.Equal(t, "rpc-2", id.ID, "escrows whose history names rpc-2 keep reaching it")
-	assert.Equal(t, "rpc-2", readIDFile(t, legacy).ID)
-
-	// Only this worker's own files: nothing was ever served there.
-	fresh := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(fresh, idTempPrefix+"crashed"), nil, 0o600))
-	o = held(t, fresh)
-	id, err = o.Identify(fresh, "rpc-2")
-	require.NoError(t, err)
-	assert.Equal(t, IDCreated, id.Source)
-	assert.NotEqual(t, "rpc-2", id.ID)
-}
-
-func TestAnInstanceIDNeedsTheLockAndADamagedOneIsNotReplaced(t *testing.T) {
-	dir := t.TempDir()
-	_, err := NewOwnership(nil).Claim(dir, "a")
-	assert.ErrorContains(t, err, "not held by this worker")
-	_, err = os.Stat(filepath.Join(dir, InstanceIDFileName))
-	assert.True(t, os.IsNotExist(err), "nothing written without the lock")
-
-	require.NoError(t, os.WriteFile(filepath.Join(dir, InstanceIDFileName), []byte(`{"id":""}`), 0o600))
-	o := held(t, dir)
-	_, err = o.Identify(dir, "rpc-1")
-	assert.ErrorContains(t, err, "is damaged")
-	b, _ := os.ReadFile(filepath.Join(dir, InstanceIDFileName))
-	assert.Equal(t, `{"id":""}`, string(b), "a new ID would move the dir's escrows to a new queue")
-}
-
-func TestNewInstanceIDsAreShortAndDistinct(t *testing.T) {
-	seen := map[string]bool{}
-	for range 1000 {
-		id, err := NewInstanceID()
-		require.NoError(t, err)
-		require.Len(t, id, 14)
-		require.True(t, validName(id))
-		require.False(t, seen[id])
-		seen[id] = true
-	}
-}
-
+// New checks each instance's recorded ID before it serves it (rpcinstance.Identity).
 func TestNewRefusesANameTheWalletDirDoesNotRecord(t *testing.T) {
 	c, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
 	require.NoError(t, err)
 	defer c.Close()
 	free, recorded := t.TempDir(), t.TempDir()
-	o := held(t, recorded)
+	o := rpcinstance.NewOwnership(nil)
+	require.NoError(t, o.Acquire(recorded))
 	_, err = o.Claim(recorded, "x")
 	require.NoError(t, err)
 	o.Release()
@@ -165,16 +30,16 @@ func TestNewRefusesANameTheWalletDirDoesNotRecord(t *testing.T) {
 		WalletsOnly:  true,
 	}
 	_, err = New(c, cfg)
-	var mismatch *NameMismatchError
+	var mismatch *rpcinstance.NameMismatchError
 	require.ErrorAs(t, err, &mismatch)
 	assert.Equal(t, "x", mismatch.Recorded.ID)
-	_, err = os.Stat(filepath.Join(free, InstanceIDFileName))
+	_, err = os.Stat(filepath.Join(free, rpcinstance.InstanceIDFileName))
 	assert.True(t, os.IsNotExist(err), "a refused worker records no name")
-	other := NewOwnership(nil)
+	other := rpcinstance.NewOwnership(nil)
 	require.NoError(t, other.AcquireAll([]string{free, recorded}), "a refused worker keeps no lock")
 	other.Release()
 
-	shared := NewOwnership(nil)
+	shared := rpcinstance.NewOwnership(nil)
 	defer shared.Release()
 	require.Error(t, shared.Bind(cfg.Instances))
 	assert.False(t, shared.Holds(free), "Bind takes every dir or none")
@@ -183,5 +48,37 @@ func TestNewRefusesANameTheWalletDirDoesNotRecord(t *testing.T) {
 	w, err := New(c, cfg)
 	require.NoError(t, err)
 	w.Stop()
-	assert.Equal(t, "a", readIDFile(t, free).ID, "the first use recorded the configured name")
+	b, err := os.ReadFile(filepath.Join(free, rpcinstance.InstanceIDFileName))
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"a"`, "the first use recorded the configured name")
+}
+
+// New refuses instances another worker serves, and Stop lets them go.
+func TestNewRefusesAServedWalletDirAndStopReleasesIt(t *testing.T) {
+	c, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
+	require.NoError(t, err)
+	defer c.Close()
+	cfg := Config{
+		Instances:    []Instance{{Name: "a", URL: "http://127.0.0.1:1", WalletDir: t.TempDir()}, {Name: "b", URL: "http://127.0.0.1:2", WalletDir: t.TempDir()}},
+		WalletSecret: make([]byte, 32),
+		WalletsOnly:  true,
+	}
+	w, err := New(c, cfg)
+	require.NoError(t, err)
+
+	_, err = New(c, cfg)
+	var owned *rpcinstance.OwnedError
+	require.ErrorAs(t, err, &owned, "a second worker on the same instances is refused")
+	assert.Equal(t, os.Getpid(), owned.Holder.PID)
+
+	w.Stop()
+	w2, err := New(c, cfg)
+	require.NoError(t, err, "once the first stops, a new owner takes over")
+	w2.Stop()
+}
+
+func TestEndpoint(t *testing.T) {
+	assert.Equal(t, endpoint("http://127.0.0.1:18083"), endpoint("HTTP://localhost:18083/json_rpc"))
+	assert.Equal(t, endpoint("http://wallets.example"), endpoint("http://wallets.example:80/"))
+	assert.NotEqual(t, endpoint("http://127.0.0.1:18083"), endpoint("http://127.0.0.1:18084"))
 }

@@ -10,14 +10,12 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/internal/rpcinstance"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
-// KeyCacheOf says whether the wallet-rpc key cache (internal/walletproc, docs/design.md "The
-// key cache") is preloaded into the named instance's process. started is false for an
-// instance this worker did not start (given with --wallet-rpc): it cannot know. The
-// supervisor's KeyCache method is one.
-type KeyCacheOf func(instance string) (preloaded, started bool)
+// KeyCacheOf says whether the key cache is preloaded into an instance (rpcinstance.KeyCacheOf).
+type KeyCacheOf = rpcinstance.KeyCacheOf
 
 // keyCacheNotStarted is what the start-up log says of an instance this worker did not start.
 const keyCacheNotStarted = "unknown: not started by this worker"

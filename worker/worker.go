@@ -20,6 +20,7 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/internal/metrics"
+	"github.com/xmr-escrow/xmr-escrow/internal/rpcinstance"
 	"github.com/xmr-escrow/xmr-escrow/internal/store"
 	"github.com/xmr-escrow/xmr-escrow/internal/watcher"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
@@ -35,7 +36,7 @@ type Worker struct {
 	log      *zap.Logger
 	counters map[string]*activities.Counters
 	// own is released by Stop only if New made it (ownOwned); a caller's is the caller's.
-	own      *Ownership
+	own      *rpcinstance.Ownership
 	ownOwned bool
 	store    *store.Store
 	// fatal receives the first fatal error of any SDK worker (a deleted namespace, lost
@@ -74,7 +75,7 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 	}
 	w := &Worker{counters: map[string]*activities.Counters{}, own: cfg.Ownership, client: c, rpcs: map[string]*walletrpc.Client{}, store: cfg.Store, fatal: make(chan error, 1)}
 	if w.own == nil {
-		w.own, w.ownOwned = NewOwnership(cfg.Logger), true
+		w.own, w.ownOwned = rpcinstance.NewOwnership(cfg.Logger), true
 	}
 	if err := w.own.Bind(cfg.Instances); err != nil {
 		return nil, err

@@ -30,6 +30,7 @@ import (
 
 	"github.com/xmr-escrow/xmr-escrow/internal/logging"
 	"github.com/xmr-escrow/xmr-escrow/internal/metrics"
+	"github.com/xmr-escrow/xmr-escrow/internal/rpcinstance"
 	"github.com/xmr-escrow/xmr-escrow/internal/store"
 	"github.com/xmr-escrow/xmr-escrow/internal/store/schema"
 	"github.com/xmr-escrow/xmr-escrow/internal/supervisor"
@@ -138,7 +139,7 @@ func run() error {
 	defer stop()
 	// One owner per wallet-rpc (docs/design.md): the wallet dirs are locked before any wallet-rpc
 	// is spawned or any queue polled, and released last, after the spawned wallet-rpcs stop.
-	own := worker.NewOwnership(z)
+	own := rpcinstance.NewOwnership(z)
 	defer own.Release()
 	cfg.Ownership, cfg.Logger = own, z
 	// Whether the key cache applies, for the start-up log: known for the instances this
@@ -175,7 +176,7 @@ func run() error {
 	// Refuse before dialing Temporal: a second worker on the same instances, or a name that
 	// is not the one its wallet dir records, must fail fast (unless told to wait for the old
 	// version of a rolling deploy to stop).
-	if err := worker.AwaitOwnership(ctx, *takeover, z, func() error { return own.Bind(cfg.Instances) }); err != nil {
+	if err := rpcinstance.AwaitOwnership(ctx, *takeover, z, func() error { return own.Bind(cfg.Instances) }); err != nil {
 		return err
 	}
 	// So must a wallet-rpc older than the release the tests run (0.18.5.3). One log line per

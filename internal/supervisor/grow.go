@@ -10,13 +10,12 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/xmr-escrow/xmr-escrow/internal/rpcinstance"
 	"go.uber.org/zap"
-
-	"github.com/xmr-escrow/xmr-escrow/worker"
 )
 
 // ErrBudget is a Grow refused because the pool is at its Max or its memory budget.
-var ErrBudget = fmt.Errorf("supervisor: the wallet-rpc pool is at its budget: %w", worker.ErrNoGrowth)
+var ErrBudget = fmt.Errorf("supervisor: the wallet-rpc pool is at its budget: %w", rpcinstance.ErrNoGrowth)
 
 // Grow starts n more wallet-rpc instances, within Max and MemoryBudget, and returns them as
 // worker config for the caller to serve. This is what makes the purge timers cost no
@@ -24,7 +23,7 @@ var ErrBudget = fmt.Errorf("supervisor: the wallet-rpc pool is at its budget: %w
 // cost an open_wallet on most steps), so setups that wait for a lease get new instances
 // instead. An instance once added stays: its wallet dir holds escrows' wallets, and Start
 // serves every such dir after a restart. It returns ErrBudget when none may be added.
-func (s *Supervisor) Grow(ctx context.Context, n int) ([]worker.Instance, error) {
+func (s *Supervisor) Grow(ctx context.Context, n int) ([]rpcinstance.Instance, error) {
 	s.growing.Lock()
 	defer s.growing.Unlock()
 	have := len(s.all())
@@ -86,8 +85,8 @@ func (s *Supervisor) Serves(name string) bool { return s.find(name) != nil }
 func (s *Supervisor) Size() int { return len(s.all()) }
 
 // Stats reads the pool's size against its budget, for the worker's gauges.
-func (s *Supervisor) Stats() worker.PoolStats {
-	return worker.PoolStats{Instances: s.Size(), MaxInstances: max(s.o.Max, s.o.Count), MemoryBytes: s.Memory(), MemoryBudgetBytes: s.o.MemoryBudget}
+func (s *Supervisor) Stats() rpcinstance.PoolStats {
+	return rpcinstance.PoolStats{Instances: s.Size(), MaxInstances: max(s.o.Max, s.o.Count), MemoryBytes: s.Memory(), MemoryBudgetBytes: s.o.MemoryBudget}
 }
 
 // Memory sums the resident memory of the pool's running processes, from /proc.

@@ -9,8 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/xmr-escrow/xmr-escrow/worker"
+	"github.com/xmr-escrow/xmr-escrow/internal/rpcinstance"
 )
 
 // names lays out a pool over dir as Start would, without starting any process.
@@ -51,7 +50,7 @@ func TestARestartedPoolKeepsItsNamesAndALegacyDirKeepsRpcN(t *testing.T) {
 
 func TestAPoolWithAnOwnershipKeepsItsDirsAndACopiedDirIsRefused(t *testing.T) {
 	dir := t.TempDir()
-	own := worker.NewOwnership(nil)
+	own := rpcinstance.NewOwnership(nil)
 	defer own.Release()
 	s, err := prepare(context.Background(), Options{Count: 2, Dir: dir, Ownership: own})
 	require.NoError(t, err)
@@ -59,17 +58,17 @@ func TestAPoolWithAnOwnershipKeepsItsDirsAndACopiedDirIsRefused(t *testing.T) {
 		assert.True(t, own.Holds(in.WalletDir), "held until the caller releases them")
 		id, ok := own.Identity(in.WalletDir)
 		require.True(t, ok)
-		assert.Equal(t, worker.IDCreated, id.Source, "for the worker's start-up log")
+		assert.Equal(t, rpcinstance.IDCreated, id.Source, "for the worker's start-up log")
 		assert.Equal(t, in.Name, id.ID)
 	}
 	_, err = prepare(context.Background(), Options{Count: 1, Dir: dir})
-	var owned *worker.OwnedError
+	var owned *rpcinstance.OwnedError
 	assert.ErrorAs(t, err, &owned, "another pool on the same dirs is refused before it names anything")
 	own.Release()
 
-	b, err := os.ReadFile(filepath.Join(dir, "rpc-1", worker.InstanceIDFileName))
+	b, err := os.ReadFile(filepath.Join(dir, "rpc-1", rpcinstance.InstanceIDFileName))
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "rpc-2", worker.InstanceIDFileName), b, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "rpc-2", rpcinstance.InstanceIDFileName), b, 0o600))
 	_, err = prepare(context.Background(), Options{Count: 2, Dir: dir})
 	assert.ErrorContains(t, err, "both belong to instance")
 }

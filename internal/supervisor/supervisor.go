@@ -3,7 +3,7 @@
 // to live instances, and stops them all on exit. Each instance keeps its port, wallet dir
 // and credentials across restarts, so its task queue and URL never change and the steps
 // queued for it simply wait until it is back. Its name, and so its task queue, is the
-// instance ID its wallet dir records (worker.Ownership.Identify): random and unique across
+// instance ID its wallet dir records (rpcinstance.Ownership.Identify): random and unique across
 // hosts for a new dir, "rpc-N" for a dir an older version served under that name.
 package supervisor
 
@@ -21,8 +21,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/xmr-escrow/xmr-escrow/internal/rpcinstance"
 	"github.com/xmr-escrow/xmr-escrow/internal/walletproc"
-	"github.com/xmr-escrow/xmr-escrow/worker"
 )
 
 // Options describe the pool.
@@ -53,7 +53,7 @@ type Options struct {
 	// a second worker on the same dirs is refused before it spawns anything (the caller
 	// passes the same Ownership to the worker and releases it after Stop). If nil, the dirs
 	// are locked only while their instance IDs are read or made, and the worker locks them.
-	Ownership *worker.Ownership
+	Ownership *rpcinstance.Ownership
 	// TakeoverWait is how long to wait for another worker to release the wallet dirs before
 	// refusing (a rolling deploy on one host: the old version is stopping); 0 refuses at once.
 	TakeoverWait time.Duration
@@ -149,7 +149,7 @@ func prepare(ctx context.Context, o Options) (*Supervisor, error) {
 func (s *Supervisor) own(ctx context.Context, ins []*instance) error {
 	own := s.o.Ownership
 	if own == nil {
-		own = worker.NewOwnership(s.o.Logger)
+		own = rpcinstance.NewOwnership(s.o.Logger)
 		defer own.Release()
 	}
 	dirs := make([]string, 0, len(ins))
@@ -159,7 +159,7 @@ func (s *Supervisor) own(ctx context.Context, ins []*instance) error {
 		}
 		dirs = append(dirs, in.opts.Dir)
 	}
-	if err := worker.AwaitOwnership(ctx, s.o.TakeoverWait, s.o.Logger, func() error { return own.AcquireAll(dirs) }); err != nil {
+	if err := rpcinstance.AwaitOwnership(ctx, s.o.TakeoverWait, s.o.Logger, func() error { return own.AcquireAll(dirs) }); err != nil {
 		return fmt.Errorf("supervisor: %w", err)
 	}
 	byName := map[string]string{}
@@ -181,7 +181,7 @@ func (s *Supervisor) own(ctx context.Context, ins []*instance) error {
 		in.opts.Name = id.ID
 		fields := []zap.Field{zap.String("instance", id.ID), zap.String("instance_id", string(id.Source)),
 			zap.String("wallet_dir", in.opts.Dir), zap.String("url", in.url)}
-		if id.Source == worker.IDAdopted {
+		if id.Source == rpcinstance.IDAdopted {
 			s.o.Logger.Warn("wallet-rpc instance keeps its legacy name: escrows in flight name its queue; another host's instance may share it", fields...)
 			continue
 		}
@@ -262,13 +262,13 @@ func (s *Supervisor) watch(ctx context.Context, in *instance) {
 }
 
 // Instances describes the pool as worker config: names, URLs, wallet dirs, credentials.
-func (s *Supervisor) Instances() []worker.Instance { return describe(s.all()) }
+func (s *Supervisor) Instances() []rpcinstance.Instance { return describe(s.all()) }
 
 // describe turns instances into worker config.
-func describe(ins []*instance) []worker.Instance {
-	out := make([]worker.Instance, 0, len(ins))
+func describe(ins []*instance) []rpcinstance.Instance {
+	out := make([]rpcinstance.Instance, 0, len(ins))
 	for _, in := range ins {
-		out = append(out, worker.Instance{Name: in.opts.Name, URL: in.url, WalletDir: in.opts.Dir, Username: in.opts.Username, Password: in.opts.Password})
+		out = append(out, rpcinstance.Instance{Name: in.opts.Name, URL: in.url, WalletDir: in.opts.Dir, Username: in.opts.Username, Password: in.opts.Password})
 	}
 	return out
 }
@@ -288,7 +288,7 @@ func (s *Supervisor) Healthy(name string) bool {
 
 // KeyCache reports whether the named instance's current process has the key cache preloaded
 // (walletproc.WalletRPC.KeyCache); started is false for a name this supervisor does not run.
-// It is a worker.KeyCacheOf.
+// It is a rpcinstance.KeyCacheOf.
 func (s *Supervisor) KeyCache(name string) (preloaded, started bool) {
 	in := s.find(name)
 	if in == nil {

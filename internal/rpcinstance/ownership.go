@@ -1,4 +1,4 @@
-package worker
+package rpcinstance
 
 import (
 	"errors"
@@ -19,8 +19,8 @@ import (
 // are "<wallet>.restore-*": a dot file with another stem never matches any of them.
 const LockFileName = ".xmr-escrow.lock"
 
-// ownerRule ends every refusal, so an operator knows it is deliberate and where to read why.
-const ownerRule = "one wallet-rpc has exactly one owner (docs/design.md)"
+// OwnerRule ends every refusal, so an operator knows it is deliberate and where to read why.
+const OwnerRule = "one wallet-rpc has exactly one owner (docs/design.md)"
 
 // Holder is who holds a wallet dir, as written in its lock file.
 type Holder struct {
@@ -39,10 +39,10 @@ type OwnedError struct {
 func (e *OwnedError) Error() string {
 	if e.Holder.PID == 0 {
 		// The holder locked but has not written its name yet, or crashed in between.
-		return fmt.Sprintf("wallet dir %s is served by another process (its lock file %s names no holder yet); %s", e.Dir, LockFileName, ownerRule)
+		return fmt.Sprintf("wallet dir %s is served by another process (its lock file %s names no holder yet); %s", e.Dir, LockFileName, OwnerRule)
 	}
 	return fmt.Sprintf("wallet dir %s is served by pid %d on host %s since %s; %s",
-		e.Dir, e.Holder.PID, e.Holder.Host, e.Holder.Since.UTC().Format(time.RFC3339), ownerRule)
+		e.Dir, e.Holder.PID, e.Holder.Host, e.Holder.Since.UTC().Format(time.RFC3339), OwnerRule)
 }
 
 // Ownership is the set of wallet dirs this process serves, each held by an exclusive flock
@@ -69,7 +69,7 @@ func NewOwnership(log *zap.Logger) *Ownership {
 // their wallet-rpcs start, and the worker then serves them). The dir must exist: it is the
 // wallet-rpc's --wallet-dir, on this host.
 func (o *Ownership) Acquire(dir string) error {
-	key := canonicalDir(dir)
+	key := CanonicalDir(dir)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if _, ok := o.held[key]; ok {
@@ -151,7 +151,7 @@ func (o *Ownership) Bind(instances []Instance) error {
 func (o *Ownership) Holds(dir string) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	_, ok := o.held[canonicalDir(dir)]
+	_, ok := o.held[CanonicalDir(dir)]
 	return ok
 }
 
@@ -172,7 +172,7 @@ func (o *Ownership) Release() {
 // that no longer serves the dir. The file stays: unlinking a locked path would let a
 // newcomer lock a fresh inode while a late opener locks the old one, and both would own it.
 func (o *Ownership) release(dir string) {
-	key := canonicalDir(dir)
+	key := CanonicalDir(dir)
 	o.mu.Lock()
 	f, ok := o.held[key]
 	delete(o.held, key)
@@ -243,9 +243,9 @@ func parseHolder(s string) Holder {
 	return h
 }
 
-// canonicalDir names a dir the same way however it was spelled: absolute, cleaned, and with
+// CanonicalDir names a dir the same way however it was spelled: absolute, cleaned, and with
 // symlinks resolved when it exists.
-func canonicalDir(dir string) string {
+func CanonicalDir(dir string) string {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		abs = filepath.Clean(dir)

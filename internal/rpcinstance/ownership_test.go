@@ -1,4 +1,4 @@
-package worker
+package rpcinstance
 
 import (
 	"bufio"
@@ -12,7 +12,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
 )
 
 func TestTwoOwnersOfOneWalletDirConflictInOneProcess(t *testing.T) {
@@ -31,7 +30,7 @@ func TestTwoOwnersOfOneWalletDirConflictInOneProcess(t *testing.T) {
 	assert.Equal(t, os.Getpid(), owned.Holder.PID)
 	assert.Equal(t, host, owned.Holder.Host)
 	assert.WithinDuration(t, time.Now(), owned.Holder.Since, time.Minute)
-	assert.Contains(t, err.Error(), fmt.Sprintf("wallet dir %s is served by pid %d on host %s since ", canonicalDir(dir), os.Getpid(), host))
+	assert.Contains(t, err.Error(), fmt.Sprintf("wallet dir %s is served by pid %d on host %s since ", CanonicalDir(dir), os.Getpid(), host))
 	assert.True(t, strings.HasSuffix(err.Error(), "; one wallet-rpc has exactly one owner (docs/design.md)"), err.Error())
 
 	link := filepath.Join(t.TempDir(), "alias")
@@ -73,29 +72,6 @@ func TestAcquireAllTakesEveryDirOrNone(t *testing.T) {
 
 	err := NewOwnership(nil).Acquire(filepath.Join(free, "missing"))
 	assert.ErrorContains(t, err, "it must exist")
-}
-
-func TestNewRefusesAServedWalletDirAndStopReleasesIt(t *testing.T) {
-	c, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
-	require.NoError(t, err)
-	defer c.Close()
-	cfg := Config{
-		Instances:    []Instance{{Name: "a", URL: "http://127.0.0.1:1", WalletDir: t.TempDir()}, {Name: "b", URL: "http://127.0.0.1:2", WalletDir: t.TempDir()}},
-		WalletSecret: make([]byte, 32),
-		WalletsOnly:  true,
-	}
-	w, err := New(c, cfg)
-	require.NoError(t, err)
-
-	_, err = New(c, cfg)
-	var owned *OwnedError
-	require.ErrorAs(t, err, &owned, "a second worker on the same instances is refused")
-	assert.Equal(t, os.Getpid(), owned.Holder.PID)
-
-	w.Stop()
-	w2, err := New(c, cfg)
-	require.NoError(t, err, "once the first stops, a new owner takes over")
-	w2.Stop()
 }
 
 // TestAnotherProcessIsRefusedUntilTheOwnerIsKilled runs the owner as a real process and
@@ -141,9 +117,6 @@ func TestHelperOwnerProcess(t *testing.T) {
 	os.Exit(0)
 }
 
-func TestCanonicalDirAndEndpoint(t *testing.T) {
-	assert.Equal(t, canonicalDir("/nonexistent/w/1"), canonicalDir("/nonexistent/w/./x/../1/"))
-	assert.Equal(t, endpoint("http://127.0.0.1:18083"), endpoint("HTTP://localhost:18083/json_rpc"))
-	assert.Equal(t, endpoint("http://wallets.example"), endpoint("http://wallets.example:80/"))
-	assert.NotEqual(t, endpoint("http://127.0.0.1:18083"), endpoint("http://127.0.0.1:18084"))
+func TestCanonicalDir(t *testing.T) {
+	assert.Equal(t, CanonicalDir("/nonexistent/w/1"), CanonicalDir("/nonexistent/w/./x/../1/"))
 }

@@ -1,4 +1,4 @@
-package worker
+package rpcinstance
 
 import (
 	"crypto/rand"
@@ -69,7 +69,7 @@ func (o *Ownership) Claim(dir, name string) (Identity, error) {
 		return id, err
 	}
 	if id.ID != name {
-		return id, &NameMismatchError{Dir: canonicalDir(dir), Configured: name, Recorded: id.InstanceID}
+		return id, &NameMismatchError{Dir: CanonicalDir(dir), Configured: name, Recorded: id.InstanceID}
 	}
 	return id, nil
 }
@@ -82,7 +82,7 @@ func (o *Ownership) claim(dir, name string) error {
 
 // check refuses name if dir, which this Ownership holds, records another; it writes nothing.
 func (o *Ownership) check(dir, name string) error {
-	key := canonicalDir(dir)
+	key := CanonicalDir(dir)
 	o.mu.Lock()
 	id, cached := o.ids[key]
 	o.mu.Unlock()
@@ -120,14 +120,14 @@ func (o *Ownership) Identify(dir, legacy string) (Identity, error) {
 func (o *Ownership) Identity(dir string) (Identity, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	id, ok := o.ids[canonicalDir(dir)]
+	id, ok := o.ids[CanonicalDir(dir)]
 	return id, ok
 }
 
 // identify reads dir's ID file, or writes the one fresh picks, and remembers it while the
 // dir is held: the first source (created, adopted) is what the start-up log reports.
 func (o *Ownership) identify(dir string, fresh func(key string) (string, IDSource, error)) (Identity, error) {
-	key := canonicalDir(dir)
+	key := CanonicalDir(dir)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if _, ok := o.held[key]; !ok {
@@ -167,9 +167,9 @@ func NewInstanceID() (string, error) {
 	return "w-" + hex.EncodeToString(b), nil
 }
 
-// validName is the rule for instance names: they are parts of specs ("name=...,url=...;")
+// ValidName is the rule for instance names: they are parts of specs ("name=...,url=...;")
 // and of task queue names.
-func validName(name string) bool {
+func ValidName(name string) bool {
 	return name != "" && !strings.ContainsAny(name, " ,;=/\n\t")
 }
 
@@ -205,7 +205,7 @@ func readInstanceID(dir string) (rec InstanceID, found bool, err error) {
 	if err != nil {
 		return rec, false, fmt.Errorf("read instance ID: %w", err)
 	}
-	if err := json.Unmarshal(b, &rec); err != nil || !validName(rec.ID) {
+	if err := json.Unmarshal(b, &rec); err != nil || !ValidName(rec.ID) {
 		return rec, false, fmt.Errorf("instance ID file %s is damaged (%q); restore it from a backup, or write {\"id\":\"NAME\"} with the name the escrows on this dir were assigned to", path, strings.TrimSpace(string(b)))
 	}
 	return rec, true, nil
