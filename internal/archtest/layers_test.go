@@ -23,6 +23,8 @@ const root = "../.."
 // pkg is what go list says of one package.
 type pkg struct {
 	ImportPath string
+	Dir        string
+	GoFiles    []string
 	Imports    []string
 }
 
