@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -178,7 +179,41 @@ func verifyOnce(ctx context.Context, c Services, n Namespace) error {
 			return fmt.Errorf("%w: %s is %s, want %s", ErrWrongType, name, got, want)
 		}
 	}
+	return queryable(ctx, c, n)
+}
+
+// queryable asks the frontend to count workflows by every attribute. The operator API reads
+// the attributes from the database, but a start or a query is checked against the frontend's
+// namespace cache, which learns of new attributes some seconds later: until then a start
+// fails with "no mapping defined for search attribute". The namespace is ready when this
+// query is accepted.
+func queryable(ctx context.Context, c Services, n Namespace) error {
+	var clauses []string
+	for _, name := range slices.Sorted(maps.Keys(n.SearchAttributes)) {
+		clauses = append(clauses, name+" = "+sampleValue(n.SearchAttributes[name]))
+	}
+	if len(clauses) == 0 {
+		return nil
+	}
+	query := strings.Join(clauses, " OR ")
+	if _, err := c.WorkflowService().CountWorkflowExecutions(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: n.Name, Query: query}); err != nil {
+		return fmt.Errorf("search attributes not usable yet (%s): %w", query, err)
+	}
 	return nil
+}
+
+// sampleValue is a literal of the type t, for a query that only has to be accepted.
+func sampleValue(t enums.IndexedValueType) string {
+	switch t {
+	case enums.INDEXED_VALUE_TYPE_INT, enums.INDEXED_VALUE_TYPE_DOUBLE:
+		return "0"
+	case enums.INDEXED_VALUE_TYPE_BOOL:
+		return "true"
+	case enums.INDEXED_VALUE_TYPE_DATETIME:
+		return "'2000-01-01T00:00:00Z'"
+	default:
+		return "'x'"
+	}
 }
 
 func listAttributes(ctx context.Context, c Services, ns string) (map[string]enums.IndexedValueType, error) {

@@ -24,6 +24,10 @@ type fakeFrontend struct {
 	retention *time.Duration // nil: no namespace
 	attrs     map[string]enums.IndexedValueType
 	updates   int
+	// stale is how many more queries the frontend refuses, as one whose namespace cache has
+	// not learnt the new attributes yet; queries are the ones it was asked.
+	stale   int
+	queries []string
 }
 
 func (f *fakeFrontend) WorkflowService() workflowservice.WorkflowServiceClient { return f }
@@ -57,6 +61,15 @@ func (f *fakeFrontend) AddSearchAttributes(_ context.Context, r *operatorservice
 		f.attrs[k] = v
 	}
 	return &operatorservice.AddSearchAttributesResponse{}, nil
+}
+
+func (f *fakeFrontend) CountWorkflowExecutions(_ context.Context, r *workflowservice.CountWorkflowExecutionsRequest, _ ...grpc.CallOption) (*workflowservice.CountWorkflowExecutionsResponse, error) {
+	f.queries = append(f.queries, r.GetQuery())
+	if f.stale > 0 {
+		f.stale--
+		return nil, serviceerror.NewInvalidArgument("Namespace escrows has no mapping defined for search attribute EscrowRound")
+	}
+	return &workflowservice.CountWorkflowExecutionsResponse{}, nil
 }
 
 var want = Namespace{Name: "escrows", Retention: 768 * time.Hour, Wait: time.Second, SearchAttributes: map[string]enums.IndexedValueType{
@@ -115,4 +128,24 @@ func TestAttributeTypesRefusesAnUnknownType(t *testing.T) {
 	_, err = AttributeTypes(map[string]string{"EscrowRound": "Integer"})
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, ErrWrongType))
+}
+
+// TestTheBootstrapWaitsUntilAStartCouldUseTheAttributes: the operator API lists the new
+// attributes at once, but the frontend refuses them in a query (and in a start) until its
+// namespace cache catches up; the bootstrap is done only once a query by every attribute is
+// accepted.
+func TestTheBootstrapWaitsUntilAStartCouldUseTheAttributes(t *testing.T) {
+	f := &fakeFrontend{attrs: map[string]enums.IndexedValueType{}, stale: 2}
+	patient := want
+	patient.Wait = 10 * time.Second
+	_, err := SetUpNamespace(t.Context(), f, patient)
+	require.NoError(t, err)
+	require.Len(t, f.queries, 3, "refused twice, then accepted")
+	assert.Equal(t, "EscrowPhase = 'x' OR EscrowRound = 0", f.queries[2])
+
+	f.stale = 1 << 20
+	n := want
+	n.Wait = 1200 * time.Millisecond
+	_, err = SetUpNamespace(t.Context(), f, n)
+	assert.ErrorContains(t, err, "search attributes not usable yet", "a frontend that never accepts them fails the bootstrap, saying why")
 }
