@@ -21,7 +21,7 @@ const moneroPinArg = "MONERO_DEB_VERSION"
 // TestTheImagesRunTheMoneroTheTestsRun: the images cannot be built here (no Docker engine),
 // so the pin is checked. One ARG MONERO_DEB_VERSION, in one stage of one Dockerfile, names
 // Debian's monero package, and it is scripts/tools.sh's MONERO_DEB_VERSION, the build the
-// tests run (walletproc.MoneroVersion, at least activities.RequiredRelease, which the worker
+// tests run (walletproc.MoneroVersion, at least activities.RequiredMoneroVersion, which the worker
 // requires). That stage is Debian trixie, adds trixie-backports signed by Debian's archive
 // keyring, installs exactly that version with apt (no unauthenticated source), and checks
 // what it installed; the operations guide names it. Every Monero in the stack comes from it: monerod's image is that stage,
@@ -39,8 +39,8 @@ func TestTheImagesRunTheMoneroTheTestsRun(t *testing.T) {
 	if upstream != walletproc.MoneroVersion {
 		t.Errorf("%s installs Monero %s, walletproc.MoneroVersion says %s", toolsPath, upstream, walletproc.MoneroVersion)
 	}
-	if activities.CompareRelease("v"+upstream, activities.RequiredRelease) < 0 {
-		t.Errorf("Monero %s is older than %s, which the worker requires", upstream, activities.RequiredRelease)
+	if activities.CompareMoneroVersions("v"+upstream, activities.RequiredMoneroVersion) < 0 {
+		t.Errorf("Monero %s is older than %s, which the worker requires", upstream, activities.RequiredMoneroVersion)
 	}
 
 	c := loadCompose(t)

@@ -48,8 +48,8 @@ func (e *escrowFlow) watchTurn(ctx workflow.Context) (watching bool, err error) 
 		return false, nil
 	}
 	var res activities.FundingResult
-	in := activities.FundingInput{EscrowID: e.in.EscrowID, Role: watcher, MinConfirmations: e.timing.FundingConfirmations}
-	if err := workflow.ExecuteActivity(e.on(ctx, watcher, pollOptions()), wallet.CheckFunding, in).Get(ctx, &res); err != nil {
+	in := activities.FundingInput{EscrowID: e.in.EscrowID, Role: checkingRole, MinConfirmations: e.timing.FundingConfirmations}
+	if err := workflow.ExecuteActivity(e.on(ctx, checkingRole, pollOptions()), wallet.CheckFunding, in).Get(ctx, &res); err != nil {
 		workflow.GetLogger(ctx).Warn("late-money check failed; checking again later", "error", err)
 		res.ConfirmedAtomic, res.PendingAtomic = e.paidOut(), 0
 	}

@@ -82,8 +82,8 @@ func (e *escrowFlow) lateTurn(ctx workflow.Context) (watching bool, err error) {
 		return true, e.lateWait(ctx, min(e.timing.LateWatchedPollMax, e.status.WatchUntil.Sub(now)))
 	}
 	var res activities.FundingResult
-	in := activities.FundingInput{EscrowID: e.in.EscrowID, Role: watcher, MinConfirmations: e.timing.FundingConfirmations}
-	if err := workflow.ExecuteActivity(e.on(ctx, watcher, pollOptions()), wallet.CheckFunding, in).Get(ctx, &res); err != nil {
+	in := activities.FundingInput{EscrowID: e.in.EscrowID, Role: checkingRole, MinConfirmations: e.timing.FundingConfirmations}
+	if err := workflow.ExecuteActivity(e.on(ctx, checkingRole, pollOptions()), wallet.CheckFunding, in).Get(ctx, &res); err != nil {
 		// No news is not a last look: a failed one is tried again for a while, and a watch
 		// that ends without one says so, for an operator to resume it.
 		if last && !now.Before(e.status.WatchUntil.Add(e.overtime())) {

@@ -7,9 +7,10 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
-// watcher is the role whose wallet checks for the buyer's payment. Every role's wallet
-// sees incoming payments; the arbiter's is the marketplace's own in every custody model.
-const watcher = escrow.Arbiter
+// checkingRole is the role whose wallet checks for the buyer's payment ("watcher" names the
+// block watcher alone). Every role's wallet sees incoming payments; the arbiter's is the
+// marketplace's own in every custody model.
+const checkingRole = escrow.Arbiter
 
 // startFunding moves a ready escrow to waiting for the buyer's payment, unless a party
 // asked to cancel during the setup.
@@ -67,8 +68,8 @@ func (e *escrowFlow) awaitFunding(ctx workflow.Context) error {
 	e.registerWatch(ctx)
 	f := &e.status.Funding
 	var res activities.FundingResult
-	in := activities.FundingInput{EscrowID: e.in.EscrowID, Role: watcher, MinConfirmations: e.timing.FundingConfirmations}
-	checkErr := workflow.ExecuteActivity(e.on(ctx, watcher, pollOptions()), wallet.CheckFunding, in).Get(ctx, &res)
+	in := activities.FundingInput{EscrowID: e.in.EscrowID, Role: checkingRole, MinConfirmations: e.timing.FundingConfirmations}
+	checkErr := workflow.ExecuteActivity(e.on(ctx, checkingRole, pollOptions()), wallet.CheckFunding, in).Get(ctx, &res)
 	if checkErr != nil {
 		// A failed check is no news: the buyer's payment is on the chain either way, and
 		// the next check will see it. It must never end the escrow.

@@ -40,7 +40,7 @@ func (e *escrowFlow) followWithWatcher(ctx workflow.Context, p *escrow.Payout) {
 	f.TxHashes, f.Following, f.Failed = slices.Clone(p.TxHashes), false, ""
 	var res activities.FollowPayoutResult
 	in := activities.FollowPayoutInput{EscrowID: e.in.EscrowID, TxHashes: f.TxHashes, Target: e.timing.PayoutConfirmations}
-	if err := workflow.ExecuteActivity(e.on(ctx, watcher, watchOptions()), wallet.FollowPayout, in).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(e.on(ctx, checkingRole, watchOptions()), wallet.FollowPayout, in).Get(ctx, &res); err != nil {
 		f.Failed = failureReason(err)
 		workflow.GetLogger(ctx).Warn("the block watcher could not follow the payout; polling it as before", "error", err)
 		return

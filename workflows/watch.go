@@ -47,8 +47,8 @@ func (e *escrowFlow) registerWatch(ctx workflow.Context) {
 // failed or was not kept. It reports whether the block watcher now watches the address.
 func (e *escrowFlow) watchAddress(ctx workflow.Context, w *escrow.FundingWatch, late bool, what string) bool {
 	var res activities.RegisterWatchResult
-	in := activities.RegisterWatchInput{EscrowID: e.in.EscrowID, Role: watcher, Address: e.status.Address, Late: late}
-	if err := workflow.ExecuteActivity(e.on(ctx, watcher, watchOptions()), wallet.RegisterWatch, in).Get(ctx, &res); err != nil {
+	in := activities.RegisterWatchInput{EscrowID: e.in.EscrowID, Role: checkingRole, Address: e.status.Address, Late: late}
+	if err := workflow.ExecuteActivity(e.on(ctx, checkingRole, watchOptions()), wallet.RegisterWatch, in).Get(ctx, &res); err != nil {
 		w.Failed = failureReason(err)
 		workflow.GetLogger(ctx).Warn("block watcher registration failed; polling "+what+" as before", "error", err)
 		return false

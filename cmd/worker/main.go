@@ -181,7 +181,7 @@ func run() error {
 	}
 	// So must a wallet-rpc older than the release the tests run (0.18.5.3). One log line per
 	// instance: its Monero release (from its interface version) and whether the key cache applies.
-	if err := worker.CheckReleases(ctx, cfg.Instances, keyCache, z); err != nil {
+	if err := worker.CheckMoneroVersions(ctx, cfg.Instances, keyCache, z); err != nil {
 		return err
 	}
 	var sdkMetrics client.MetricsHandler

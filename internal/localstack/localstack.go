@@ -197,7 +197,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		s.Config.DaemonURL, s.Config.Namespace = o.BlockWatcherURL, conn.Namespace
 	}
 	// As cmd/worker does: a wallet-rpc older than the release the tests run is refused.
-	if err = worker.CheckReleases(ctx, s.RPCs, s.Pool.KeyCache, o.Logger); err != nil {
+	if err = worker.CheckMoneroVersions(ctx, s.RPCs, s.Pool.KeyCache, o.Logger); err != nil {
 		return nil, err
 	}
 	if err = s.StartWorker(); err != nil {

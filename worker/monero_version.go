@@ -35,16 +35,16 @@ func keyCacheState(keyCache KeyCacheOf, name string) string {
 	}
 }
 
-// CheckReleases asks each instance for its version and logs one line per instance: the
+// CheckMoneroVersions asks each instance for its version and logs one line per instance: the
 // Monero releases its RPC interface version can be (monero), whether the key cache applies to
 // it (key_cache, from keyCache; nil: every instance is one this worker did not start), and
 // what it lacks among the upstream multisig fixes the money rules were written around
 // (docs/design.md, "Later Monero releases"). It refuses every instance whose interface is
-// older than activities.RequiredRelease's (0.18.5.3, the release the tests run): the error
+// older than activities.RequiredMoneroVersion's (0.18.5.3, the release the tests run): the error
 // names each one, the version it found, the one needed and how to get it. The worker calls it
 // at start, before it serves any queue. An instance that does not answer is logged and
 // skipped: the supervisor or the step retries deal with it.
-func CheckReleases(ctx context.Context, instances []Instance, keyCache KeyCacheOf, log *zap.Logger) error {
+func CheckMoneroVersions(ctx context.Context, instances []Instance, keyCache KeyCacheOf, log *zap.Logger) error {
 	if log == nil {
 		log = zap.NewNop()
 	}
@@ -54,7 +54,7 @@ func CheckReleases(ctx context.Context, instances []Instance, keyCache KeyCacheO
 	for _, in := range ins {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		rpc := walletrpc.New(walletrpc.Config{URL: in.URL, Username: in.Username, Password: in.Password, Timeout: 10 * time.Second})
-		r, err := activities.CheckRelease(cctx, rpc)
+		r, err := activities.CheckMoneroVersion(cctx, rpc)
 		cancel()
 		fields := []zap.Field{zap.String("instance", in.Name), zap.String("key_cache", keyCacheState(keyCache, in.Name))}
 		if err == nil {
@@ -67,7 +67,7 @@ func CheckReleases(ctx context.Context, instances []Instance, keyCache KeyCacheO
 			log.Error("wallet-rpc too old; refusing it", fields...)
 			refused = append(refused, fmt.Errorf("instance %s at %s: %w", in.Name, in.URL, r.Refusal()))
 		case len(r.Missing) > 0:
-			log.Warn("wallet-rpc lacks multisig fixes; run "+activities.RequiredRelease+" or later", fields...)
+			log.Warn("wallet-rpc lacks multisig fixes; run "+activities.RequiredMoneroVersion+" or later", fields...)
 		default:
 			log.Info("wallet-rpc release", fields...)
 		}

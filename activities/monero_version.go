@@ -9,10 +9,10 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
-// ReleaseReport is what a wallet-rpc's get_version tells about the multisig fixes it has.
+// MoneroVersionReport is what a wallet-rpc's get_version tells about the multisig fixes it has.
 // wallet-rpc reports its RPC interface version, not the Monero release, so the release is
 // a range: the releases that shipped that interface version.
-type ReleaseReport struct {
+type MoneroVersionReport struct {
 	// Version is get_version's raw value, major<<16 | minor.
 	Version uint32 `json:"version"`
 	// Major and Minor unpack Version (WALLET_RPC_VERSION_MAJOR/MINOR in Monero's source).
@@ -39,7 +39,7 @@ type MissingFix struct {
 }
 
 // String is the report in one log line.
-func (r ReleaseReport) String() string {
+func (r MoneroVersionReport) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "wallet-rpc interface %d.%d (%s), release build %v", r.Major, r.Minor, r.Releases, r.Release)
 	for _, m := range r.Missing {
@@ -52,13 +52,13 @@ func (r ReleaseReport) String() string {
 	return b.String()
 }
 
-// interfaceReleases maps each WALLET_RPC_VERSION_MINOR (major 1) of the 0.18 series to the
+// interfaceVersions maps each WALLET_RPC_VERSION_MINOR (major 1) of the 0.18 series to the
 // releases that shipped it, read from src/wallet/wallet_rpc_server_commands_defs.h at every
 // tag v0.18.0.0 … v0.18.5.1 and, for v0.18.5.3 (no tag in the mirror), at its release
 // commit f58545b8d "build: prepare v0.18.5.3" on release-v0.18; Debian's 0.18.5.3 answers
 // 1.32 too. There is no CLI v0.18.5.2: that release was the GUI's alone, and the release
 // branch went from v0.18.5.1 to v0.18.5.3. Master (2026-08) also says 1.32.
-var interfaceReleases = []struct {
+var interfaceVersions = []struct {
 	minor       uint32
 	first, last string
 }{
@@ -72,38 +72,38 @@ var interfaceReleases = []struct {
 	{32, "v0.18.5.3", "v0.18.5.3"},
 }
 
-// RequiredRelease is the release the tests run (Debian's 0.18.5.3, walletproc.MoneroVersion)
+// RequiredMoneroVersion is the release the tests run (Debian's 0.18.5.3, walletproc.MoneroVersion)
 // and so the oldest the worker runs on: Refusal refuses every interface older than the one
 // it shipped, 1.32 (no older release shares it).
-const RequiredRelease = "v0.18.5.3"
+const RequiredMoneroVersion = "v0.18.5.3"
 
-// requiredInterface is RequiredRelease's interface minor (major 1) and the oldest release
+// requiredInterface is RequiredMoneroVersion's interface minor (major 1) and the oldest release
 // that shares it: the worker cannot tell the releases of one interface apart.
 func requiredInterface() (minor uint32, oldest string) {
-	for _, ir := range interfaceReleases {
-		if CompareRelease(ir.first, RequiredRelease) <= 0 && CompareRelease(RequiredRelease, ir.last) <= 0 {
+	for _, ir := range interfaceVersions {
+		if CompareMoneroVersions(ir.first, RequiredMoneroVersion) <= 0 && CompareMoneroVersions(RequiredMoneroVersion, ir.last) <= 0 {
 			return ir.minor, ir.first
 		}
 	}
-	panic("activities: RequiredRelease " + RequiredRelease + " is in no interfaceReleases range")
+	panic("activities: RequiredMoneroVersion " + RequiredMoneroVersion + " is in no interfaceVersions range")
 }
 
 // Refusal says why the worker must not run on this wallet-rpc: its interface is older than
-// RequiredRelease's, so it is a Monero release the tests never ran and lacks fixes the
+// RequiredMoneroVersion's, so it is a Monero release the tests never ran and lacks fixes the
 // money rules count on (its Missing list). nil when the instance may serve.
-func (r ReleaseReport) Refusal() error {
+func (r MoneroVersionReport) Refusal() error {
 	minor, oldest := requiredInterface()
 	if r.Major > 1 || (r.Major == 1 && r.Minor >= minor) {
 		return nil
 	}
-	need := "Monero " + RequiredRelease + " or later (the release the tests run)"
-	if oldest != RequiredRelease {
+	need := "Monero " + RequiredMoneroVersion + " or later (the release the tests run)"
+	if oldest != RequiredMoneroVersion {
 		need = fmt.Sprintf("Monero %s or later (%s shares the interface of %s, the release the tests run, so the worker cannot tell them apart)",
-			oldest, oldest, RequiredRelease)
+			oldest, oldest, RequiredMoneroVersion)
 	}
 	return fmt.Errorf("wallet-rpc interface %d.%d (%s) is too old: the worker needs interface 1.%d or later, %s. "+
 		"Install Debian's monero 0.18.5.3 (trixie-backports; `make tools` builds it into ~/.cache/xmr-escrow/monero-0.18.5.3/bin) "+
-		"or the official %s release, and run its monero-wallet-rpc", r.Major, r.Minor, r.Releases, minor, need, RequiredRelease)
+		"or the official %s release, and run its monero-wallet-rpc", r.Major, r.Minor, r.Releases, minor, need, RequiredMoneroVersion)
 }
 
 // multisigFixes are the upstream fixes after 0.18.0.0 that matter to a server holding
@@ -119,31 +119,31 @@ var multisigFixes = []MissingFix{
 	{Release: "v0.18.5.3", Fix: "a refresh that fails after import_multisig_info can leave the multisig import state inconsistent"},
 }
 
-// CheckRelease asks a wallet-rpc for its version and reports the fixes it lacks; the worker
+// CheckMoneroVersion asks a wallet-rpc for its version and reports the fixes it lacks; the worker
 // logs it at start. get_version needs no open wallet.
-func CheckRelease(ctx context.Context, rpc *walletrpc.Client) (ReleaseReport, error) {
+func CheckMoneroVersion(ctx context.Context, rpc *walletrpc.Client) (MoneroVersionReport, error) {
 	v, err := rpc.GetVersion(ctx)
 	if err != nil {
-		return ReleaseReport{}, fmt.Errorf("get_version of %s: %w", rpc.URL(), err)
+		return MoneroVersionReport{}, fmt.Errorf("get_version of %s: %w", rpc.URL(), err)
 	}
-	return ReleaseOf(v), nil
+	return MoneroVersionOf(v), nil
 }
 
-// ReleaseOf maps a get_version result to the releases it can be and the fixes it lacks. A
+// MoneroVersionOf maps a get_version result to the releases it can be and the fixes it lacks. A
 // fix counts as present only when every release with this interface version has it.
-func ReleaseOf(v walletrpc.GetVersionResult) ReleaseReport {
-	r := ReleaseReport{Version: v.Version, Major: v.Major(), Minor: v.Minor(), Release: v.Release}
-	newest := interfaceReleases[len(interfaceReleases)-1]
+func MoneroVersionOf(v walletrpc.GetVersionResult) MoneroVersionReport {
+	r := MoneroVersionReport{Version: v.Version, Major: v.Major(), Minor: v.Minor(), Release: v.Release}
+	newest := interfaceVersions[len(interfaceVersions)-1]
 	var first, last string
 	switch {
 	case r.Major > 1 || (r.Major == 1 && r.Minor > newest.minor):
 		r.Releases = "later than " + newest.last
 		return r
-	case r.Major < 1 || r.Minor < interfaceReleases[0].minor:
-		r.Releases = "older than " + interfaceReleases[0].first
+	case r.Major < 1 || r.Minor < interfaceVersions[0].minor:
+		r.Releases = "older than " + interfaceVersions[0].first
 		first, last = "v0", "v0"
 	default:
-		for _, ir := range interfaceReleases {
+		for _, ir := range interfaceVersions {
 			if ir.minor == r.Minor {
 				first, last = ir.first, ir.last
 			}
@@ -155,9 +155,9 @@ func ReleaseOf(v walletrpc.GetVersionResult) ReleaseReport {
 	}
 	for _, f := range multisigFixes {
 		switch {
-		case CompareRelease(first, f.Release) >= 0:
+		case CompareMoneroVersions(first, f.Release) >= 0:
 			// every release with this interface has the fix
-		case CompareRelease(last, f.Release) < 0:
+		case CompareMoneroVersions(last, f.Release) < 0:
 			r.Missing = append(r.Missing, f)
 		default:
 			f.Uncertain = true
@@ -167,8 +167,8 @@ func ReleaseOf(v walletrpc.GetVersionResult) ReleaseReport {
 	return r
 }
 
-// CompareRelease orders release tags such as "v0.18.3.2" numerically, field by field.
-func CompareRelease(a, b string) int {
+// CompareMoneroVersions orders release tags such as "v0.18.3.2" numerically, field by field.
+func CompareMoneroVersions(a, b string) int {
 	as := strings.Split(strings.TrimPrefix(a, "v"), ".")
 	bs := strings.Split(strings.TrimPrefix(b, "v"), ".")
 	for i := 0; i < len(as) || i < len(bs); i++ {

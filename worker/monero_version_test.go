@@ -36,11 +36,11 @@ func TestTheWorkerRefusesAWalletRPCOlderThanTheTestedRelease(t *testing.T) {
 	down := httptest.NewServer(http.NotFoundHandler())
 	down.Close()
 	silent := Instance{Name: "rpc-c", URL: down.URL}
-	require.NoError(t, CheckReleases(t.Context(), []Instance{current, later, silent}, nil, nil))
+	require.NoError(t, CheckMoneroVersions(t.Context(), []Instance{current, later, silent}, nil, nil))
 
 	old := Instance{Name: "rpc-old", URL: versionServer(t, 1, 25)}
 	pinned := Instance{Name: "rpc-pinned", URL: versionServer(t, 1, 31)}
-	err := CheckReleases(t.Context(), []Instance{current, old, pinned}, nil, nil)
+	err := CheckMoneroVersions(t.Context(), []Instance{current, old, pinned}, nil, nil)
 	require.Error(t, err)
 	msg := err.Error()
 	assert.Contains(t, msg, "refusing 2 wallet-rpc instance(s)")
@@ -72,7 +72,7 @@ func TestTheStartUpLogSaysEachInstancesReleaseAndKeyCache(t *testing.T) {
 		return false, false
 	}
 	core, logs := observer.New(zap.DebugLevel)
-	err := CheckReleases(t.Context(), []Instance{spawned, plain, given, old, silent}, keyCache, zap.New(core))
+	err := CheckMoneroVersions(t.Context(), []Instance{spawned, plain, given, old, silent}, keyCache, zap.New(core))
 	require.ErrorContains(t, err, "refusing 1 wallet-rpc instance(s)")
 
 	type line struct{ monero, keyCache string }

@@ -32,7 +32,7 @@ func TestReleaseOfMapsInterfaceVersionsToMissingFixes(t *testing.T) {
 		{2, 0, "later than v0.18.5.3", nil, nil},
 		{1, 24, "older than v0.18.0.0", all, nil},
 	} {
-		r := ReleaseOf(walletrpc.GetVersionResult{Version: tc.major<<16 | tc.minor})
+		r := MoneroVersionOf(walletrpc.GetVersionResult{Version: tc.major<<16 | tc.minor})
 		assert.Equal(t, tc.releases, r.Releases, "%d.%d", tc.major, tc.minor)
 		var missing, uncertain []string
 		for _, m := range r.Missing {
@@ -48,7 +48,7 @@ func TestReleaseOfMapsInterfaceVersionsToMissingFixes(t *testing.T) {
 }
 
 func TestReleaseReportReadsAsOneLine(t *testing.T) {
-	s := ReleaseOf(walletrpc.GetVersionResult{Version: 1<<16 | 26}).String()
+	s := MoneroVersionOf(walletrpc.GetVersionResult{Version: 1<<16 | 26}).String()
 	assert.Contains(t, s, "wallet-rpc interface 1.26 (v0.18.1.2–v0.18.3.1)")
 	assert.Contains(t, s, "may lack v0.18.3.0")
 	assert.Contains(t, s, "lacks v0.18.5.1")
@@ -64,7 +64,7 @@ func TestCheckReleaseOfTheInstalledWalletRPC(t *testing.T) {
 	r, err := devstack.StartWalletRPC(ctx, devstack.WalletRPCOptions{Name: "version", Dir: t.TempDir(), Offline: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = r.Stop() })
-	rep, err := CheckRelease(ctx, walletrpc.New(walletrpc.Config{URL: r.URL}))
+	rep, err := CheckMoneroVersion(ctx, walletrpc.New(walletrpc.Config{URL: r.URL}))
 	require.NoError(t, err)
 	// Debian's v0.18.5.3 (make tools) answers version 65568, release false.
 	assert.Equal(t, uint32(1<<16|32), rep.Version)
@@ -80,19 +80,19 @@ func TestCheckReleaseOfTheInstalledWalletRPC(t *testing.T) {
 func TestTheWorkerRefusesAnInterfaceOlderThanTheTestedRelease(t *testing.T) {
 	minor, oldest := requiredInterface()
 	assert.Equal(t, uint32(32), minor)
-	assert.Equal(t, RequiredRelease, oldest, "no older release shares 0.18.5.3's interface")
+	assert.Equal(t, RequiredMoneroVersion, oldest, "no older release shares 0.18.5.3's interface")
 	for m := uint32(24); m < 32; m++ {
-		err := ReleaseOf(walletrpc.GetVersionResult{Version: 1<<16 | m}).Refusal()
+		err := MoneroVersionOf(walletrpc.GetVersionResult{Version: 1<<16 | m}).Refusal()
 		require.Error(t, err, "1.%d", m)
 	}
-	err := ReleaseOf(walletrpc.GetVersionResult{Version: 1<<16 | 25}).Refusal()
+	err := MoneroVersionOf(walletrpc.GetVersionResult{Version: 1<<16 | 25}).Refusal()
 	require.Error(t, err)
 	for _, want := range []string{"interface 1.25 (v0.18.0.0–v0.18.1.1) is too old", "needs interface 1.32 or later", "Monero v0.18.5.3 or later", "make tools"} {
 		assert.Contains(t, err.Error(), want)
 	}
-	assert.Contains(t, ReleaseOf(walletrpc.GetVersionResult{Version: 1<<16 | 31}).Refusal().Error(), "interface 1.31 (v0.18.5.1)")
-	assert.Contains(t, ReleaseOf(walletrpc.GetVersionResult{Version: 0<<16 | 40}).Refusal().Error(), "older than v0.18.0.0")
+	assert.Contains(t, MoneroVersionOf(walletrpc.GetVersionResult{Version: 1<<16 | 31}).Refusal().Error(), "interface 1.31 (v0.18.5.1)")
+	assert.Contains(t, MoneroVersionOf(walletrpc.GetVersionResult{Version: 0<<16 | 40}).Refusal().Error(), "older than v0.18.0.0")
 	for _, v := range []uint32{1<<16 | 32, 1<<16 | 33, 2 << 16} {
-		assert.NoError(t, ReleaseOf(walletrpc.GetVersionResult{Version: v}).Refusal(), "%#x", v)
+		assert.NoError(t, MoneroVersionOf(walletrpc.GetVersionResult{Version: v}).Refusal(), "%#x", v)
 	}
 }
