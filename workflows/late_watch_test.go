@@ -219,3 +219,30 @@ func (s *EscrowSuite) TestASightingDuringThePayoutIsCheckedWhenTheGraceStarts() 
 	s.Require().Len(st.LateRefunds, 1, "the late money is refunded")
 	s.Equal(uint64(late), st.LateRefunds[0].FundedAtomic)
 }
+
+// TestATimeLockedLatePaymentIsRefundedWhenItUnlocksNotAtTheLastLook: the watcher reports a
+// time-locked payment once, when it is mined, not when it unlocks. Its sighting asks no wallet,
+// but from then on the watcher's records no longer stand in for the daily safety net: the
+// wallet is asked, and the payment is refunded at the first safety net after it unlocked.
+func (s *EscrowSuite) TestATimeLockedLatePaymentIsRefundedWhenItUnlocksNotAtTheLastLook() {
+	const late = 200_000_000_000
+	s.money.late = late
+	s.money.lateAt = time.Unix(1<<40, 0) // locked until then
+	checks := s.lateChecks()
+	locked := escrow.PaymentSeen{TxHash: seenHash, AmountAtomic: late, Height: 700, UnlockTime: 100_000}
+	at := s.signalAt(2*day, locked, nil)
+	s.env.RegisterDelayedCallback(func() { // it unlocks on the fourth day
+		s.money.mu.Lock()
+		s.money.lateAt = s.env.Now()
+		s.money.mu.Unlock()
+	}, 4*day)
+	refundedByDay6 := -1
+	s.env.RegisterDelayedCallback(func() { refundedByDay6 = len(s.status().LateRefunds) }, 6*day)
+	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
+	_, st := s.runLifecycle("late-unlocks", escrow.EscrowInput{})
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.False(hasTime(checks(), *at), "no check at the sighting of a locked payment")
+	s.Require().Len(st.LateRefunds, 1)
+	s.Equal(1, refundedByDay6, "refunded at the first safety net after it unlocked, not at the last look")
+	s.Equal(1, st.LateWatch.TimeLocked)
+}

@@ -53,7 +53,7 @@ func (e *escrowFlow) adoptKeptWatch(ctx workflow.Context) bool {
 	if f == nil {
 		return false
 	}
-	w := &escrow.FundingWatch{Registered: true, FromHeight: f.FromHeight, Adopted: true, Confirming: f.Confirming}
+	w := &escrow.FundingWatch{Registered: true, FromHeight: f.FromHeight, Adopted: true, Confirming: f.Confirming, TimeLocked: f.TimeLocked}
 	e.status.LateWatch = w
 	e.useHealthNet(ctx, w)
 	workflow.GetLogger(ctx).Info("late-money watch takes over the funding wait's registration", "from_height", w.FromHeight, "until", e.status.WatchUntil)
@@ -114,6 +114,11 @@ func (e *escrowFlow) watcherVouches(ctx workflow.Context) bool {
 	}
 	if e.lateCheckNow || w.Confirming {
 		e.lateCheckNow = false
+		return false
+	}
+	if w.TimeLocked > 0 {
+		// A time-locked payment was seen: the watcher reports it once, not when it unlocks, so
+		// only the wallet's check can tell when it may be refunded. The safety net asks it.
 		return false
 	}
 	if takeNewSightings(ctx, w, true, e.status.Funding.TxIDs) {
