@@ -108,22 +108,3 @@ func TestTheDesignsTopLevelFoldersExist(t *testing.T) {
 		assert.NoError(t, err, "the design names %s at the top level", name)
 	}
 }
-
-// TestTheStarterStaysLight: the marketplace's client compiles in none of the worker side.
-func TestTheStarterStaysLight(t *testing.T) {
-	cmd := exec.Command("go", "list", "-deps", "./starter")
-	cmd.Dir = root
-	out, err := cmd.Output()
-	require.NoError(t, err)
-	var ours []string
-	for _, dep := range strings.Fields(string(out)) {
-		if rest, ok := strings.CutPrefix(dep, module+"/"); ok {
-			ours = append(ours, rest)
-		}
-	}
-	assert.ElementsMatch(t, []string{"starter", "escrow", "moneroaddr", "keyring", "internal/store"}, ours,
-		"starter's packages from this module; a new one must be as light as these")
-	for _, heavy := range []string{"go.temporal.io/sdk/worker", "go.temporal.io/sdk/activity"} {
-		assert.NotContains(t, strings.Fields(string(out)), heavy)
-	}
-}
