@@ -17,16 +17,9 @@ import (
 // TestEveryMarkerIsListed: each marker the workflow code asks for (version(ctx, change…))
 // is in versions.go's changes, once, and nothing there is unused.
 func TestEveryMarkerIsListed(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	require.NoError(t, err)
 	used := map[string]bool{}
-	fset := token.NewFileSet()
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		file, err := parser.ParseFile(fset, f, nil, 0)
-		require.NoError(t, err)
+	fset, files := parseSources(t)
+	for f, file := range files {
 		ast.Inspect(file, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
 			if !ok || len(call.Args) < 2 {
@@ -89,15 +82,8 @@ func TestRetiringAMarkerFailsExactlyItsHistories(t *testing.T) {
 // markerValue is the string value of the marker constant name, read from the source.
 func markerValue(t *testing.T, name string) string {
 	t.Helper()
-	files, err := filepath.Glob("*.go")
-	require.NoError(t, err)
-	fset := token.NewFileSet()
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		file, err := parser.ParseFile(fset, f, nil, 0)
-		require.NoError(t, err)
+	_, files := parseSources(t)
+	for _, file := range files {
 		if obj := file.Scope.Lookup(name); obj != nil {
 			if vs, ok := obj.Decl.(*ast.ValueSpec); ok {
 				for i, n := range vs.Names {
@@ -111,4 +97,22 @@ func markerValue(t *testing.T, name string) string {
 	}
 	t.Fatalf("no constant %s", name)
 	return ""
+}
+
+// parseSources parses the package's non-test files, by file name.
+func parseSources(t *testing.T) (*token.FileSet, map[string]*ast.File) {
+	t.Helper()
+	names, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	fset := token.NewFileSet()
+	files := map[string]*ast.File{}
+	for _, f := range names {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		require.NoError(t, err)
+		files[f] = file
+	}
+	return fset, files
 }
