@@ -35,7 +35,7 @@ run: run-tools
 ## test: lint, then unit and integration tests against the real Temporal dev server and wallet-rpc.
 test: tools lint
 	go test $(GO_TEST_FLAGS) ./...
-	go test $(GO_TEST_FLAGS) -tags crashpoints -run Crash ./activities
+	go test $(GO_TEST_FLAGS) -tags crashpoints ./internal/crashpoint
 
 ## test-unit: unit-only mode (-short): no Temporal server, wallet-rpc or PostgreSQL; nothing to install.
 test-unit:
@@ -59,7 +59,7 @@ lint:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
 	go mod tidy -diff
 	go vet ./...
-	go vet -tags crashpoints ./activities
+	go vet -tags crashpoints ./internal/crashpoint
 	$(TOOLS_BIN)/workflowcheck ./...
 	$(TOOLS_BIN)/staticcheck ./...
 	$(TOOLS_BIN)/errcheck $(ERRCHECK_FLAGS) ./...

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/internal/crashpoint"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
@@ -82,7 +83,7 @@ func (w *Wallet) CreateWallet(ctx context.Context, in WalletInput) (CreateWallet
 	}
 	// The round-0 message changes nothing on disk: asking for it here saves the setup a
 	// step (a round trip through Temporal) and costs wallet-rpc a few milliseconds.
-	crashAt(CrashPrepareStart, 0)
+	crashpoint.At(crashpoint.PrepareStart, 0)
 	r, err := w.rpc.PrepareMultisig(ctx, walletrpc.PrepareMultisigRequest{EnableMultisigExperimental: true})
 	if err != nil {
 		return res, classify(fmt.Errorf("prepare multisig %s: %w", res.Wallet, err))
@@ -93,7 +94,7 @@ func (w *Wallet) CreateWallet(ctx context.Context, in WalletInput) (CreateWallet
 
 // createWallet creates (or finds) the wallet and leaves it open.
 func (w *Wallet) createWallet(ctx context.Context, in WalletInput) (CreateWalletResult, error) {
-	defer crashAt(CrashCreateReturn, 0)
+	defer crashpoint.At(crashpoint.CreateReturn, 0)
 	name, err := walletName(in.EscrowID, in.Role)
 	if err != nil {
 		return CreateWalletResult{}, err
@@ -125,7 +126,7 @@ func (w *Wallet) createWallet(ctx context.Context, in WalletInput) (CreateWallet
 	if err != nil {
 		return res, classify(fmt.Errorf("create wallet %s on %s: %w", name, w.instance, err))
 	}
-	crashAt(CrashCreateCreated, 0)
+	crashpoint.At(crashpoint.CreateCreated, 0)
 	// The label is what every later step checks the open wallet by. If labelling fails,
 	// the retry finds the wallet by name and labels it when it opens it.
 	if err := w.label(ctx, name); err != nil {
@@ -155,7 +156,7 @@ func (w *Wallet) quarantine(ctx context.Context, name string) error {
 // PrepareMultisig returns the role's round-0 message. It changes nothing on disk, so a
 // retry simply asks again.
 func (w *Wallet) PrepareMultisig(ctx context.Context, in WalletInput) (MultisigMessage, error) {
-	crashAt(CrashPrepareStart, 0)
+	crashpoint.At(crashpoint.PrepareStart, 0)
 	name, err := walletName(in.EscrowID, in.Role)
 	if err != nil {
 		return MultisigMessage{}, err
@@ -196,7 +197,7 @@ func (w *Wallet) ExchangeMultisigKeys(ctx context.Context, in RoundInput) (Round
 // the pre-round snapshot, runs the step with the wallet open, and stores the wallet before
 // reporting success, so a reported round is on disk.
 func (w *Wallet) round(ctx context.Context, in RoundInput, step func(ctx context.Context, name string) (walletrpc.ExchangeMultisigKeysResult, error)) (RoundResult, error) {
-	crashAt(CrashRoundStart, in.Round)
+	crashpoint.At(crashpoint.RoundStart, in.Round)
 	name, err := walletName(in.EscrowID, in.Role)
 	if err != nil {
 		return RoundResult{}, err
@@ -218,7 +219,7 @@ func (w *Wallet) round(ctx context.Context, in RoundInput, step func(ctx context
 		if r, err = step(ctx, name); err != nil {
 			return err
 		}
-		crashAt(CrashRoundStepped, in.Round)
+		crashpoint.At(crashpoint.RoundStepped, in.Round)
 		return w.rpc.Store(ctx)
 	})
 	if err != nil {
@@ -231,7 +232,7 @@ func (w *Wallet) round(ctx context.Context, in RoundInput, step func(ctx context
 	if err := w.backup(ctx, in.EscrowID, in.Role, in.Round); err != nil {
 		return RoundResult{}, classify(err)
 	}
-	crashAt(CrashRoundDone, in.Round)
+	crashpoint.At(crashpoint.RoundDone, in.Round)
 	return out, nil
 }
 
@@ -258,7 +259,7 @@ func (w *Wallet) VerifyMultisig(ctx context.Context, in WalletInput) (VerifyResu
 	if err != nil {
 		return VerifyResult{}, classify(fmt.Errorf("verify %s: %w", name, err))
 	}
-	crashAt(CrashVerifyRead, 0)
+	crashpoint.At(crashpoint.VerifyRead, 0)
 	if out.Ready {
 		if err := w.backup(ctx, in.EscrowID, in.Role, BackupStageReady); err != nil {
 			return VerifyResult{}, classify(err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/internal/crashpoint"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
@@ -38,7 +39,7 @@ type FundingResult struct {
 // CheckFunding refreshes the wallet from the daemon and sums what has arrived. Every role's
 // wallet sees the same incoming payments (they share the view key), so one role watches.
 func (w *Wallet) CheckFunding(ctx context.Context, in FundingInput) (FundingResult, error) {
-	crashAt(CrashFundingStart, 0)
+	crashpoint.At(crashpoint.FundingStart, 0)
 	name, err := walletName(in.EscrowID, in.Role)
 	if err != nil {
 		return FundingResult{}, err

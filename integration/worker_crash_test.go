@@ -17,14 +17,14 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
-	"github.com/xmr-escrow/xmr-escrow/activities"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/internal/crashpoint"
 	"github.com/xmr-escrow/xmr-escrow/internal/devstack"
 	"github.com/xmr-escrow/xmr-escrow/internal/localstack"
 )
 
 // crashPoint is a moment of the setup at which the worker process SIGKILLs itself
-// (activities.EnvCrashAt), and what the escrow's history says had happened by then.
+// (crashpoint.Env), and what the escrow's history says had happened by then.
 type crashPoint struct {
 	name  string
 	point string
@@ -57,7 +57,7 @@ type crashRig struct {
 func (r *crashRig) startWorker(point string) {
 	r.t.Helper()
 	r.starts++
-	r.t.Setenv(activities.EnvCrashAt, point) // read by the worker process at its start
+	r.t.Setenv(crashpoint.Env, point) // read by the worker process at its start
 	r.log = filepath.Join(r.t.TempDir(), fmt.Sprintf("worker-%d.log", r.starts))
 	r.logs = append(r.logs, r.log)
 	var err error
@@ -101,29 +101,29 @@ func tail(s string, n int) string {
 }
 
 // crashPoints are the thirteen moments of a setup the worker dies at, in the order one
-// setup passes them. Each is a spot in the wallet steps (activities/crashpoint.go) except
+// setup passes them. Each is a spot in the wallet steps (internal/crashpoint) except
 // the purge waits, which no step runs in: there the worker dies a moment after the round's
 // last step returned, and the history proves the kill fell between the timer's start and
 // its firing.
 func crashPoints() []crashPoint {
-	at := activities.CrashPointName
+	at := crashpoint.Name
 	const (
 		create, prepare, mk, exchange, verify = "CreateWallet", "PrepareMultisig", "MakeMultisig", "ExchangeMultisigKeys", "VerifyMultisig"
 	)
 	return []crashPoint{
-		{"mid create_wallet (created, not labelled)", at(activities.CrashCreateCreated, 0), counts{create: 0}},
-		{"after a wallet is created (result not reported)", at(activities.CrashCreateReturn, 0), counts{create: 0}},
-		{"a wallet made, before its round-0 message", at(activities.CrashPrepareStart, 0), counts{create: 0}},
-		{"round 1 boundary", at(activities.CrashRoundStart, 1), counts{create: 3, mk: 0}},
-		{"mid make_multisig (stepped, not stored)", at(activities.CrashRoundStepped, 1), counts{create: 3, mk: 0}},
-		{"purge timer after round 1", at(activities.CrashPurgeWait, 1), counts{mk: 3, exchange: 0, timerStarted: 1, timerFired: 0}},
-		{"round 2 boundary", at(activities.CrashRoundStart, 2), counts{timerFired: 1, exchange: 0}},
-		{"mid exchange_multisig_keys (round 2)", at(activities.CrashRoundStepped, 2), counts{exchange: 0}},
-		{"purge timer after round 2", at(activities.CrashPurgeWait, 2), counts{exchange: 3, timerStarted: 2, timerFired: 1}},
-		{"round 3 boundary", at(activities.CrashRoundStart, 3), counts{timerFired: 2, exchange: 3}},
-		{"mid exchange_multisig_keys (round 3)", at(activities.CrashRoundStepped, 3), counts{exchange: 3}},
-		{"mid verify", at(activities.CrashVerifyRead, 0), counts{exchange: 6, verify: 0}},
-		{"at Ready (first funding check)", at(activities.CrashFundingStart, 0), counts{verify: 3, "CheckFunding": 0}},
+		{"mid create_wallet (created, not labelled)", at(crashpoint.CreateCreated, 0), counts{create: 0}},
+		{"after a wallet is created (result not reported)", at(crashpoint.CreateReturn, 0), counts{create: 0}},
+		{"a wallet made, before its round-0 message", at(crashpoint.PrepareStart, 0), counts{create: 0}},
+		{"round 1 boundary", at(crashpoint.RoundStart, 1), counts{create: 3, mk: 0}},
+		{"mid make_multisig (stepped, not stored)", at(crashpoint.RoundStepped, 1), counts{create: 3, mk: 0}},
+		{"purge timer after round 1", at(crashpoint.PurgeWait, 1), counts{mk: 3, exchange: 0, timerStarted: 1, timerFired: 0}},
+		{"round 2 boundary", at(crashpoint.RoundStart, 2), counts{timerFired: 1, exchange: 0}},
+		{"mid exchange_multisig_keys (round 2)", at(crashpoint.RoundStepped, 2), counts{exchange: 0}},
+		{"purge timer after round 2", at(crashpoint.PurgeWait, 2), counts{exchange: 3, timerStarted: 2, timerFired: 1}},
+		{"round 3 boundary", at(crashpoint.RoundStart, 3), counts{timerFired: 2, exchange: 3}},
+		{"mid exchange_multisig_keys (round 3)", at(crashpoint.RoundStepped, 3), counts{exchange: 3}},
+		{"mid verify", at(crashpoint.VerifyRead, 0), counts{exchange: 6, verify: 0}},
+		{"at Ready (first funding check)", at(crashpoint.FundingStart, 0), counts{verify: 3, "CheckFunding": 0}},
 	}
 }
 
@@ -145,7 +145,7 @@ func TestWorkerKilledAtEveryPointOfASetup(t *testing.T) {
 		}
 	})
 
-	// The purge wait must outlast activities.PurgeWaitCrashDelay with room to spare.
+	// The purge wait must outlast crashpoint.PurgeWaitDelay with room to spare.
 	in := input("crashy", 4*time.Second)
 	_, err := s.Starter.Start(ctx, in)
 	require.NoError(t, err)

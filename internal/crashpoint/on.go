@@ -1,6 +1,6 @@
 //go:build crashpoints
 
-package activities
+package crashpoint
 
 import (
 	"fmt"
@@ -14,13 +14,13 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
-// CrashPointsBuilt says this binary acts on EnvCrashAt (built with the crashpoints tag).
-const CrashPointsBuilt = true
+// Built says this binary acts on Env (built with the crashpoints tag).
+const Built = true
 
 // crashPoint and crashRound are the point this process dies at ("" in production).
-var crashPoint, crashRound = parseCrashPoint(os.Getenv(EnvCrashAt))
+var crashPoint, crashRound = parseCrashPoint(os.Getenv(Env))
 
-// roundsDone counts the round steps that returned in this process, for CrashPurgeWait.
+// roundsDone counts the round steps that returned in this process, for PurgeWait.
 var roundsDone atomic.Int32
 
 func parseCrashPoint(v string) (string, int) {
@@ -35,18 +35,18 @@ func parseCrashPoint(v string) (string, int) {
 	return point, n
 }
 
-// crashAt kills this process, with SIGKILL and at once, when point (in round, 0 for none) is
-// the crash point EnvCrashAt names. Without EnvCrashAt it is one string comparison.
-func crashAt(point string, round int) {
+// At kills this process, with SIGKILL and at once, when point (in round, 0 for none) is
+// the crash point Env names. Without Env it is one string comparison.
+func At(point string, round int) {
 	if crashPoint == "" {
 		return
 	}
 	switch {
 	case point == crashPoint && round == crashRound:
 		crash(point, round)
-	case point == CrashRoundDone && crashPoint == CrashPurgeWait && round == crashRound:
+	case point == RoundDone && crashPoint == PurgeWait && round == crashRound:
 		if roundsDone.Add(1) == escrow.Total {
-			time.AfterFunc(PurgeWaitCrashDelay, func() { crash(CrashPurgeWait, round) })
+			time.AfterFunc(PurgeWaitDelay, func() { crash(PurgeWait, round) })
 		}
 	}
 }
@@ -54,7 +54,7 @@ func crashAt(point string, round int) {
 // crash says which point it reached (the test checks it did) and SIGKILLs the process: no
 // deferred call, no graceful stop, nothing reported to Temporal.
 func crash(point string, round int) {
-	fmt.Fprintf(os.Stderr, "%s: reached crash point %s, SIGKILL pid %d\n", EnvCrashAt, CrashPointName(point, round), os.Getpid())
+	fmt.Fprintf(os.Stderr, "%s: reached crash point %s, SIGKILL pid %d\n", Env, Name(point, round), os.Getpid())
 	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	select {} // the signal is on its way; nothing may run after the point
 }

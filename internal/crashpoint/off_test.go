@@ -1,6 +1,6 @@
 //go:build !crashpoints
 
-package activities
+package crashpoint
 
 import (
 	"errors"
@@ -16,16 +16,16 @@ import (
 const offChild = "XMR_ESCROW_CRASHPOINT_OFF_CHILD"
 
 // TestAProductionBuildIgnoresTheCrashPoint: built without the crashpoints tag, as production
-// binaries are, a process with EnvCrashAt set passes its point and lives on.
+// binaries are, a process with Env set passes its point and lives on.
 func TestAProductionBuildIgnoresTheCrashPoint(t *testing.T) {
 	if os.Getenv(offChild) != "" {
-		crashAt(CrashCreateCreated, 0)
+		At(CreateCreated, 0)
 		os.Stdout.WriteString("alive after the point\n")
 		os.Exit(0)
 	}
-	assert.False(t, CrashPointsBuilt)
+	assert.False(t, Built)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestAProductionBuildIgnoresTheCrashPoint$", "-test.count=1")
-	cmd.Env = append(os.Environ(), EnvCrashAt+"="+CrashCreateCreated, offChild+"=1")
+	cmd.Env = append(os.Environ(), Env+"="+CreateCreated, offChild+"=1")
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	require.False(t, errors.As(err, &ee), "the child must live: %v\n%s", err, out)

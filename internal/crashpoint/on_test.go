@@ -1,6 +1,6 @@
 //go:build crashpoints
 
-package activities
+package crashpoint
 
 import (
 	"errors"
@@ -21,35 +21,35 @@ func TestParseCrashPoint(t *testing.T) {
 		point string
 		round int
 	}{
-		"":                     {"", 0},
-		CrashCreateCreated:     {CrashCreateCreated, 0},
-		"round-stepped:2":      {CrashRoundStepped, 2},
-		"purge-wait:1":         {CrashPurgeWait, 1},
-		"round-start:x":        {CrashRoundStart, -1},
-		"round-start:0":        {CrashRoundStart, -1},
-		CrashPointName("a", 3): {"a", 3},
+		"":                {"", 0},
+		CreateCreated:     {CreateCreated, 0},
+		"round-stepped:2": {RoundStepped, 2},
+		"purge-wait:1":    {PurgeWait, 1},
+		"round-start:x":   {RoundStart, -1},
+		"round-start:0":   {RoundStart, -1},
+		Name("a", 3):      {"a", 3},
 	} {
 		p, r := parseCrashPoint(v)
 		assert.Equal(t, want.point, p, v)
 		assert.Equal(t, want.round, r, v)
 	}
-	assert.Equal(t, "round-done:3", CrashPointName(CrashRoundDone, 3))
-	assert.Equal(t, CrashVerifyRead, CrashPointName(CrashVerifyRead, 0))
+	assert.Equal(t, "round-done:3", Name(RoundDone, 3))
+	assert.Equal(t, VerifyRead, Name(VerifyRead, 0))
 }
 
 func TestCrashAtIsANoOpWithoutThePoint(t *testing.T) {
-	require.Empty(t, os.Getenv(EnvCrashAt), "the test process itself must not have a crash point")
-	crashAt(CrashCreateCreated, 0)
-	crashAt(CrashRoundStepped, 2)
+	require.Empty(t, os.Getenv(Env), "the test process itself must not have a crash point")
+	At(CreateCreated, 0)
+	At(RoundStepped, 2)
 	for range 5 {
-		crashAt(CrashRoundDone, 1)
+		At(RoundDone, 1)
 	}
 	assert.Zero(t, roundsDone.Load(), "nothing is counted without a crash point")
 }
 
 func BenchmarkCrashAtWithoutThePoint(b *testing.B) {
 	for b.Loop() {
-		crashAt(CrashRoundStepped, 2)
+		At(RoundStepped, 2)
 	}
 }
 
@@ -64,14 +64,14 @@ func TestCrashAtKillsTheProcess(t *testing.T) {
 		return
 	}
 	cases := []struct{ point, script string }{
-		{CrashPointName(CrashRoundStepped, 2), "stepped-2"},
-		{CrashCreateCreated, "created"},
-		{CrashPointName(CrashPurgeWait, 1), "purge-1"},
+		{Name(RoundStepped, 2), "stepped-2"},
+		{CreateCreated, "created"},
+		{Name(PurgeWait, 1), "purge-1"},
 	}
 	for _, c := range cases {
 		t.Run(c.script, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestCrashAtKillsTheProcess$", "-test.count=1")
-			cmd.Env = append(os.Environ(), EnvCrashAt+"="+c.point, crashChild+"="+c.script)
+			cmd.Env = append(os.Environ(), Env+"="+c.point, crashChild+"="+c.script)
 			started := time.Now()
 			out, err := cmd.CombinedOutput()
 			var ee *exec.ExitError
@@ -82,7 +82,7 @@ func TestCrashAtKillsTheProcess(t *testing.T) {
 			assert.Contains(t, string(out), "alive before the point")
 			assert.NotContains(t, string(out), "survived")
 			if c.script == "purge-1" {
-				assert.GreaterOrEqual(t, time.Since(started), PurgeWaitCrashDelay, "the purge wait point kills after its delay")
+				assert.GreaterOrEqual(t, time.Since(started), PurgeWaitDelay, "the purge wait point kills after its delay")
 			}
 		})
 	}
@@ -92,26 +92,26 @@ func TestCrashAtKillsTheProcess(t *testing.T) {
 func runCrashChild(script string) {
 	switch script {
 	case "stepped-2":
-		crashAt(CrashRoundStepped, 1)
-		crashAt(CrashRoundStart, 2)
-		crashAt(CrashRoundDone, 2)
+		At(RoundStepped, 1)
+		At(RoundStart, 2)
+		At(RoundDone, 2)
 		fmt.Println("alive before the point")
-		crashAt(CrashRoundStepped, 2)
+		At(RoundStepped, 2)
 	case "created":
-		crashAt(CrashCreateReturn, 0)
-		crashAt(CrashPrepareStart, 0)
+		At(CreateReturn, 0)
+		At(PrepareStart, 0)
 		fmt.Println("alive before the point")
-		crashAt(CrashCreateCreated, 0)
+		At(CreateCreated, 0)
 	case "purge-1":
 		for range 3 {
-			crashAt(CrashRoundDone, 2) // another round's steps
+			At(RoundDone, 2) // another round's steps
 		}
-		crashAt(CrashRoundDone, 1)
-		crashAt(CrashRoundDone, 1)
-		time.Sleep(PurgeWaitCrashDelay + 300*time.Millisecond) // two of three roles: no kill armed
+		At(RoundDone, 1)
+		At(RoundDone, 1)
+		time.Sleep(PurgeWaitDelay + 300*time.Millisecond) // two of three roles: no kill armed
 		fmt.Println("alive before the point")
-		crashAt(CrashRoundDone, 1) // the third role's step: the kill comes after the delay
-		time.Sleep(10 * PurgeWaitCrashDelay)
+		At(RoundDone, 1) // the third role's step: the kill comes after the delay
+		time.Sleep(10 * PurgeWaitDelay)
 	}
 	fmt.Println("survived " + strings.ToUpper(script))
 	os.Exit(0)
