@@ -62,11 +62,7 @@ func (s *EscrowSuite) TestALatePaymentSeenByTheWatcherIsCheckedAtOnce() {
 	s.money.lateAt = time.Unix(1<<40, 0) // not yet
 	checks := s.lateChecks()
 	seen := escrow.PaymentSeen{TxHash: seenHash, AmountAtomic: late, Height: 700}
-	sent := s.signalAt(2*day, seen, func() {
-		s.money.mu.Lock()
-		s.money.lateAt = s.env.Now()
-		s.money.mu.Unlock()
-	})
+	sent := s.signalAt(2*day, seen, s.lateArrivesNow)
 	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
 	res, st := s.runLifecycle("late-seen", escrow.EscrowInput{})
 	s.Require().NoError(s.env.GetWorkflowError())
@@ -201,9 +197,7 @@ func (s *EscrowSuite) TestASightingDuringThePayoutIsCheckedWhenTheGraceStarts() 
 	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
 	s.signalAt(hour+time.Second, seen, func() {
 		during = s.status().Status
-		s.money.mu.Lock()
-		s.money.lateAt = s.env.Now()
-		s.money.mu.Unlock()
+		s.lateArrivesNow()
 	})
 	res, st := s.runLifecycle("seen-in-payout", escrow.EscrowInput{})
 	s.Require().NoError(s.env.GetWorkflowError())
@@ -231,11 +225,7 @@ func (s *EscrowSuite) TestATimeLockedLatePaymentIsRefundedWhenItUnlocksNotAtTheL
 	checks := s.lateChecks()
 	locked := escrow.PaymentSeen{TxHash: seenHash, AmountAtomic: late, Height: 700, UnlockTime: 100_000}
 	at := s.signalAt(2*day, locked, nil)
-	s.env.RegisterDelayedCallback(func() { // it unlocks on the fourth day
-		s.money.mu.Lock()
-		s.money.lateAt = s.env.Now()
-		s.money.mu.Unlock()
-	}, 4*day)
+	s.env.RegisterDelayedCallback(s.lateArrivesNow, 4*day) // it unlocks on the fourth day
 	refundedByDay6 := -1
 	s.env.RegisterDelayedCallback(func() { refundedByDay6 = len(s.status().LateRefunds) }, 6*day)
 	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
@@ -245,4 +235,11 @@ func (s *EscrowSuite) TestATimeLockedLatePaymentIsRefundedWhenItUnlocksNotAtTheL
 	s.Require().Len(st.LateRefunds, 1)
 	s.Equal(1, refundedByDay6, "refunded at the first safety net after it unlocked, not at the last look")
 	s.Equal(1, st.LateWatch.TimeLocked)
+}
+
+// lateArrivesNow makes the wallet see the late payment from this moment of the test clock.
+func (s *EscrowSuite) lateArrivesNow() {
+	s.money.mu.Lock()
+	s.money.lateAt = s.env.Now()
+	s.money.mu.Unlock()
 }

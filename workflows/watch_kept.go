@@ -3,7 +3,6 @@ package workflows
 import (
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
@@ -85,20 +84,15 @@ func (e *escrowFlow) unwatchKept(ctx workflow.Context, turnErr error) {
 	}
 }
 
-// healthOptions give the watcher's records a couple of minutes: without an answer the
-// safety net asks the wallet, as it always did.
+// healthOptions give the watcher's records a couple of minutes, as a projection read with a
+// shorter deadline: without an answer the safety net asks the wallet, as it always did.
 func healthOptions() workflow.ActivityOptions {
-	return workflow.ActivityOptions{
-		TaskQueue:              escrow.EscrowTaskQueue,
-		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: 2 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        30 * time.Second,
-			NonRetryableErrorTypes: []string{escrow.ErrTypeInvalidInput},
-		},
-	}
+	o := projectionOptions
+	o.ScheduleToCloseTimeout = 2 * time.Minute
+	retry := *o.RetryPolicy
+	retry.MaximumInterval = 30 * time.Second
+	o.RetryPolicy = &retry
+	return o
 }
 
 // watcherVouches runs before a late-money check that is not the last look. A turn brought

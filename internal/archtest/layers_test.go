@@ -2,6 +2,7 @@ package archtest
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -36,7 +37,7 @@ func listPackages(t *testing.T, args ...string) []pkg {
 	out, err := cmd.Output()
 	require.NoError(t, err, "go list %v", args)
 	var pkgs []pkg
-	dec := json.NewDecoder(strings.NewReader(string(out)))
+	dec := json.NewDecoder(bytes.NewReader(out))
 	for dec.More() {
 		var p pkg
 		require.NoError(t, dec.Decode(&p))
