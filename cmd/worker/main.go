@@ -16,7 +16,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -24,15 +23,9 @@ import (
 	"syscall"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
-	"go.uber.org/zap"
-
+	"github.com/xmr-escrow/xmr-escrow/internal/app"
 	"github.com/xmr-escrow/xmr-escrow/internal/logging"
-	"github.com/xmr-escrow/xmr-escrow/internal/metrics"
-	"github.com/xmr-escrow/xmr-escrow/internal/rpcinstance"
 	"github.com/xmr-escrow/xmr-escrow/internal/store"
-	"github.com/xmr-escrow/xmr-escrow/internal/store/schema"
 	"github.com/xmr-escrow/xmr-escrow/internal/supervisor"
 	"github.com/xmr-escrow/xmr-escrow/internal/temporalclient"
 	"github.com/xmr-escrow/xmr-escrow/keyring"
@@ -137,86 +130,18 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// One owner per wallet-rpc (docs/design.md): the wallet dirs are locked before any wallet-rpc
-	// is spawned or any queue polled, and released last, after the spawned wallet-rpcs stop.
-	own := rpcinstance.NewOwnership(z)
-	defer own.Release()
-	cfg.Ownership, cfg.Logger = own, z
-	// Whether the key cache applies, for the start-up log: known for the instances this
-	// worker spawns, not for those it is given.
-	var keyCache worker.KeyCacheOf
+	o := app.Options{Worker: cfg, DatabaseURL: *dsn, Keys: keys, Temporal: conn, MetricsListen: *metricsAddr,
+		TakeoverWait: *takeover, HoldWalletDirs: true, Logger: z}
 	if *spawn > 0 {
-		sup, err := supervisor.Start(ctx, supervisor.Options{
-			Count: *spawn, Dir: *spawnDir, BasePort: *spawnPort, DaemonAddress: *spawnDaemon, RegtestDaemon: *regtest, Logger: z, Ownership: own, TakeoverWait: *takeover,
-			Max: growTo(*spawn, *spawnMax), MemoryBudget: *spawnMemory << 20,
-		})
-		if err != nil {
-			return err
-		}
-		defer sup.Stop()
-		keyCache = sup.KeyCache
-		cfg.Instances = append(cfg.Instances, sup.Instances()...)
-		// Only the supervisor knows whether its processes are up; external instances are
-		// assumed up (their steps wait and retry if not).
-		cfg.Healthy = func(name string) bool { return !sup.Serves(name) || sup.Healthy(name) }
-		if growTo(*spawn, *spawnMax) > *spawn {
-			cfg.Grow = sup.Grow
-		}
-		cfg.PoolStats = sup.Stats
+		o.Spawn = &supervisor.Options{Count: *spawn, Dir: *spawnDir, BasePort: *spawnPort, DaemonAddress: *spawnDaemon, RegtestDaemon: *regtest,
+			Max: growTo(*spawn, *spawnMax), MemoryBudget: *spawnMemory << 20}
 	}
-	if !cfg.WalletsOnly {
-		if cfg.Store, err = schema.Open(ctx, *dsn, keys); err != nil {
-			return err
-		}
-		defer func() { _ = cfg.Store.Close() }()
-	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	// Refuse before dialing Temporal: a second worker on the same instances, or a name that
-	// is not the one its wallet dir records, must fail fast (unless told to wait for the old
-	// version of a rolling deploy to stop).
-	if err := rpcinstance.AwaitOwnership(ctx, *takeover, z, func() error { return own.Bind(cfg.Instances) }); err != nil {
-		return err
-	}
-	// So must a wallet-rpc older than the release the tests run (0.18.5.3). One log line per
-	// instance: its Monero release (from its interface version) and whether the key cache applies.
-	if err := worker.CheckMoneroVersions(ctx, cfg.Instances, keyCache, z); err != nil {
-		return err
-	}
-	var sdkMetrics client.MetricsHandler
-	if *metricsAddr != "" {
-		if cfg.Metrics, err = metrics.New(); err != nil {
-			return err
-		}
-		sdkMetrics = cfg.Metrics.SDK
-		ln, err := net.Listen("tcp", *metricsAddr)
-		if err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
-		go func() {
-			if err := cfg.Metrics.Serve(ctx, ln); err != nil {
-				z.Error("metrics server stopped", zap.Error(err))
-			}
-		}()
-		z.Info("serving metrics", zap.String("url", "http://"+ln.Addr().String()+"/metrics"))
-	}
-	conn.Logger, conn.Keys, conn.MetricsHandler = z, keys, sdkMetrics
-	c, err := temporalclient.Dial(ctx, conn)
+	a, err := app.Build(ctx, o)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	// Before any queue is polled: a namespace the escrows would fail in later (search
-	// attributes missing, a retention shorter than an escrow's life, payload keys that cannot
-	// read its escrows) is refused with the commands that fix it.
-	if err := worker.CheckNamespace(ctx, c, worker.NamespaceCheck{Namespace: cfg.Namespace, Keys: keys, WalletsOnly: cfg.WalletsOnly, Logger: z}); err != nil {
-		return err
-	}
-	if cfg.Metrics != nil && !cfg.WalletsOnly {
-		go cfg.Metrics.CountEscrows(ctx, c, 30*time.Second)
-	}
-	w, err := worker.New(c, cfg)
+	defer a.Close()
+	w, err := a.Worker()
 	if err != nil {
 		return err
 	}

@@ -17,10 +17,10 @@ import (
 
 	"github.com/xmr-escrow/xmr-escrow/codec"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/internal/app"
 	"github.com/xmr-escrow/xmr-escrow/internal/devstack"
 	"github.com/xmr-escrow/xmr-escrow/internal/metrics"
 	"github.com/xmr-escrow/xmr-escrow/internal/store"
-	"github.com/xmr-escrow/xmr-escrow/internal/store/schema"
 	"github.com/xmr-escrow/xmr-escrow/internal/supervisor"
 	"github.com/xmr-escrow/xmr-escrow/internal/temporalclient"
 	"github.com/xmr-escrow/xmr-escrow/keyring"
@@ -98,13 +98,11 @@ type Stack struct {
 	Client  client.Client
 	Starter *starter.Client
 	Worker  *worker.Worker
-	Config  worker.Config
+
+	app *app.App
 
 	stopCodec context.CancelFunc
 	codecDone chan struct{}
-	// background ends the stack's own goroutines (codec and metrics servers, gauges).
-	background context.Context
-	stopAll    context.CancelFunc
 }
 
 // Start brings the stack up; on error it tears down what it started.
@@ -119,7 +117,6 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		o.Logger = zap.NewNop()
 	}
 	s := &Stack{}
-	s.background, s.stopAll = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -131,9 +128,6 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		}
 	}
 	s.DatabaseURL = o.DatabaseURL
-	if s.Store, err = schema.Open(ctx, o.DatabaseURL, s.Keys); err != nil {
-		return nil, err
-	}
 	uiPort := o.UIPort
 	if uiPort == 0 && !o.Headless {
 		if uiPort, err = devstack.FreePort(); err != nil {
@@ -147,7 +141,47 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	pool := supervisor.Options{Count: o.WalletRPCs, Dir: filepath.Join(o.Dir, "wallet-rpc"), BasePort: o.WalletRPCBasePort, NoLogin: true, Logger: o.Logger,
+	secret := o.WalletSecret
+	if secret == nil {
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, fmt.Errorf("wallet secret: %w", err)
+		}
+	}
+	// The same wiring as cmd/worker (internal/app), but the wallet dirs are locked by each
+	// worker while it runs, not for the stack's life: tests stop the in-process worker and hand
+	// its dirs to a worker process.
+	ao := app.Options{
+		Worker:      worker.Config{WalletSecret: secret, NextForkHeight: o.NextForkHeight, Namespace: conn.Namespace},
+		Spawn:       s.poolOptions(o),
+		DatabaseURL: o.DatabaseURL, Keys: s.Keys, Logger: o.Logger,
+		Temporal:      temporalclient.Options{HostPort: conn.HostPort, Namespace: conn.Namespace, TLS: conn.TLS, IgnoreEnvironment: true},
+		MetricsListen: fmt.Sprintf("127.0.0.1:%d", o.MetricsPort), CountEvery: 5 * time.Second,
+	}
+	if o.BlockWatcherURL == "" && o.Chain != nil {
+		// The chain's own daemon, even when the pool goes through a proxy: the watcher
+		// must see blocks when a test cuts the wallets off.
+		o.BlockWatcherURL = "http://" + o.Chain.Daemon.Address
+	}
+	if !o.NoBlockWatcher {
+		ao.Worker.DaemonURL = o.BlockWatcherURL
+	}
+	if s.app, err = app.Build(ctx, ao); err != nil {
+		return nil, err
+	}
+	s.Store, s.Pool, s.Client, s.Metrics, s.MetricsURL = s.app.Store, s.app.Pool, s.app.Client, s.app.Metrics, s.app.MetricsURL
+	s.RPCs = s.Pool.Instances()
+	s.Starter = starter.New(s.Client, s.Store, starter.WithDataConverter(codec.DataConverter(s.Keys)))
+	if err = s.StartWorker(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// poolOptions are the supervised wallet-rpc pool's: on the chain's monerod (or the proxy a
+// test puts in front of it), or --offline without a chain.
+func (s *Stack) poolOptions(o Options) *supervisor.Options {
+	pool := &supervisor.Options{Count: o.WalletRPCs, Dir: filepath.Join(o.Dir, "wallet-rpc"), BasePort: o.WalletRPCBasePort, NoLogin: true,
 		Max: o.WalletRPCsMax, MemoryBudget: o.WalletRPCMemoryBudget, NoKeyCache: o.NoKeyCache}
 	if o.Chain != nil {
 		// The same options the chain gives its own wallets: trusted daemon, plain HTTP, regtest.
@@ -157,53 +191,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			pool.DaemonAddress = o.DaemonAddress
 		}
 	}
-	if s.Pool, err = supervisor.Start(ctx, pool); err != nil {
-		return nil, err
-	}
-	s.RPCs = s.Pool.Instances()
-	if err = s.startMetrics(o.MetricsPort); err != nil {
-		return nil, err
-	}
-	if s.Client, err = temporalclient.Dial(ctx, temporalclient.Options{
-		HostPort: conn.HostPort, Namespace: conn.Namespace, TLS: conn.TLS, IgnoreEnvironment: true,
-		Logger: o.Logger, Keys: s.Keys, MetricsHandler: s.Metrics.SDK,
-	}); err != nil {
-		return nil, err
-	}
-	// As cmd/worker does: the namespace must be ready for escrows.
-	if err = worker.CheckNamespace(ctx, s.Client, worker.NamespaceCheck{Namespace: conn.Namespace, Keys: s.Keys, Logger: o.Logger}); err != nil {
-		return nil, err
-	}
-	go s.Metrics.CountEscrows(s.background, s.Client, 5*time.Second)
-	s.Starter = starter.New(s.Client, s.Store, starter.WithDataConverter(codec.DataConverter(s.Keys)))
-	secret := o.WalletSecret
-	if secret == nil {
-		secret = make([]byte, 32)
-		if _, err := rand.Read(secret); err != nil {
-			return nil, fmt.Errorf("wallet secret: %w", err)
-		}
-	}
-	s.Config = worker.Config{WalletSecret: secret, Instances: s.RPCs, Store: s.Store, Metrics: s.Metrics, Healthy: s.Pool.Healthy, Logger: o.Logger,
-		PoolStats: s.Pool.Stats, NextForkHeight: o.NextForkHeight}
-	if o.WalletRPCsMax > o.WalletRPCs {
-		s.Config.Grow = s.Pool.Grow
-	}
-	if o.BlockWatcherURL == "" && o.Chain != nil {
-		// The chain's own daemon, even when the pool goes through a proxy: the watcher
-		// must see blocks when a test cuts the wallets off.
-		o.BlockWatcherURL = "http://" + o.Chain.Daemon.Address
-	}
-	if !o.NoBlockWatcher && o.BlockWatcherURL != "" {
-		s.Config.DaemonURL, s.Config.Namespace = o.BlockWatcherURL, conn.Namespace
-	}
-	// As cmd/worker does: a wallet-rpc older than the release the tests run is refused.
-	if err = worker.CheckMoneroVersions(ctx, s.RPCs, s.Pool.KeyCache, o.Logger); err != nil {
-		return nil, err
-	}
-	if err = s.StartWorker(); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return pool
 }
 
 // startTemporal starts the dev server, unless o.Temporal names a cluster, and says how to
@@ -226,20 +214,16 @@ func (s *Stack) startTemporal(ctx context.Context, o Options, uiPort int) (tempo
 	return temporalclient.Options{HostPort: s.Temporal.HostPort, Namespace: s.Temporal.Namespace}, nil
 }
 
-// StartWorker (re)starts the in-process worker with s.Config, as after a crash.
+// StartWorker (re)starts the in-process worker, as after a crash.
 func (s *Stack) StartWorker() error {
-	if s.Config.Grow != nil {
-		// Instances the pool grew to hold wallets too.
-		s.RPCs = s.Pool.Instances()
-		s.Config.Instances = s.RPCs
-	}
-	w, err := worker.New(s.Client, s.Config)
+	w, err := s.app.Worker()
 	if err != nil {
 		return err
 	}
 	if err := w.Start(); err != nil {
 		return err
 	}
+	s.RPCs = s.app.Config.Instances
 	s.Worker = w
 	return nil
 }
@@ -252,15 +236,12 @@ func (s *Stack) StopWorker() {
 	}
 }
 
-// Stop tears everything down: worker, client, wallet-rpcs (which store their open wallet),
-// then the dev server.
+// Stop tears everything down: worker, client, store, wallet-rpcs (which store their open
+// wallet), then the dev server.
 func (s *Stack) Stop() {
 	s.StopWorker()
-	if s.Client != nil {
-		s.Client.Close()
-	}
-	if s.Pool != nil {
-		s.Pool.Stop()
+	if s.app != nil {
+		s.app.Close()
 	}
 	if s.Temporal != nil {
 		_ = s.Temporal.Stop()
@@ -269,27 +250,6 @@ func (s *Stack) Stop() {
 		s.stopCodec()
 		<-s.codecDone
 	}
-	if s.stopAll != nil {
-		s.stopAll()
-	}
-	if s.Store != nil {
-		_ = s.Store.Close()
-	}
-}
-
-// startMetrics serves the worker's Prometheus endpoint on loopback.
-func (s *Stack) startMetrics(port int) error {
-	m, err := metrics.New()
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		return fmt.Errorf("metrics server: %w", err)
-	}
-	s.Metrics, s.MetricsURL = m, "http://"+ln.Addr().String()+"/metrics"
-	go func() { _ = m.Serve(s.background, ln) }()
-	return nil
 }
 
 // startCodec serves the codec endpoint in this process, on loopback, for the namespace and
