@@ -118,8 +118,8 @@ var decisions = []decision{
 			}
 			// The last check may be minutes old: the funding loop takes a fresh one, then
 			// cancels or refunds; the update returns with that outcome.
-			e.cancelPending = true
-			return workflow.Await(ctx, func() bool { return !e.cancelPending })
+			e.funding.cancelPending = true
+			return workflow.Await(ctx, func() bool { return !e.funding.cancelPending })
 		},
 	},
 }

@@ -47,7 +47,7 @@ func (e *escrowFlow) exactTurn(ctx workflow.Context, p *escrow.Payout) (done boo
 		err := e.exactAttempt(ctx, p, waitingSince)
 		switch {
 		case err == nil:
-			e.stale = 0
+			e.payout.stale = 0 // the streak is over
 			continue
 		case errors.Is(err, errNotYet):
 			return false, nil

@@ -11,36 +11,32 @@ import (
 )
 
 // escrowFlow is the state of one escrow workflow; only the workflow goroutine touches it.
+// The shared core is what every phase reads or publishes (the input, the status, the
+// result, the projection writes); each phase's own bookkeeping is in its phase's struct, so
+// a field's owner shows at every use. Of all this, only the status, the result, the version
+// and the setup's wallets cross a continue-as-new (escrow.Checkpoint), with the input.
 type escrowFlow struct {
 	in     escrow.EscrowInput
 	timing escrow.Timing
-	delay  time.Duration
 	status escrow.State
 	result escrow.EscrowResult
-	// leased is true when the instances came from the pool and must be given back.
-	leased bool
-	// wallets and infos feed the projection: wallet names, latest key-exchange messages.
-	wallets map[escrow.Role]string
-	infos   map[escrow.Role]string
 	// projections are the projection writes not yet known to have landed; version numbers them.
 	projections []workflow.Future
 	version     int64
 	// resumed is true in a run continued from an earlier one: the setup is behind it.
 	resumed bool
-	// poll is the current wait between funding checks, latePoll between late-money checks.
-	poll, latePoll time.Duration
-	// lateCheckNow: a sighting ended the late-money wait, so the next turn asks the wallet
-	// whatever the watcher's records say (watcherVouches).
-	lateCheckNow bool
-	// stale counts payout attempts in a row that found the multisig state stale.
-	stale int
 	// blockedSA is set once a payout has parked: from then on the EscrowBlocked search
 	// attribute is kept up to date (runs that never park never write it, so they replay).
+	// A late refund parks too, and publish reads it in every phase, so the core holds it.
 	blockedSA bool
-	// cancelPending is a cancel accepted while awaiting funding, decided after a fresh check.
-	cancelPending bool
-	// restoring is set while a restore-wallet update runs: one at a time per escrow.
+	// restoring is set while a restore-wallet update runs: one at a time per escrow. The
+	// update is taken in any phase once the wallets exist, so no phase owns it.
 	restoring bool
+
+	setup   setupState   // the multisig setup's instances and messages (setup.go)
+	funding fundingState // the funding wait's poll and pending cancel (funding.go)
+	payout  payoutState  // the payout's stale streak (payout.go)
+	late    lateState    // the late-money watch's poll (late.go)
 }
 
 // changeStrictInput versions the stricter input rules (three different users), and the
@@ -66,16 +62,14 @@ func newEscrow(ctx workflow.Context, in escrow.EscrowInput) (*escrowFlow, error)
 	e := &escrowFlow{
 		in:     in,
 		timing: in.Timing.WithDefaults(),
-		delay:  escrow.DefaultPurgeDelay,
 		status: escrow.State{
 			Summary: escrow.Summary{EscrowID: in.EscrowID, Phase: escrow.PhaseNotStarted, Status: escrow.StatusSettingUp, Order: in.Order},
 		},
-		result:  escrow.EscrowResult{EscrowID: in.EscrowID},
-		wallets: map[escrow.Role]string{},
-		infos:   map[escrow.Role]string{},
+		result: escrow.EscrowResult{EscrowID: in.EscrowID},
+		setup:  setupState{delay: escrow.DefaultPurgeDelay, wallets: map[escrow.Role]string{}, infos: map[escrow.Role]string{}},
 	}
 	if in.PurgeDelay != nil {
-		e.delay = *in.PurgeDelay
+		e.setup.delay = *in.PurgeDelay
 	}
 	if cp := in.Resume; cp != nil {
 		e.status, e.version, e.result, e.resumed = cp.State, cp.Version, cp.Result, true
@@ -83,7 +77,7 @@ func newEscrow(ctx workflow.Context, in escrow.EscrowInput) (*escrowFlow, error)
 		// order itself never changes, and the input has it all.
 		e.status.Order = in.Order
 		if cp.Wallets != nil {
-			e.wallets = cp.Wallets
+			e.setup.wallets = cp.Wallets
 		}
 		if cp.WatchFor > 0 {
 			e.resumeWatch(ctx, cp)
@@ -125,7 +119,7 @@ func (e *escrowFlow) run(ctx workflow.Context) (escrow.EscrowResult, error) {
 			e.result.Status = e.status.Status
 			return e.result, err
 		}
-		addr, err := e.setup(ctx)
+		addr, err := e.runSetup(ctx)
 		e.release(ctx)
 		if err != nil {
 			reason := failureReason(err)

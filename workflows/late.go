@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
@@ -10,6 +12,33 @@ import (
 // changeLateMoney versions the grace period after the final status, during which the escrow
 // keeps watching its address and refunds whatever arrives.
 const changeLateMoney = "late-money-watch"
+
+// lateState is the late-money watch's own in-memory state: when to look at the address next.
+// Its progress that must survive a continue-as-new (the grace period's end, what was dealt
+// with, the block watcher's registration) is in the status; these only pace the next turn,
+// and a new run starts them afresh.
+type lateState struct {
+	// poll is the current wait between late-money checks.
+	poll time.Duration
+	// checkNow: a sighting ended the wait, so the next turn asks the wallet whatever the
+	// watcher's records say (watcherVouches).
+	checkNow bool
+}
+
+// nextPoll sets the wait before the next late-money check: first while a payment confirms
+// (and before the first wait), doubling up to most while nothing does. While the block
+// watcher watches the address, nextLatePoll waits for its safety net instead.
+func (l *lateState) nextPoll(pending bool, first, most time.Duration) {
+	l.poll = backOff(l.poll, pending, first, most)
+}
+
+// takeCheckNow reports whether a sighting asked for the next check to go to the wallet, and
+// forgets it: it is for one turn.
+func (l *lateState) takeCheckNow() bool {
+	now := l.checkNow
+	l.checkNow = false
+	return now
+}
 
 // watchTurn is one turn of the watch that follows a final status: money that arrives after
 // the payout or the cancel is refunded to the buyer, never stranded. It reports false once
@@ -53,21 +82,18 @@ func (e *escrowFlow) watchTurn(ctx workflow.Context) (watching bool, err error) 
 		workflow.GetLogger(ctx).Warn("late-money check failed; checking again later", "error", err)
 		res.ConfirmedAtomic, res.PendingAtomic = e.paidOut(), 0
 	}
-	switch paid := e.paidOut(); {
-	case res.ConfirmedAtomic > paid:
+	if paid := e.paidOut(); res.ConfirmedAtomic > paid {
 		// Spendable once confirmed this deep: refund it, signed by the arbiter and the buyer.
 		workflow.GetLogger(ctx).Warn("late money arrived; refunding it to the buyer", "late", res.ConfirmedAtomic-paid)
 		e.status.LateRefund = &escrow.Payout{Kind: escrow.PayoutRefund, Payee: escrow.Buyer, Address: e.status.BuyerRefundAddress,
 			Signers: []escrow.Role{escrow.Arbiter, escrow.Buyer}}
-		e.latePoll = 0
+		e.late.poll = 0
 		e.publish(ctx)
 		return true, nil
-	case res.PendingAtomic > 0 || e.latePoll == 0:
-		e.latePoll = e.timing.LatePoll // something is confirming: watch it closely
-	default:
-		e.latePoll = min(2*e.latePoll, e.timing.LatePollMax)
 	}
-	return true, workflow.Sleep(ctx, min(e.latePoll, e.status.WatchUntil.Sub(now)))
+	// Something confirming is watched closely.
+	e.late.nextPoll(res.PendingAtomic > 0, e.timing.LatePoll, e.timing.LatePollMax)
+	return true, workflow.Sleep(ctx, min(e.late.poll, e.status.WatchUntil.Sub(now)))
 }
 
 // paidOut is what the escrow's payouts have taken from its address so far: everything

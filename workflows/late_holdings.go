@@ -64,7 +64,7 @@ func (e *escrowFlow) lateTurn(ctx workflow.Context) (watching bool, err error) {
 		} else {
 			workflow.GetLogger(ctx).Info("the late money is nothing a payout can spend (dust, or gone)", "dust", lr.Dust)
 		}
-		e.latePoll = 0
+		e.late.poll = 0
 		e.publish(ctx)
 		return true, nil
 	}
@@ -123,9 +123,9 @@ func (e *escrowFlow) lateTurn(ctx workflow.Context) (watching bool, err error) {
 	if w := e.status.LateWatch; w != nil && w.HealthNet {
 		w.Confirming = res.PendingAtomic > 0
 	}
-	e.latePoll = e.nextLatePoll(res.PendingAtomic > 0)
+	e.nextLatePoll(res.PendingAtomic > 0)
 	// The last wait ends at WatchUntil exactly, and the next turn is the last look.
-	return true, e.lateWait(ctx, min(e.latePoll, e.status.WatchUntil.Sub(now)))
+	return true, e.lateWait(ctx, min(e.late.poll, e.status.WatchUntil.Sub(now)))
 }
 
 // leftover lists what stays at the address when the watch ends: the dust the last payout

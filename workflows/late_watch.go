@@ -44,19 +44,16 @@ func (e *escrowFlow) lateWatched() bool {
 	return w != nil && w.Registered && !w.Unwatched
 }
 
-// nextLatePoll is the wait before the next late-money check after one that found nothing
+// nextLatePoll sets the wait before the next late-money check after one that found nothing
 // to refund. While registered, the watcher's signal brings any payment, so the poll is the
 // safety net at once, unless a payment is still confirming (the watcher does not report
 // depths). Otherwise the back-off goes on as it always did.
-func (e *escrowFlow) nextLatePoll(pending bool) time.Duration {
-	switch {
-	case pending || (e.latePoll == 0 && !e.lateWatched()):
-		return e.timing.LatePoll // something is confirming: watch it closely
-	case e.lateWatched():
-		return e.timing.LateWatchedPollMax
-	default:
-		return min(2*e.latePoll, e.timing.LatePollMax)
+func (e *escrowFlow) nextLatePoll(pending bool) {
+	if e.lateWatched() && !pending {
+		e.late.poll = e.timing.LateWatchedPollMax
+		return
 	}
+	e.late.nextPoll(pending, e.timing.LatePoll, e.timing.LatePollMax)
 }
 
 // lateWait waits before the next late-money check. While registered, a payment-seen signal
@@ -80,7 +77,7 @@ func (e *escrowFlow) lateWait(ctx workflow.Context, wait time.Duration) error {
 			return nil // the next turn asks the wallet about the payout (changePayoutReorged)
 		}
 		if watched && takeSightingsInto(ctx, e.status.LateWatch, true) {
-			e.lateCheckNow = true
+			e.late.checkNow = true
 			return nil // the next turn asks the wallet now
 		}
 		if wait = until.Sub(workflow.Now(ctx)); wait <= 0 || e.historyFull(ctx) {

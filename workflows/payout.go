@@ -50,15 +50,36 @@ func feeCapFor(p *escrow.Payout, funded uint64) uint64 {
 	return max(maxFeeAtomic, funded/100*feePercent)
 }
 
+// payoutState is the payout's own in-memory state, for whichever payout is being driven
+// (the escrow's, or a late refund during the late-money watch). It is not in the
+// checkpoint: a new run counts its stale streak from 0, which at worst delays a park by a
+// few quiet tries.
+type payoutState struct {
+	// stale counts payout attempts in a row that found the multisig state stale.
+	stale int
+}
+
+// retryQuietly counts an attempt that failed with err, and reports whether it is tried again
+// without parking: a stale multisig state, fewer than staleBeforePark times in a row.
+// Anything else ends the streak.
+func (s *payoutState) retryQuietly(err error) bool {
+	if isType(err, escrow.ErrTypeStale) && s.stale < staleBeforePark {
+		s.stale++
+		return true
+	}
+	s.stale = 0
+	return false
+}
+
 // parks reports whether this run follows changePayoutParks.
 func (e *escrowFlow) parks(ctx workflow.Context) bool {
 	return version(ctx, changePayoutParks, workflow.DefaultVersion, 1) >= 1
 }
 
-// payout sends the decided payout and counts its confirmations until the escrow is
+// runPayout sends the decided payout and counts its confirmations until the escrow is
 // completed (release) or refunded. It returns early (nil) when the lifecycle should check
 // its history length; the next turn resumes from the state.
-func (e *escrowFlow) payout(ctx workflow.Context) error {
+func (e *escrowFlow) runPayout(ctx workflow.Context) error {
 	p := e.status.Payout
 	if !e.parks(ctx) {
 		return e.legacyPayout(ctx, p)
@@ -116,7 +137,7 @@ func (e *escrowFlow) payoutTurn(ctx workflow.Context, p *escrow.Payout) (done bo
 		if err == nil {
 			p.Attempts++
 			if err = e.tryPayout(ctx, p, true); err == nil {
-				e.stale = 0
+				e.payout.stale = 0 // the streak is over
 				continue
 			}
 		}
@@ -137,17 +158,14 @@ func (e *escrowFlow) retryOrPark(ctx workflow.Context, p *escrow.Payout, err err
 	return serr
 }
 
-// retryStale syncs again, quietly after a poll's pause, when err is a stale multisig state
-// and fewer than staleBeforePark came in a row; otherwise it resets the count and the caller
-// parks the payout.
+// retryStale syncs again, quietly after a poll's pause, when the payout's stale streak
+// allows it (payoutState.retryQuietly); otherwise the caller parks the payout.
 func (e *escrowFlow) retryStale(ctx workflow.Context, p *escrow.Payout, err error) (again bool, sleepErr error) {
-	if isType(err, escrow.ErrTypeStale) && e.stale < staleBeforePark {
-		e.stale++
-		workflow.GetLogger(ctx).Warn("payout found stale multisig state; syncing again", "attempt", p.Attempts)
-		return true, workflow.Sleep(ctx, e.timing.PayoutPoll)
+	if !e.payout.retryQuietly(err) {
+		return false, nil
 	}
-	e.stale = 0
-	return false, nil
+	workflow.GetLogger(ctx).Warn("payout found stale multisig state; syncing again", "attempt", p.Attempts)
+	return true, workflow.Sleep(ctx, e.timing.PayoutPoll)
 }
 
 // turnStep is what a payout turn does after followPayout.

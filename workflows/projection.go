@@ -45,7 +45,7 @@ func (e *escrowFlow) project(ctx workflow.Context) {
 			Status: e.status.Status, Phase: e.status.Phase, Round: e.status.Round,
 			Address: e.status.Address, Reason: e.projectedReason(),
 		},
-		Wallets: copyMap(e.wallets), Instances: instances, MultisigInfos: copyMap(e.infos),
+		Wallets: copyMap(e.setup.wallets), Instances: instances, MultisigInfos: copyMap(e.setup.infos),
 		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 		Version: e.version, RetainBackupsFor: e.timing.LateMoneyGrace,
 	}

@@ -14,9 +14,22 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/moneroaddr"
 )
 
-// setup runs create+prepare, the three rounds with the purge wait between them, and the
+// setupState is the multisig setup's own state. Only the setup writes it; afterwards the
+// projection still reads wallets and infos, and a continue-as-new carries wallets so the next
+// run's projection names them too, so it outlives the phase without another phase owning it.
+type setupState struct {
+	// leased is true when the instances came from the pool and must be given back.
+	leased bool
+	// delay is the purge wait between two rounds (EscrowInput.PurgeDelay).
+	delay time.Duration
+	// wallets and infos feed the projection: wallet names, latest key-exchange messages.
+	wallets map[escrow.Role]string
+	infos   map[escrow.Role]string
+}
+
+// runSetup runs create+prepare, the three rounds with the purge wait between them, and the
 // final cross-check, returning the multisig address.
-func (e *escrowFlow) setup(ctx workflow.Context) (string, error) {
+func (e *escrowFlow) runSetup(ctx workflow.Context) (string, error) {
 	if err := e.assign(ctx); err != nil {
 		return "", err
 	}
@@ -26,10 +39,10 @@ func (e *escrowFlow) setup(ctx workflow.Context) (string, error) {
 		return "", err
 	}
 	for i, r := range escrow.Roles {
-		e.wallets[r] = created[i].Wallet
+		e.setup.wallets[r] = created[i].Wallet
 		e.result.WalletOpens += created[i].Opens
 	}
-	infos := e.infos
+	infos := e.setup.infos
 	fewer := version(ctx, changeFewerSetupSteps, workflow.DefaultVersion, 1) >= 1
 	if fewer {
 		// CreateWallet returns the round-0 message itself.
@@ -48,8 +61,8 @@ func (e *escrowFlow) setup(ctx workflow.Context) (string, error) {
 	}
 	var last []activities.RoundResult
 	for round := 1; round <= escrow.Rounds; round++ {
-		if round > 1 && e.delay > 0 {
-			if err := workflow.Sleep(ctx, e.delay); err != nil {
+		if round > 1 && e.setup.delay > 0 {
+			if err := workflow.Sleep(ctx, e.setup.delay); err != nil {
 				return "", err
 			}
 		}
@@ -196,7 +209,7 @@ func (e *escrowFlow) assign(ctx workflow.Context) error {
 		if err != nil {
 			return fmt.Errorf("assign wallet-rpc instances: %w", err)
 		}
-		e.leased = true
+		e.setup.leased = true
 		workflow.GetLogger(ctx).Info("wallet-rpc instances leased", "waited", workflow.Now(ctx).Sub(since).String())
 		if version(ctx, changeLeaseRecord, workflow.DefaultVersion, 1) >= 1 {
 			// Recorded where visibility can find it: a restarted worker rebuilds its
@@ -257,7 +270,7 @@ func (e *escrowFlow) leaseDurably(ctx workflow.Context, since time.Time) (escrow
 // reaches the process that owns it. It runs even when the setup failed or was cancelled;
 // a release that cannot be delivered is left to the lease's expiry.
 func (e *escrowFlow) release(ctx workflow.Context) {
-	if !e.leased {
+	if !e.setup.leased {
 		return
 	}
 	ctx, cancel := workflow.NewDisconnectedContext(ctx)

@@ -92,7 +92,7 @@ const changeTimeLockedSightings = "time-locked-sightings"
 // and every one is of a time-locked payment, it records them and reports true: the wait goes
 // on. Otherwise it records them too and reports false, and the escrow asks its wallet now.
 func (e *escrowFlow) skipTimeLockedSightings(ctx workflow.Context) bool {
-	if e.status.Funding.Watch == nil || e.status.Status != escrow.StatusAwaitingFunding || e.cancelPending || sightings(ctx).Len() == 0 {
+	if e.status.Funding.Watch == nil || e.status.Status != escrow.StatusAwaitingFunding || e.funding.cancelPending || sightings(ctx).Len() == 0 {
 		return false
 	}
 	if version(ctx, changeTimeLockedSightings, workflow.DefaultVersion, 1) < 1 {

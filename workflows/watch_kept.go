@@ -106,8 +106,7 @@ func (e *escrowFlow) watcherVouches(ctx workflow.Context) bool {
 	if !e.lateWatched() || !w.HealthNet {
 		return false
 	}
-	if e.lateCheckNow || w.Confirming {
-		e.lateCheckNow = false
+	if e.late.takeCheckNow() || w.Confirming {
 		return false
 	}
 	if w.TimeLocked > 0 {
