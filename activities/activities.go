@@ -271,23 +271,30 @@ func (w *Wallet) VerifyMultisig(ctx context.Context, in WalletInput) (VerifyResu
 	return out, nil
 }
 
-// ReleaseInstance ends the escrow's lease on this instance once its setup is over, so the
-// next setup can have the instance (and keep its own wallet open on it).
-func (w *Wallet) ReleaseInstance(ctx context.Context, in WalletInput) (ReleaseResult, error) {
+// ReturnInstance gives the escrow's lease on this instance back to the pool once its setup
+// is over, so the next setup can have the instance (and keep its own wallet open on it).
+func (w *Wallet) ReturnInstance(ctx context.Context, in WalletInput) (ReturnResult, error) {
 	if w.pool == nil {
-		return ReleaseResult{}, nil
+		return ReturnResult{}, nil
 	}
-	ok, err := w.pool.ReleaseShared(ctx, w.instance, in.EscrowID)
+	ok, err := w.pool.ReturnShared(ctx, w.instance, in.EscrowID)
 	if err != nil {
-		return ReleaseResult{}, fmt.Errorf("release %s's lease on %s: %w", in.EscrowID, w.instance, err)
+		return ReturnResult{}, fmt.Errorf("return %s's lease on %s: %w", in.EscrowID, w.instance, err)
 	}
-	return ReleaseResult{Released: ok}, nil
+	return ReturnResult{Returned: ok}, nil
 }
 
-// ReleaseResult says whether a lease was given back (false: it had expired, or another
+// ReleaseInstance is ReturnInstance under the activity name that escrows started before the
+// workflows' "lease-returned" marker schedule (the word "release" now means a payout alone).
+// It stays registered until that marker is retired.
+func (w *Wallet) ReleaseInstance(ctx context.Context, in WalletInput) (ReturnResult, error) {
+	return w.ReturnInstance(ctx, in)
+}
+
+// ReturnResult says whether a lease was given back (false: it had expired, or another
 // role on the same instance gave it back first).
-type ReleaseResult struct {
-	Released bool `json:"released"`
+type ReturnResult struct {
+	Returned bool `json:"returned"`
 }
 
 func (w *Wallet) exists(name string) bool {

@@ -6,24 +6,16 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/xmr-escrow/xmr-escrow/activities/internal/failure"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
-func nonRetryable(typ string, err error) error {
-	return temporal.NewNonRetryableApplicationError(err.Error(), typ, err)
-}
-
-// expectedWait is the one place a step's error is marked benign: a step that stands back for
-// a setup, a setup that waits for a free instance, a payout that waits for its outputs to
-// unlock or sync. Each is normal operation, yet the SDK logs every failed attempt at error
-// level with a stack trace and counts it as a failure; benign ones it logs at debug and does
-// not count. Type, retryability and retry delay stay what the caller sets (the workflows and
-// retry policies match on them); only logging and metrics change.
-func expectedWait(msg, typ string, opts temporal.ApplicationErrorOptions) error {
-	opts.Category = temporal.ApplicationErrorCategoryBenign
-	return temporal.NewApplicationErrorWithOptions(msg, typ, opts)
-}
+// nonRetryable and expectedWait are the activity packages' shared marks (package failure).
+var (
+	nonRetryable = failure.NonRetryable
+	expectedWait = failure.ExpectedWait
+)
 
 // staleWait is nonRetryable(escrow.ErrTypeStale, err) for funds that are only not spendable
 // yet (locked, or their multisig info not imported): the workflow syncs again after a pause.

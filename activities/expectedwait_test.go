@@ -15,6 +15,8 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/xmr-escrow/xmr-escrow/activities/internal/fakeplacer"
+	"github.com/xmr-escrow/xmr-escrow/activities/placement"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/internal/logging"
 	"github.com/xmr-escrow/xmr-escrow/internal/store"
@@ -73,9 +75,9 @@ func TestStandingBackForASetupIsAnExpectedWait(t *testing.T) {
 	assert.False(t, appErr.NonRetryable())
 
 	tw = newTestWallet(t)
-	pool, err := NewPool([]string{"fake"})
+	pool, err := placement.New([]string{"fake"})
 	require.NoError(t, err)
-	pool.Share(&fakePlacer{holder: "setup"}, DefaultLeaseTTL)
+	pool.Share(&fakeplacer.Placer{Holder: "setup"}, placement.DefaultLeaseTTL)
 	tw.w.pool = pool
 	err = tw.exec(tw.w.SignPayout, SignPayoutInput{EscrowID: "paying", Role: escrow.Vendor}, &SignPayoutResult{})
 	appErr = appError(t, err)
@@ -97,7 +99,7 @@ func TestAStepThatStandsBackLogsNoErrorLine(t *testing.T) {
 	assert.Equal(t, []zapcore.Level{zapcore.DebugLevel, zapcore.DebugLevel, zapcore.DebugLevel}, activityErrorLevels(logs))
 	assert.Zero(t, logs.FilterLevelExact(zapcore.ErrorLevel).Len(), "no error line for an expected wait: %v", logs.All())
 
-	require.True(t, pool.Release("fake", "setup"))
+	require.True(t, pool.Return("fake", "setup"))
 	tw.fake.answer(walletrpc.MethodGetHeight, "garbage")
 	err := tw.exec(tw.w.CheckFunding, FundingInput{EscrowID: "awaiting", Role: escrow.Arbiter}, &FundingResult{})
 	require.Error(t, err)
@@ -108,30 +110,30 @@ func TestAStepThatStandsBackLogsNoErrorLine(t *testing.T) {
 // A setup that finds every instance busy with other setups waits benignly; one that finds
 // an instance down, or no live instance at all, is a failure an operator should count.
 func TestASetupWaitingForBusyInstancesIsAnExpectedWait(t *testing.T) {
-	pool, err := NewPool([]string{"only"})
+	pool, err := placement.New([]string{"only"})
 	require.NoError(t, err)
-	_, err = pool.AssignWalletRPCs(t.Context(), AssignInput{EscrowID: "first"})
+	_, err = pool.AssignWalletRPCs(t.Context(), placement.AssignInput{EscrowID: "first"})
 	require.NoError(t, err)
-	_, err = pool.AssignWalletRPCs(t.Context(), AssignInput{EscrowID: "second"})
+	_, err = pool.AssignWalletRPCs(t.Context(), placement.AssignInput{EscrowID: "second"})
 	appErr := requireTopBenign(t, err, escrow.ErrTypeNoCapacity)
 	assert.False(t, appErr.NonRetryable())
 	assert.Zero(t, appErr.NextRetryDelay(), "the workflow's durable timer paces it, as before")
 
-	down, err := NewPool([]string{"dead"})
+	down, err := placement.New([]string{"dead"})
 	require.NoError(t, err)
 	down.SetHealth(func(string) bool { return false })
-	_, err = down.AssignWalletRPCs(t.Context(), AssignInput{EscrowID: "second"})
+	_, err = down.AssignWalletRPCs(t.Context(), placement.AssignInput{EscrowID: "second"})
 	assert.Equal(t, escrow.ErrTypeNoCapacity, appError(t, err).Type())
 	assert.False(t, benign(err), "a dead wallet-rpc is no expected wait")
 
-	shared, err := NewPool([]string{"local"})
+	shared, err := placement.New([]string{"local"})
 	require.NoError(t, err)
-	f := &fakePlacer{}
+	f := &fakeplacer.Placer{}
 	shared.Share(f, time.Minute)
-	_, err = shared.AssignWalletRPCs(t.Context(), AssignInput{EscrowID: "second"})
+	_, err = shared.AssignWalletRPCs(t.Context(), placement.AssignInput{EscrowID: "second"})
 	requireTopBenign(t, err, escrow.ErrTypeNoCapacity)
-	f.err = fmt.Errorf("place: %w", store.ErrNoInstances)
-	_, err = shared.AssignWalletRPCs(t.Context(), AssignInput{EscrowID: "second"})
+	f.Err = fmt.Errorf("place: %w", store.ErrNoInstances)
+	_, err = shared.AssignWalletRPCs(t.Context(), placement.AssignInput{EscrowID: "second"})
 	assert.Equal(t, escrow.ErrTypeNoCapacity, appError(t, err).Type())
 	assert.False(t, benign(err), "no live instance at all is no expected wait")
 }

@@ -16,6 +16,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/xmr-escrow/xmr-escrow/activities/placement"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
@@ -38,7 +39,7 @@ type Wallet struct {
 	open atomic.Pointer[string]
 
 	counters *Counters
-	pool     *Pool
+	pool     *placement.Pool
 	backups  Backups
 	watches  Watches
 	host     string
@@ -60,9 +61,9 @@ type WalletConfig struct {
 	Secret []byte
 	// Counters, if set, counts the expensive calls; the worker reads it for metrics.
 	Counters *Counters
-	// Pool, if set, is the pool that leases this instance; ReleaseInstance returns the
-	// lease there. Releasing on the instance's own queue reaches the process that owns it.
-	Pool *Pool
+	// Pool, if set, is the pool that leases this instance; ReturnInstance returns the
+	// lease there. Returning it on the instance's own queue reaches the process that owns it.
+	Pool *placement.Pool
 	// Backups, if set, receives a sealed copy of each wallet's keys file after every round
 	// and at Ready (backup.go); nil on a participant's own worker.
 	Backups Backups

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"time"
 
 	"go.temporal.io/sdk/activity"
 
@@ -144,25 +143,6 @@ func checkWatch(name, want, hexKey string, watch *store.Watch) error {
 	return nil
 }
 
-// UnwatchInput names the escrow to take off the block watcher.
-type UnwatchInput struct {
-	EscrowID string `json:"escrow_id"`
-}
-
-// Unwatch takes the escrow off the block watcher once nothing more can arrive that it must act
-// on (its late-money watch is over, or its run ends). It needs no wallet, so it runs on the
-// escrow queue; an escrow not watched is no error.
-func (p *Projection) Unwatch(ctx context.Context, in UnwatchInput) error {
-	if err := p.store.Unwatch(ctx, in.EscrowID); err != nil {
-		err = fmt.Errorf("unwatch escrow %s: %w", in.EscrowID, err)
-		if errors.Is(err, store.ErrInvalid) {
-			return nonRetryable(escrow.ErrTypeInvalidInput, err)
-		}
-		return err
-	}
-	return nil
-}
-
 // FollowPayoutInput names the payout transactions the block watcher is to follow for an
 // escrow, and the depth the escrow waits for.
 type FollowPayoutInput struct {
@@ -194,58 +174,4 @@ func (w *Wallet) FollowPayout(ctx context.Context, in FollowPayoutInput) (Follow
 	}
 	activity.GetLogger(ctx).Info("payout followed by the block watcher", "escrow", in.EscrowID, "tx_hashes", in.TxHashes)
 	return FollowPayoutResult{Following: true}, nil
-}
-
-// MaxScanAge is how long ago the watcher's newest block may have been scanned for it to vouch
-// for an address: blocks come every two minutes, so an hour without one means the watcher, or
-// its daemon, has stalled.
-const MaxScanAge = time.Hour
-
-// WatchHealthInput names the escrow whose watch the late-money safety net asks about.
-type WatchHealthInput struct {
-	EscrowID string `json:"escrow_id"`
-}
-
-// WatchHealthResult says whether the watcher's records vouch for the escrow's address, and
-// if not, why (for the history, which operators read).
-type WatchHealthResult struct {
-	Vouches bool   `json:"vouches"`
-	Reason  string `json:"reason,omitempty"`
-	Height  uint64 `json:"height,omitempty"`
-}
-
-// WatchHealth reads what the block watcher has done for the escrow. It vouches for the
-// address when the address is registered and backfilled, no sighting for it waits to be
-// delivered, and the watcher scanned a block within MaxScanAge: then any payment would already
-// have been signalled, and the escrow need not ask a wallet.
-func (p *Projection) WatchHealth(ctx context.Context, in WatchHealthInput) (WatchHealthResult, error) {
-	h, err := p.store.WatchHealth(ctx, in.EscrowID)
-	if err != nil {
-		err = fmt.Errorf("watch health of escrow %s: %w", in.EscrowID, err)
-		if errors.Is(err, store.ErrInvalid) {
-			return WatchHealthResult{}, nonRetryable(escrow.ErrTypeInvalidInput, err)
-		}
-		return WatchHealthResult{}, err
-	}
-	return judgeHealth(h), nil
-}
-
-// judgeHealth turns the watcher's records into a verdict.
-func judgeHealth(h store.WatchHealth) WatchHealthResult {
-	r := WatchHealthResult{Height: h.Height}
-	switch {
-	case !h.Registered:
-		r.Reason = "the address is not registered"
-	case !h.Backfilled:
-		r.Reason = "the address's past has not been scanned yet"
-	case h.Pending > 0:
-		r.Reason = fmt.Sprintf("%d sighting(s) for the address wait to be delivered", h.Pending)
-	case h.Age < 0:
-		r.Reason = "the watcher has scanned no block"
-	case h.Age > MaxScanAge:
-		r.Reason = fmt.Sprintf("the watcher's newest block was scanned %s ago", h.Age.Round(time.Second))
-	default:
-		r.Vouches = true
-	}
-	return r
 }

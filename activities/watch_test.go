@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/xmr-escrow/xmr-escrow/activities/projection"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/internal/store"
 	"github.com/xmr-escrow/xmr-escrow/internal/store/schema"
@@ -181,15 +181,15 @@ func TestRegisterAndUnwatchOnTheStore(t *testing.T) {
 
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
-	env.RegisterActivity(NewProjection(s))
+	env.RegisterActivity(projection.New(s))
 	for range 2 {
-		_, err := env.ExecuteActivity(NewProjection(s).Unwatch, UnwatchInput{EscrowID: testEscrowID})
+		_, err := env.ExecuteActivity(projection.New(s).Unwatch, projection.UnwatchInput{EscrowID: testEscrowID})
 		require.NoError(t, err)
 	}
 	n, err := s.CountWatches(t.Context())
 	require.NoError(t, err)
 	assert.Zero(t, n)
-	_, err = env.ExecuteActivity(NewProjection(s).Unwatch, UnwatchInput{EscrowID: "../x"})
+	_, err = env.ExecuteActivity(projection.New(s).Unwatch, projection.UnwatchInput{EscrowID: "../x"})
 	appErr := appError(t, err)
 	assert.Equal(t, escrow.ErrTypeInvalidInput, appErr.Type())
 }
@@ -208,22 +208,4 @@ func TestFollowPayoutRecordsTheHashesWhereAWatcherRuns(t *testing.T) {
 	out = FollowPayoutResult{}
 	require.NoError(t, plain.exec(plain.w.FollowPayout, in, &out))
 	assert.False(t, out.Following, "no watcher, no following: the payout polls")
-}
-
-// TestTheWatcherVouchesOnlyWhenItsRecordsCoverTheAddress: each record that leaves room for a
-// missed payment makes the safety net ask a wallet, and says why.
-func TestTheWatcherVouchesOnlyWhenItsRecordsCoverTheAddress(t *testing.T) {
-	good := store.WatchHealth{Registered: true, Backfilled: true, Height: 700, Age: 3 * time.Minute}
-	assert.Equal(t, WatchHealthResult{Vouches: true, Height: 700}, judgeHealth(good))
-	for name, h := range map[string]store.WatchHealth{
-		"not registered":  {Backfilled: true, Height: 700, Age: time.Minute},
-		"not backfilled":  {Registered: true, Height: 700, Age: time.Minute},
-		"undelivered":     {Registered: true, Backfilled: true, Pending: 1, Height: 700, Age: time.Minute},
-		"no block":        {Registered: true, Backfilled: true, Age: -1},
-		"stalled watcher": {Registered: true, Backfilled: true, Height: 700, Age: MaxScanAge + time.Second},
-	} {
-		r := judgeHealth(h)
-		assert.False(t, r.Vouches, name)
-		assert.NotEmpty(t, r.Reason, name)
-	}
 }

@@ -76,22 +76,3 @@ func payoutMayYield(attempt int32, rp *temporal.RetryPolicy) bool {
 	}
 	return attempt <= limit
 }
-
-// Yield returns the escrow whose setup holds instance, when another than escrowID; "" when
-// the step may run. The shared table also keeps a wanted instance from new setups (want);
-// the in-memory pool only answers.
-func (p *Pool) Yield(ctx context.Context, instance, escrowID string, want bool) (string, error) {
-	if p.shared != nil {
-		return p.shared.YieldInstance(ctx, instance, escrowID, want)
-	}
-	now := p.now()
-	for i, name := range p.instances {
-		if name != instance {
-			continue
-		}
-		if l := p.leases[i].Load(); l != nil && l.escrowID != escrowID && now.Before(l.expires) {
-			return l.escrowID, nil
-		}
-	}
-	return "", nil
-}

@@ -8,16 +8,18 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/xmr-escrow/xmr-escrow/activities/internal/fakeplacer"
+	"github.com/xmr-escrow/xmr-escrow/activities/placement"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
 // leasedTestWallet is a test wallet whose instance ("fake") is leased to holder's setup.
-func leasedTestWallet(t *testing.T, holder string) (*testWallet, *Pool) {
+func leasedTestWallet(t *testing.T, holder string) (*testWallet, *placement.Pool) {
 	t.Helper()
 	tw := newTestWallet(t)
-	pool, err := NewPool([]string{"fake"})
+	pool, err := placement.New([]string{"fake"})
 	require.NoError(t, err)
-	_, err = pool.AssignWalletRPCs(t.Context(), AssignInput{EscrowID: holder})
+	_, err = pool.AssignWalletRPCs(t.Context(), placement.AssignInput{EscrowID: holder})
 	require.NoError(t, err)
 	tw.w.pool = pool
 	return tw, pool
@@ -43,7 +45,7 @@ func TestAFundingPollNeverClosesTheWalletOfASetupInProgress(t *testing.T) {
 	assert.Empty(t, tw.fake.called(), "not one wallet-rpc call while another setup holds the instance")
 	assert.EqualValues(t, 1, tw.counters.Yields.Load())
 
-	require.True(t, pool.Release("fake", "setup"))
+	require.True(t, pool.Return("fake", "setup"))
 	_ = tw.exec(tw.w.CheckFunding, FundingInput{EscrowID: "awaiting", Role: escrow.Arbiter}, &res)
 	assert.NotEmpty(t, tw.fake.called(), "a free instance runs the check")
 }
@@ -61,21 +63,21 @@ func TestASetupNeverStandsBackFromItself(t *testing.T) {
 // too, and ask the shared table to keep the instance from the next setup.
 func TestAPayoutStepStandsBackForASetupAndMarksTheInstanceWanted(t *testing.T) {
 	tw := newTestWallet(t)
-	pool, err := NewPool([]string{"fake"})
+	pool, err := placement.New([]string{"fake"})
 	require.NoError(t, err)
-	f := &fakePlacer{holder: "setup"}
-	pool.Share(f, DefaultLeaseTTL)
+	f := &fakeplacer.Placer{Holder: "setup"}
+	pool.Share(f, placement.DefaultLeaseTTL)
 	tw.w.pool = pool
 	var res SignPayoutResult
 	err = tw.exec(tw.w.SignPayout, SignPayoutInput{EscrowID: "paying", Role: escrow.Vendor}, &res)
 	requireBusy(t, err)
 	assert.Empty(t, tw.fake.called())
-	assert.Equal(t, []string{"fake"}, f.wants)
+	assert.Equal(t, []string{"fake"}, f.Wants)
 
 	var poll TxStatusResult
 	err = tw.exec(tw.w.PayoutStatus, TxStatusInput{EscrowID: "paying", Role: escrow.Vendor, TxHash: "ab"}, &poll)
 	requireBusy(t, err)
-	assert.Equal(t, []string{"fake"}, f.wants, "a poll marks nothing")
+	assert.Equal(t, []string{"fake"}, f.Wants, "a poll marks nothing")
 }
 
 // TestAPayoutStepKeepsItsLastAttemptsForItself: standing back never uses up the retries

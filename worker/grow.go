@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/activities/placement"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/internal/rpcinstance"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
@@ -21,7 +22,7 @@ var ErrNoGrowth = rpcinstance.ErrNoGrowth
 
 // serve builds the Temporal worker of one instance's task queue, with its activities, and
 // records the instance; the caller starts it.
-func (w *Worker) serve(in Instance, pool *activities.Pool) (sdkworker.Worker, error) {
+func (w *Worker) serve(in Instance, pool *placement.Pool) (sdkworker.Worker, error) {
 	counters := &activities.Counters{}
 	rpcCfg := walletrpc.Config{URL: in.URL, Username: in.Username, Password: in.Password, Timeout: w.timeout}
 	opts := sdkworker.Options{

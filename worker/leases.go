@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.uber.org/zap"
 
-	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/activities/placement"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
@@ -22,7 +22,7 @@ var leaseQuery = fmt.Sprintf("ExecutionStatus = 'Running' AND %s IN ('%s', '%s',
 // restoreLeases rebuilds the pool's leases after a restart from Temporal's visibility: the
 // leases lived in the old process's memory, and without them a new setup could be given an
 // instance whose wallet a running setup keeps open. It is best effort: if visibility cannot
-// be read, a setup's lease still expires after activities.DefaultLeaseTTL at worst.
+// be read, a setup's lease still expires after placement.DefaultLeaseTTL at worst.
 func (w *Worker) restoreLeases() {
 	if w.pool == nil || w.client == nil {
 		return
@@ -42,7 +42,7 @@ type lister interface {
 	ListWorkflow(ctx context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error)
 }
 
-func restore(ctx context.Context, c lister, pool *activities.Pool) (escrows, leased int, err error) {
+func restore(ctx context.Context, c lister, pool *placement.Pool) (escrows, leased int, err error) {
 	var token []byte
 	for {
 		res, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: leaseQuery, NextPageToken: token})

@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/activities/placement"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
@@ -37,7 +37,7 @@ func inSetup(t *testing.T, escrowID string, instances ...string) *workflowpb.Wor
 }
 
 func TestARestartedWorkerKeepsTheLeasesOfSetupsInFlight(t *testing.T) {
-	pool, err := activities.NewPool([]string{"w-1", "w-2", "w-3"})
+	pool, err := placement.New([]string{"w-1", "w-2", "w-3"})
 	require.NoError(t, err)
 	v := &fakeVisibility{execs: []*workflowpb.WorkflowExecutionInfo{
 		inSetup(t, "in-flight", "w-1", "w-2", "w-3"),
@@ -49,9 +49,9 @@ func TestARestartedWorkerKeepsTheLeasesOfSetupsInFlight(t *testing.T) {
 	assert.Equal(t, 1, escrows)
 	assert.Equal(t, 3, leased)
 	assert.Contains(t, v.query, "EscrowPhase IN")
-	_, err = pool.AssignWalletRPCs(context.Background(), activities.AssignInput{EscrowID: "newcomer"})
+	_, err = pool.AssignWalletRPCs(context.Background(), placement.AssignInput{EscrowID: "newcomer"})
 	assert.Error(t, err, "the setup in flight still holds every instance")
-	got, err := pool.AssignWalletRPCs(context.Background(), activities.AssignInput{EscrowID: "in-flight"})
+	got, err := pool.AssignWalletRPCs(context.Background(), placement.AssignInput{EscrowID: "in-flight"})
 	require.NoError(t, err, "the setup in flight gets its own instances back")
 	assert.True(t, got.Complete())
 }

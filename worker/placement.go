@@ -38,8 +38,8 @@ func DefaultHost() string {
 	return "localhost"
 }
 
-// placement keeps this worker's instances announced in the shared lease table while it runs.
-type placement struct {
+// announcer keeps this worker's instances announced in the shared lease table while it runs.
+type announcer struct {
 	store *store.Store
 	host  string
 	beats func() []store.InstanceBeat
@@ -50,7 +50,7 @@ type placement struct {
 
 // start announces the instances once, so that setups can be placed on them as soon as this
 // worker polls, then keeps announcing them until stopped.
-func (p *placement) start(onTick, onBeat func(ctx context.Context)) {
+func (p *announcer) start(onTick, onBeat func(ctx context.Context)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop = cancel
 	p.beat(ctx)
@@ -80,7 +80,7 @@ func (p *placement) start(onTick, onBeat func(ctx context.Context)) {
 
 // beat writes one heartbeat; a failure is logged and the next beat tries again. Missing
 // beats only make this host's instances look dead to placement, which is the safe side.
-func (p *placement) beat(ctx context.Context) {
+func (p *announcer) beat(ctx context.Context) {
 	bctx, cancel := context.WithTimeout(ctx, beatEvery*2)
 	defer cancel()
 	if err := p.store.BeatInstances(bctx, p.host, p.beats()); err != nil && ctx.Err() == nil {
@@ -90,7 +90,7 @@ func (p *placement) beat(ctx context.Context) {
 
 // retire stops the heartbeats and marks the instances gone, so no new setup is placed on a
 // worker that is stopping.
-func (p *placement) retire(instances []string) {
+func (p *announcer) retire(instances []string) {
 	if p.stop == nil {
 		return
 	}

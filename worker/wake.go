@@ -10,8 +10,8 @@ import (
 )
 
 // wake signals a setup that this process's pool refused for want of capacity, now that a
-// release made room, so it asks again at once instead of sleeping out its back-off. It runs
-// on its own goroutine: the release step must not wait on Temporal. A failure only costs
+// lease's return made room, so it asks again at once instead of sleeping out its back-off. It runs
+// on its own goroutine: the returning step must not wait on Temporal. A failure only costs
 // the setup its timer's wait (the workflow may have ended, or got instances elsewhere).
 func (w *Worker) wake(escrowID string) {
 	if w.client == nil {

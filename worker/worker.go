@@ -18,6 +18,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/activities/placement"
+	"github.com/xmr-escrow/xmr-escrow/activities/projection"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/internal/metrics"
 	"github.com/xmr-escrow/xmr-escrow/internal/rpcinstance"
@@ -31,7 +33,7 @@ import (
 type Worker struct {
 	workers  []sdkworker.Worker
 	client   client.Client
-	pool     *activities.Pool
+	pool     *placement.Pool
 	rpcs     map[string]*walletrpc.Client
 	log      *zap.Logger
 	counters map[string]*activities.Counters
@@ -44,7 +46,7 @@ type Worker struct {
 	fatal chan error
 	// place announces the instances in the lease table all hosts share; nil without a
 	// store, when the pool leases from memory.
-	place   *placement
+	place   *announcer
 	metrics *metrics.Metrics
 	// mu guards workers, names, counters and rpcs, which grow (grow.go) extends while running.
 	mu    sync.Mutex
@@ -102,10 +104,10 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 		host = DefaultHost()
 	}
 	w.names, w.metrics = names, cfg.Metrics
-	var pool *activities.Pool
+	var pool *placement.Pool
 	if !cfg.WalletsOnly {
 		var err error
-		if pool, err = activities.NewPool(names); err != nil {
+		if pool, err = placement.New(names); err != nil {
 			return nil, err
 		}
 		if cfg.Healthy != nil {
@@ -115,7 +117,7 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 		pool.SetHost(host)
 		if cfg.Store != nil {
 			pool.Share(cfg.Store, liveFor)
-			w.place = &placement{store: cfg.Store, host: host, log: log, beats: func() []store.InstanceBeat {
+			w.place = &announcer{store: cfg.Store, host: host, log: log, beats: func() []store.InstanceBeat {
 				names := w.instanceNames()
 				out := make([]store.InstanceBeat, 0, len(names))
 				for _, n := range names {
@@ -145,7 +147,7 @@ func New(c client.Client, cfg Config) (_ *Worker, err error) {
 		ew := sdkworker.New(c, escrow.EscrowTaskQueue, sdkworker.Options{OnFatalError: w.onFatal})
 		ew.RegisterWorkflowWithOptions(workflows.Escrow, workflow.RegisterOptions{Name: escrow.WorkflowType})
 		ew.RegisterActivity(pool.AssignWalletRPCs)
-		ew.RegisterActivity(activities.NewProjection(cfg.Store))
+		ew.RegisterActivity(projection.New(cfg.Store))
 		ew.RegisterActivity(activities.NewChain(w.feeDaemon(), cfg.NextForkHeight))
 		w.workers = append(w.workers, ew)
 	}

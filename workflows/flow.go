@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/activities/placement"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
@@ -48,7 +49,7 @@ const capacityWait = 24 * time.Hour
 
 var (
 	wallet *activities.Wallet
-	pool   *activities.Pool
+	pool   *placement.Pool
 )
 
 func newEscrow(ctx workflow.Context, in escrow.EscrowInput) (*escrowFlow, error) {
@@ -120,7 +121,7 @@ func (e *escrowFlow) run(ctx workflow.Context) (escrow.EscrowResult, error) {
 			return e.result, err
 		}
 		addr, err := e.runSetup(ctx)
-		e.release(ctx)
+		e.returnInstances(ctx)
 		if err != nil {
 			reason := failureReason(err)
 			e.status.Reason = reason

@@ -7,7 +7,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/activities/placement"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
@@ -156,11 +156,11 @@ func (s *EscrowSuite) retryPayout(at time.Duration, in escrow.RetryPayoutInput) 
 // TestASetupWaitsForCapacityOnADurableTimer: every instance is leased to another setup; the
 // escrow waits on timers, not inside a local activity's retries, and runs once one frees.
 func (s *EscrowSuite) TestASetupWaitsForCapacityOnADurableTimer() {
-	_, err := s.pool.AssignWalletRPCs(context.Background(), activities.AssignInput{EscrowID: "someone-else"})
+	_, err := s.pool.AssignWalletRPCs(context.Background(), placement.AssignInput{EscrowID: "someone-else"})
 	s.Require().NoError(err)
 	s.env.RegisterDelayedCallback(func() {
 		for _, in := range []string{"rpc-1", "rpc-2", "rpc-3"} {
-			s.pool.Release(in, "someone-else")
+			s.pool.Return(in, "someone-else")
 		}
 	}, 10*time.Minute)
 	var timers int
@@ -178,7 +178,7 @@ func (s *EscrowSuite) TestASetupWaitsForCapacityOnADurableTimer() {
 // TestAWaitingSetupIsWokenWhenALeaseEnds: the pool that refused the setup wakes it when a
 // release makes room, so it leases at once instead of sleeping out its 30 s back-off.
 func (s *EscrowSuite) TestAWaitingSetupIsWokenWhenALeaseEnds() {
-	_, err := s.pool.AssignWalletRPCs(context.Background(), activities.AssignInput{EscrowID: "someone-else"})
+	_, err := s.pool.AssignWalletRPCs(context.Background(), placement.AssignInput{EscrowID: "someone-else"})
 	s.Require().NoError(err)
 	s.pool.SetWake(func(id string) {
 		s.Equal("waits", id)
@@ -188,7 +188,7 @@ func (s *EscrowSuite) TestAWaitingSetupIsWokenWhenALeaseEnds() {
 	s.env.RegisterDelayedCallback(func() {
 		freedAt = s.env.Now()
 		for _, in := range []string{"rpc-1", "rpc-2", "rpc-3"} {
-			s.pool.Release(in, "someone-else")
+			s.pool.Return(in, "someone-else")
 		}
 	}, 10*time.Minute+7*time.Second)
 	s.env.SetOnLocalActivityCompletedListener(func(_ *activity.Info, _ converter.EncodedValue, err error) {

@@ -7,11 +7,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/activities/projection"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
-var projection *activities.Projection
+var projector *projection.Projection
 
 // projectionOptions retry a database that is down for as long as a day: a down database
 // delays the marketplace's view, never the escrow.
@@ -39,7 +39,7 @@ func (e *escrowFlow) project(ctx workflow.Context) {
 			instances[r] = e.status.Assignment.For(r)
 		}
 	}
-	in := activities.ProjectInput{
+	in := projection.ProjectInput{
 		Summary: escrow.Summary{
 			EscrowID: e.in.EscrowID, Order: e.in.Order,
 			Status: e.status.Status, Phase: e.status.Phase, Round: e.status.Round,
@@ -49,7 +49,7 @@ func (e *escrowFlow) project(ctx workflow.Context) {
 		WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 		Version: e.version, RetainBackupsFor: e.timing.LateMoneyGrace,
 	}
-	f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, projectionOptions), projection.ProjectEscrow, in)
+	f := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, projectionOptions), projector.ProjectEscrow, in)
 	e.projections = append(e.projections, f)
 }
 

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/activities/placement"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/moneroaddr"
 )
@@ -204,7 +205,7 @@ func (e *escrowFlow) assign(ctx workflow.Context) error {
 					NonRetryableErrorTypes: []string{escrow.ErrTypeInvalidInput},
 				},
 			})
-			err = workflow.ExecuteLocalActivity(lctx, pool.AssignWalletRPCs, activities.AssignInput{EscrowID: e.in.EscrowID}).Get(ctx, &a)
+			err = workflow.ExecuteLocalActivity(lctx, pool.AssignWalletRPCs, placement.AssignInput{EscrowID: e.in.EscrowID}).Get(ctx, &a)
 		}
 		if err != nil {
 			return fmt.Errorf("assign wallet-rpc instances: %w", err)
@@ -249,7 +250,7 @@ func (e *escrowFlow) leaseDurably(ctx workflow.Context, since time.Time) (escrow
 	wait := time.Second
 	for {
 		var a escrow.Assignment
-		err := workflow.ExecuteLocalActivity(lctx, pool.AssignWalletRPCs, activities.AssignInput{EscrowID: e.in.EscrowID}).Get(ctx, &a)
+		err := workflow.ExecuteLocalActivity(lctx, pool.AssignWalletRPCs, placement.AssignInput{EscrowID: e.in.EscrowID}).Get(ctx, &a)
 		if err == nil || isType(err, escrow.ErrTypeInvalidInput) {
 			return a, err
 		}
@@ -266,10 +267,15 @@ func (e *escrowFlow) leaseDurably(ctx workflow.Context, since time.Time) (escrow
 	}
 }
 
-// release returns the leased instances to the pool, on each instance's own queue so it
-// reaches the process that owns it. It runs even when the setup failed or was cancelled;
-// a release that cannot be delivered is left to the lease's expiry.
-func (e *escrowFlow) release(ctx workflow.Context) {
+// changeLeaseReturned schedules the end of a setup's leases as ReturnInstance. Runs from
+// before it schedule ReleaseInstance, the same step under the name that made "release" mean
+// both a payout and a lease in the history operators read; the worker registers both.
+const changeLeaseReturned = "lease-returned"
+
+// returnInstances gives the leased instances back to the pool, on each instance's own queue
+// so it reaches the process that owns it. It runs even when the setup failed or was
+// cancelled; a return that cannot be delivered is left to the lease's expiry.
+func (e *escrowFlow) returnInstances(ctx workflow.Context) {
 	if !e.setup.leased {
 		return
 	}
@@ -279,8 +285,12 @@ func (e *escrowFlow) release(ctx workflow.Context) {
 		ScheduleToCloseTimeout: time.Minute,
 		RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 3},
 	}
-	if _, err := each(ctx, e, opts, wallet.ReleaseInstance, e.walletInput); err != nil {
-		workflow.GetLogger(ctx).Warn("release wallet-rpc instances; their leases will expire", "error", err)
+	step := wallet.ReturnInstance
+	if version(ctx, changeLeaseReturned, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		step = wallet.ReleaseInstance
+	}
+	if _, err := each(ctx, e, opts, step, e.walletInput); err != nil {
+		workflow.GetLogger(ctx).Warn("return wallet-rpc instances; their leases will expire", "error", err)
 	}
 }
 

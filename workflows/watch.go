@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/activities/projection"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
@@ -166,7 +167,7 @@ func (e *escrowFlow) unwatchOnLeaving(ctx workflow.Context, turnErr error) {
 	e.unwatch(ctx, turnErr, "take the escrow off the block watcher")
 }
 
-// unwatch takes the escrow off the block watcher (projection.Unwatch). In a turn that ended
+// unwatch takes the escrow off the block watcher (projector.Unwatch). In a turn that ended
 // well the write joins the projections awaited later; in a cancelled or failed one nothing
 // awaits it later, so it waits here, a minute at most, like the release of a setup's
 // instances, and a failure is logged as what.
@@ -177,7 +178,7 @@ func (e *escrowFlow) unwatch(ctx workflow.Context, turnErr error, what string) {
 	}
 	// Disconnected and never cancelled: cancelling the run must not cancel the write.
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
-	f := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, opts), projection.Unwatch, activities.UnwatchInput{EscrowID: e.in.EscrowID})
+	f := workflow.ExecuteActivity(workflow.WithActivityOptions(dctx, opts), projector.Unwatch, projection.UnwatchInput{EscrowID: e.in.EscrowID})
 	if turnErr == nil {
 		e.projections = append(e.projections, f)
 		return

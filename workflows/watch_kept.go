@@ -5,7 +5,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/activities/projection"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
@@ -117,9 +117,9 @@ func (e *escrowFlow) watcherVouches(ctx workflow.Context) bool {
 	if takeNewSightings(ctx, w, true, e.status.Funding.TxIDs) {
 		return false
 	}
-	var h activities.WatchHealthResult
-	in := activities.WatchHealthInput{EscrowID: e.in.EscrowID}
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, healthOptions()), projection.WatchHealth, in).Get(ctx, &h); err != nil {
+	var h projection.WatchHealthResult
+	in := projection.WatchHealthInput{EscrowID: e.in.EscrowID}
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, healthOptions()), projector.WatchHealth, in).Get(ctx, &h); err != nil {
 		workflow.GetLogger(ctx).Warn("the block watcher's records could not be read; asking the wallet", "error", err)
 		return false
 	}

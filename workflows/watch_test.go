@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/activities/projection"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
@@ -69,18 +70,18 @@ func (w *fakeWatcher) install(env *testsuite.TestWorkflowEnvironment) {
 			w.follows = append(w.follows, in.TxHashes)
 			return activities.FollowPayoutResult{Following: w.follow}, nil
 		}).Maybe()
-	env.OnActivity(projection.WatchHealth, mock.Anything, mock.Anything).Return(
-		func(context.Context, activities.WatchHealthInput) (activities.WatchHealthResult, error) {
+	env.OnActivity(projector.WatchHealth, mock.Anything, mock.Anything).Return(
+		func(context.Context, projection.WatchHealthInput) (projection.WatchHealthResult, error) {
 			w.mu.Lock()
 			defer w.mu.Unlock()
 			w.healthAsks = append(w.healthAsks, w.s.env.Now())
 			if w.stalled {
-				return activities.WatchHealthResult{Reason: "the watcher's newest block was scanned 2h0m0s ago", Height: 700}, nil
+				return projection.WatchHealthResult{Reason: "the watcher's newest block was scanned 2h0m0s ago", Height: 700}, nil
 			}
-			return activities.WatchHealthResult{Vouches: true, Height: 700}, nil
+			return projection.WatchHealthResult{Vouches: true, Height: 700}, nil
 		}).Maybe()
-	env.OnActivity(projection.Unwatch, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.UnwatchInput) error {
+	env.OnActivity(projector.Unwatch, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in projection.UnwatchInput) error {
 			w.mu.Lock()
 			defer w.mu.Unlock()
 			w.unwatches = append(w.unwatches, w.s.env.Now())

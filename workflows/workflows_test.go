@@ -18,6 +18,8 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/xmr-escrow/xmr-escrow/activities"
+	"github.com/xmr-escrow/xmr-escrow/activities/placement"
+	"github.com/xmr-escrow/xmr-escrow/activities/projection"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 )
 
@@ -121,16 +123,16 @@ const (
 // projections records every projection write the workflow makes.
 type projections struct {
 	mu     sync.Mutex
-	writes []activities.ProjectInput
+	writes []projection.ProjectInput
 }
 
 func (p *projections) install(env *testsuite.TestWorkflowEnvironment) {
-	env.OnActivity(projection.ProjectEscrow, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ProjectInput) (activities.ProjectResult, error) {
+	env.OnActivity(projector.ProjectEscrow, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in projection.ProjectInput) (projection.ProjectResult, error) {
 			p.mu.Lock()
 			defer p.mu.Unlock()
 			p.writes = append(p.writes, in)
-			return activities.ProjectResult{Applied: true}, nil
+			return projection.ProjectResult{Applied: true}, nil
 		}).Maybe()
 }
 
@@ -143,7 +145,7 @@ type EscrowSuite struct {
 	proj    *projections
 	money   *fakeMoney
 	watch   *fakeWatcher
-	pool    *activities.Pool
+	pool    *placement.Pool
 	updates int
 }
 
@@ -151,11 +153,11 @@ func (s *EscrowSuite) SetupTest() {
 	s.env = s.NewTestWorkflowEnvironment()
 	s.env.RegisterWorkflow(Escrow)
 	s.env.RegisterActivity(&activities.Wallet{})
-	p, err := activities.NewPool([]string{"rpc-1", "rpc-2", "rpc-3"})
+	p, err := placement.New([]string{"rpc-1", "rpc-2", "rpc-3"})
 	s.Require().NoError(err)
 	s.env.RegisterActivity(p.AssignWalletRPCs)
 	s.pool = p
-	s.env.RegisterActivity(&activities.Projection{})
+	s.env.RegisterActivity(&projection.Projection{})
 	s.env.RegisterActivity(&activities.Chain{})
 	s.wallets = &fakeWallets{s: s, barrier: map[string]*sync.WaitGroup{}}
 	s.proj = &projections{}
@@ -311,7 +313,7 @@ func (s *EscrowSuite) TestEveryPhaseChangeIsProjectedWithAGrowingVersion() {
 	w := s.proj.writes
 	s.Require().NotEmpty(w)
 	seen := map[int64]bool{}
-	var last activities.ProjectInput
+	var last projection.ProjectInput
 	for _, p := range w {
 		s.False(seen[p.Version], "version %d written twice", p.Version)
 		seen[p.Version] = true
@@ -339,15 +341,15 @@ func (s *EscrowSuite) TestEveryPhaseChangeIsProjectedWithAGrowingVersion() {
 func (s *EscrowSuite) TestADownDatabaseDelaysOnlyTheProjection() {
 	var mu sync.Mutex
 	failures := 0
-	s.env.OnActivity(projection.ProjectEscrow, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ProjectInput) (activities.ProjectResult, error) {
+	s.env.OnActivity(projector.ProjectEscrow, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in projection.ProjectInput) (projection.ProjectResult, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if failures < 5 {
 				failures++
-				return activities.ProjectResult{}, errors.New("dial tcp 127.0.0.1:5432: connection refused")
+				return projection.ProjectResult{}, errors.New("dial tcp 127.0.0.1:5432: connection refused")
 			}
-			return activities.ProjectResult{Applied: true}, nil
+			return projection.ProjectResult{Applied: true}, nil
 		})
 	s.wallets.install()
 	s.env.ExecuteWorkflow(Escrow, input("order-11", escrow.EscrowInput{}))

@@ -27,7 +27,7 @@ type Placed struct {
 // PlaceRequest asks for the instances of one escrow's setup.
 type PlaceRequest struct {
 	EscrowID string
-	// TTL bounds the lease if its release never arrives.
+	// TTL bounds the lease if it is never returned.
 	TTL time.Duration
 	// Live is how recent a heartbeat must be for an instance to count as alive.
 	Live time.Duration
@@ -187,16 +187,16 @@ func spread(cands []Placed, need int) []Placed {
 	return out
 }
 
-// ReleaseLease ends escrowID's lease on instance and reports whether it held one.
-func (s *Store) ReleaseLease(ctx context.Context, instance, escrowID string) (bool, error) {
+// ReturnLease ends escrowID's lease on instance and reports whether it held one.
+func (s *Store) ReturnLease(ctx context.Context, instance, escrowID string) (bool, error) {
 	res, err := s.db.ExecContext(ctx, `UPDATE wallet_instances SET escrow_id = NULL, lease_expires = NULL, lease_role = NULL
 WHERE instance = $1 AND escrow_id = $2`, instance, escrowID)
 	if err != nil {
-		return false, fmt.Errorf("store: release lease of %q on %q: %w", escrowID, instance, err)
+		return false, fmt.Errorf("store: return lease of %q on %q: %w", escrowID, instance, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("store: release lease of %q on %q: rows affected: %w", escrowID, instance, err)
+		return false, fmt.Errorf("store: return lease of %q on %q: rows affected: %w", escrowID, instance, err)
 	}
 	return n == 1, nil
 }

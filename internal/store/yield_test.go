@@ -24,7 +24,7 @@ func TestAnInstanceInAnotherSetupIsBusyForEveryoneButThatSetup(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, holder, "a setup never stands back from itself")
 
-	ok, err := s.ReleaseLease(testCtx(t), p[0].Instance, "setup")
+	ok, err := s.ReturnLease(testCtx(t), p[0].Instance, "setup")
 	require.NoError(t, err)
 	require.True(t, ok)
 	holder, err = s.YieldInstance(testCtx(t), p[0].Instance, "finished", false)
@@ -44,7 +44,7 @@ func TestAnInstanceAPayoutWaitsForTakesNoNewSetup(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "setup", holder)
 	for _, x := range p {
-		_, err := s.ReleaseLease(testCtx(t), x.Instance, "setup")
+		_, err := s.ReturnLease(testCtx(t), x.Instance, "setup")
 		require.NoError(t, err)
 	}
 	assert.Nil(t, place(t, s, "next"), "two of three instances are free: the wanted one is kept for the payout")
@@ -65,7 +65,7 @@ func TestAPollLeavesNoMark(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "setup", holder)
 	for _, x := range p {
-		_, err := s.ReleaseLease(testCtx(t), x.Instance, "setup")
+		_, err := s.ReturnLease(testCtx(t), x.Instance, "setup")
 		require.NoError(t, err)
 	}
 	assert.Len(t, place(t, s, "next"), 3)

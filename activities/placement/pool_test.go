@@ -1,4 +1,4 @@
-package activities
+package placement
 
 import (
 	"context"
@@ -23,7 +23,7 @@ func noCapacity(t *testing.T, err error) {
 }
 
 func TestPoolLeasesThreeDistinctInstancesAllOrNothing(t *testing.T) {
-	p, err := NewPool([]string{"r1", "r2", "r3", "r4"})
+	p, err := New([]string{"r1", "r2", "r3", "r4"})
 	require.NoError(t, err)
 	ctx := context.Background()
 	a, err := p.AssignWalletRPCs(ctx, AssignInput{EscrowID: "a"})
@@ -39,20 +39,20 @@ func TestPoolLeasesThreeDistinctInstancesAllOrNothing(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, a, again, "asking again returns the escrow's own leases")
 
-	assert.True(t, p.Release(a.Buyer, "a"))
-	assert.False(t, p.Release(a.Buyer, "a"), "a second release is a no-op")
-	assert.False(t, p.Release(a.Vendor, "b"), "only the holder releases")
+	assert.True(t, p.Return(a.Buyer, "a"))
+	assert.False(t, p.Return(a.Buyer, "a"), "a second release is a no-op")
+	assert.False(t, p.Return(a.Vendor, "b"), "only the holder releases")
 	_, err = p.AssignWalletRPCs(ctx, AssignInput{EscrowID: "b"})
 	noCapacity(t, err) // two idle instances are not enough
-	assert.True(t, p.Release(a.Vendor, "a"))
-	assert.True(t, p.Release(a.Arbiter, "a"))
+	assert.True(t, p.Return(a.Vendor, "a"))
+	assert.True(t, p.Return(a.Arbiter, "a"))
 	assert.Zero(t, p.Busy())
 	_, err = p.AssignWalletRPCs(ctx, AssignInput{EscrowID: "b"})
 	require.NoError(t, err)
 }
 
 func TestPoolSmallerThanThreeSharesItsInstances(t *testing.T) {
-	p, err := NewPool([]string{"only"})
+	p, err := New([]string{"only"})
 	require.NoError(t, err)
 	a, err := p.AssignWalletRPCs(context.Background(), AssignInput{EscrowID: "a"})
 	require.NoError(t, err)
@@ -60,7 +60,7 @@ func TestPoolSmallerThanThreeSharesItsInstances(t *testing.T) {
 }
 
 func TestPoolLeaseExpires(t *testing.T) {
-	p, err := NewPool([]string{"r1", "r2", "r3"})
+	p, err := New([]string{"r1", "r2", "r3"})
 	require.NoError(t, err)
 	now := time.Unix(1000, 0)
 	p.now = func() time.Time { return now }
@@ -75,7 +75,7 @@ func TestPoolLeaseExpires(t *testing.T) {
 
 func TestPoolNeverLeasesAnInstanceTwiceUnderContention(t *testing.T) {
 	names := []string{"r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9"}
-	p, err := NewPool(names)
+	p, err := New(names)
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	got := make([]escrow.Assignment, 40)
@@ -106,11 +106,11 @@ func TestPoolNeverLeasesAnInstanceTwiceUnderContention(t *testing.T) {
 }
 
 func TestPoolRejectsBadConfigAndInput(t *testing.T) {
-	_, err := NewPool(nil)
+	_, err := New(nil)
 	assert.Error(t, err)
-	_, err = NewPool([]string{"a", "a"})
+	_, err = New([]string{"a", "a"})
 	assert.Error(t, err)
-	p, _ := NewPool([]string{"a"})
+	p, _ := New([]string{"a"})
 	_, err = p.AssignWalletRPCs(context.Background(), AssignInput{EscrowID: "bad/id"})
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr))
@@ -118,28 +118,28 @@ func TestPoolRejectsBadConfigAndInput(t *testing.T) {
 }
 
 func TestPoolSkipsUnhealthyInstances(t *testing.T) {
-	p, err := NewPool([]string{"r1", "r2", "r3", "r4"})
+	p, err := New([]string{"r1", "r2", "r3", "r4"})
 	require.NoError(t, err)
 	down := map[string]bool{"r2": true}
 	p.SetHealth(func(name string) bool { return !down[name] })
 	a, err := p.AssignWalletRPCs(context.Background(), AssignInput{EscrowID: "a"})
 	require.NoError(t, err)
 	assert.NotContains(t, []string{a.Buyer, a.Vendor, a.Arbiter}, "r2", "a dead instance gets no new escrow")
-	p.Release(a.Buyer, "a")
-	p.Release(a.Vendor, "a")
-	p.Release(a.Arbiter, "a")
+	p.Return(a.Buyer, "a")
+	p.Return(a.Vendor, "a")
+	p.Return(a.Arbiter, "a")
 	down["r1"] = true
 	_, err = p.AssignWalletRPCs(context.Background(), AssignInput{EscrowID: "b"})
 	noCapacity(t, err) // two live instances are not enough: wait for one to come back
 }
 
 func TestRestoredLeasesAreNotHandedToAnotherSetup(t *testing.T) {
-	p, err := NewPool([]string{"a", "b", "c", "d"})
+	p, err := New([]string{"a", "b", "c", "d"})
 	require.NoError(t, err)
 	assert.Equal(t, 2, p.Restore("in-setup", []string{"a", "c", "elsewhere"}), "only this pool's instances")
 	_, err = p.AssignWalletRPCs(context.Background(), AssignInput{EscrowID: "new"})
 	assert.Error(t, err, "two of four instances are still leased: no room for three roles")
-	assert.True(t, p.Release("a", "in-setup"))
+	assert.True(t, p.Return("a", "in-setup"))
 	got, err := p.AssignWalletRPCs(context.Background(), AssignInput{EscrowID: "new"})
 	require.NoError(t, err)
 	assert.NotContains(t, []string{got.Buyer, got.Vendor, got.Arbiter}, "c", "c stays with the setup that holds it")
@@ -149,7 +149,7 @@ func TestRestoredLeasesAreNotHandedToAnotherSetup(t *testing.T) {
 // waiter, on the last of them, oldest first; a waiter that got capacity meanwhile is not
 // woken, and nobody is woken while a setup would not fit.
 func TestAReleaseWakesTheOldestRefusedSetupOnceItFits(t *testing.T) {
-	p, err := NewPool([]string{"r1", "r2", "r3"})
+	p, err := New([]string{"r1", "r2", "r3"})
 	require.NoError(t, err)
 	var woken []string
 	p.SetWake(func(id string) { woken = append(woken, id) })
@@ -162,20 +162,20 @@ func TestAReleaseWakesTheOldestRefusedSetupOnceItFits(t *testing.T) {
 	}
 	assert.Equal(t, 3, p.Waiting(), "each refused escrow is remembered once")
 
-	p.Release(a.Buyer, "a")
-	p.Release(a.Vendor, "a")
+	p.Return(a.Buyer, "a")
+	p.Return(a.Vendor, "a")
 	assert.Empty(t, woken, "two idle instances do not fit a setup")
-	p.Release(a.Arbiter, "a")
+	p.Return(a.Arbiter, "a")
 	assert.Equal(t, []string{"b"}, woken, "the oldest waiter, once")
 
 	// c gets the instances on its own timer before b asks again: d is next, not c.
 	c, err := p.AssignWalletRPCs(ctx, AssignInput{EscrowID: "c"})
 	require.NoError(t, err)
 	for _, in := range []string{c.Buyer, c.Vendor, c.Arbiter} {
-		p.Release(in, "c")
+		p.Return(in, "c")
 	}
 	assert.Equal(t, []string{"b", "d"}, woken)
 	assert.Equal(t, 0, p.Waiting())
-	assert.False(t, p.Release(c.Buyer, "c"), "a second release frees nothing")
+	assert.False(t, p.Return(c.Buyer, "c"), "a second release frees nothing")
 	assert.Equal(t, []string{"b", "d"}, woken, "and wakes nobody")
 }

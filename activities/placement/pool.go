@@ -1,4 +1,7 @@
-package activities
+// Package placement decides which wallet-rpc instances an escrow's setup gets: a lease per
+// instance, so a setup's wallets stay open from create to ready, and with a shared table, its
+// three roles on three hosts. Its activity (AssignWalletRPCs) runs on the escrow queue.
+package placement
 
 import (
 	"context"
@@ -11,12 +14,13 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/xmr-escrow/xmr-escrow/activities/internal/failure"
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/internal/store"
 )
 
 // DefaultLeaseTTL bounds how long an instance stays leased to one escrow's setup if its
-// release never arrives (a lost worker); after it, the instance may be handed out again.
+// return never arrives (a lost worker); after it, the instance may be handed out again.
 const DefaultLeaseTTL = 15 * time.Minute
 
 // Pool hands the wallet-rpc instances this worker serves to escrow setups. An instance is
@@ -33,7 +37,7 @@ type Pool struct {
 	now       func() time.Time
 	healthy   func(instance string) bool
 	// waiters are the escrows this pool refused for want of capacity, oldest first; when a
-	// release frees enough instances the oldest is woken (SetWake). A hint, not a queue:
+	// return frees enough instances the oldest is woken (SetWake). A hint, not a queue:
 	// a lost waiter (a restart, or an escrow that got capacity on another host) only
 	// costs a timer's wait.
 	mu      sync.Mutex
@@ -50,7 +54,7 @@ type Pool struct {
 // setup's three roles can be placed on three hosts, so one lost host leaves two key shares.
 type Placer interface {
 	PlaceEscrow(ctx context.Context, req store.PlaceRequest) ([]store.Placed, error)
-	ReleaseLease(ctx context.Context, instance, escrowID string) (bool, error)
+	ReturnLease(ctx context.Context, instance, escrowID string) (bool, error)
 	PopLeaseWaiter(ctx context.Context, live time.Duration) (string, bool, error)
 	YieldInstance(ctx context.Context, instance, escrowID string, want bool) (string, error)
 }
@@ -64,8 +68,8 @@ type lease struct {
 	expires  time.Time
 }
 
-// NewPool returns a pool over the named instances, in the given order.
-func NewPool(instances []string) (*Pool, error) {
+// New returns a pool over the named instances, in the given order.
+func New(instances []string) (*Pool, error) {
 	if len(instances) == 0 {
 		return nil, errors.New("wallet-rpc pool: no instances configured")
 	}
@@ -85,7 +89,7 @@ func NewPool(instances []string) (*Pool, error) {
 }
 
 // SetWake makes the pool call wake (asynchronously, it must not block) with the oldest
-// refused escrow whenever a release leaves enough idle instances for a setup.
+// refused escrow whenever a return leaves enough idle instances for a setup.
 func (p *Pool) SetWake(wake func(escrowID string)) { p.wake = wake }
 
 // SetHost names the host this pool's instances live on, for the assignments it makes.
@@ -112,7 +116,7 @@ type AssignInput struct {
 // leases returns the same instances.
 func (p *Pool) AssignWalletRPCs(ctx context.Context, in AssignInput) (escrow.Assignment, error) {
 	if err := escrow.ValidateID(in.EscrowID); err != nil {
-		return escrow.Assignment{}, nonRetryable(escrow.ErrTypeInvalidInput, err)
+		return escrow.Assignment{}, failure.NonRetryable(escrow.ErrTypeInvalidInput, err)
 	}
 	if p.shared != nil {
 		return p.assignShared(ctx, in)
@@ -150,14 +154,14 @@ func (p *Pool) AssignWalletRPCs(ctx context.Context, in AssignInput) (escrow.Ass
 			// A dead instance is a fault an operator should see in the failure counts.
 			return escrow.Assignment{}, temporal.NewApplicationError(msg, escrow.ErrTypeNoCapacity)
 		}
-		return escrow.Assignment{}, expectedWait(msg, escrow.ErrTypeNoCapacity, temporal.ApplicationErrorOptions{})
+		return escrow.Assignment{}, failure.ExpectedWait(msg, escrow.ErrTypeNoCapacity, temporal.ApplicationErrorOptions{})
 	}
 	p.dropWaiter(in.EscrowID)
 	return p.assignment(got), nil
 }
 
 // assignShared places the setup through the shared table: one role per host while there
-// are hosts to spare. A refused escrow is recorded there as a waiter, so a release on any
+// are hosts to spare. A refused escrow is recorded there as a waiter, so a return on any
 // host wakes it.
 func (p *Pool) assignShared(ctx context.Context, in AssignInput) (escrow.Assignment, error) {
 	placed, err := p.shared.PlaceEscrow(ctx, store.PlaceRequest{EscrowID: in.EscrowID, TTL: p.ttl, Live: p.live})
@@ -168,7 +172,7 @@ func (p *Pool) assignShared(ctx context.Context, in AssignInput) (escrow.Assignm
 		return escrow.Assignment{}, fmt.Errorf("place escrow %s: %w", in.EscrowID, err)
 	case len(placed) == 0:
 		// Only a wait: the live instances are busy (no live instance at all is not, above).
-		return escrow.Assignment{}, expectedWait("no capacity: every live wallet-rpc instance is busy with another setup", escrow.ErrTypeNoCapacity, temporal.ApplicationErrorOptions{})
+		return escrow.Assignment{}, failure.ExpectedWait("no capacity: every live wallet-rpc instance is busy with another setup", escrow.ErrTypeNoCapacity, temporal.ApplicationErrorOptions{})
 	}
 	pick := func(r int) store.Placed { return placed[r%len(placed)] }
 	return escrow.Assignment{
@@ -177,13 +181,13 @@ func (p *Pool) assignShared(ctx context.Context, in AssignInput) (escrow.Assignm
 	}, nil
 }
 
-// ReleaseShared ends escrowID's lease on instance, in the shared table if the pool has one
-// (Release otherwise), and wakes the oldest waiting setup if one now fits.
-func (p *Pool) ReleaseShared(ctx context.Context, instance, escrowID string) (bool, error) {
+// ReturnShared ends escrowID's lease on instance, in the shared table if the pool has one
+// (Return otherwise), and wakes the oldest waiting setup if one now fits.
+func (p *Pool) ReturnShared(ctx context.Context, instance, escrowID string) (bool, error) {
 	if p.shared == nil {
-		return p.Release(instance, escrowID), nil
+		return p.Return(instance, escrowID), nil
 	}
-	ok, err := p.shared.ReleaseLease(ctx, instance, escrowID)
+	ok, err := p.shared.ReturnLease(ctx, instance, escrowID)
 	if err != nil || !ok || p.wake == nil {
 		return ok, err
 	}
@@ -194,8 +198,8 @@ func (p *Pool) ReleaseShared(ctx context.Context, instance, escrowID string) (bo
 	return ok, nil
 }
 
-// Release ends escrowID's lease on the named instance and reports whether it held one.
-func (p *Pool) Release(instance, escrowID string) bool {
+// Return ends escrowID's lease on the named instance and reports whether it held one.
+func (p *Pool) Return(instance, escrowID string) bool {
 	for i, name := range p.instances {
 		if name != instance {
 			continue
@@ -277,7 +281,7 @@ func (p *Pool) dropWaiter(escrowID string) {
 }
 
 // wakeOne wakes the oldest waiter if a setup fits in the idle instances now. The three
-// releases of one setup wake one waiter, on the last of them.
+// returns of one setup wake one waiter, on the last of them.
 func (p *Pool) wakeOne() {
 	if p.wake == nil || len(p.instances)-p.Busy() < min(escrow.Total, len(p.instances)) {
 		return
@@ -298,4 +302,23 @@ func (p *Pool) Waiting() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.waiters)
+}
+
+// Yield returns the escrow whose setup holds instance, when another than escrowID; "" when
+// the step may run. The shared table also keeps a wanted instance from new setups (want);
+// the in-memory pool only answers.
+func (p *Pool) Yield(ctx context.Context, instance, escrowID string, want bool) (string, error) {
+	if p.shared != nil {
+		return p.shared.YieldInstance(ctx, instance, escrowID, want)
+	}
+	now := p.now()
+	for i, name := range p.instances {
+		if name != instance {
+			continue
+		}
+		if l := p.leases[i].Load(); l != nil && l.escrowID != escrowID && now.Before(l.expires) {
+			return l.escrowID, nil
+		}
+	}
+	return "", nil
 }
