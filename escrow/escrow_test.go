@@ -46,10 +46,10 @@ func TestTheWatchedPollDefaultsToTheSafetyNetUnlessPollsWereTuned(t *testing.T) 
 
 func TestASightingListStaysBounded(t *testing.T) {
 	var w FundingWatch
-	for range MaxPaymentsSeen + 5 {
+	for range maxPaymentsSeen + 5 {
 		w.Note(PaymentSeen{TxHash: strings.Repeat("ab", 100), AmountAtomic: 1})
 	}
-	assert.Equal(t, MaxPaymentsSeen+5, w.Signals)
-	assert.Len(t, w.Seen, MaxPaymentsSeen)
+	assert.Equal(t, maxPaymentsSeen+5, w.Signals)
+	assert.Len(t, w.Seen, maxPaymentsSeen)
 	assert.Len(t, w.Seen[0].TxHash, 64, "an over-long hash is cut")
 }

@@ -12,9 +12,9 @@ import "time"
 // escrow's terms into heights.
 const BlockTime = 120 * time.Second
 
-// ForkMargin is added to an escrow's longest term: its payout, the payout's confirmations
+// forkMargin is added to an escrow's longest term: its payout, the payout's confirmations
 // and a block rate below target all have to fit before the fork.
-const ForkMargin = 48 * time.Hour
+const forkMargin = 48 * time.Hour
 
 // ForkOutlook is what the worker knows of the next hard fork: its height (0: none known), and
 // the chain's height when it looked.
@@ -38,7 +38,7 @@ func (o ForkOutlook) HeightAt(t time.Time) uint64 {
 // ForkRisk flags an escrow that may still hold money when the next hard fork activates.
 type ForkRisk struct {
 	// ForkHeight is the fork's height; EndsBy the height by which the escrow's longest term
-	// (with ForkMargin) has run out, as estimated when flagged.
+	// (with its 2-day margin for the payout) has run out, as estimated when flagged.
 	ForkHeight uint64    `json:"fork_height"`
 	EndsBy     uint64    `json:"ends_by"`
 	Since      time.Time `json:"since"`
@@ -46,20 +46,20 @@ type ForkRisk struct {
 
 // LongestTerm is how long an escrow may still hold money, from a status with the given
 // deadlines: waiting for the payment up to its deadline, then the auto-release after
-// shipping, then a dispute's escalation, plus ForkMargin. A status further on has less left.
+// shipping, then a dispute's escalation, plus 2 days for the payout. A status further on has less left.
 func LongestTerm(t Timing, st Status, fundingLeft, releaseLeft time.Duration) time.Duration {
 	t = t.WithDefaults()
 	switch st {
 	case StatusSettingUp, StatusReady:
-		return t.FundingDeadline + t.AutoRelease + t.DisputeEscalation + ForkMargin
+		return t.FundingDeadline + t.AutoRelease + t.DisputeEscalation + forkMargin
 	case StatusAwaitingFunding:
-		return max(fundingLeft, 0) + t.AutoRelease + t.DisputeEscalation + ForkMargin
+		return max(fundingLeft, 0) + t.AutoRelease + t.DisputeEscalation + forkMargin
 	case StatusFunded:
-		return t.AutoRelease + t.DisputeEscalation + ForkMargin
+		return t.AutoRelease + t.DisputeEscalation + forkMargin
 	case StatusShipped:
-		return max(releaseLeft, 0) + t.DisputeEscalation + ForkMargin
+		return max(releaseLeft, 0) + t.DisputeEscalation + forkMargin
 	case StatusDisputed:
-		return t.DisputeEscalation + ForkMargin
+		return t.DisputeEscalation + forkMargin
 	}
-	return ForkMargin // deciding or paying out: only the payout is left
+	return forkMargin // deciding or paying out: only the payout is left
 }

@@ -13,14 +13,14 @@ const day = 24 * time.Hour
 // the payment, then the auto-release, then a dispute; a disputed one only the dispute.
 func TestTheLongestTermShrinksAsTheEscrowMovesOn(t *testing.T) {
 	var def Timing
-	assert.Equal(t, 1*day+14*day+7*day+ForkMargin, LongestTerm(def, StatusSettingUp, 0, 0))
-	assert.Equal(t, 6*time.Hour+14*day+7*day+ForkMargin, LongestTerm(def, StatusAwaitingFunding, 6*time.Hour, 0))
-	assert.Equal(t, 14*day+7*day+ForkMargin, LongestTerm(def, StatusFunded, 0, 0))
-	assert.Equal(t, 3*day+7*day+ForkMargin, LongestTerm(def, StatusShipped, 0, 3*day))
-	assert.Equal(t, 7*day+ForkMargin, LongestTerm(def, StatusDisputed, 0, 0))
-	assert.Equal(t, ForkMargin, LongestTerm(def, StatusReleasing, 0, 0))
+	assert.Equal(t, 1*day+14*day+7*day+forkMargin, LongestTerm(def, StatusSettingUp, 0, 0))
+	assert.Equal(t, 6*time.Hour+14*day+7*day+forkMargin, LongestTerm(def, StatusAwaitingFunding, 6*time.Hour, 0))
+	assert.Equal(t, 14*day+7*day+forkMargin, LongestTerm(def, StatusFunded, 0, 0))
+	assert.Equal(t, 3*day+7*day+forkMargin, LongestTerm(def, StatusShipped, 0, 3*day))
+	assert.Equal(t, 7*day+forkMargin, LongestTerm(def, StatusDisputed, 0, 0))
+	assert.Equal(t, forkMargin, LongestTerm(def, StatusReleasing, 0, 0))
 	short := Timing{FundingDeadline: time.Hour, AutoRelease: day, DisputeEscalation: day}
-	assert.Equal(t, time.Hour+2*day+ForkMargin, LongestTerm(short, StatusReady, 0, 0), "the escrow's own timing counts")
+	assert.Equal(t, time.Hour+2*day+forkMargin, LongestTerm(short, StatusReady, 0, 0), "the escrow's own timing counts")
 }
 
 func TestAForkOutlookEstimatesHeightsAtTheTargetBlockTime(t *testing.T) {

@@ -148,9 +148,9 @@ type TimeLockedPayment struct {
 
 // Limits on what a payment can make the escrow record.
 const (
-	// NormalLockBlocks is the lock every Monero output has (CRYPTONOTE_DEFAULT_TX_SPENDABLE_AGE);
+	// normalLockBlocks is the lock every Monero output has (CRYPTONOTE_DEFAULT_TX_SPENDABLE_AGE);
 	// a payment counts only if it is spendable within it.
-	NormalLockBlocks = 10
+	normalLockBlocks = 10
 	// MaxFundingTxIDs bounds the funding tx IDs the escrow keeps: a flood of dust payments
 	// must not grow its state without bound.
 	MaxFundingTxIDs = 64

@@ -13,7 +13,7 @@ import "time"
 //	 1 day   FundingDeadline: an escrow not funded by then is cancelled
 //	14 days  AutoRelease: released to the vendor this long after shipping
 //	 7 days  DisputeEscalation: a dispute opened just before the auto-release
-//	 2 days  ForkMargin (LongestTerm's allowance for the payout): SettleWait (30 min),
+//	 2 days  forkMargin (LongestTerm's allowance for the payout): SettleWait (30 min),
 //	         UnlockWait (2 h) and PayoutConfirmations (10 blocks, ~20 min), with room for a
 //	         slow chain and the last late refund
 //	 7 days  LateMoneyGrace: the finished escrow watches its address and refunds late money

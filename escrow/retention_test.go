@@ -14,7 +14,7 @@ func TestMinRetentionCoversTheDefaultTimings(t *testing.T) {
 	if MinRetention != life {
 		t.Errorf("MinRetention = %s, but setup + LongestTerm + LateMoneyGrace = %s", MinRetention, life)
 	}
-	if payout := d.SettleWait + d.UnlockWait + time.Duration(d.PayoutConfirmations)*BlockTime; payout > ForkMargin/2 {
-		t.Errorf("an unparked payout takes up to %s, more than half of the %s allowed for it", payout, ForkMargin)
+	if payout := d.SettleWait + d.UnlockWait + time.Duration(d.PayoutConfirmations)*BlockTime; payout > forkMargin/2 {
+		t.Errorf("an unparked payout takes up to %s, more than half of the %s allowed for it", payout, forkMargin)
 	}
 }

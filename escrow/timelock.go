@@ -22,9 +22,9 @@ func UnlocksInTime(unlockTime, height, unixTime uint64) bool {
 	case unlockTime == 0:
 		return true
 	case unlockTime < unlockTimeIsTime:
-		return unlockTime <= height+NormalLockBlocks
+		return unlockTime <= height+normalLockBlocks
 	default:
-		return unlockTime <= unixTime+NormalLockBlocks*blockSeconds
+		return unlockTime <= unixTime+normalLockBlocks*blockSeconds
 	}
 }
 

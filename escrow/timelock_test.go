@@ -38,7 +38,7 @@ func TestUnlocksInTime(t *testing.T) {
 	assert.True(t, UnlocksInTime(0, 5, 0))
 	assert.True(t, UnlocksInTime(15, 5, 0))
 	assert.False(t, UnlocksInTime(16, 5, 0))
-	assert.True(t, UnlocksInTime(unlockTimeIsTime-1, unlockTimeIsTime-1-NormalLockBlocks, 0), "the largest height-based unlock_time")
+	assert.True(t, UnlocksInTime(unlockTimeIsTime-1, unlockTimeIsTime-1-normalLockBlocks, 0), "the largest height-based unlock_time")
 	assert.True(t, UnlocksInTime(1_800_001_200, 5, 1_800_000_000))
 	assert.False(t, UnlocksInTime(1_800_001_201, 5, 1_800_000_000))
 }

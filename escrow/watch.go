@@ -52,9 +52,9 @@ type PayoutFollow struct {
 	Undone  int  `json:"undone,omitempty"`
 }
 
-// MaxPaymentsSeen bounds the block watcher's sightings an escrow lists: a flood of dust
+// maxPaymentsSeen bounds the block watcher's sightings an escrow lists: a flood of dust
 // payments must not grow its state without bound.
-const MaxPaymentsSeen = 16
+const maxPaymentsSeen = 16
 
 // PaymentSeen is the payload of SignalPaymentSeen: one payment to the escrow's address, as
 // the block watcher saw it. It is a hint for the audit trail; the escrow decides on its
@@ -84,7 +84,7 @@ type FundingWatch struct {
 	Failed     string `json:"failed,omitempty"`
 	// FromHeight is the first block the watcher looks at for this escrow.
 	FromHeight uint64 `json:"from_height,omitempty"`
-	// Signals counts the payment-seen signals received; Seen lists the first MaxPaymentsSeen.
+	// Signals counts the payment-seen signals received; Seen lists the first 16.
 	Signals int           `json:"signals,omitempty"`
 	Seen    []PaymentSeen `json:"seen,omitempty"`
 	// TimeLocked counts the sightings of payments that cannot count (PaymentSeen.TimeLocked),
@@ -112,14 +112,14 @@ type FundingWatch struct {
 // txHashLength is a transaction hash's length in hex.
 const txHashLength = 64
 
-// Note records a sighting, keeping at most MaxPaymentsSeen of them. Anyone allowed to signal
+// Note records a sighting, keeping at most 16 of them. Anyone allowed to signal
 // the workflow can send one, so a hash longer than a hash is cut rather than kept whole.
 func (w *FundingWatch) Note(p PaymentSeen) {
 	w.Signals++
 	if len(p.TxHash) > txHashLength {
 		p.TxHash = p.TxHash[:txHashLength]
 	}
-	if len(w.Seen) < MaxPaymentsSeen {
+	if len(w.Seen) < maxPaymentsSeen {
 		w.Seen = append(w.Seen, p)
 	}
 }

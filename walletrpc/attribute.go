@@ -21,8 +21,8 @@ type getAttributeRequest struct {
 	Key string `json:"key"`
 }
 
-// GetAttributeResult is the value stored under the key.
-type GetAttributeResult struct {
+// getAttributeResult is the value stored under the key.
+type getAttributeResult struct {
 	Value string `json:"value"`
 }
 
@@ -35,7 +35,7 @@ func (c *Client) SetAttribute(ctx context.Context, key, value string) error {
 // GetAttribute reads key from the open wallet. It fails with -13 (IsNotOpen) when no wallet
 // is open and -45 (IsAttributeNotFound) when the wallet has no such key.
 func (c *Client) GetAttribute(ctx context.Context, key string) (string, error) {
-	r, err := call[GetAttributeResult](ctx, c, MethodGetAttribute, getAttributeRequest{Key: key})
+	r, err := call[getAttributeResult](ctx, c, MethodGetAttribute, getAttributeRequest{Key: key})
 	return r.Value, err
 }
 

@@ -1,8 +1,8 @@
 // Package walletrpc is a typed client for monero-wallet-rpc's JSON-RPC 2.0 interface.
 //
 // Every call carries a deadline, speaks HTTP digest auth when credentials are set, and
-// fails with one of three typed errors (*RPCError, *TransportError, *ProtocolError) so
-// activities can decide between retrying and failing without reading message text.
+// fails with one of three typed errors (*RPCError, *TransportError, or a protocol error
+// for an answer that is not valid JSON-RPC) so activities can decide between retrying and failing without reading message text.
 // The package never logs: request params and results carry wallet secrets.
 //
 // # Why it is hand-written
@@ -53,9 +53,9 @@ import (
 	"time"
 )
 
-// DefaultTimeout bounds a call whose context has no earlier deadline; create_wallet and
+// defaultTimeout bounds a call whose context has no earlier deadline; create_wallet and
 // open_wallet take seconds of CPU, so this is generous.
-const DefaultTimeout = 60 * time.Second
+const defaultTimeout = 60 * time.Second
 
 // maxResponseBytes caps how much of a response body is read, so a broken or hostile
 // endpoint cannot exhaust memory.
@@ -107,7 +107,7 @@ func (t *transport) init(cfg Config) {
 	t.timeout = cfg.Timeout
 	t.hc = cfg.HTTPClient
 	if t.timeout <= 0 {
-		t.timeout = DefaultTimeout
+		t.timeout = defaultTimeout
 	}
 	if t.hc == nil {
 		t.hc = &http.Client{}
@@ -263,7 +263,7 @@ func (c *transport) post(ctx context.Context, method string, body []byte, authz 
 		return nil, &TransportError{Method: method, Err: fmt.Errorf("read response: %w", err)}
 	}
 	if len(data) > maxResponseBytes {
-		return nil, &ProtocolError{Method: method, Reason: fmt.Sprintf("response body exceeds %d bytes", maxResponseBytes)}
+		return nil, &protocolError{Method: method, Reason: fmt.Sprintf("response body exceeds %d bytes", maxResponseBytes)}
 	}
 	return &httpResult{status: resp.StatusCode, header: resp.Header, body: data}, nil
 }
@@ -282,10 +282,10 @@ type errorObject struct {
 }
 
 // decodeResponse validates a JSON-RPC response body for request id and fills result.
-// It is pure so it can be fuzzed; it returns nil, *RPCError or *ProtocolError.
+// It is pure so it can be fuzzed; it returns nil, *RPCError or *protocolError.
 func decodeResponse(method string, id uint64, body []byte, result any) error {
 	protoErr := func(format string, args ...any) error {
-		return &ProtocolError{Method: method, Reason: fmt.Sprintf(format, args...)}
+		return &protocolError{Method: method, Reason: fmt.Sprintf(format, args...)}
 	}
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {

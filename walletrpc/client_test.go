@@ -201,7 +201,7 @@ func TestDigestAuthWrongPassword(t *testing.T) {
 	c := New(Config{URL: srv.URL, Username: "user", Password: "wrong"})
 	_, err := c.GetVersion(context.Background())
 	var te *TransportError
-	if !errors.As(err, &te) || te.StatusCode != http.StatusUnauthorized || !IsUnauthorized(err) {
+	if !errors.As(err, &te) || te.StatusCode != http.StatusUnauthorized || !isUnauthorized(err) {
 		t.Fatalf("want 401 TransportError, got %T %v", err, err)
 	}
 	if IsRetryable(err) {
@@ -220,7 +220,7 @@ func TestDigestAuthWrongPassword(t *testing.T) {
 func TestDigestAuthNoCredentials(t *testing.T) {
 	_, srv := newDigestServer(t)
 	_, err := New(Config{URL: srv.URL}).GetVersion(context.Background())
-	if !IsUnauthorized(err) || IsRetryable(err) {
+	if !isUnauthorized(err) || IsRetryable(err) {
 		t.Fatalf("want non-retryable unauthorized, got %v", err)
 	}
 }
@@ -361,10 +361,10 @@ func TestHTTPStatusAndGarbage(t *testing.T) {
 			defer srv.Close()
 			_, err := New(Config{URL: srv.URL}).GetAddress(context.Background(), GetAddressRequest{})
 			var te *TransportError
-			var pe *ProtocolError
+			var pe *protocolError
 			switch {
 			case tc.protocol && !errors.As(err, &pe):
-				t.Fatalf("want *ProtocolError, got %T %v", err, err)
+				t.Fatalf("want *protocolError, got %T %v", err, err)
 			case !tc.protocol && (!errors.As(err, &te) || te.StatusCode != tc.status):
 				t.Fatalf("want TransportError %d, got %T %v", tc.status, err, err)
 			}

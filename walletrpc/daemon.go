@@ -7,7 +7,7 @@ import (
 
 // Daemon method names (monerod's /json_rpc).
 const (
-	MethodGenerateBlocks = "generateblocks" // MethodGenerateBlocks mines on regtest.
+	methodGenerateBlocks = "generateblocks" // methodGenerateBlocks mines on regtest.
 	MethodGetInfo        = "get_info"       // MethodGetInfo reads the chain state.
 )
 
@@ -29,8 +29,8 @@ func NewDaemon(cfg Config) *Daemon {
 	return d
 }
 
-// URL returns the daemon's base URL.
-func (d *Daemon) URL() string { return d.baseURL }
+// url returns the daemon's base URL.
+func (d *Daemon) url() string { return d.baseURL }
 
 // Call performs one JSON-RPC call on monerod; errors carry monerod's codes, which differ
 // from wallet-rpc's (e.g. -4 is "Failed to parse wallet address" for generateblocks).
@@ -82,9 +82,9 @@ type GetInfoResult struct {
 // GenerateBlocks mines on a regtest daemon (about 10 blocks a second on an idle 2-core
 // machine); mine in batches of tens so a call stays well inside its deadline.
 func (d *Daemon) GenerateBlocks(ctx context.Context, req GenerateBlocksRequest) (GenerateBlocksResult, error) {
-	res, err := call[GenerateBlocksResult](ctx, d, MethodGenerateBlocks, req)
+	res, err := call[GenerateBlocksResult](ctx, d, methodGenerateBlocks, req)
 	if err == nil {
-		err = checkDaemonStatus(MethodGenerateBlocks, res.Status)
+		err = checkDaemonStatus(methodGenerateBlocks, res.Status)
 	}
 	return res, err
 }
@@ -98,13 +98,13 @@ func (d *Daemon) GetInfo(ctx context.Context) (GetInfoResult, error) {
 	return res, err
 }
 
-// checkDaemonStatus turns a non-OK status into a (retryable) ProtocolError, since
+// checkDaemonStatus turns a non-OK status into a (retryable) protocolError, since
 // monerod reports "BUSY" in the result rather than as an error object.
 func checkDaemonStatus(method, status string) error {
 	if status == "" || status == daemonStatusOK {
 		return nil
 	}
-	return fmt.Errorf("monerod %s: %w", method, &ProtocolError{Method: method, Reason: fmt.Sprintf("daemon status %q", snippet([]byte(status)))})
+	return fmt.Errorf("monerod %s: %w", method, &protocolError{Method: method, Reason: fmt.Sprintf("daemon status %q", snippet([]byte(status)))})
 }
 
 // HardForkInfo is monerod's view of a hard fork version: the version the chain runs

@@ -44,7 +44,7 @@ func TestDecodeResponse(t *testing.T) {
 		{name: "good result", body: decodeSeeds[0], want: GetVersionResult{Version: 65561}},
 		{name: "string id", body: decodeSeeds[1], want: GetVersionResult{Version: 65561, Release: true}},
 		{name: "rpc error", body: decodeSeeds[2], wantErr: "rpc", wantCode: CodeNotOpen},
-		{name: "parse error with id 0", body: decodeSeeds[3], wantErr: "rpc", wantCode: CodeParseError},
+		{name: "parse error with id 0", body: decodeSeeds[3], wantErr: "rpc", wantCode: codeParseError},
 		{name: "html page", body: decodeSeeds[4], wantErr: "protocol"},
 		{name: "empty body", body: "", wantErr: "protocol"},
 		{name: "whitespace body", body: "  \n", wantErr: "protocol"},
@@ -84,9 +84,9 @@ func TestDecodeResponse(t *testing.T) {
 					t.Fatalf("got %+v, want code %d", rpcErr, tc.wantCode)
 				}
 			case "protocol":
-				var pErr *ProtocolError
+				var pErr *protocolError
 				if !errors.As(err, &pErr) {
-					t.Fatalf("want *ProtocolError, got %T %v", err, err)
+					t.Fatalf("want *protocolError, got %T %v", err, err)
 				}
 				if pErr.Method != "get_version" || pErr.Reason == "" {
 					t.Fatalf("bad protocol error %+v", pErr)
@@ -101,9 +101,9 @@ func TestDecodeResponseNilResult(t *testing.T) {
 		t.Fatalf("unexpected error: %v", err)
 	}
 	err := decodeResponse("store", 1, []byte(`{"id":1,"jsonrpc":"2.0"}`), nil)
-	var pErr *ProtocolError
+	var pErr *protocolError
 	if !errors.As(err, &pErr) {
-		t.Fatalf("want *ProtocolError, got %v", err)
+		t.Fatalf("want *protocolError, got %v", err)
 	}
 }
 
@@ -128,7 +128,7 @@ func FuzzDecodeResponse(f *testing.F) {
 				continue
 			}
 			var rpcErr *RPCError
-			var pErr *ProtocolError
+			var pErr *protocolError
 			isRPC, isProto := errors.As(err, &rpcErr), errors.As(err, &pErr)
 			if isRPC == isProto {
 				t.Fatalf("error is not exactly one typed error: %T %v", err, err)
@@ -137,7 +137,7 @@ func FuzzDecodeResponse(f *testing.F) {
 				t.Fatalf("RPCError lost its method: %+v", rpcErr)
 			}
 			if isProto && (pErr.Method != "fuzz" || pErr.Reason == "") {
-				t.Fatalf("ProtocolError incomplete: %+v", pErr)
+				t.Fatalf("protocolError incomplete: %+v", pErr)
 			}
 			if err.Error() == "" {
 				t.Fatal("empty error text")

@@ -9,80 +9,43 @@ import (
 )
 
 // Wallet-rpc error codes, from monero's src/wallet/wallet_rpc_server_error_codes.h
-// (values checked against the v0.18 header). Activities branch on these instead of
-// matching message text, which changes between releases.
+// (values checked against the v0.18 header); only the codes this module branches on.
+// Activities branch on these instead of matching message text, which changes between
+// releases.
 const (
 	// CodeUnknown is the catch-all. v0.18 uses it for "Failed to open wallet" (wrong
 	// password and missing file alike), a wrong kex round ("Messages don't have the
 	// expected kex round number"), unparseable multisig messages and, since 0.18.1.2, a
 	// kex round on a finished wallet ("…kex is already complete").
 	CodeUnknown = -1
-	// CodeWrongAddress rejects a malformed or wrong-network address.
-	CodeWrongAddress = -2
-	// CodeDaemonBusy means the daemon could not serve the wallet yet; worth a retry.
-	CodeDaemonBusy = -3
+	// codeDaemonBusy means the daemon could not serve the wallet yet; worth a retry.
+	codeDaemonBusy = -3
 	// CodeGenericTransferError covers transfer failures without a finer code.
 	CodeGenericTransferError = -4
-	// CodeWrongPaymentID rejects a malformed payment ID.
-	CodeWrongPaymentID = -5
-	// CodeTransferType rejects an unknown transfer type filter.
-	CodeTransferType = -6
-	// CodeDenied is returned for commands disabled in restricted mode.
-	CodeDenied = -7
 	// CodeWrongTxID rejects a malformed transaction ID.
 	CodeWrongTxID = -8
-	// CodeWrongSignature rejects a malformed signature.
-	CodeWrongSignature = -9
-	// CodeWrongKeyImage rejects a malformed key image.
-	CodeWrongKeyImage = -10
-	// CodeWrongURI rejects a malformed payment URI.
-	CodeWrongURI = -11
-	// CodeWrongIndex rejects an out-of-range index.
-	CodeWrongIndex = -12
 	// CodeNotOpen means no wallet is open in this wallet-rpc process ("No wallet file").
 	CodeNotOpen = -13
-	// CodeAccountIndexOutOfBounds rejects an account index the wallet does not have.
-	CodeAccountIndexOutOfBounds = -14
-	// CodeAddressIndexOutOfBounds rejects a subaddress index the wallet does not have.
-	CodeAddressIndexOutOfBounds = -15
 	// CodeTxNotPossible means no transaction could be built (for multisig: import needed).
 	CodeTxNotPossible = -16
-	// CodeNotEnoughMoney means the balance cannot cover amount plus fee.
-	CodeNotEnoughMoney = -17
-	// CodeTxTooLarge means the transaction exceeds the size limit.
-	CodeTxTooLarge = -18
-	// CodeNotEnoughOutsToMix means ring-member selection failed (young chain).
-	CodeNotEnoughOutsToMix = -19
-	// CodeZeroDestination rejects a transfer with no destinations.
-	CodeZeroDestination = -20
-	// CodeWalletAlreadyExists is create_wallet's answer for a name already on disk.
-	CodeWalletAlreadyExists = -21
-	// CodeInvalidPassword is used by some calls for a wrong password (not open_wallet in v0.18).
-	CodeInvalidPassword = -22
-	// CodeNoWalletDir means wallet-rpc was started without --wallet-dir.
-	CodeNoWalletDir = -23
-	// CodeNoTxKey means the wallet has no stored key for that transaction.
-	CodeNoTxKey = -24
-	// CodeWrongKey rejects a malformed key.
-	CodeWrongKey = -25
-	// CodeBadHex rejects malformed hex input.
-	CodeBadHex = -26
-	// CodeBadTxMetadata rejects malformed transaction metadata.
-	CodeBadTxMetadata = -27
-	// CodeAlreadyMultisig is make_multisig's answer on a wallet that is already multisig.
+	// codeNotEnoughMoney means the balance cannot cover amount plus fee.
+	codeNotEnoughMoney = -17
+	// codeNotEnoughOutsToMix means ring-member selection failed (young chain).
+	codeNotEnoughOutsToMix = -19
+	// codeWalletAlreadyExists is create_wallet's answer for a name already on disk.
+	codeWalletAlreadyExists = -21
+	// codeInvalidPassword is used by some calls for a wrong password (not open_wallet in v0.18).
+	codeInvalidPassword = -22
+	// codeAlreadyMultisig is make_multisig's answer on a wallet that is already multisig.
 	// (A finished wallet answers a further exchange_multisig_keys with CodeUnknown since
 	// 0.18.1.2; 0.18.0.0 answered this code.)
-	CodeAlreadyMultisig = -28
-	// CodeWatchOnly means the call needs spend keys the wallet does not have.
-	CodeWatchOnly = -29
-	// CodeBadMultisigInfo rejects bad multisig data (v0.18 kex rounds report garbage as CodeUnknown).
-	CodeBadMultisigInfo = -30
-	// CodeNotMultisig means the call needs a multisig wallet.
-	CodeNotMultisig = -31
-	// CodeWrongLR rejects bad multisig LR data.
-	CodeWrongLR = -32
-	// CodeThresholdNotReached means info from more participants is needed.
-	CodeThresholdNotReached = -33
+	codeAlreadyMultisig = -28
+	// codeBadMultisigInfo rejects bad multisig data (v0.18 kex rounds report garbage as CodeUnknown).
+	codeBadMultisigInfo = -30
+	// codeNotMultisig means the call needs a multisig wallet.
+	codeNotMultisig = -31
+	// codeThresholdNotReached means info from more participants is needed.
+	codeThresholdNotReached = -33
 	// CodeBadMultisigTxData rejects a malformed multisig tx set.
 	CodeBadMultisigTxData = -34
 	// CodeMultisigSignature means signing failed, typically on stale multisig nonces.
@@ -93,45 +56,21 @@ const (
 	CodeNotEnoughUnlockedMoney = -37
 	// CodeNoDaemonConnection means the wallet cannot reach its daemon; worth a retry.
 	CodeNoDaemonConnection = -38
-	// CodeBadUnsignedTxData rejects a malformed unsigned tx set.
-	CodeBadUnsignedTxData = -39
-	// CodeBadSignedTxData rejects a malformed signed tx set.
-	CodeBadSignedTxData = -40
-	// CodeSignedSubmission means a signed transaction was not accepted.
-	CodeSignedSubmission = -41
-	// CodeSignUnsigned means signing an unsigned tx set failed.
-	CodeSignUnsigned = -42
-	// CodeNonDeterministic means the wallet has no seed to show.
-	CodeNonDeterministic = -43
-	// CodeInvalidLogLevel rejects a bad log level.
-	CodeInvalidLogLevel = -44
 	// CodeAttributeNotFound means get_attribute found no such key.
 	CodeAttributeNotFound = -45
-	// CodeZeroAmount rejects a transfer of zero.
-	CodeZeroAmount = -46
-	// CodeInvalidSignatureType rejects an unknown signature type.
-	CodeInvalidSignatureType = -47
 	// CodeDisabled means multisig is disabled on this wallet (enable_multisig_experimental unset).
 	CodeDisabled = -48
-	// CodeProxyAlreadyDefined refuses a proxy set twice (since 0.18.3.0).
-	CodeProxyAlreadyDefined = -49
 	// CodeNonzeroUnlockTime is how transfer and the sweeps refuse a non-zero unlock_time
 	// since 0.18.3.4 (0.18.0.0 made the time-locked transaction).
 	CodeNonzeroUnlockTime = -50
-	// CodeIsBackgroundWallet and CodeIsBackgroundSyncing refuse calls on a background-sync
-	// wallet (since 0.18.3.4).
-	CodeIsBackgroundWallet  = -51
-	CodeIsBackgroundSyncing = -52
 )
 
 // JSON-RPC 2.0 protocol codes that epee's server emits itself.
 const (
-	// CodeParseError means the server could not parse the request JSON.
-	CodeParseError = -32700
-	// CodeInvalidRequest means the request was not a valid JSON-RPC call.
-	CodeInvalidRequest = -32600
-	// CodeMethodNotFound means this wallet-rpc build has no such method.
-	CodeMethodNotFound = -32601
+	// codeParseError means the server could not parse the request JSON.
+	codeParseError = -32700
+	// codeMethodNotFound means this wallet-rpc build has no such method.
+	codeMethodNotFound = -32601
 )
 
 // ErrUnauthorized is wrapped by a TransportError when the server rejects our credentials,
@@ -170,15 +109,15 @@ func (e *TransportError) Error() string {
 // Unwrap exposes the cause so errors.Is can see context and net errors.
 func (e *TransportError) Unwrap() error { return e.Err }
 
-// ProtocolError means the server answered with something that is not a valid JSON-RPC
+// protocolError means the server answered with something that is not a valid JSON-RPC
 // response for our request (HTML, wrong shape, wrong id, oversized body).
-type ProtocolError struct {
+type protocolError struct {
 	Method string // JSON-RPC method that failed
 	Reason string // what was wrong with the response, without its secret parts
 }
 
 // Error reports why the response was rejected.
-func (e *ProtocolError) Error() string {
+func (e *protocolError) Error() string {
 	return "protocol: " + e.Reason
 }
 
@@ -213,7 +152,7 @@ func IsRetryable(err error) bool {
 		// Code 0 with no message is what wallet-rpc answers when the daemon behind it
 		// cannot be reached for a call that needs it (measured: get_transfers with pool
 		// on an offline wallet): the same fault as CodeNoDaemonConnection.
-		case CodeDaemonBusy, CodeNotOpen, CodeNoDaemonConnection, codeNone:
+		case codeDaemonBusy, CodeNotOpen, CodeNoDaemonConnection, codeNone:
 			return true
 		default:
 			return false
@@ -228,7 +167,7 @@ func IsRetryable(err error) bool {
 			tErr.StatusCode == http.StatusRequestTimeout ||
 			tErr.StatusCode == http.StatusTooManyRequests
 	}
-	var pErr *ProtocolError
+	var pErr *protocolError
 	return errors.As(err, &pErr)
 }
 
@@ -242,28 +181,28 @@ func IsNotOpen(err error) bool {
 // as a sign that an earlier attempt got through.
 func IsWalletExists(err error) bool {
 	code, ok := Code(err)
-	return ok && code == CodeWalletAlreadyExists
+	return ok && code == codeWalletAlreadyExists
 }
 
-// IsUnauthorized reports that wallet-rpc rejected our digest credentials.
-func IsUnauthorized(err error) bool {
+// isUnauthorized reports that wallet-rpc rejected our digest credentials.
+func isUnauthorized(err error) bool {
 	return errors.Is(err, ErrUnauthorized)
 }
 
-// IsTxNotPossible reports transfer's -16 "No transaction created": for a multisig wallet
+// isTxNotPossible reports transfer's -16 "No transaction created": for a multisig wallet
 // this is what a transfer says when the signers' export_multisig_info has not been
 // imported since the funds arrived (or since the last spend).
-func IsTxNotPossible(err error) bool {
+func isTxNotPossible(err error) bool {
 	code, ok := Code(err)
 	return ok && code == CodeTxNotPossible
 }
 
-// IsNotEnoughMoney reports -17 "not enough money" (balance cannot cover amount plus fee)
+// isNotEnoughMoney reports -17 "not enough money" (balance cannot cover amount plus fee)
 // and -37 "not enough unlocked money" (funds younger than 10 blocks): either way the
 // payout has to wait or shrink, and trying the same call at once will not help.
-func IsNotEnoughMoney(err error) bool {
+func isNotEnoughMoney(err error) bool {
 	code, ok := Code(err)
-	return ok && (code == CodeNotEnoughMoney || code == CodeNotEnoughUnlockedMoney)
+	return ok && (code == codeNotEnoughMoney || code == CodeNotEnoughUnlockedMoney)
 }
 
 // IsNoUnlockedBalance reports sweep_all's -4 "No unlocked balance in the specified
@@ -277,30 +216,30 @@ func IsNoUnlockedBalance(err error) bool {
 		strings.Contains(rpcErr.Message, "No unlocked balance")
 }
 
-// IsStaleMultisig reports sign_multisig's -35. v0.18 says "This signature was made with
+// isStaleMultisig reports sign_multisig's -35. v0.18 says "This signature was made with
 // stale data" when this signer's nonces were used up (it signed this or another txset
 // since its last export: a second sign_multisig of the same txset gets this) and
 // "Transaction already signed by this private key" when the txset's creator tries to
 // sign it. Neither can be retried: export/import afresh and build a new txset.
-func IsStaleMultisig(err error) bool {
+func isStaleMultisig(err error) bool {
 	code, ok := Code(err)
 	return ok && code == CodeMultisigSignature
 }
 
-// IsMultisigSubmission reports submit_multisig's -36 "Failed to submit multisig tx:
+// isMultisigSubmission reports submit_multisig's -36 "Failed to submit multisig tx:
 // transaction was rejected by daemon", which is what a conflicting spend (double spend)
 // of the same outputs gets. Resubmitting our own already-accepted transaction is NOT an
 // error in v0.18 (it returns the same hash), so -36 means "look the hash up".
-func IsMultisigSubmission(err error) bool {
+func isMultisigSubmission(err error) bool {
 	code, ok := Code(err)
 	return ok && code == CodeMultisigSubmission
 }
 
-// IsThresholdNotReached reports -33: kex needs more participants' messages, or
+// isThresholdNotReached reports -33: kex needs more participants' messages, or
 // submit_multisig got a txset that not enough signers have signed.
-func IsThresholdNotReached(err error) bool {
+func isThresholdNotReached(err error) bool {
 	code, ok := Code(err)
-	return ok && code == CodeThresholdNotReached
+	return ok && code == codeThresholdNotReached
 }
 
 // IsUnknownTx reports get_transfer_by_txid's -8 "Transaction not found.": the wallet

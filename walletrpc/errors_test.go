@@ -33,21 +33,21 @@ func TestIsRetryable(t *testing.T) {
 		{"http 429", &TransportError{Method: "m", StatusCode: 429, Err: errors.New("x")}, true},
 		{"http 404", &TransportError{Method: "m", StatusCode: 404, Err: errors.New("x")}, false},
 		{"http 401 bad creds", &TransportError{Method: "m", StatusCode: 401, Err: ErrUnauthorized}, false},
-		{"protocol garbage", &ProtocolError{Method: "m", Reason: "html"}, true},
-		{"wrapped protocol", fmt.Errorf("walletrpc m: %w", &ProtocolError{Method: "m", Reason: "x"}), true},
-		{"daemon busy", rpcErr(CodeDaemonBusy, "busy"), true},
+		{"protocol garbage", &protocolError{Method: "m", Reason: "html"}, true},
+		{"wrapped protocol", fmt.Errorf("walletrpc m: %w", &protocolError{Method: "m", Reason: "x"}), true},
+		{"daemon busy", rpcErr(codeDaemonBusy, "busy"), true},
 		{"not open", rpcErr(CodeNotOpen, "No wallet file"), true},
 		{"no daemon connection", rpcErr(CodeNoDaemonConnection, "no connection to daemon"), true},
 		{"unknown / failed to open", rpcErr(CodeUnknown, "Failed to open wallet"), false},
 		{"kex round mismatch", rpcErr(CodeUnknown, "Messages don't have the expected kex round number"), false},
-		{"already multisig", rpcErr(CodeAlreadyMultisig, "This wallet is already multisig"), false},
-		{"bad multisig info", rpcErr(CodeBadMultisigInfo, "bad"), false},
-		{"invalid password", rpcErr(CodeInvalidPassword, "Invalid password"), false},
-		{"wallet exists", rpcErr(CodeWalletAlreadyExists, "Cannot create wallet. Already exists."), false},
+		{"already multisig", rpcErr(codeAlreadyMultisig, "This wallet is already multisig"), false},
+		{"bad multisig info", rpcErr(codeBadMultisigInfo, "bad"), false},
+		{"invalid password", rpcErr(codeInvalidPassword, "Invalid password"), false},
+		{"wallet exists", rpcErr(codeWalletAlreadyExists, "Cannot create wallet. Already exists."), false},
 		{"disabled", rpcErr(CodeDisabled, "multisig is disabled"), false},
-		{"threshold not reached", rpcErr(CodeThresholdNotReached, "x"), false},
-		{"not enough money", rpcErr(CodeNotEnoughMoney, "x"), false},
-		{"method not found", rpcErr(CodeMethodNotFound, "Method not found"), false},
+		{"threshold not reached", rpcErr(codeThresholdNotReached, "x"), false},
+		{"not enough money", rpcErr(codeNotEnoughMoney, "x"), false},
+		{"method not found", rpcErr(codeMethodNotFound, "Method not found"), false},
 		{"context canceled", context.Canceled, false},
 		{"transport wrapping canceled", &TransportError{Method: "m", Err: &url.Error{Op: "Post", URL: "u", Err: context.Canceled}}, false},
 		{"deadline exceeded", context.DeadlineExceeded, true},
@@ -64,11 +64,11 @@ func TestIsRetryable(t *testing.T) {
 }
 
 func TestCodeAndPredicates(t *testing.T) {
-	if code, ok := Code(rpcErr(CodeAlreadyMultisig, "x")); !ok || code != -28 {
+	if code, ok := Code(rpcErr(codeAlreadyMultisig, "x")); !ok || code != -28 {
 		t.Fatalf("Code = %d, %v", code, ok)
 	}
-	if _, ok := Code(&ProtocolError{Reason: "x"}); ok {
-		t.Fatal("Code found a code in a ProtocolError")
+	if _, ok := Code(&protocolError{Reason: "x"}); ok {
+		t.Fatal("Code found a code in a protocolError")
 	}
 	if !IsNotOpen(rpcErr(-13, "No wallet file")) || IsNotOpen(rpcErr(-21, "x")) || IsNotOpen(nil) {
 		t.Fatal("IsNotOpen misclassifies")
@@ -76,8 +76,8 @@ func TestCodeAndPredicates(t *testing.T) {
 	if !IsWalletExists(rpcErr(-21, "exists")) || IsWalletExists(rpcErr(-13, "x")) {
 		t.Fatal("IsWalletExists misclassifies")
 	}
-	if !IsUnauthorized(fmt.Errorf("w: %w", &TransportError{StatusCode: 401, Err: ErrUnauthorized})) {
-		t.Fatal("IsUnauthorized misses wrapped ErrUnauthorized")
+	if !isUnauthorized(fmt.Errorf("w: %w", &TransportError{StatusCode: 401, Err: ErrUnauthorized})) {
+		t.Fatal("isUnauthorized misses wrapped ErrUnauthorized")
 	}
 }
 
@@ -96,10 +96,10 @@ func TestErrorText(t *testing.T) {
 // The wallet-rpc header's values are part of the wire contract; pin the ones we branch on.
 func TestCodeValues(t *testing.T) {
 	pins := map[int]int{
-		CodeUnknown: -1, CodeDaemonBusy: -3, CodeNotOpen: -13, CodeTxNotPossible: -16,
-		CodeNotEnoughMoney: -17, CodeNotEnoughOutsToMix: -19, CodeWalletAlreadyExists: -21,
-		CodeInvalidPassword: -22, CodeAlreadyMultisig: -28, CodeBadMultisigInfo: -30,
-		CodeNotMultisig: -31, CodeThresholdNotReached: -33, CodeMultisigSignature: -35,
+		CodeUnknown: -1, codeDaemonBusy: -3, CodeNotOpen: -13, CodeTxNotPossible: -16,
+		codeNotEnoughMoney: -17, codeNotEnoughOutsToMix: -19, codeWalletAlreadyExists: -21,
+		codeInvalidPassword: -22, codeAlreadyMultisig: -28, codeBadMultisigInfo: -30,
+		codeNotMultisig: -31, codeThresholdNotReached: -33, CodeMultisigSignature: -35,
 		CodeNoDaemonConnection: -38, CodeDisabled: -48, CodeNonzeroUnlockTime: -50,
 	}
 	for got, want := range pins {

@@ -57,7 +57,7 @@ func (d *Daemon) TxFates(ctx context.Context, hashes []string) (map[string]TxFat
 		Status string `json:"status"`
 	}
 	if err := json.Unmarshal(raw, &res); err != nil {
-		return nil, fmt.Errorf("monerod get_transactions: %w", &ProtocolError{Method: "get_transactions", Reason: "undecodable answer"})
+		return nil, fmt.Errorf("monerod get_transactions: %w", &protocolError{Method: "get_transactions", Reason: "undecodable answer"})
 	}
 	if err := checkDaemonStatus("get_transactions", res.Status); err != nil {
 		return nil, err

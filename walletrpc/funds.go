@@ -8,7 +8,7 @@ const (
 	MethodGetBalance        = "get_balance"          // MethodGetBalance reads the balance.
 	MethodGetTransfers      = "get_transfers"        // MethodGetTransfers lists transfers.
 	MethodGetTransferByTxID = "get_transfer_by_txid" // MethodGetTransferByTxID finds one transfer.
-	MethodValidateAddress   = "validate_address"     // MethodValidateAddress checks an address.
+	methodValidateAddress   = "validate_address"     // methodValidateAddress checks an address.
 	MethodGetHeight         = "get_height"           // MethodGetHeight is the wallet's scanned height.
 )
 
@@ -19,7 +19,7 @@ const (
 	TransferTypePending = "pending" // TransferTypePending is our outgoing tx not yet mined.
 	TransferTypeFailed  = "failed"  // TransferTypeFailed is our outgoing tx the daemon dropped.
 	TransferTypePool    = "pool"    // TransferTypePool is an incoming tx still in the mempool.
-	TransferTypeBlock   = "block"   // TransferTypeBlock is a coinbase reward (mining).
+	transferTypeBlock   = "block"   // transferTypeBlock is a coinbase reward (mining).
 )
 
 // RefreshRequest optionally rescans from StartHeight; zero continues from the wallet's height.
@@ -187,7 +187,7 @@ func (c *Client) GetTransferByTxID(ctx context.Context, req GetTransferByTxIDReq
 // ValidateAddress checks a payout address before any money moves; it needs an open
 // wallet (the wallet's network decides what "valid" means).
 func (c *Client) ValidateAddress(ctx context.Context, req ValidateAddressRequest) (ValidateAddressResult, error) {
-	return call[ValidateAddressResult](ctx, c, MethodValidateAddress, req)
+	return call[ValidateAddressResult](ctx, c, methodValidateAddress, req)
 }
 
 // GetHeight returns the wallet's scanned height.

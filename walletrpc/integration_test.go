@@ -103,7 +103,7 @@ func TestIntegrationWalletLifecycle(t *testing.T) {
 		t.Fatalf("prepare_multisig without the flag on a plain wallet: %v", err)
 	}
 	err = c.Call(ctx, "no_such_method", nil, nil)
-	wantRPCCode(t, err, CodeMethodNotFound, false)
+	wantRPCCode(t, err, codeMethodNotFound, false)
 }
 
 func TestIntegrationDigestAuth(t *testing.T) {
@@ -128,7 +128,7 @@ func TestIntegrationDigestAuth(t *testing.T) {
 		bad := New(Config{URL: p.URL, Username: creds[0], Password: creds[1], Timeout: callTimeout})
 		_, err := bad.GetVersion(ctx)
 		var te *TransportError
-		if !errors.As(err, &te) || te.StatusCode != 401 || !IsUnauthorized(err) {
+		if !errors.As(err, &te) || te.StatusCode != 401 || !isUnauthorized(err) {
 			t.Fatalf("wrong credentials %q: want 401 *TransportError, got %T %v", creds[0], err, err)
 		}
 		if IsRetryable(err) {
@@ -136,7 +136,7 @@ func TestIntegrationDigestAuth(t *testing.T) {
 		}
 	}
 	bare := New(Config{URL: p.URL, Timeout: callTimeout})
-	if _, err := bare.GetVersion(ctx); !IsUnauthorized(err) {
+	if _, err := bare.GetVersion(ctx); !isUnauthorized(err) {
 		t.Fatalf("no credentials: want unauthorized, got %v", err)
 	}
 
@@ -223,7 +223,7 @@ func TestIntegrationMultisig2of3(t *testing.T) {
 
 	// Before round 1, a kex round is refused as "not multisig".
 	_, err = clients[0].ExchangeMultisigKeys(ctx, ExchangeMultisigKeysRequest{MultisigInfo: others(prepared, 0), Password: pw})
-	wantRPCCode(t, err, CodeNotMultisig, false)
+	wantRPCCode(t, err, codeNotMultisig, false)
 
 	var round1 []string
 	if err := timed(t, "round 1 make_multisig x3", func() error {
@@ -241,13 +241,13 @@ func TestIntegrationMultisig2of3(t *testing.T) {
 
 	// Mistakes a workflow could make; each is refused without harming the wallet.
 	_, err = clients[0].MakeMultisig(ctx, MakeMultisigRequest{MultisigInfo: others(prepared, 0), Threshold: 2, Password: pw})
-	wantRPCCode(t, err, CodeAlreadyMultisig, false)
+	wantRPCCode(t, err, codeAlreadyMultisig, false)
 	_, err = clients[0].ExchangeMultisigKeys(ctx, ExchangeMultisigKeysRequest{MultisigInfo: others(prepared, 0), Password: pw})
 	if e := wantRPCCode(t, err, CodeUnknown, false); !strings.Contains(e.Message, "expected kex round") {
 		t.Fatalf("wrong round message %q", e.Message)
 	}
 	_, err = clients[0].ExchangeMultisigKeys(ctx, ExchangeMultisigKeysRequest{MultisigInfo: others(round1, 0)[:1], Password: pw})
-	wantRPCCode(t, err, CodeThresholdNotReached, false)
+	wantRPCCode(t, err, codeThresholdNotReached, false)
 
 	var round2 []string
 	if err := timed(t, "round 2 exchange_multisig_keys x3", func() error {

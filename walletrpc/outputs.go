@@ -10,7 +10,6 @@ const (
 	MethodEstimateTxSizeAndWeight        = "estimate_tx_size_and_weight" // MethodEstimateTxSizeAndWeight sizes a tx shape.
 	MethodGetFeeEstimate                 = "get_fee_estimate"            // MethodGetFeeEstimate is monerod's fee per byte.
 	IncomingAvailable                    = "available"                   // IncomingAvailable selects unspent outputs.
-	IncomingAll                          = "all"                         // IncomingAll selects every output.
 	defaultRingSize               uint32 = 16
 )
 
@@ -103,7 +102,7 @@ func (c *Client) InputWeight(ctx context.Context) (uint64, error) {
 		return 0, err
 	}
 	if two <= one {
-		return 0, &ProtocolError{Method: MethodEstimateTxSizeAndWeight, Reason: "a second input weighs nothing"}
+		return 0, &protocolError{Method: MethodEstimateTxSizeAndWeight, Reason: "a second input weighs nothing"}
 	}
 	return two - one, nil
 }

@@ -7,22 +7,13 @@ import (
 
 // Method names of the calls that spend, multisig or not.
 const (
-	MethodExportMultisigInfo = "export_multisig_info" // MethodExportMultisigInfo yields this signer's nonces/partial key images.
-	MethodImportMultisigInfo = "import_multisig_info" // MethodImportMultisigInfo takes the other signers' exports.
+	methodExportMultisigInfo = "export_multisig_info" // methodExportMultisigInfo yields this signer's nonces/partial key images.
+	methodImportMultisigInfo = "import_multisig_info" // methodImportMultisigInfo takes the other signers' exports.
 	MethodTransfer           = "transfer"             // MethodTransfer builds (and for plain wallets sends) a tx.
 	MethodSweepAll           = "sweep_all"            // MethodSweepAll spends every unlocked output to one address.
 	MethodDescribeTransfer   = "describe_transfer"    // MethodDescribeTransfer decodes a txset for review.
 	MethodSignMultisig       = "sign_multisig"        // MethodSignMultisig adds this signer's signature.
 	MethodSubmitMultisig     = "submit_multisig"      // MethodSubmitMultisig relays a fully signed txset.
-)
-
-// Transfer priorities (fee multipliers); 0 lets the wallet choose.
-const (
-	PriorityDefault     = 0 // PriorityDefault lets the wallet pick (normal on an idle chain).
-	PriorityUnimportant = 1 // PriorityUnimportant is the lowest fee.
-	PriorityNormal      = 2 // PriorityNormal is the usual fee.
-	PriorityElevated    = 3 // PriorityElevated pays more for faster inclusion.
-	PriorityPriority    = 4 // PriorityPriority pays the most.
 )
 
 // ExportMultisigInfoResult is this signer's export (hex of "Monero multisig export..."):
@@ -57,7 +48,7 @@ type TransferRequest struct {
 	Destinations   []Destination `json:"destinations"`
 	AccountIndex   uint32        `json:"account_index"`
 	SubaddrIndices []uint32      `json:"subaddr_indices,omitempty"`
-	Priority       uint32        `json:"priority"`
+	Priority       uint32        `json:"priority"`            // fee multiplier 1-4; 0 lets the wallet choose
 	RingSize       uint64        `json:"ring_size,omitempty"` // 0 = the consensus ring size (16)
 	UnlockTime     uint64        `json:"unlock_time,omitempty"`
 	GetTxKey       bool          `json:"get_tx_key,omitempty"`
@@ -105,7 +96,7 @@ type SweepAllRequest struct {
 	AccountIndex      uint32   `json:"account_index"`
 	SubaddrIndices    []uint32 `json:"subaddr_indices,omitempty"`
 	SubaddrIndicesAll bool     `json:"subaddr_indices_all,omitempty"`
-	Priority          uint32   `json:"priority"`
+	Priority          uint32   `json:"priority"`               // as in TransferRequest
 	RingSize          uint64   `json:"ring_size,omitempty"`    // 0 = consensus ring size
 	Outputs           uint64   `json:"outputs,omitempty"`      // 0 = wallet default (1)
 	BelowAmount       uint64   `json:"below_amount,omitempty"` // 0 = all outputs
@@ -240,17 +231,17 @@ type SubmitMultisigResult struct {
 // ExportMultisigInfo returns this signer's export; each call renews its nonces, so any
 // txset built from an older export can no longer be signed by it.
 func (c *Client) ExportMultisigInfo(ctx context.Context) (ExportMultisigInfoResult, error) {
-	return call[ExportMultisigInfoResult](ctx, c, MethodExportMultisigInfo, nil)
+	return call[ExportMultisigInfoResult](ctx, c, methodExportMultisigInfo, nil)
 }
 
 // ImportMultisigInfo takes the other signers' exports; needed after funds arrive and after
 // every spend before the wallet can build or sign the next transaction.
 func (c *Client) ImportMultisigInfo(ctx context.Context, req ImportMultisigInfoRequest) (ImportMultisigInfoResult, error) {
-	return call[ImportMultisigInfoResult](ctx, c, MethodImportMultisigInfo, req)
+	return call[ImportMultisigInfoResult](ctx, c, methodImportMultisigInfo, req)
 }
 
 // Transfer builds a payment; a multisig wallet returns an unsigned MultisigTxset and
-// fails with IsTxNotPossible when an import is due, IsNotEnoughMoney when funds are short.
+// fails with -16 (CodeTxNotPossible) when an import is due, -17 or -37 when funds are short.
 func (c *Client) Transfer(ctx context.Context, req TransferRequest) (TransferResult, error) {
 	return call[TransferResult](ctx, c, MethodTransfer, req)
 }
@@ -267,13 +258,13 @@ func (c *Client) DescribeTransfer(ctx context.Context, req DescribeTransferReque
 }
 
 // SignMultisig adds this signer's signature. It works once per export: a retry after a
-// lost answer fails with IsStaleMultisig, so keep the first result.
+// lost answer fails with -35 (CodeMultisigSignature), so keep the first result.
 func (c *Client) SignMultisig(ctx context.Context, req SignMultisigRequest) (SignMultisigResult, error) {
 	return call[SignMultisigResult](ctx, c, MethodSignMultisig, req)
 }
 
 // SubmitMultisig relays a fully signed txset. Resubmitting an accepted tx returns the same
-// hashes; a conflicting spend fails with IsMultisigSubmission.
+// hashes; a conflicting spend fails with -36 (CodeMultisigSubmission).
 func (c *Client) SubmitMultisig(ctx context.Context, req SubmitMultisigRequest) (SubmitMultisigResult, error) {
 	return call[SubmitMultisigResult](ctx, c, MethodSubmitMultisig, req)
 }

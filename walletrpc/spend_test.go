@@ -19,16 +19,16 @@ var recordedResults = map[string]string{
 	MethodGetBalance:         `{"balance": 5000000000000, "blocks_to_unlock": 9, "multisig_import_needed": true, "per_subaddress": [{"account_index": 0, "address": "46hu", "address_index": 0, "balance": 5000000000000, "blocks_to_unlock": 9, "label": "Primary account", "num_unspent_outputs": 1, "time_to_unlock": 0, "unlocked_balance": 0}], "time_to_unlock": 0, "unlocked_balance": 0}`,
 	MethodGetTransfers:       `{"in": [{"address": "46hu", "amount": 5000000000000, "amounts": [5000000000000], "confirmations": 1, "double_spend_seen": false, "fee": 2605200000, "height": 301, "locked": true, "note": "", "payment_id": "0000000000000000", "subaddr_index": {"major": 0, "minor": 0}, "subaddr_indices": [{"major": 0, "minor": 0}], "suggested_confirmations_threshold": 1, "timestamp": 1795738921, "txid": "1a70", "type": "in", "unlock_time": 0}]}`,
 	MethodGetTransferByTxID:  `{"transfer": {"address": "46hu", "amount": 4998191600000, "confirmations": 1, "destinations": [{"address": "48kQ", "amount": 4998191600000}], "double_spend_seen": false, "fee": 1808400000, "height": 314, "locked": true, "note": "", "payment_id": "0000000000000000", "subaddr_index": {"major": 0, "minor": 0}, "subaddr_indices": [{"major": 0, "minor": 0}], "suggested_confirmations_threshold": 1, "timestamp": 1795738944, "txid": "130c", "type": "out", "unlock_time": 0}, "transfers": [{"txid": "130c", "type": "out"}]}`,
-	MethodValidateAddress:    `{"integrated": false, "nettype": "mainnet", "openalias_address": "", "subaddress": false, "valid": true}`,
+	methodValidateAddress:    `{"integrated": false, "nettype": "mainnet", "openalias_address": "", "subaddress": false, "valid": true}`,
 	MethodGetHeight:          `{"height": 301}`,
-	MethodExportMultisigInfo: `{"info": "4d6f6e65726f206d756c"}`,
-	MethodImportMultisigInfo: `{"n_outputs": 1}`,
+	methodExportMultisigInfo: `{"info": "4d6f6e65726f206d756c"}`,
+	methodImportMultisigInfo: `{"n_outputs": 1}`,
 	MethodTransfer:           `{"amount": 1000000000000, "fee": 1808400000, "multisig_txset": "4d6f6e65", "spent_key_images": {"key_images": ["0117"]}, "tx_blob": "", "tx_hash": "", "tx_key": "65f8", "tx_metadata": "", "unsigned_txset": "", "weight": 1507}`,
 	MethodSweepAll:           `{"amount_list": [4998191600000], "fee_list": [1808400000], "multisig_txset": "4d6f6e65", "spent_key_images_list": [{"key_images": ["0117"]}], "unsigned_txset": "", "weight_list": [1507]}`,
 	MethodDescribeTransfer:   `{"desc": [{"amount_in": 5000000000000, "amount_out": 4998191600000, "change_address": "", "change_amount": 0, "dummy_outputs": 1, "extra": "0163", "fee": 1808400000, "payment_id": "", "recipients": [{"address": "48kQ", "amount": 4998191600000}], "ring_size": 16, "unlock_time": 0}], "summary": {"amount_in": 5000000000000, "amount_out": 4998191600000, "change_address": "", "change_amount": 0, "fee": 1808400000, "recipients": [{"address": "48kQ", "amount": 4998191600000}]}}`,
 	MethodSignMultisig:       `{"tx_data_hex": "4d6f", "tx_hash_list": ["130c"]}`,
 	MethodSubmitMultisig:     `{"tx_hash_list": ["130c"]}`,
-	MethodGenerateBlocks:     `{"blocks": ["8f22", "0604"], "height": 100, "status": "OK", "untrusted": false}`,
+	methodGenerateBlocks:     `{"blocks": ["8f22", "0604"], "height": 100, "status": "OK", "untrusted": false}`,
 	MethodGetInfo:            `{"height": 301, "nettype": "fakechain", "offline": true, "status": "OK", "synchronized": true, "target_height": 0, "top_block_hash": "4180"}`,
 }
 
@@ -144,14 +144,14 @@ func TestSpendCallsDecodeRecordedShapes(t *testing.T) {
 func TestDaemonCalls(t *testing.T) {
 	rec, url := newRecorder(t)
 	d := NewDaemon(Config{URL: url + "/"})
-	if d.URL() != url {
-		t.Fatalf("URL %q", d.URL())
+	if d.url() != url {
+		t.Fatalf("URL %q", d.url())
 	}
 	g, err := d.GenerateBlocks(t.Context(), GenerateBlocksRequest{AmountOfBlocks: 2, WalletAddress: "46K6"})
 	if err != nil || g.Height != 100 || len(g.Blocks) != 2 {
 		t.Fatalf("generateblocks %+v, %v", g, err)
 	}
-	if p := rec.params[MethodGenerateBlocks]; p["amount_of_blocks"] != 2.0 || p["wallet_address"] != "46K6" || p["prev_block"] != nil {
+	if p := rec.params[methodGenerateBlocks]; p["amount_of_blocks"] != 2.0 || p["wallet_address"] != "46K6" || p["prev_block"] != nil {
 		t.Fatalf("generateblocks params %v", p)
 	}
 	info, err := d.GetInfo(t.Context())
@@ -161,34 +161,34 @@ func TestDaemonCalls(t *testing.T) {
 
 	rec.status = "BUSY"
 	_, err = d.GetInfo(t.Context())
-	var pErr *ProtocolError
+	var pErr *protocolError
 	if !errors.As(err, &pErr) || !IsRetryable(err) || !strings.HasPrefix(err.Error(), "monerod get_info") {
-		t.Fatalf("status BUSY: want a retryable ProtocolError from monerod, got %T %v", err, err)
+		t.Fatalf("status BUSY: want a retryable protocolError from monerod, got %T %v", err, err)
 	}
 }
 
 func TestSpendPredicates(t *testing.T) {
 	// Messages as v0.18.0.0 sent them (see TestIntegrationMultisigSpend).
 	locked := rpcErr(CodeNotEnoughUnlockedMoney, "not enough unlocked money")
-	short := rpcErr(CodeNotEnoughMoney, "not enough money")
+	short := rpcErr(codeNotEnoughMoney, "not enough money")
 	noTx := rpcErr(CodeTxNotPossible, "No transaction created")
 	sweepLocked := rpcErr(CodeGenericTransferError, "No unlocked balance in the specified subaddress(es)")
 	otherTransfer := rpcErr(CodeGenericTransferError, "something else")
 	stale := rpcErr(CodeMultisigSignature, "Failed to sign multisig tx: This signature was made with stale data: export fresh multisig data, which other participants must then use")
 	rejected := rpcErr(CodeMultisigSubmission, "Failed to submit multisig tx: transaction was rejected by daemon")
-	unsigned := rpcErr(CodeThresholdNotReached, "Not enough signers signed this transaction.")
+	unsigned := rpcErr(codeThresholdNotReached, "Not enough signers signed this transaction.")
 	unknown := rpcErr(CodeWrongTxID, "Transaction not found.")
 	malformed := rpcErr(CodeWrongTxID, "Transaction ID has invalid format")
 
 	preds := map[string]func(error) bool{
-		"IsNotEnoughMoney": IsNotEnoughMoney, "IsTxNotPossible": IsTxNotPossible, "IsNoUnlockedBalance": IsNoUnlockedBalance,
-		"IsStaleMultisig": IsStaleMultisig, "IsMultisigSubmission": IsMultisigSubmission,
-		"IsThresholdNotReached": IsThresholdNotReached, "IsUnknownTx": IsUnknownTx,
+		"isNotEnoughMoney": isNotEnoughMoney, "isTxNotPossible": isTxNotPossible, "IsNoUnlockedBalance": IsNoUnlockedBalance,
+		"isStaleMultisig": isStaleMultisig, "isMultisigSubmission": isMultisigSubmission,
+		"isThresholdNotReached": isThresholdNotReached, "IsUnknownTx": IsUnknownTx,
 	}
 	matches := map[error][]string{
-		locked: {"IsNotEnoughMoney"}, short: {"IsNotEnoughMoney"}, noTx: {"IsTxNotPossible"},
-		sweepLocked: {"IsNoUnlockedBalance"}, otherTransfer: nil, stale: {"IsStaleMultisig"},
-		rejected: {"IsMultisigSubmission"}, unsigned: {"IsThresholdNotReached"}, unknown: {"IsUnknownTx"},
+		locked: {"isNotEnoughMoney"}, short: {"isNotEnoughMoney"}, noTx: {"isTxNotPossible"},
+		sweepLocked: {"IsNoUnlockedBalance"}, otherTransfer: nil, stale: {"isStaleMultisig"},
+		rejected: {"isMultisigSubmission"}, unsigned: {"isThresholdNotReached"}, unknown: {"IsUnknownTx"},
 		malformed: nil, nil: nil, errors.New("plain"): nil,
 	}
 	for err, want := range matches {

@@ -7,7 +7,7 @@ import (
 
 // Method names as wallet-rpc spells them; exported so callers using Call stay in sync.
 const (
-	MethodGetVersion           = "get_version"            // MethodGetVersion needs no open wallet.
+	methodGetVersion           = "get_version"            // methodGetVersion needs no open wallet.
 	MethodCreateWallet         = "create_wallet"          // MethodCreateWallet also opens the new wallet.
 	MethodOpenWallet           = "open_wallet"            // MethodOpenWallet replaces any open wallet.
 	MethodCloseWallet          = "close_wallet"           // MethodCloseWallet releases the .keys lock.
@@ -19,9 +19,9 @@ const (
 	MethodExchangeMultisigKeys = "exchange_multisig_keys" // MethodExchangeMultisigKeys runs later rounds.
 )
 
-// DefaultLanguage is what CreateWallet sends when Language is empty, so callers need not
+// defaultLanguage is what CreateWallet sends when Language is empty, so callers need not
 // care about seed languages.
-const DefaultLanguage = "English"
+const defaultLanguage = "English"
 
 const redacted = "[redacted]"
 
@@ -41,7 +41,7 @@ func (r GetVersionResult) Minor() uint32 { return r.Version & 0xffff }
 type CreateWalletRequest struct {
 	Filename string `json:"filename"`
 	Password string `json:"password"`
-	Language string `json:"language"` // empty means DefaultLanguage
+	Language string `json:"language"` // empty means English
 }
 
 // String hides the password so a stray %v cannot leak it.
@@ -168,13 +168,13 @@ func redactedLen(s string) string {
 
 // GetVersion doubles as the readiness probe: it needs no open wallet.
 func (c *Client) GetVersion(ctx context.Context) (GetVersionResult, error) {
-	return call[GetVersionResult](ctx, c, MethodGetVersion, nil)
+	return call[GetVersionResult](ctx, c, methodGetVersion, nil)
 }
 
 // CreateWallet creates and opens a new wallet, closing any wallet open before.
 func (c *Client) CreateWallet(ctx context.Context, req CreateWalletRequest) error {
 	if req.Language == "" {
-		req.Language = DefaultLanguage
+		req.Language = defaultLanguage
 	}
 	return c.Call(ctx, MethodCreateWallet, req, nil)
 }
