@@ -28,6 +28,18 @@
 // batches of ours (first variant) and the script run -repeat times, taking turns: the summary's ours ÷
 // script takes their medians. Throughput ratios use the sustained rate (Result.SustainedPerMin).
 //
+// With -lifecycle it runs whole escrows instead of the setup matrix (lifecycle.go): order →
+// Ready → paid → funded → decision → payout submitted → confirmed → completed or refunded, on a
+// regtest chain of its own, for ours and the script (-systems; the baseline has no payout),
+// one at a time, -repeat times per outcome (-lifecycle-kinds release,refund; default
+// release), with the key cache and without in the same run (-keycache does not apply). Per
+// phase (setup, funding, payout, and -lifecycle-after, a window after completion) it records
+// wall time, wallet-rpc CPU and open_wallet calls, and decision → payout submitted; it adds a
+// "Full lifecycles" section to -out's latest.md and latest.json, keeping the setup results
+// there:
+//
+//	make bench BENCH_ARGS="-lifecycle -lifecycle-kinds release,refund"
+//
 // It is a Go module of its own (cmd/bench/go.mod, with a replace directive onto the product
 // in ../..), so that its plotting dependencies stay out of the product's module and
 // `make build` does not build it. Run it from the repository's root with make:
@@ -123,6 +135,10 @@ type options struct {
 	batchTimeout       time.Duration
 	quietWait          time.Duration
 	reportOnly         bool
+	// lifecycle is -lifecycle: whole escrows instead of the setup matrix (lifecycle.go).
+	lifecycle bool
+	lifeKinds []string
+	lifeAfter time.Duration
 }
 
 func parseFlags() (options, error) {
@@ -144,7 +160,20 @@ func parseFlags() (options, error) {
 	flag.DurationVar(&o.batchTimeout, "batch-timeout", 30*time.Minute, "give up on a batch after this long")
 	flag.BoolVar(&o.reportOnly, "report-only", false, "measure nothing: rewrite latest.md and the plots from -out's latest.json")
 	flag.DurationVar(&o.quietWait, "quiet-wait", 30*time.Minute, "before each batch, wait up to this long until other processes use < 0.15 cores (0: don't wait)")
+	flag.BoolVar(&o.lifecycle, "lifecycle", false, "instead of the setup matrix, run whole escrows (order to completed or refunded) on a regtest chain for ours and the script, one at a time, -repeat times per outcome, with and without the key cache; adds a section to -out's latest.md and latest.json")
+	kinds := flag.String("lifecycle-kinds", kindRelease, "with -lifecycle, the outcomes to run: any of release, refund")
+	flag.DurationVar(&o.lifeAfter, "lifecycle-after", 10*time.Second, "with -lifecycle, the window after completion whose wallet-rpc CPU and opens are measured")
 	flag.Parse()
+	for _, s := range strings.Split(*kinds, ",") {
+		switch v := strings.TrimSpace(s); v {
+		case kindRelease, kindRefund:
+			if !slices.Contains(o.lifeKinds, v) {
+				o.lifeKinds = append(o.lifeKinds, v)
+			}
+		default:
+			return o, fmt.Errorf("-lifecycle-kinds: unknown %q (release or refund)", s)
+		}
+	}
 	var err error
 	if o.ns, err = ints(*n); err != nil {
 		return o, fmt.Errorf("-n: %w", err)
@@ -234,6 +263,9 @@ func run() error {
 	for _, d := range o.delays {
 		rep.DelaysS = append(rep.DelaysS, d.Seconds())
 	}
+	if o.lifecycle {
+		return lifecycle(ctx, o, work)
+	}
 	m := rep.Machine
 	logf("machine: %d cores (%s), %s, %s, %s", m.NProc, m.CPUModel, m.MemTotal, m.GoVersion, m.WalletRPC)
 	logf("matrix: N=%v K=%v D=%v; ours=%t (daemon %v) script=%t baseline=%t; key cache %t; repeat %d; results into %s",
@@ -282,4 +314,36 @@ func mkdir(parts ...string) string {
 	p := filepath.Join(parts...)
 	_ = os.MkdirAll(p, 0o755)
 	return p
+}
+
+// lifecycle is run in -lifecycle mode: it measures whole escrows and adds their section to
+// -out's report, keeping the setup results already there.
+func lifecycle(ctx context.Context, o options, work string) error {
+	m := machineInfo()
+	logf("machine: %d cores (%s), %s, %s, %s", m.NProc, m.CPUModel, m.MemTotal, m.GoVersion, m.WalletRPC)
+	logf("lifecycle: ours=%t script=%t, outcomes %v, repeat %d, key cache on and off; results into %s", o.ours, o.script, o.lifeKinds, o.repeat, o.out)
+	rep, err := loadReport(o.out)
+	if err != nil {
+		return err
+	}
+	lr, err := runLifecycles(ctx, o, work)
+	if lr != nil {
+		for _, r := range lr.Results {
+			r.finish()
+		}
+		lr.derive()
+		lr.print()
+		rep.Lifecycle = lr
+		if werr := rep.write(o.out); werr != nil {
+			return errors.Join(err, werr)
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return errors.New("interrupted; every process stopped, partial results left in " + o.out)
+		}
+		return err
+	}
+	logf("lifecycle done: %s", filepath.Join(o.out, "latest.{json,md}"))
+	return nil
 }

@@ -56,6 +56,10 @@ func (rep *Report) write(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "latest.md"), []byte(md.String()), 0o644); err != nil {
 		return err
 	}
+	if len(rep.Results) == 0 {
+		// A lifecycle run with no setup results to keep: nothing to plot.
+		return nil
+	}
 	if err := rep.plot(filepath.Join(dir, "latest.png")); err != nil {
 		return err
 	}
@@ -77,6 +81,12 @@ func f2(v float64) string {
 }
 
 func (rep *Report) markdown(w io.Writer) {
+	if len(rep.Results) == 0 && rep.Lifecycle != nil {
+		// A lifecycle run with no setup results to add its section to.
+		fmt.Fprintf(w, "# Escrow benchmark\n")
+		rep.Lifecycle.markdown(w)
+		return
+	}
 	m := rep.Machine
 	fmt.Fprintf(w, "# Escrow setup benchmark\n\n")
 	command := "make bench"
@@ -151,6 +161,9 @@ func (rep *Report) markdown(w io.Writer) {
 		rep.scriptTable(w)
 	}
 	rep.warningsAndNotes(w)
+	if rep.Lifecycle != nil {
+		rep.Lifecycle.markdown(w)
+	}
 }
 
 // oursTable is where ours' time goes.

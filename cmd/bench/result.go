@@ -289,7 +289,10 @@ type Report struct {
 	Targets     []Target     `json:"targets_three_vs_one"`
 	Summary     *Summary     `json:"summary,omitempty"`
 	TotalS      float64      `json:"total_runtime_s"`
-	Notes       []string     `json:"notes"`
+	// Lifecycle is the full-lifecycle section (-lifecycle), kept across setup runs' rewrites
+	// only when they read it back (-report-only); a setup run starts without it.
+	Lifecycle *LifeReport `json:"lifecycle,omitempty"`
+	Notes     []string    `json:"notes"`
 }
 
 // find returns the result of one series (Result.Series) for c, or nil.

@@ -79,14 +79,29 @@ func (s *script) acquire(ctx context.Context, inst []int) (release func(), err e
 
 // escrow runs one setup the direct way.
 func (s *script) escrow(ctx context.Context, j int, id string, delay time.Duration) (scriptStats, error) {
+	st, _, err := s.setup(ctx, j, id, delay)
+	return st, err
+}
+
+// scriptWallets is a finished setup of the script: the instance of each role (buyer,
+// vendor, arbiter, as scriptRoles names them), whose wallet stays open there, and the
+// multisig address. The full-lifecycle mode funds and pays out from it.
+type scriptWallets struct {
+	inst    [3]int
+	address string
+}
+
+// setup runs one setup the direct way and returns its wallets, still open.
+func (s *script) setup(ctx context.Context, j int, id string, delay time.Duration) (scriptStats, scriptWallets, error) {
 	st := scriptStats{step: map[string]time.Duration{}}
+	var w scriptWallets
 	k := len(s.rpcs)
 	inst := []int{(3 * j) % k, (3*j + 1) % k, (3*j + 2) % k}
 	t := time.Now()
 	release, err := s.acquire(ctx, inst)
 	st.instWait = time.Since(t)
 	if err != nil {
-		return st, err
+		return st, w, err
 	}
 	defer release()
 	var name, pw [3]string
@@ -140,7 +155,7 @@ func (s *script) escrow(ctx context.Context, j int, id string, delay time.Durati
 		prep[r] = res.MultisigInfo
 		return err
 	}); err != nil {
-		return st, err
+		return st, w, err
 	}
 	if err := parallel(scriptSteps[1], func(r int, c *walletrpc.Client) error {
 		if _, err := c.PrepareMultisig(ctx, walletrpc.PrepareMultisigRequest{EnableMultisigExperimental: true}); err != nil {
@@ -150,14 +165,14 @@ func (s *script) escrow(ctx context.Context, j int, id string, delay time.Durati
 		r1[r] = res.MultisigInfo
 		return err
 	}); err != nil {
-		return st, err
+		return st, w, err
 	}
 	var addr [3]string
 	for round, step := range []struct {
 		in, out *[3]string
 	}{{&r1, &r2}, {&r2, nil}} {
 		if err := sleep(); err != nil {
-			return st, err
+			return st, w, err
 		}
 		if err := parallel(scriptSteps[2+round], func(r int, c *walletrpc.Client) error {
 			res, err := c.ExchangeMultisigKeys(ctx, walletrpc.ExchangeMultisigKeysRequest{MultisigInfo: others(*step.in, r), Password: pw[r]})
@@ -166,16 +181,17 @@ func (s *script) escrow(ctx context.Context, j int, id string, delay time.Durati
 			}
 			return err
 		}); err != nil {
-			return st, err
+			return st, w, err
 		}
 	}
 	if err := parallel(scriptSteps[4], func(r int, c *walletrpc.Client) (err error) {
 		addr[r], err = finishedAddress(ctx, c)
 		return err
 	}); err != nil {
-		return st, err
+		return st, w, err
 	}
-	return st, sameAddress(addr)
+	w.inst, w.address = [3]int(inst), addr[0]
+	return st, w, sameAddress(addr)
 }
 
 // batch runs cfg.N script escrows at once and measures.

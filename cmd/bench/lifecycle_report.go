@@ -1,0 +1,230 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// LifeReport is the full-lifecycle section of latest.json (-lifecycle).
+type LifeReport struct {
+	// Machine and Args are the lifecycle run's own: a setup report it is added to may come
+	// from another run.
+	Machine Machine  `json:"machine"`
+	Args    []string `json:"args"`
+	Date    string   `json:"date"`
+	// Kinds are the outcomes measured (release, refund); Repeat how many lifecycles of each
+	// per system and key-cache variant; AfterS the after-completion window.
+	Kinds   []string      `json:"kinds"`
+	Repeat  int           `json:"repeat"`
+	AfterS  float64       `json:"after_completion_window_s"`
+	Results []*LifeResult `json:"results"`
+	// Ratios are ours ÷ script per key-cache variant and outcome.
+	Ratios   []LifeRatio `json:"ours_over_script"`
+	Warnings []string    `json:"warnings,omitempty"`
+	Notes    []string    `json:"notes"`
+}
+
+// LifeResult is one system's lifecycles of one outcome on one key-cache variant.
+type LifeResult struct {
+	System   string `json:"system"`
+	KeyCache bool   `json:"key_cache"`
+	Kind     string `json:"kind"`
+	// Runs are every lifecycle measured; Phases the medians per phase, each taken on its own.
+	Runs   []LifeSample          `json:"runs"`
+	Phases map[string]PhaseStats `json:"phases"`
+	// WallS and CPUS are the medians of the whole lifecycle (setup to completed, the
+	// after-completion window left out); DecisionToSubmittedS the median decision → payout
+	// submitted.
+	WallS                float64  `json:"median_wall_s"`
+	CPUS                 float64  `json:"median_wallet_rpc_cpu_s"`
+	DecisionToSubmittedS float64  `json:"median_decision_to_submitted_s"`
+	Errors               []string `json:"errors,omitempty"`
+}
+
+// LifeSample is one lifecycle.
+type LifeSample struct {
+	Phases               map[string]PhaseStats `json:"phases"`
+	DecisionToSubmittedS float64               `json:"decision_to_submitted_s"`
+	// ForeignCPUS is the CPU other processes used meanwhile.
+	ForeignCPUS float64 `json:"foreign_cpu_s"`
+}
+
+// PhaseStats is one phase: wall time, wallet-rpc CPU (summed over the system's wallet-rpcs)
+// and open_wallet calls (ours: the worker's counters; the script makes none).
+type PhaseStats struct {
+	WallS float64 `json:"wall_s"`
+	CPUS  float64 `json:"wallet_rpc_cpu_s"`
+	Opens float64 `json:"open_wallet"`
+}
+
+// LifeRatio is ours ÷ script for one key-cache variant and outcome (0: not measured).
+type LifeRatio struct {
+	KeyCache            bool    `json:"key_cache"`
+	Kind                string  `json:"kind"`
+	Wall                float64 `json:"wall"`
+	CPU                 float64 `json:"wallet_rpc_cpu"`
+	DecisionToSubmitted float64 `json:"decision_to_submitted"`
+}
+
+// add records one lifecycle.
+func (r *LifeResult) add(run lifeRun, foreignCPU time.Duration) {
+	s := LifeSample{Phases: map[string]PhaseStats{}, DecisionToSubmittedS: run.decisionToSubmitted.Seconds(), ForeignCPUS: foreignCPU.Seconds()}
+	for name, p := range run.phases {
+		s.Phases[name] = PhaseStats{WallS: p.wall.Seconds(), CPUS: p.cpu.Seconds(), Opens: float64(p.opens)}
+	}
+	r.Runs = append(r.Runs, s)
+}
+
+// finish takes the medians over the runs.
+func (r *LifeResult) finish() {
+	if len(r.Runs) == 0 {
+		return
+	}
+	r.Phases = map[string]PhaseStats{}
+	for _, name := range lifePhases {
+		var wall, cpu, opens []float64
+		for _, s := range r.Runs {
+			p := s.Phases[name]
+			wall, cpu, opens = append(wall, p.WallS), append(cpu, p.CPUS), append(opens, p.Opens)
+		}
+		r.Phases[name] = PhaseStats{WallS: median(wall), CPUS: median(cpu), Opens: median(opens)}
+	}
+	var wall, cpu, d2s []float64
+	for _, s := range r.Runs {
+		var w, c float64
+		for _, name := range lifePhases[:3] {
+			w, c = w+s.Phases[name].WallS, c+s.Phases[name].CPUS
+		}
+		wall, cpu, d2s = append(wall, w), append(cpu, c), append(d2s, s.DecisionToSubmittedS)
+	}
+	r.WallS, r.CPUS, r.DecisionToSubmittedS = median(wall), median(cpu), median(d2s)
+}
+
+// find returns the result of system for one variant and outcome, or nil.
+func (lr *LifeReport) find(system string, keycache bool, kind string) *LifeResult {
+	for _, r := range lr.Results {
+		if r.System == system && r.KeyCache == keycache && r.Kind == kind && len(r.Runs) > 0 {
+			return r
+		}
+	}
+	return nil
+}
+
+// derive computes ours ÷ script and the warnings: ours' payout should open no wallet, since
+// with one escrow in flight on three instances each instance still holds the wallet its setup
+// left open there (the script shows the payout needs none).
+func (lr *LifeReport) derive() {
+	lr.Date = time.Now().UTC().Format(time.RFC3339)
+	lr.Ratios, lr.Warnings = nil, nil
+	for _, kc := range []bool{true, false} {
+		for _, kind := range lr.Kinds {
+			o, s := lr.find("ours", kc, kind), lr.find("script", kc, kind)
+			if o != nil {
+				for i, run := range o.Runs {
+					if n := run.Phases[phasePayout].Opens; n > 0 {
+						lr.Warnings = append(lr.Warnings, fmt.Sprintf("WARNING: ours' payout (%s, key cache %t, run %d) made %.0f open_wallet calls although, one escrow in flight on 3 instances, the signers' wallets were open from the setup",
+							kind, kc, i+1, n))
+					}
+				}
+			}
+			if o == nil || s == nil {
+				continue
+			}
+			lr.Ratios = append(lr.Ratios, LifeRatio{KeyCache: kc, Kind: kind, Wall: ratio(o.WallS, s.WallS), CPU: ratio(o.CPUS, s.CPUS),
+				DecisionToSubmitted: ratio(o.DecisionToSubmittedS, s.DecisionToSubmittedS)})
+		}
+	}
+	for _, r := range lr.Results {
+		for _, e := range r.Errors {
+			lr.Warnings = append(lr.Warnings, fmt.Sprintf("%s (key cache %t, %s) failed: %s", r.System, r.KeyCache, r.Kind, e))
+		}
+	}
+}
+
+// markdown writes the section latest.md ends with.
+func (lr *LifeReport) markdown(w io.Writer) {
+	fmt.Fprintf(w, "\n## Full lifecycles\n\n")
+	m := lr.Machine
+	fmt.Fprintf(w, "`make bench BENCH_ARGS=%q` — %s, %d cores (%s), %s, %s.\n\n", strings.Join(lr.Args, " "), lr.Date, m.NProc, m.CPUModel, m.GoVersion, m.WalletRPC)
+	fmt.Fprintf(w, "Whole escrows on a regtest chain, order → Ready → paid → funded → decision → payout submitted → "+
+		"payout confirmed → %s, one at a time on 3 wallet-rpcs per system, %d per outcome, system and key-cache variant, the systems taking turns; medians. "+
+		"Phases: setup = start → Ready; funding = pay + 11 blocks → funded; payout = decision → completed (11 blocks mined after the submit); "+
+		"after = a %s window after completion (ours' late-money polls held off at 1h). "+
+		"CPU = wallet-rpc utime+stime summed over the system's 3 processes; opens = open_wallet calls (ours: the worker's counters; the script makes none). "+
+		"Whole = setup + funding + payout.\n\n",
+		joinKinds(lr.Kinds), lr.Repeat, fmtDelay(delayOf(lr.AfterS)))
+	fmt.Fprintf(w, "| system | key cache | outcome | runs | setup s / CPU-s / opens | funding s / CPU-s / opens | payout s / CPU-s / opens | after s / CPU-s / opens | decision → submitted s | whole s | whole CPU-s |\n")
+	fmt.Fprintf(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range lr.Results {
+		fmt.Fprintf(w, "| %s | %t | %s | %d |", r.System, r.KeyCache, r.Kind, len(r.Runs))
+		if len(r.Runs) == 0 {
+			fmt.Fprintf(w, " – | – | – | – | – | – | – |\n")
+			continue
+		}
+		for _, name := range lifePhases {
+			p := r.Phases[name]
+			fmt.Fprintf(w, " %s / %s / %.0f |", f1(p.WallS), f2(p.CPUS), p.Opens)
+		}
+		fmt.Fprintf(w, " %s | %s | %s |\n", f1(r.DecisionToSubmittedS), f1(r.WallS), f2(r.CPUS))
+	}
+	if len(lr.Ratios) > 0 {
+		fmt.Fprintf(w, "\n**Ours ÷ script** (whole lifecycle; below 1 favours ours):\n\n| key cache | outcome | wall | wallet-rpc CPU | decision → submitted |\n|---|---|---:|---:|---:|\n")
+		for _, q := range lr.Ratios {
+			fmt.Fprintf(w, "| %t | %s | %s | %s | %s |\n", q.KeyCache, q.Kind, f2z(q.Wall), f2z(q.CPU), f2z(q.DecisionToSubmitted))
+		}
+	}
+	if len(lr.Warnings) > 0 {
+		fmt.Fprintf(w, "\n")
+		for _, wn := range lr.Warnings {
+			fmt.Fprintf(w, "- %s\n", wn)
+		}
+	}
+	fmt.Fprintf(w, "\n")
+	for _, n := range lr.Notes {
+		fmt.Fprintf(w, "- %s\n", n)
+	}
+}
+
+// print logs the section's table and ratios after a lifecycle run.
+func (lr *LifeReport) print() {
+	for _, r := range lr.Results {
+		if len(r.Runs) == 0 {
+			logf("lifecycle %-6s key cache %-5t %-7s no run completed", r.System, r.KeyCache, r.Kind)
+			continue
+		}
+		line := fmt.Sprintf("lifecycle %-6s key cache %-5t %-7s", r.System, r.KeyCache, r.Kind)
+		for _, name := range lifePhases {
+			p := r.Phases[name]
+			line += fmt.Sprintf("  %s %.1fs %.2f CPU-s %.0f opens", name, p.WallS, p.CPUS, p.Opens)
+		}
+		logf("%s  decision→submitted %.1fs  whole %.1fs %.2f CPU-s (medians of %d)", line, r.DecisionToSubmittedS, r.WallS, r.CPUS, len(r.Runs))
+	}
+	for _, q := range lr.Ratios {
+		logf("lifecycle ours ÷ script, key cache %t, %s: wall %s, wallet-rpc CPU %s, decision → submitted %s", q.KeyCache, q.Kind, f2z(q.Wall), f2z(q.CPU), f2z(q.DecisionToSubmitted))
+	}
+	for _, wn := range lr.Warnings {
+		logf("%s", wn)
+	}
+}
+
+func joinKinds(kinds []string) string {
+	out := ""
+	for i, k := range kinds {
+		if i > 0 {
+			out += " or "
+		}
+		out += map[string]string{kindRelease: "completed", kindRefund: "refunded"}[k]
+	}
+	return out
+}
+
+// lifeNotes say how the lifecycle mode measures, for the report.
+func lifeNotes() []string {
+	return []string{
+		"lifecycle ours: the product on the local stack (3 supervised wallet-rpcs, no growth) on the benchmark's regtest chain, the integration tests' quick timings (polls of 1–2 s), late-money polls held off (LatePoll 1h); release = confirm-receipt by the buyer, refund = agree-refund by the vendor; the escrow is terminated after the after-completion window.",
+		"lifecycle script: script.go's setup on instances 0–2, then the chain pays the multisig address and mines 11 blocks, both signers refresh until the funds are unlocked, export_multisig_info on both, each imports the other's, the first builds one transfer of its unlocked balance to the payee with the fee subtracted from it, the second signs and submits, 11 blocks, the submitter refreshes until 10 confirmations. No open_wallet, no describe_transfer, no store.",
+		"lifecycle both: wallet-rpcs with the same flags per key-cache variant; the chain's own monerod and funder wallet-rpc are not counted in either system's CPU; one warm-up setup per system and variant is not measured.",
+	}
+}
