@@ -2,15 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/xmr-escrow/xmr-escrow/internal/devstack"
-	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
 // The full-lifecycle mode (-lifecycle) runs whole escrows on a regtest chain: order →
@@ -76,11 +76,11 @@ func newPayees(ctx context.Context, c *devstack.Chain) (payees, error) {
 	return p, nil
 }
 
-// lifeRun is one lifecycle's measurements.
+// lifeRun is one lifecycle batch's measurements (one escrow, or N at once phase by phase).
 type lifeRun struct {
 	phases map[string]phaseSample
-	// decisionToSubmitted is the decision (ours: the Decide call; the script: the first
-	// export_multisig_info) → the payout submitted.
+	// decisionToSubmitted is the decision (ours: the Decide calls; the script: the first
+	// export_multisig_info) → the last payout of the batch submitted.
 	decisionToSubmitted time.Duration
 }
 
@@ -138,7 +138,8 @@ func idle(ctx context.Context, d time.Duration) error {
 // lifeSystem is one system's lifecycle on one key-cache variant.
 type lifeSystem struct {
 	name string
-	run  func(ctx context.Context, id, kind string) (lifeRun, error)
+	// run runs len(ids) lifecycles at once, the i-th ending as kinds[i].
+	run  func(ctx context.Context, ids, kinds []string) (lifeRun, error)
 	pids func() []int
 	stop func()
 }
@@ -174,7 +175,40 @@ func runLifecycles(ctx context.Context, o options, work string) (*LifeReport, er
 	return lr, nil
 }
 
-// lifeVariant measures every system's lifecycles on one key-cache variant.
+// lifeBatch is one kind of lifecycle batch: N escrows at once, the outcome of each, and
+// the label the report files it under (the outcome, or "mix" for several).
+type lifeBatch struct {
+	n     int
+	kinds []string
+	label string
+}
+
+// lifeBatches are the batches -lifecycle-n and -lifecycle-kinds ask for: at N=1 one per
+// outcome; at N>1 one whose escrows take the outcomes in turn.
+func lifeBatches(o options) []lifeBatch {
+	var out []lifeBatch
+	for _, n := range o.lifeNs {
+		if n == 1 {
+			for _, k := range o.lifeKinds {
+				out = append(out, lifeBatch{n: 1, kinds: []string{k}, label: k})
+			}
+			continue
+		}
+		b := lifeBatch{n: n, label: o.lifeKinds[0]}
+		if len(o.lifeKinds) > 1 {
+			b.label = "mix"
+		}
+		for i := range n {
+			b.kinds = append(b.kinds, o.lifeKinds[i%len(o.lifeKinds)])
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// lifeVariant measures every system's lifecycles on one key-cache variant, each system on
+// 3 wallet-rpcs per escrow in flight (the script keeps every wallet open on an instance of
+// its own; ours gets as many, without growth, so that it could too).
 func lifeVariant(ctx context.Context, o options, dir string, chain *devstack.Chain, dm *daemons, pay payees, keycache bool) ([]*LifeResult, error) {
 	var systems []*lifeSystem
 	defer func() {
@@ -182,31 +216,32 @@ func lifeVariant(ctx context.Context, o options, dir string, chain *devstack.Cha
 			s.stop()
 		}
 	}()
+	k := 3 * slices.Max(o.lifeNs)
 	if o.ours {
-		logf("lifecycle, key cache %t: starting the local stack on the chain (3 wallet-rpc, no growth)", keycache)
-		st, err := startOurs(ctx, mkdir(dir, "ours"), o.postgres, 3, oursOptions{variant: daemonUp, daemons: dm, noKeyCache: !keycache})
+		logf("lifecycle, key cache %t: starting the local stack on the chain (%d wallet-rpc, no growth)", keycache, k)
+		st, err := startOurs(ctx, mkdir(dir, "ours"), o.postgres, k, oursOptions{variant: daemonUp, daemons: dm, noKeyCache: !keycache})
 		if err != nil {
 			return nil, err
 		}
 		systems = append(systems, &lifeSystem{name: "ours", pids: st.pids, stop: st.Stop,
-			run: func(ctx context.Context, id, kind string) (lifeRun, error) {
-				return st.lifecycle(ctx, chain, id, kind, pay, o.lifeAfter)
+			run: func(ctx context.Context, ids, kinds []string) (lifeRun, error) {
+				return st.lifecycle(ctx, chain, ids, kinds, pay, o.lifeAfter)
 			}})
 		if o.warmup {
-			if _, err := batchWithTimeout(ctx, o, Config{N: 1, K: 3}, fmt.Sprintf("life-warmup-%t", keycache), st.batch); err != nil {
+			if _, err := batchWithTimeout(ctx, o, Config{N: 1, K: k}, fmt.Sprintf("life-warmup-%t", keycache), st.batch); err != nil {
 				return nil, fmt.Errorf("ours warm-up: %w", err)
 			}
 		}
 	}
 	if o.script {
-		logf("lifecycle, key cache %t: starting the script's 3 wallet-rpc", keycache)
-		sc, err := startScript(ctx, mkdir(dir, "script"), 3, dm.walletRPCOptions(daemonUp, keycache))
+		logf("lifecycle, key cache %t: starting the script's %d wallet-rpc", keycache, k)
+		sc, err := startScript(ctx, mkdir(dir, "script"), k, dm.walletRPCOptions(daemonUp, keycache))
 		if err != nil {
 			return nil, err
 		}
 		systems = append(systems, &lifeSystem{name: "script", pids: sc.pids, stop: sc.Stop,
-			run: func(ctx context.Context, id, kind string) (lifeRun, error) {
-				return sc.lifecycle(ctx, chain, id, kind, pay, o.lifeAfter)
+			run: func(ctx context.Context, ids, kinds []string) (lifeRun, error) {
+				return sc.lifecycle(ctx, chain, ids, kinds, pay, o.lifeAfter)
 			}})
 		if o.warmup {
 			if _, err := sc.escrow(ctx, 0, fmt.Sprintf("life-warmup-%t", keycache), 0); err != nil {
@@ -221,11 +256,11 @@ func lifeVariant(ctx context.Context, o options, dir string, chain *devstack.Cha
 		}
 		return pids
 	}}
-	results := make([]*LifeResult, 0, len(systems)*len(o.lifeKinds))
-	for _, kind := range o.lifeKinds {
+	var results []*LifeResult
+	for _, b := range lifeBatches(o) {
 		byName := map[string]*LifeResult{}
 		for _, s := range systems {
-			r := &LifeResult{System: s.name, KeyCache: keycache, Kind: kind}
+			r := &LifeResult{System: s.name, KeyCache: keycache, Kind: b.label, N: b.n}
 			byName[s.name] = r
 			results = append(results, r)
 		}
@@ -237,22 +272,26 @@ func lifeVariant(ctx context.Context, o options, dir string, chain *devstack.Cha
 						return results, err
 					}
 				}
-				id := fmt.Sprintf("life-%s-kc%t-%s-%d", s.name, keycache, kind, i+1)
+				prefix := fmt.Sprintf("life-%s-kc%t-%s-n%d-%d", s.name, keycache, b.label, b.n, i+1)
+				var ids []string
+				for j := range b.n {
+					ids = append(ids, fmt.Sprintf("%s-%d", prefix, j+1))
+				}
 				before := meter.sample()
 				rctx, cancel := context.WithTimeout(ctx, o.batchTimeout)
-				run, err := s.run(rctx, id, kind)
+				run, err := s.run(rctx, ids, b.kinds)
 				cancel()
 				r := byName[s.name]
 				if err != nil {
 					if ctx.Err() != nil {
 						return results, ctx.Err()
 					}
-					r.Errors = append(r.Errors, fmt.Sprintf("%s: %v", id, err))
-					logf("lifecycle %s: FAILED: %v", id, err)
+					r.Errors = append(r.Errors, fmt.Sprintf("%s: %v", prefix, err))
+					logf("lifecycle %s: FAILED: %v", prefix, err)
 					continue
 				}
 				r.add(run, foreign(before, meter.sample()))
-				logf("lifecycle %s: %s", id, run)
+				logf("lifecycle %s: %s", prefix, run)
 				if err := settle(ctx); err != nil {
 					return results, err
 				}
@@ -265,6 +304,40 @@ func lifeVariant(ctx context.Context, o options, dir string, chain *devstack.Cha
 	return results, nil
 }
 
+// eachOf runs fn for every id at once and waits for all; the errors name their escrow.
+func eachOf(ids []string, fn func(i int, id string) error) error {
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() {
+			if err := fn(i, id); err != nil {
+				errs[i] = fmt.Errorf("%s: %w", id, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// wrap is err with what failed in front, or nil.
+func wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// payAndMine pays lifePrice to each address from the funder, one after another (one wallet
+// sends them), and mines the blocks that make them spendable.
+func payAndMine(ctx context.Context, chain *devstack.Chain, addrs []string) error {
+	for _, a := range addrs {
+		if _, err := chain.Pay(ctx, a, lifePrice); err != nil {
+			return fmt.Errorf("pay the escrow: %w", err)
+		}
+	}
+	return chain.Mine(ctx, lifeConfirmations)
+}
+
 // String is one lifecycle as the progress lines show it.
 func (r lifeRun) String() string {
 	var s string
@@ -273,49 +346,4 @@ func (r lifeRun) String() string {
 		s += fmt.Sprintf("%s %.1fs %.1f CPU-s %d opens; ", p, ph.wall.Seconds(), ph.cpu.Seconds(), ph.opens)
 	}
 	return s + fmt.Sprintf("decision → submitted %.1fs", r.decisionToSubmitted.Seconds())
-}
-
-// waitUnlocked refreshes the wallets until each has at least amount unlocked: the
-// script's view of "funded" (10 confirmations), as the product's funding check sees it.
-func waitUnlocked(ctx context.Context, clients []*walletrpc.Client, amount uint64) error {
-	for {
-		var short error
-		for _, c := range clients {
-			if _, err := c.Refresh(ctx, walletrpc.RefreshRequest{}); err != nil {
-				return fmt.Errorf("refresh: %w", err)
-			}
-			bal, err := c.GetBalance(ctx, walletrpc.GetBalanceRequest{})
-			if err != nil {
-				return fmt.Errorf("get_balance: %w", err)
-			}
-			if bal.UnlockedBalance < amount {
-				short = fmt.Errorf("unlocked %d of %d", bal.UnlockedBalance, amount)
-			}
-		}
-		if short == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return errors.Join(ctx.Err(), short)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-// loadReport reads dir's latest.json, so that a lifecycle run adds its section to the
-// setup results there rather than replacing them; a fresh report when there is none.
-func loadReport(dir string) (*Report, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "latest.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return &Report{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var rep Report
-	if err := json.Unmarshal(b, &rep); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "latest.json"), err)
-	}
-	return &rep, nil
 }

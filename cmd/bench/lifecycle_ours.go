@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
@@ -22,60 +23,84 @@ func lifeTiming() escrow.Timing {
 // lifeWait is how often a lifecycle asks the escrow's state, as the integration tests do.
 const lifeWait = 500 * time.Millisecond
 
-// lifecycle runs one whole escrow on the product: start, Ready, the chain pays and confirms,
-// funded, the decision (confirm-receipt by the buyer for a release, agree-refund by the
-// vendor for a refund, as the integration tests decide them), payout submitted, the chain
-// confirms, completed or refunded, then the after-completion window. The escrow is
-// terminated at the end, so nothing of it runs into the next one.
-func (o *ours) lifecycle(ctx context.Context, chain *devstack.Chain, id, kind string, pay payees, after time.Duration) (lifeRun, error) {
-	defer o.terminate([]escrowRun{{id: id}})
+// lifecycle runs whole escrows on the product, all of ids at once, phase by phase: start,
+// Ready, the chain pays each and confirms, funded, the decisions (confirm-receipt by the
+// buyer for a release, agree-refund by the vendor for a refund, as the integration tests
+// decide them), payouts submitted, the chain confirms, completed or refunded, then the
+// after-completion window. Every escrow is terminated at the end, so nothing of it runs into
+// the next lifecycle.
+func (o *ours) lifecycle(ctx context.Context, chain *devstack.Chain, ids, kinds []string, pay payees, after time.Duration) (lifeRun, error) {
+	runs := make([]escrowRun, len(ids))
+	for i, id := range ids {
+		runs[i].id = id
+	}
+	defer o.terminate(runs)
 	m, err := newPhaseMeter(o.walletRPCPids, o.workerOpens)
 	if err != nil {
 		return lifeRun{}, err
 	}
-	in := input(id, 0, 0)
-	in.AmountAtomic, in.VendorPayoutAddress, in.BuyerRefundAddress, in.Timing = lifePrice, pay.vendor, pay.buyer, lifeTiming()
-	if _, err := o.s.Starter.Start(ctx, in); err != nil {
-		return lifeRun{}, fmt.Errorf("start: %w", err)
-	}
-	st, err := o.s.Starter.WaitReady(ctx, id)
-	if err != nil {
-		return lifeRun{}, fmt.Errorf("wait ready: %w", err)
+	addrs := make([]string, len(ids))
+	if err := eachOf(ids, func(i int, id string) error {
+		in := input(id, 0, 0)
+		in.AmountAtomic, in.VendorPayoutAddress, in.BuyerRefundAddress, in.Timing = lifePrice, pay.vendor, pay.buyer, lifeTiming()
+		if _, err := o.s.Starter.Start(ctx, in); err != nil {
+			return fmt.Errorf("start: %w", err)
+		}
+		st, err := o.s.Starter.WaitReady(ctx, id)
+		if err != nil {
+			return fmt.Errorf("wait ready: %w", err)
+		}
+		addrs[i] = st.Address
+		return nil
+	}); err != nil {
+		return lifeRun{}, err
 	}
 	if err := m.lap(phaseSetup); err != nil {
 		return lifeRun{}, err
 	}
 
-	if _, err := chain.Pay(ctx, st.Address, lifePrice); err != nil {
-		return lifeRun{}, fmt.Errorf("pay the escrow: %w", err)
-	}
-	if err := chain.Mine(ctx, lifeConfirmations); err != nil {
+	if err := payAndMine(ctx, chain, addrs); err != nil {
 		return lifeRun{}, err
 	}
-	if _, err := o.s.Starter.WaitUntil(ctx, id, lifeWait, func(st escrow.State) bool { return st.Status == escrow.StatusFunded }); err != nil {
-		return lifeRun{}, fmt.Errorf("wait funded: %w", err)
+	if err := eachOf(ids, func(_ int, id string) error {
+		_, err := o.s.Starter.WaitUntil(ctx, id, lifeWait, func(st escrow.State) bool { return st.Status == escrow.StatusFunded })
+		return wrap("wait funded", err)
+	}); err != nil {
+		return lifeRun{}, err
 	}
 	if err := m.lap(phaseFunding); err != nil {
 		return lifeRun{}, err
 	}
 
-	update, by, final := escrow.UpdateConfirmReceipt, escrow.Buyer, escrow.StatusCompleted
-	if kind == kindRefund {
-		update, by, final = escrow.UpdateAgreeRefund, escrow.Vendor, escrow.StatusRefunded
-	}
 	decided := time.Now()
-	if _, err := o.s.Starter.Decide(ctx, id, update, decisionBy(by)); err != nil {
-		return lifeRun{}, fmt.Errorf("decide %s: %w", update, err)
+	submitted := make([]time.Duration, len(ids))
+	if err := eachOf(ids, func(i int, id string) error {
+		update, by := escrow.UpdateConfirmReceipt, escrow.Buyer
+		if kinds[i] == kindRefund {
+			update, by = escrow.UpdateAgreeRefund, escrow.Vendor
+		}
+		if _, err := o.s.Starter.Decide(ctx, id, update, decisionBy(by)); err != nil {
+			return fmt.Errorf("decide %s: %w", update, err)
+		}
+		_, err := o.s.Starter.WaitUntil(ctx, id, lifeWait, func(st escrow.State) bool { return st.Payout != nil && st.Payout.Submitted })
+		submitted[i] = time.Since(decided)
+		return wrap("wait payout submitted", err)
+	}); err != nil {
+		return lifeRun{}, err
 	}
-	if _, err := o.s.Starter.WaitUntil(ctx, id, lifeWait, func(st escrow.State) bool { return st.Payout != nil && st.Payout.Submitted }); err != nil {
-		return lifeRun{}, fmt.Errorf("wait payout submitted: %w", err)
-	}
-	m.run.decisionToSubmitted = time.Since(decided)
+	m.run.decisionToSubmitted = slices.Max(submitted)
 	if err := chain.Mine(ctx, lifeConfirmations); err != nil {
 		return lifeRun{}, err
 	}
-	if _, err := o.s.Starter.WaitUntil(ctx, id, lifeWait, func(st escrow.State) bool { return st.Status == final }); err != nil {
-		return lifeRun{}, fmt.Errorf("wait %s: %w", final, err)
+	if err := eachOf(ids, func(i int, id string) error {
+		final := escrow.StatusCompleted
+		if kinds[i] == kindRefund {
+			final = escrow.StatusRefunded
+		}
+		_, err := o.s.Starter.WaitUntil(ctx, id, lifeWait, func(st escrow.State) bool { return st.Status == final })
+		return wrap("wait "+string(final), err)
+	}); err != nil {
+		return lifeRun{}, err
 	}
 	if err := m.lap(phasePayout); err != nil {
 		return lifeRun{}, err

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -30,8 +34,12 @@ type LifeReport struct {
 type LifeResult struct {
 	System   string `json:"system"`
 	KeyCache bool   `json:"key_cache"`
-	Kind     string `json:"kind"`
-	// Runs are every lifecycle measured; Phases the medians per phase, each taken on its own.
+	// Kind is the outcome (release, refund; "mix" for N>1 with several); N the escrows in
+	// flight at once.
+	Kind string `json:"kind"`
+	N    int    `json:"n"`
+	// Runs are every batch measured; Phases the medians per phase, each taken on its own
+	// (CPU and opens of the whole batch: per escrow at N=1).
 	Runs   []LifeSample          `json:"runs"`
 	Phases map[string]PhaseStats `json:"phases"`
 	// WallS and CPUS are the medians of the whole lifecycle (setup to completed, the
@@ -59,10 +67,11 @@ type PhaseStats struct {
 	Opens float64 `json:"open_wallet"`
 }
 
-// LifeRatio is ours ÷ script for one key-cache variant and outcome (0: not measured).
+// LifeRatio is ours ÷ script for one key-cache variant, outcome and N (0: not measured).
 type LifeRatio struct {
 	KeyCache            bool    `json:"key_cache"`
 	Kind                string  `json:"kind"`
+	N                   int     `json:"n"`
 	Wall                float64 `json:"wall"`
 	CPU                 float64 `json:"wallet_rpc_cpu"`
 	DecisionToSubmitted float64 `json:"decision_to_submitted"`
@@ -102,10 +111,10 @@ func (r *LifeResult) finish() {
 	r.WallS, r.CPUS, r.DecisionToSubmittedS = median(wall), median(cpu), median(d2s)
 }
 
-// find returns the result of system for one variant and outcome, or nil.
-func (lr *LifeReport) find(system string, keycache bool, kind string) *LifeResult {
+// find returns the measured result of system with the key of ref (variant, outcome, N), or nil.
+func (lr *LifeReport) find(system string, ref *LifeResult) *LifeResult {
 	for _, r := range lr.Results {
-		if r.System == system && r.KeyCache == keycache && r.Kind == kind && len(r.Runs) > 0 {
+		if r.System == system && r.KeyCache == ref.KeyCache && r.Kind == ref.Kind && r.N == ref.N && len(r.Runs) > 0 {
 			return r
 		}
 	}
@@ -118,27 +127,26 @@ func (lr *LifeReport) find(system string, keycache bool, kind string) *LifeResul
 func (lr *LifeReport) derive() {
 	lr.Date = time.Now().UTC().Format(time.RFC3339)
 	lr.Ratios, lr.Warnings = nil, nil
-	for _, kc := range []bool{true, false} {
-		for _, kind := range lr.Kinds {
-			o, s := lr.find("ours", kc, kind), lr.find("script", kc, kind)
-			if o != nil {
-				for i, run := range o.Runs {
-					if n := run.Phases[phasePayout].Opens; n > 0 {
-						lr.Warnings = append(lr.Warnings, fmt.Sprintf("WARNING: ours' payout (%s, key cache %t, run %d) made %.0f open_wallet calls although, one escrow in flight on 3 instances, the signers' wallets were open from the setup",
-							kind, kc, i+1, n))
-					}
-				}
-			}
-			if o == nil || s == nil {
-				continue
-			}
-			lr.Ratios = append(lr.Ratios, LifeRatio{KeyCache: kc, Kind: kind, Wall: ratio(o.WallS, s.WallS), CPU: ratio(o.CPUS, s.CPUS),
-				DecisionToSubmitted: ratio(o.DecisionToSubmittedS, s.DecisionToSubmittedS)})
+	for _, o := range lr.Results {
+		if o.System != "ours" {
+			continue
 		}
+		for i, run := range o.Runs {
+			if n := run.Phases[phasePayout].Opens; n > 0 {
+				lr.Warnings = append(lr.Warnings, fmt.Sprintf("WARNING: ours' payout (%s, N=%d, key cache %t, run %d) made %.0f open_wallet calls although, 3 instances per escrow in flight, the signers' wallets were open from the setup",
+					o.Kind, o.N, o.KeyCache, i+1, n))
+			}
+		}
+		s := lr.find("script", o)
+		if len(o.Runs) == 0 || s == nil {
+			continue
+		}
+		lr.Ratios = append(lr.Ratios, LifeRatio{KeyCache: o.KeyCache, Kind: o.Kind, N: o.N, Wall: ratio(o.WallS, s.WallS), CPU: ratio(o.CPUS, s.CPUS),
+			DecisionToSubmitted: ratio(o.DecisionToSubmittedS, s.DecisionToSubmittedS)})
 	}
 	for _, r := range lr.Results {
 		for _, e := range r.Errors {
-			lr.Warnings = append(lr.Warnings, fmt.Sprintf("%s (key cache %t, %s) failed: %s", r.System, r.KeyCache, r.Kind, e))
+			lr.Warnings = append(lr.Warnings, fmt.Sprintf("%s (key cache %t, %s, N=%d) failed: %s", r.System, r.KeyCache, r.Kind, r.N, e))
 		}
 	}
 }
@@ -149,16 +157,16 @@ func (lr *LifeReport) markdown(w io.Writer) {
 	m := lr.Machine
 	fmt.Fprintf(w, "`make bench BENCH_ARGS=%q` — %s, %d cores (%s), %s, %s.\n\n", strings.Join(lr.Args, " "), lr.Date, m.NProc, m.CPUModel, m.GoVersion, m.WalletRPC)
 	fmt.Fprintf(w, "Whole escrows on a regtest chain, order → Ready → paid → funded → decision → payout submitted → "+
-		"payout confirmed → %s, one at a time on 3 wallet-rpcs per system, %d per outcome, system and key-cache variant, the systems taking turns; medians. "+
+		"payout confirmed → %s, N at once (N=1: one at a time; N>1: phase by phase, the outcomes in turn) on 3 wallet-rpcs per escrow in flight per system, %d batches per outcome, N, system and key-cache variant, the systems taking turns; medians. "+
 		"Phases: setup = start → Ready; funding = pay + 11 blocks → funded; payout = decision → completed (11 blocks mined after the submit); "+
 		"after = a %s window after completion (ours' late-money polls held off at 1h). "+
-		"CPU = wallet-rpc utime+stime summed over the system's 3 processes; opens = open_wallet calls (ours: the worker's counters; the script makes none). "+
-		"Whole = setup + funding + payout.\n\n",
+		"CPU = wallet-rpc utime+stime summed over the system's processes, for the whole batch; opens = open_wallet calls (ours: the worker's counters; the script makes none). "+
+		"Whole = setup + funding + payout; decision → submitted is until the batch's last payout is submitted.\n\n",
 		joinKinds(lr.Kinds), lr.Repeat, fmtDelay(delayOf(lr.AfterS)))
-	fmt.Fprintf(w, "| system | key cache | outcome | runs | setup s / CPU-s / opens | funding s / CPU-s / opens | payout s / CPU-s / opens | after s / CPU-s / opens | decision → submitted s | whole s | whole CPU-s |\n")
-	fmt.Fprintf(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "| system | key cache | outcome | N | runs | setup s / CPU-s / opens | funding s / CPU-s / opens | payout s / CPU-s / opens | after s / CPU-s / opens | decision → submitted s | whole s | whole CPU-s |\n")
+	fmt.Fprintf(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range lr.Results {
-		fmt.Fprintf(w, "| %s | %t | %s | %d |", r.System, r.KeyCache, r.Kind, len(r.Runs))
+		fmt.Fprintf(w, "| %s | %t | %s | %d | %d |", r.System, r.KeyCache, r.Kind, r.N, len(r.Runs))
 		if len(r.Runs) == 0 {
 			fmt.Fprintf(w, " – | – | – | – | – | – | – |\n")
 			continue
@@ -170,9 +178,9 @@ func (lr *LifeReport) markdown(w io.Writer) {
 		fmt.Fprintf(w, " %s | %s | %s |\n", f1(r.DecisionToSubmittedS), f1(r.WallS), f2(r.CPUS))
 	}
 	if len(lr.Ratios) > 0 {
-		fmt.Fprintf(w, "\n**Ours ÷ script** (whole lifecycle; below 1 favours ours):\n\n| key cache | outcome | wall | wallet-rpc CPU | decision → submitted |\n|---|---|---:|---:|---:|\n")
+		fmt.Fprintf(w, "\n**Ours ÷ script** (whole lifecycle; below 1 favours ours):\n\n| key cache | outcome | N | wall | wallet-rpc CPU | decision → submitted |\n|---|---|---:|---:|---:|---:|\n")
 		for _, q := range lr.Ratios {
-			fmt.Fprintf(w, "| %t | %s | %s | %s | %s |\n", q.KeyCache, q.Kind, f2z(q.Wall), f2z(q.CPU), f2z(q.DecisionToSubmitted))
+			fmt.Fprintf(w, "| %t | %s | %d | %s | %s | %s |\n", q.KeyCache, q.Kind, q.N, f2z(q.Wall), f2z(q.CPU), f2z(q.DecisionToSubmitted))
 		}
 	}
 	if len(lr.Warnings) > 0 {
@@ -191,10 +199,10 @@ func (lr *LifeReport) markdown(w io.Writer) {
 func (lr *LifeReport) print() {
 	for _, r := range lr.Results {
 		if len(r.Runs) == 0 {
-			logf("lifecycle %-6s key cache %-5t %-7s no run completed", r.System, r.KeyCache, r.Kind)
+			logf("lifecycle %-6s key cache %-5t %-7s N=%d no run completed", r.System, r.KeyCache, r.Kind, r.N)
 			continue
 		}
-		line := fmt.Sprintf("lifecycle %-6s key cache %-5t %-7s", r.System, r.KeyCache, r.Kind)
+		line := fmt.Sprintf("lifecycle %-6s key cache %-5t %-7s N=%d", r.System, r.KeyCache, r.Kind, r.N)
 		for _, name := range lifePhases {
 			p := r.Phases[name]
 			line += fmt.Sprintf("  %s %.1fs %.2f CPU-s %.0f opens", name, p.WallS, p.CPUS, p.Opens)
@@ -202,7 +210,7 @@ func (lr *LifeReport) print() {
 		logf("%s  decision→submitted %.1fs  whole %.1fs %.2f CPU-s (medians of %d)", line, r.DecisionToSubmittedS, r.WallS, r.CPUS, len(r.Runs))
 	}
 	for _, q := range lr.Ratios {
-		logf("lifecycle ours ÷ script, key cache %t, %s: wall %s, wallet-rpc CPU %s, decision → submitted %s", q.KeyCache, q.Kind, f2z(q.Wall), f2z(q.CPU), f2z(q.DecisionToSubmitted))
+		logf("lifecycle ours ÷ script, key cache %t, %s, N=%d: wall %s, wallet-rpc CPU %s, decision → submitted %s", q.KeyCache, q.Kind, q.N, f2z(q.Wall), f2z(q.CPU), f2z(q.DecisionToSubmitted))
 	}
 	for _, wn := range lr.Warnings {
 		logf("%s", wn)
@@ -223,8 +231,25 @@ func joinKinds(kinds []string) string {
 // lifeNotes say how the lifecycle mode measures, for the report.
 func lifeNotes() []string {
 	return []string{
-		"lifecycle ours: the product on the local stack (3 supervised wallet-rpcs, no growth) on the benchmark's regtest chain, the integration tests' quick timings (polls of 1–2 s), late-money polls held off (LatePoll 1h); release = confirm-receipt by the buyer, refund = agree-refund by the vendor; the escrow is terminated after the after-completion window.",
-		"lifecycle script: script.go's setup on instances 0–2, then the chain pays the multisig address and mines 11 blocks, both signers refresh until the funds are unlocked, export_multisig_info on both, each imports the other's, the first builds one transfer of its unlocked balance to the payee with the fee subtracted from it, the second signs and submits, 11 blocks, the submitter refreshes until 10 confirmations. No open_wallet, no describe_transfer, no store.",
+		"lifecycle ours: the product on the local stack (3 supervised wallet-rpcs per escrow in flight, no growth) on the benchmark's regtest chain, the integration tests' quick timings (polls of 1–2 s), late-money polls held off (LatePoll 1h); release = confirm-receipt by the buyer, refund = agree-refund by the vendor; the escrow is terminated after the after-completion window.",
+		"lifecycle script: script.go's setup, escrow j of a batch on instances 3j..3j+2, then the chain pays the multisig address and mines 11 blocks, both signers refresh until the funds are unlocked, export_multisig_info on both, each imports the other's, the first builds one transfer of its unlocked balance to the payee with the fee subtracted from it, the second signs and submits, 11 blocks, the submitter refreshes until 10 confirmations. No open_wallet, no describe_transfer, no store.",
 		"lifecycle both: wallet-rpcs with the same flags per key-cache variant; the chain's own monerod and funder wallet-rpc are not counted in either system's CPU; one warm-up setup per system and variant is not measured.",
 	}
+}
+
+// loadReport reads dir's latest.json, so that a lifecycle run adds its section to the
+// setup results there rather than replacing them; a fresh report when there is none.
+func loadReport(dir string) (*Report, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "latest.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return &Report{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rep Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "latest.json"), err)
+	}
+	return &rep, nil
 }

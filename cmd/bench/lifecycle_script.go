@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -11,15 +12,16 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
-// The script's roles: setup's role r is instance inst[r] of scriptWallets.
+// The script's roles: setup's role r is on instance inst[r] of its scriptWallets.
 const (
 	scriptBuyer  = 0
 	scriptVendor = 1
 )
 
-// lifecycle runs one whole escrow the direct way, on instances 0, 1, 2 (one escrow at a
-// time), the wallets kept open from create_wallet to the end, so it never calls open_wallet:
-// the floor of a lifecycle's wallet-rpc cost, as script.escrow is a setup's.
+// lifecycle runs whole escrows the direct way, all of ids at once, phase by phase, escrow j
+// on instances 3j, 3j+1, 3j+2 (the pool holds 3 per escrow in flight), the wallets kept open
+// from create_wallet to the end, so it never calls open_wallet: the floor of a lifecycle's
+// wallet-rpc cost, as script.escrow is a setup's.
 //
 // The payout is the simplest one that moves the money: the two signers (buyer and vendor,
 // for a release and for a refund alike) export_multisig_info and each imports the other's;
@@ -28,35 +30,45 @@ const (
 // minus the fee, no change output), the second signs it (sign_multisig) and submits it
 // (submit_multisig). The product's payout does more (describe_transfer and its checks before
 // signing, the exact division, the fee cap, snapshots): part of what its extra cost pays for.
-func (s *script) lifecycle(ctx context.Context, chain *devstack.Chain, id, kind string, pay payees, after time.Duration) (lifeRun, error) {
+func (s *script) lifecycle(ctx context.Context, chain *devstack.Chain, ids, kinds []string, pay payees, after time.Duration) (lifeRun, error) {
 	// The script never calls open_wallet: the wallets stay open from create_wallet on.
 	m, err := newPhaseMeter(s.pids, func() int64 { return 0 })
 	if err != nil {
 		return lifeRun{}, err
 	}
-	_, w, err := s.setup(ctx, 0, id, 0)
-	if err != nil {
-		return lifeRun{}, fmt.Errorf("setup: %w", err)
+	wallets := make([]scriptWallets, len(ids))
+	addrs := make([]string, len(ids))
+	if err := eachOf(ids, func(j int, id string) (err error) {
+		_, wallets[j], err = s.setup(ctx, j, id, 0)
+		addrs[j] = wallets[j].address
+		return wrap("setup", err)
+	}); err != nil {
+		return lifeRun{}, err
 	}
 	if err := m.lap(phaseSetup); err != nil {
 		return lifeRun{}, err
 	}
 
 	// Funding: the buyer pays, the chain confirms, both signers see it unlocked.
-	builder, signer := s.clients[w.inst[scriptBuyer]], s.clients[w.inst[scriptVendor]]
-	payee := pay.vendor
-	if kind == kindRefund {
-		// A refund: the vendor agrees, so the vendor builds and the buyer signs and submits.
-		builder, signer, payee = signer, builder, pay.buyer
+	type signers struct {
+		builder, signer *walletrpc.Client
+		payee           string
 	}
-	if _, err := chain.Pay(ctx, w.address, lifePrice); err != nil {
-		return lifeRun{}, fmt.Errorf("pay the escrow: %w", err)
+	sig := make([]signers, len(ids))
+	for j, w := range wallets {
+		sig[j] = signers{s.clients[w.inst[scriptBuyer]], s.clients[w.inst[scriptVendor]], pay.vendor}
+		if kinds[j] == kindRefund {
+			// A refund: the vendor agrees, so the vendor builds and the buyer signs and submits.
+			sig[j] = signers{sig[j].signer, sig[j].builder, pay.buyer}
+		}
 	}
-	if err := chain.Mine(ctx, lifeConfirmations); err != nil {
+	if err := payAndMine(ctx, chain, addrs); err != nil {
 		return lifeRun{}, err
 	}
-	if err := waitUnlocked(ctx, []*walletrpc.Client{builder, signer}, lifePrice); err != nil {
-		return lifeRun{}, fmt.Errorf("funding: %w", err)
+	if err := eachOf(ids, func(j int, _ string) error {
+		return wrap("funding", waitUnlocked(ctx, []*walletrpc.Client{sig[j].builder, sig[j].signer}, lifePrice))
+	}); err != nil {
+		return lifeRun{}, err
 	}
 	if err := m.lap(phaseFunding); err != nil {
 		return lifeRun{}, err
@@ -64,16 +76,23 @@ func (s *script) lifecycle(ctx context.Context, chain *devstack.Chain, id, kind 
 
 	// Payout.
 	decided := time.Now()
-	txs, err := scriptPayout(ctx, builder, signer, payee)
-	if err != nil {
-		return lifeRun{}, fmt.Errorf("payout: %w", err)
+	txs := make([][]string, len(ids))
+	submitted := make([]time.Duration, len(ids))
+	if err := eachOf(ids, func(j int, _ string) (err error) {
+		txs[j], err = scriptPayout(ctx, sig[j].builder, sig[j].signer, sig[j].payee)
+		submitted[j] = time.Since(decided)
+		return wrap("payout", err)
+	}); err != nil {
+		return lifeRun{}, err
 	}
-	m.run.decisionToSubmitted = time.Since(decided)
+	m.run.decisionToSubmitted = slices.Max(submitted)
 	if err := chain.Mine(ctx, lifeConfirmations); err != nil {
 		return lifeRun{}, err
 	}
-	if err := waitConfirmed(ctx, signer, txs); err != nil {
-		return lifeRun{}, fmt.Errorf("payout: %w", err)
+	if err := eachOf(ids, func(j int, _ string) error {
+		return wrap("payout", waitConfirmed(ctx, sig[j].signer, txs[j]))
+	}); err != nil {
+		return lifeRun{}, err
 	}
 	if err := m.lap(phasePayout); err != nil {
 		return lifeRun{}, err
@@ -156,6 +175,34 @@ func waitConfirmed(ctx context.Context, c *walletrpc.Client, txs []string) error
 			}
 			if got.Transfer.Confirmations < lifeConfirmations-1 {
 				short = fmt.Errorf("%s has %d confirmations", tx, got.Transfer.Confirmations)
+			}
+		}
+		if short == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(ctx.Err(), short)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// waitUnlocked refreshes the wallets until each has at least amount unlocked: the
+// script's view of "funded" (10 confirmations), as the product's funding check sees it.
+func waitUnlocked(ctx context.Context, clients []*walletrpc.Client, amount uint64) error {
+	for {
+		var short error
+		for _, c := range clients {
+			if _, err := c.Refresh(ctx, walletrpc.RefreshRequest{}); err != nil {
+				return fmt.Errorf("refresh: %w", err)
+			}
+			bal, err := c.GetBalance(ctx, walletrpc.GetBalanceRequest{})
+			if err != nil {
+				return fmt.Errorf("get_balance: %w", err)
+			}
+			if bal.UnlockedBalance < amount {
+				short = fmt.Errorf("unlocked %d of %d", bal.UnlockedBalance, amount)
 			}
 		}
 		if short == nil {

@@ -31,14 +31,17 @@
 // With -lifecycle it runs whole escrows instead of the setup matrix (lifecycle.go): order →
 // Ready → paid → funded → decision → payout submitted → confirmed → completed or refunded, on a
 // regtest chain of its own, for ours and the script (-systems; the baseline has no payout),
-// one at a time, -repeat times per outcome (-lifecycle-kinds release,refund; default
-// release), with the key cache and without in the same run (-keycache does not apply). Per
+// -repeat times per outcome (-lifecycle-kinds release,refund; default release), with the key
+// cache and without in the same run (-keycache does not apply). -lifecycle-n (default 1) sets
+// the escrows in flight: 1 runs them one at a time; N>1 runs N at once, phase by phase, their
+// outcomes taken in turn, each system on 3 wallet-rpcs per escrow in flight. Per
 // phase (setup, funding, payout, and -lifecycle-after, a window after completion) it records
 // wall time, wallet-rpc CPU and open_wallet calls, and decision → payout submitted; it adds a
 // "Full lifecycles" section to -out's latest.md and latest.json, keeping the setup results
 // there:
 //
 //	make bench BENCH_ARGS="-lifecycle -lifecycle-kinds release,refund"
+//	make bench BENCH_ARGS="-lifecycle -lifecycle-kinds release,refund -lifecycle-n 1,3"
 //
 // It is a Go module of its own (cmd/bench/go.mod, with a replace directive onto the product
 // in ../..), so that its plotting dependencies stay out of the product's module and
@@ -138,6 +141,7 @@ type options struct {
 	// lifecycle is -lifecycle: whole escrows instead of the setup matrix (lifecycle.go).
 	lifecycle bool
 	lifeKinds []string
+	lifeNs    []int
 	lifeAfter time.Duration
 }
 
@@ -162,6 +166,7 @@ func parseFlags() (options, error) {
 	flag.DurationVar(&o.quietWait, "quiet-wait", 30*time.Minute, "before each batch, wait up to this long until other processes use < 0.15 cores (0: don't wait)")
 	flag.BoolVar(&o.lifecycle, "lifecycle", false, "instead of the setup matrix, run whole escrows (order to completed or refunded) on a regtest chain for ours and the script, one at a time, -repeat times per outcome, with and without the key cache; adds a section to -out's latest.md and latest.json")
 	kinds := flag.String("lifecycle-kinds", kindRelease, "with -lifecycle, the outcomes to run: any of release, refund")
+	lifeN := flag.String("lifecycle-n", "1", "with -lifecycle, the numbers of escrows in flight at once (N>1: phase by phase, the outcomes taken in turn)")
 	flag.DurationVar(&o.lifeAfter, "lifecycle-after", 10*time.Second, "with -lifecycle, the window after completion whose wallet-rpc CPU and opens are measured")
 	flag.Parse()
 	for _, s := range strings.Split(*kinds, ",") {
@@ -177,6 +182,9 @@ func parseFlags() (options, error) {
 	var err error
 	if o.ns, err = ints(*n); err != nil {
 		return o, fmt.Errorf("-n: %w", err)
+	}
+	if o.lifeNs, err = ints(*lifeN); err != nil {
+		return o, fmt.Errorf("-lifecycle-n: %w", err)
 	}
 	if o.ks, err = ints(*k); err != nil {
 		return o, fmt.Errorf("-k: %w", err)
