@@ -271,6 +271,11 @@ func run() error {
 	for _, d := range o.delays {
 		rep.DelaysS = append(rep.DelaysS, d.Seconds())
 	}
+	// A lifecycle section from an earlier -lifecycle run stays (it names its own run and
+	// machine): the two modes share latest.md and latest.json.
+	if prev, err := loadReport(o.out); err == nil {
+		rep.Lifecycle = prev.Lifecycle
+	}
 	if o.lifecycle {
 		return lifecycle(ctx, o, work)
 	}

@@ -289,8 +289,8 @@ type Report struct {
 	Targets     []Target     `json:"targets_three_vs_one"`
 	Summary     *Summary     `json:"summary,omitempty"`
 	TotalS      float64      `json:"total_runtime_s"`
-	// Lifecycle is the full-lifecycle section (-lifecycle), kept across setup runs' rewrites
-	// only when they read it back (-report-only); a setup run starts without it.
+	// Lifecycle is the full-lifecycle section (-lifecycle); a setup run keeps the one its
+	// latest.json had, and a lifecycle run keeps the setup results.
 	Lifecycle *LifeReport `json:"lifecycle,omitempty"`
 	Notes     []string    `json:"notes"`
 }
