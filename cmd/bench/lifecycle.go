@@ -162,7 +162,7 @@ func runLifecycles(ctx context.Context, o options, work string) (*LifeReport, er
 	if err != nil {
 		return nil, err
 	}
-	lr := &LifeReport{Machine: machineInfo(), Args: os.Args[1:], Kinds: o.lifeKinds, Repeat: o.repeat, AfterS: o.lifeAfter.Seconds(), Notes: lifeNotes()}
+	lr := &LifeReport{Date: time.Now().UTC().Format(time.RFC3339), Machine: machineInfo(), Args: os.Args[1:], Kinds: o.lifeKinds, Repeat: o.repeat, AfterS: o.lifeAfter.Seconds(), Notes: lifeNotes()}
 	// The stack only needs the daemon from daemons; the chain (funder, mining) is ours here.
 	dm := &daemons{monerod: chain.Daemon}
 	for _, keycache := range []bool{true, false} {

@@ -125,7 +125,6 @@ func (lr *LifeReport) find(system string, ref *LifeResult) *LifeResult {
 // with one escrow in flight on three instances each instance still holds the wallet its setup
 // left open there (the script shows the payout needs none).
 func (lr *LifeReport) derive() {
-	lr.Date = time.Now().UTC().Format(time.RFC3339)
 	lr.Ratios, lr.Warnings = nil, nil
 	for _, o := range lr.Results {
 		if o.System != "ours" {
@@ -145,6 +144,18 @@ func (lr *LifeReport) derive() {
 			DecisionToSubmitted: ratio(o.DecisionToSubmittedS, s.DecisionToSubmittedS)})
 	}
 	for _, r := range lr.Results {
+		for i, run := range r.Runs {
+			// As measure does for setups: a run next to other work (a test suite, say) is
+			// flagged, though, unlike there, not measured again.
+			var wall float64
+			for _, p := range run.Phases {
+				wall += p.WallS
+			}
+			if share := run.ForeignCPUS / (float64(max(lr.Machine.NProc, 1)) * wall); wall > 0 && share > contaminated/2 {
+				lr.Warnings = append(lr.Warnings, fmt.Sprintf("%s (key cache %t, %s, N=%d) run %d: other processes used %.0f CPU-s (%.0f%% of the machine)",
+					r.System, r.KeyCache, r.Kind, r.N, i+1, run.ForeignCPUS, 100*share))
+			}
+		}
 		for _, e := range r.Errors {
 			lr.Warnings = append(lr.Warnings, fmt.Sprintf("%s (key cache %t, %s, N=%d) failed: %s", r.System, r.KeyCache, r.Kind, r.N, e))
 		}

@@ -335,6 +335,9 @@ func lifecycle(ctx context.Context, o options, work string) error {
 	m := machineInfo()
 	logf("machine: %d cores (%s), %s, %s, %s", m.NProc, m.CPUModel, m.MemTotal, m.GoVersion, m.WalletRPC)
 	logf("lifecycle: ours=%t script=%t, outcomes %v, repeat %d, key cache on and off; results into %s", o.ours, o.script, o.lifeKinds, o.repeat, o.out)
+	if o.base {
+		logf("lifecycle: the baseline is a setup only (it has no payout): not run")
+	}
 	rep, err := loadReport(o.out)
 	if err != nil {
 		return err
@@ -344,7 +347,7 @@ func lifecycle(ctx context.Context, o options, work string) error {
 		for _, r := range lr.Results {
 			r.finish()
 		}
-		lr.derive()
+		lr.derive() // rep.write derives it again; print needs it first
 		lr.print()
 		rep.Lifecycle = lr
 		if werr := rep.write(o.out); werr != nil {

@@ -354,6 +354,9 @@ func (rep *Report) derive() {
 		}
 	}
 	rep.Summary = rep.summarize()
+	if rep.Lifecycle != nil {
+		rep.Lifecycle.derive()
+	}
 }
 
 // oursRef is the series of ours the other systems are compared with: the first daemon
