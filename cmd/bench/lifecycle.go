@@ -125,6 +125,21 @@ func (m *phaseMeter) lap(phase string) error {
 	return nil
 }
 
+// finish ends the payout phase once the escrows are settled, then measures the window after
+// completion (after long), and returns the run.
+func (m *phaseMeter) finish(ctx context.Context, after time.Duration) (lifeRun, error) {
+	if err := m.lap(phasePayout); err != nil {
+		return lifeRun{}, err
+	}
+	if err := idle(ctx, after); err != nil {
+		return lifeRun{}, err
+	}
+	if err := m.lap(phaseAfter); err != nil {
+		return lifeRun{}, err
+	}
+	return m.run, nil
+}
+
 // idle waits d (the after-completion window).
 func idle(ctx context.Context, d time.Duration) error {
 	select {
@@ -132,6 +147,21 @@ func idle(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	case <-time.After(d):
 		return nil
+	}
+}
+
+// pollUntil calls check every 200 ms until it reports nothing short (nil), fails, or ctx ends.
+func pollUntil(ctx context.Context, check func() (short, err error)) error {
+	for {
+		short, err := check()
+		if err != nil || short == nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(ctx.Err(), short)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 

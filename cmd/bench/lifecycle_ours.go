@@ -102,16 +102,7 @@ func (o *ours) lifecycle(ctx context.Context, chain *devstack.Chain, ids, kinds 
 	}); err != nil {
 		return lifeRun{}, err
 	}
-	if err := m.lap(phasePayout); err != nil {
-		return lifeRun{}, err
-	}
-	if err := idle(ctx, after); err != nil {
-		return lifeRun{}, err
-	}
-	if err := m.lap(phaseAfter); err != nil {
-		return lifeRun{}, err
-	}
-	return m.run, nil
+	return m.finish(ctx, after)
 }
 
 // decisionBy is a decision of role by the party input names for it.

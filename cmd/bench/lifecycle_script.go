@@ -94,16 +94,7 @@ func (s *script) lifecycle(ctx context.Context, chain *devstack.Chain, ids, kind
 	}); err != nil {
 		return lifeRun{}, err
 	}
-	if err := m.lap(phasePayout); err != nil {
-		return lifeRun{}, err
-	}
-	if err := idle(ctx, after); err != nil {
-		return lifeRun{}, err
-	}
-	if err := m.lap(phaseAfter); err != nil {
-		return lifeRun{}, err
-	}
-	return m.run, nil
+	return m.finish(ctx, after)
 }
 
 // scriptPayout exchanges the two signers' multisig info, builds the payout on builder,
@@ -163,55 +154,39 @@ func both(fn func(i int) error) error {
 // waitConfirmed refreshes c until each of txs has 10 confirmations (what the product waits
 // for before an escrow is completed).
 func waitConfirmed(ctx context.Context, c *walletrpc.Client, txs []string) error {
-	for {
+	return pollUntil(ctx, func() (short, err error) {
 		if _, err := c.Refresh(ctx, walletrpc.RefreshRequest{}); err != nil {
-			return fmt.Errorf("refresh: %w", err)
+			return nil, fmt.Errorf("refresh: %w", err)
 		}
-		var short error
 		for _, tx := range txs {
 			got, err := c.GetTransferByTxID(ctx, walletrpc.GetTransferByTxIDRequest{TxID: tx})
 			if err != nil {
-				return fmt.Errorf("get_transfer_by_txid %s: %w", tx, err)
+				return nil, fmt.Errorf("get_transfer_by_txid %s: %w", tx, err)
 			}
 			if got.Transfer.Confirmations < lifeConfirmations-1 {
 				short = fmt.Errorf("%s has %d confirmations", tx, got.Transfer.Confirmations)
 			}
 		}
-		if short == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return errors.Join(ctx.Err(), short)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+		return short, nil
+	})
 }
 
 // waitUnlocked refreshes the wallets until each has at least amount unlocked: the
 // script's view of "funded" (10 confirmations), as the product's funding check sees it.
 func waitUnlocked(ctx context.Context, clients []*walletrpc.Client, amount uint64) error {
-	for {
-		var short error
+	return pollUntil(ctx, func() (short, err error) {
 		for _, c := range clients {
 			if _, err := c.Refresh(ctx, walletrpc.RefreshRequest{}); err != nil {
-				return fmt.Errorf("refresh: %w", err)
+				return nil, fmt.Errorf("refresh: %w", err)
 			}
 			bal, err := c.GetBalance(ctx, walletrpc.GetBalanceRequest{})
 			if err != nil {
-				return fmt.Errorf("get_balance: %w", err)
+				return nil, fmt.Errorf("get_balance: %w", err)
 			}
 			if bal.UnlockedBalance < amount {
 				short = fmt.Errorf("unlocked %d of %d", bal.UnlockedBalance, amount)
 			}
 		}
-		if short == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return errors.Join(ctx.Err(), short)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+		return short, nil
+	})
 }
