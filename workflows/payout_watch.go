@@ -18,6 +18,12 @@ import (
 // the first registration keys off Payout.Follow, which only this version sets.
 const changePayoutWatcher = "payout-watcher"
 
+// changeFollowOnSubmitter hands the payout's hashes to the block watcher from the queue of the
+// signer that just submitted them, which is alive, instead of the arbiter's. A release the
+// buyer and vendor signed after the arbiter's host was lost waited out FollowPayout's 10-minute
+// deadline there before it was confirmed.
+const changeFollowOnSubmitter = "follow-on-submitter"
+
 // payoutSignals is the channel of the watcher's payout-seen signals.
 func payoutSignals(ctx workflow.Context) workflow.ReceiveChannel {
 	return workflow.GetSignalChannel(ctx, string(escrow.SignalPayoutSeen))
@@ -40,7 +46,11 @@ func (e *escrowFlow) followWithWatcher(ctx workflow.Context, p *escrow.Payout) {
 	f.TxHashes, f.Following, f.Failed = slices.Clone(p.TxHashes), false, ""
 	var res activities.FollowPayoutResult
 	in := activities.FollowPayoutInput{EscrowID: e.in.EscrowID, TxHashes: f.TxHashes, Target: e.timing.PayoutConfirmations}
-	if err := workflow.ExecuteActivity(e.on(ctx, checkingRole, watchOptions()), wallet.FollowPayout, in).Get(ctx, &res); err != nil {
+	on := checkingRole
+	if version(ctx, changeFollowOnSubmitter, workflow.DefaultVersion, 1) >= 1 {
+		on = p.Signers[1]
+	}
+	if err := workflow.ExecuteActivity(e.on(ctx, on, watchOptions()), wallet.FollowPayout, in).Get(ctx, &res); err != nil {
 		f.Failed = failureReason(err)
 		workflow.GetLogger(ctx).Warn("the block watcher could not follow the payout; polling it as before", "error", err)
 		return

@@ -76,6 +76,22 @@ func (s *EscrowSuite) TestAPayoutIsConfirmedByTheWatchersSignalNotItsPoll() {
 	s.Len(s.watch.unwatches, 1, "unwatched at the end (the registration is kept through the payout), which ends the following")
 }
 
+// TestThePayoutIsFollowedFromTheSubmittersQueueNotTheArbiters: the hashes go to the block
+// watcher from the queue of the signer that submitted them. On the arbiter's queue, a release
+// the buyer and vendor signed while the arbiter's host was down waited out FollowPayout's
+// deadline before anything confirmed it.
+func (s *EscrowSuite) TestThePayoutIsFollowedFromTheSubmittersQueueNotTheArbiters() {
+	s.watch.follow = true
+	s.payoutSignalAt(hour+8*time.Minute, escrow.PayoutSeen{TxHash: "hash-1", Confirmations: 10})
+	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
+	res, st := s.runLifecycle("followed-by-submitter", escrow.EscrowInput{Timing: escrow.Timing{LateMoneyGrace: time.Minute}})
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Equal(escrow.StatusCompleted, res.Status)
+	submitter := st.Payout.Signers[1]
+	s.Require().NotEqual(escrow.Arbiter, submitter, "a confirmed receipt is signed by the buyer and the vendor")
+	s.Equal([]string{escrow.WalletTaskQueue(st.Assignment.For(submitter))}, s.watch.followQueues)
+}
+
 // TestAnUnfollowedPayoutPollsAsBefore: where no watcher runs, the payout's status is asked
 // every PayoutPoll, as before.
 func (s *EscrowSuite) TestAnUnfollowedPayoutPollsAsBefore() {

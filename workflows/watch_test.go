@@ -38,6 +38,8 @@ type fakeWatcher struct {
 	// healthAsks are the times they were asked.
 	stalled    bool
 	healthAsks []time.Time
+	// followQueues are the task queues FollowPayout ran on.
+	followQueues []string
 }
 
 // install mocks RegisterWatch and Unwatch.
@@ -64,10 +66,11 @@ func (w *fakeWatcher) install(env *testsuite.TestWorkflowEnvironment) {
 			return activities.RegisterWatchResult{Registered: true, FromHeight: 290, Height: 300}, nil
 		}).Maybe()
 	env.OnActivity(wallet.FollowPayout, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.FollowPayoutInput) (activities.FollowPayoutResult, error) {
+		func(ctx context.Context, in activities.FollowPayoutInput) (activities.FollowPayoutResult, error) {
 			w.mu.Lock()
 			defer w.mu.Unlock()
 			w.follows = append(w.follows, in.TxHashes)
+			w.followQueues = append(w.followQueues, activity.GetInfo(ctx).TaskQueue)
 			return activities.FollowPayoutResult{Following: w.follow}, nil
 		}).Maybe()
 	env.OnActivity(projector.WatchHealth, mock.Anything, mock.Anything).Return(
