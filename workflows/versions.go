@@ -92,7 +92,7 @@ var changes = []change{
 	{id: changeLeaseReturned, guards: "a setup's leases end with ReturnInstance (was ReleaseInstance: \"release\" is a payout)", since: "280e92b",
 		oldPath: []string{"2026-11-cancelled", "2026-11-dispute-to-buyer", "2026-11-refund", "2026-11-release", "2026-12-02-payout-parked", "2026-12-02-release", "2026-12-02-restore-release", "2026-12-04-cancel-after-payment", "2026-12-04-cancelled", "2026-12-04-capacity-wake", "2026-12-04-dispute-to-buyer", "2026-12-04-late-refund", "2026-12-04-payout-parked", "2026-12-04-refund", "2026-12-04-release", "2026-12-04-restore-release", "2026-12-04-watched-time-locked", "cancel-after-payment", "cancelled", "capacity-wake", "dispute-to-buyer", "dust-output", "late-adopted", "late-locked-refund", "late-refund", "late-watched", "overpaid", "payout-parked", "payout-reorged", "refund", "release", "restore-release", "split-commission", "watched-time-locked"},
 	},
-	{id: changeFollowOnSubmitter, guards: "the payout's hashes go to the block watcher from the submitting signer's queue, not the arbiter's", since: "SINCE",
+	{id: changeFollowOnSubmitter, guards: "the payout's hashes go to the block watcher from the submitting signer's queue, not the arbiter's", since: "d526b40",
 		oldPath: []string{"late-adopted", "late-watched", "payout-reorged"},
 	},
 }
