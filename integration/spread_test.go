@@ -54,5 +54,9 @@ func TestAWholeHostLostAfterFundingLeavesTwoKeysAndTheReleasePays(t *testing.T) 
 	ms.release(t, ctx, id)
 	paid := ms.settle(t, ctx, id, escrow.StatusCompleted)
 	ms.assertReceived(t, ctx, paid, ms.vendor)
+	// The block watcher follows the payout from a live host's queue (the submitter's), not the
+	// lost arbiter's, where FollowPayout would have waited out its deadline.
+	require.NotNil(t, paid.Payout.Follow)
+	assert.True(t, paid.Payout.Follow.Following, "the payout is followed: %+v", paid.Payout.Follow)
 	t.Logf("arbiter's host %s lost; release paid by the other two in %.1f s", lost.name, time.Since(gone).Seconds())
 }
