@@ -6,6 +6,12 @@ export XMR_ESCROW_TEMPORAL ?= $(TOOLS_BIN)/temporal
 # The integration package alone ran 32 min in the last clean run (timer-bound, not CPU-bound):
 # 60m leaves room for a slower machine; the goal stays under 30 min for the whole of make test.
 GO_TEST_FLAGS ?= -race -count=1 -timeout 60m
+# So make test runs the integration package as two processes at once: the tests that need no
+# regtest chain (setups, worker processes and hosts, crashes, secrets, metrics: NO_CHAIN) and
+# everything else. The first takes them with -run, the second skips them with -skip, so each
+# test runs in exactly one; a test missing from this list only lands in the second.
+# walletproc.FreePort keeps the two processes' ports apart; internal/archtest checks the list.
+NO_CHAIN := ^(TestOneEscrowEndsReadyWithTheSameAddressInAllThreeWallets|TestThreeEscrowsStartedAtOnceAllEndReady|TestStartingOneEscrowTwiceAtOnceMakesOneRun|TestUnknownAndInvalidEscrowIDsGetClearErrors|TestCancelBeforeFundingEndsTheEscrow|TestNoSecretRestsInPlaintext|TestCodecServerDecodesAPayloadFromHistory|TestMarketplaceReadsTheProjection|TestARogueWorkflowCallingSignPayoutOnAnEscrowsInstanceIsRefused|TestWalletRPCKilledMidSetupIsRestartedAndTheEscrowCompletes|TestARollingDeployHandsTheInstancesToTheNewVersion|TestASecondStartWithDifferentTermsIsRefused|TestSetupsWaitingThroughPurgeTimersGrowThePool|TestARestartedWorkerDoesNotLeaseASetupsInstancesToAnother|TestWorkerMetricsCoverTheSetup|TestTwoHostsSetUpNineEscrowsAtOnceEachOnItsOwnWallets|TestAHostKilledMidSetupLosesNoEscrowAndDisturbsNoOther|TestASecondWorkerOnTheSameWalletRPCIsRefused|TestTimelineOfARealSetup|TestWorkerKilledAtEveryPointOfASetup)$$
 # The benchmark's own module (replace directive onto this one); ./... here does not include it.
 BENCH_MOD := cmd/bench
 
@@ -34,8 +40,12 @@ run: run-tools
 
 ## test: lint, then unit and integration tests against the real Temporal dev server and wallet-rpc.
 test: tools lint
-	go test $(GO_TEST_FLAGS) ./...
-	go test $(GO_TEST_FLAGS) -tags crashpoints ./internal/crashpoint
+	@echo "go test: integration runs as two processes, NO_CHAIN beside the rest"; \
+	go test $(GO_TEST_FLAGS) -run '$(NO_CHAIN)' ./integration & nochain=$$!; \
+	go test $(GO_TEST_FLAGS) -skip '$(NO_CHAIN)' ./...; rest=$$?; \
+	wait $$nochain; nochain=$$?; \
+	go test $(GO_TEST_FLAGS) -tags crashpoints ./internal/crashpoint; crash=$$?; \
+	test $$rest -eq 0 && test $$nochain -eq 0 && test $$crash -eq 0
 
 ## test-unit: unit-only mode (-short): no Temporal server, wallet-rpc or PostgreSQL; nothing to install.
 test-unit:
