@@ -169,17 +169,10 @@ func parseFlags() (options, error) {
 	lifeN := flag.String("lifecycle-n", "1", "with -lifecycle, the numbers of escrows in flight at once (N>1: phase by phase, the outcomes taken in turn)")
 	flag.DurationVar(&o.lifeAfter, "lifecycle-after", 10*time.Second, "with -lifecycle, the window after completion whose wallet-rpc CPU and opens are measured")
 	flag.Parse()
-	for _, s := range strings.Split(*kinds, ",") {
-		switch v := strings.TrimSpace(s); v {
-		case kindRelease, kindRefund:
-			if !slices.Contains(o.lifeKinds, v) {
-				o.lifeKinds = append(o.lifeKinds, v)
-			}
-		default:
-			return o, fmt.Errorf("-lifecycle-kinds: unknown %q (release or refund)", s)
-		}
-	}
 	var err error
+	if o.lifeKinds, err = choices("-lifecycle-kinds", *kinds, kindRelease, kindRefund); err != nil {
+		return o, err
+	}
 	if o.ns, err = ints(*n); err != nil {
 		return o, fmt.Errorf("-n: %w", err)
 	}
@@ -208,15 +201,8 @@ func parseFlags() (options, error) {
 			return o, fmt.Errorf("-systems: unknown %q", s)
 		}
 	}
-	for _, s := range strings.Split(*daemon, ",") {
-		switch v := strings.TrimSpace(s); v {
-		case daemonUp, daemonDown:
-			if !slices.Contains(o.daemons, v) {
-				o.daemons = append(o.daemons, v)
-			}
-		default:
-			return o, fmt.Errorf("-daemon: unknown %q (up or down)", s)
-		}
+	if o.daemons, err = choices("-daemon", *daemon, daemonUp, daemonDown); err != nil {
+		return o, err
 	}
 	for _, k := range o.ks {
 		if k < 3 {
@@ -227,6 +213,22 @@ func parseFlags() (options, error) {
 		return o, errors.New("-repeat: at least 1")
 	}
 	return o, nil
+}
+
+// choices parses a comma-separated flag value whose items must be among allowed, dropping
+// repeats and keeping the order given.
+func choices(name, raw string, allowed ...string) ([]string, error) {
+	var out []string
+	for _, s := range strings.Split(raw, ",") {
+		v := strings.TrimSpace(s)
+		if !slices.Contains(allowed, v) {
+			return nil, fmt.Errorf("%s: unknown %q (%s)", name, s, strings.Join(allowed, " or "))
+		}
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
 func ints(s string) ([]int, error) {
