@@ -19,6 +19,10 @@ type TxFate struct {
 	InPool bool
 	// Height is the block holding it when mined (0 in the pool).
 	Height uint64
+	// Relayed says a pool transaction has been handed to the network. monerod puts a
+	// transaction that arrived by RPC into block templates only from then on, and the hand-off
+	// runs after send_raw_transaction has answered.
+	Relayed bool
 }
 
 // TxFates asks monerod (/get_transactions, without the bodies) where each transaction is.
@@ -53,6 +57,7 @@ func (d *Daemon) TxFates(ctx context.Context, hashes []string) (map[string]TxFat
 			TxHash      string `json:"tx_hash"`
 			InPool      bool   `json:"in_pool"`
 			BlockHeight uint64 `json:"block_height"`
+			Relayed     bool   `json:"relayed"`
 		} `json:"txs"`
 		Status string `json:"status"`
 	}
@@ -68,7 +73,7 @@ func (d *Daemon) TxFates(ctx context.Context, hashes []string) (map[string]TxFat
 	}
 	for _, t := range res.Txs {
 		if _, asked := out[t.TxHash]; asked {
-			out[t.TxHash] = TxFate{Known: true, InPool: t.InPool, Height: t.BlockHeight}
+			out[t.TxHash] = TxFate{Known: true, InPool: t.InPool, Height: t.BlockHeight, Relayed: t.Relayed}
 		}
 	}
 	return out, nil

@@ -29,6 +29,9 @@ const (
 	chainCallTimeout    = 3 * time.Minute
 	chainFundedTimeout  = 3 * time.Minute
 	chainFundedInterval = 500 * time.Millisecond
+	// monerod relays a transaction within milliseconds on an idle machine.
+	chainMinableTimeout  = 30 * time.Second
+	chainMinableInterval = 20 * time.Millisecond
 )
 
 // Chain is a regtest chain with a funded wallet, for the money tests.
@@ -140,13 +143,40 @@ func (c *Chain) Height(ctx context.Context) (uint64, error) {
 	return info.Height, err
 }
 
-// Pay sends amount piconero from the funder to address and returns the tx hash; the
-// transfer is in the pool until the next Mine.
+// Pay sends amount piconero from the funder to address and returns the tx hash once
+// monerod will mine it: the next Mine's first block holds it.
 func (c *Chain) Pay(ctx context.Context, address string, amount uint64) (txid string, err error) {
 	if err := c.refreshFunder(ctx); err != nil {
 		return "", err
 	}
-	return c.send(ctx, address, amount)
+	if txid, err = c.send(ctx, address, amount); err != nil {
+		return "", err
+	}
+	return txid, c.WaitMinable(ctx, txid)
+}
+
+// WaitMinable waits until monerod would put each transaction into its next block. One that
+// arrived by RPC (a wallet's transfer or submit_multisig) stays out of block templates until
+// its relay has run, which happens after the RPC has answered; a block mined in between
+// leaves it in the pool. It returns at once for one already mined.
+func (c *Chain) WaitMinable(ctx context.Context, txids ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, chainMinableTimeout)
+	defer cancel()
+	for {
+		fates, err := c.RPC.TxFates(ctx, txids)
+		waiting := txids
+		if err == nil {
+			waiting = unminable(txids, fates)
+		}
+		if len(waiting) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait until monerod would mine %v: %w (last error: %v)", waiting, ctx.Err(), err)
+		case <-time.After(chainMinableInterval):
+		}
+	}
 }
 
 // CoinbaseLockBlocks is CRYPTONOTE_MINED_MONEY_UNLOCK_WINDOW: a coinbase output's
@@ -206,6 +236,18 @@ func (c *Chain) PayTimeLocked(ctx context.Context, address string) (CoinbasePaym
 	return p, nil
 }
 
+// unminable lists the transactions a block mined now would leave out: unknown, or in the
+// pool and not yet relayed.
+func unminable(txids []string, fates map[string]walletrpc.TxFate) []string {
+	var out []string
+	for _, id := range txids {
+		if f := fates[id]; !f.Relayed && (!f.Known || f.InPool) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // PayEach sends each amount to address as its own transaction (a dust attack's many small
 // payments) and returns their hashes in order. The funder is refreshed once: wallet2 marks
 // what each transfer spent, so the next one picks other outputs.
@@ -221,7 +263,7 @@ func (c *Chain) PayEach(ctx context.Context, address string, amounts []uint64) (
 		}
 		txids = append(txids, txid)
 	}
-	return txids, nil
+	return txids, c.WaitMinable(ctx, txids...)
 }
 
 // refreshFunder makes the funder know its latest outputs, or it may pick spent ones.
