@@ -82,6 +82,10 @@ type lifeRun struct {
 	// decisionToSubmitted is the decision (ours: the Decide calls; the script: the first
 	// export_multisig_info) → the last payout of the batch submitted.
 	decisionToSubmitted time.Duration
+	// traces are each escrow's payout, step by step (ours: from its workflow history).
+	traces []payoutTrace
+	// calls are ours' wallet-rpc calls from the decisions to the payouts submitted, per escrow.
+	calls rpcCalls
 }
 
 // phaseSample is one phase of one lifecycle.

@@ -72,6 +72,10 @@ func (o *ours) lifecycle(ctx context.Context, chain *devstack.Chain, ids, kinds 
 		return lifeRun{}, err
 	}
 
+	callsBefore, err := gatherCalls(o.s.Metrics.Registry)
+	if err != nil {
+		return lifeRun{}, err
+	}
 	decided := time.Now()
 	submitted := make([]time.Duration, len(ids))
 	if err := eachOf(ids, func(i int, id string) error {
@@ -87,6 +91,21 @@ func (o *ours) lifecycle(ctx context.Context, chain *devstack.Chain, ids, kinds 
 		return wrap("wait payout submitted", err)
 	}); err != nil {
 		return lifeRun{}, err
+	}
+	callsAfter, err := gatherCalls(o.s.Metrics.Registry)
+	if err != nil {
+		return lifeRun{}, err
+	}
+	m.run.calls = callsAfter.since(callsBefore).per(len(ids))
+	// The history's timestamps replace the polled ones: the state is asked every lifeWait,
+	// which would add up to that much to ours alone.
+	m.run.traces = make([]payoutTrace, len(ids))
+	for i, id := range ids {
+		tr, err := tracePayout(ctx, o.s.Client, id)
+		if err != nil {
+			return lifeRun{}, err
+		}
+		m.run.traces[i], submitted[i] = tr, tr.total
 	}
 	m.run.decisionToSubmitted = slices.Max(submitted)
 	if err := chain.Mine(ctx, lifeConfirmations); err != nil {

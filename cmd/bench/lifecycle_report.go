@@ -48,7 +48,12 @@ type LifeResult struct {
 	WallS                float64  `json:"median_wall_s"`
 	CPUS                 float64  `json:"median_wallet_rpc_cpu_s"`
 	DecisionToSubmittedS float64  `json:"median_decision_to_submitted_s"`
-	Errors               []string `json:"errors,omitempty"`
+	// PayoutSteps is where decision → submitted went, step by step (medians per escrow).
+	PayoutSteps *traceSummary `json:"payout_steps,omitempty"`
+	Errors      []string      `json:"errors,omitempty"`
+
+	traces []payoutTrace
+	calls  []rpcCalls
 }
 
 // LifeSample is one lifecycle.
@@ -84,6 +89,10 @@ func (r *LifeResult) add(run lifeRun, foreignCPU time.Duration) {
 		s.Phases[name] = PhaseStats{WallS: p.wall.Seconds(), CPUS: p.cpu.Seconds(), Opens: float64(p.opens)}
 	}
 	r.Runs = append(r.Runs, s)
+	r.traces = append(r.traces, run.traces...)
+	if run.calls != nil {
+		r.calls = append(r.calls, run.calls)
+	}
 }
 
 // finish takes the medians over the runs.
@@ -109,6 +118,10 @@ func (r *LifeResult) finish() {
 		wall, cpu, d2s = append(wall, w), append(cpu, c), append(d2s, s.DecisionToSubmittedS)
 	}
 	r.WallS, r.CPUS, r.DecisionToSubmittedS = median(wall), median(cpu), median(d2s)
+	if len(r.traces) > 0 {
+		steps := summarize(r.traces, r.calls)
+		r.PayoutSteps = &steps
+	}
 }
 
 // find returns the measured result of system with the key of ref (variant, outcome, N), or nil.
@@ -194,6 +207,7 @@ func (lr *LifeReport) markdown(w io.Writer) {
 			fmt.Fprintf(w, "| %t | %s | %d | %s | %s | %s |\n", q.KeyCache, q.Kind, q.N, f2z(q.Wall), f2z(q.CPU), f2z(q.DecisionToSubmitted))
 		}
 	}
+	lr.stepsMarkdown(w)
 	if len(lr.Warnings) > 0 {
 		fmt.Fprintf(w, "\n")
 		for _, wn := range lr.Warnings {
@@ -204,6 +218,42 @@ func (lr *LifeReport) markdown(w io.Writer) {
 	for _, n := range lr.Notes {
 		fmt.Fprintf(w, "- %s\n", n)
 	}
+}
+
+// stepsMarkdown writes where decision → submitted went, per system and variant.
+func (lr *LifeReport) stepsMarkdown(w io.Writer) {
+	fmt.Fprintf(w, "\n**Decision → submitted, step by step** (medians per escrow; ours from the workflow history's timestamps: "+
+		"gap = the workflow task between one activity's completion, or the decision, and the next one's scheduling, queue = scheduled → started, run = started → completed; "+
+		"the script: each call's wall time):\n\n")
+	fmt.Fprintf(w, "| system | key cache | outcome | N | total s | gaps s | queue s | run s | steps: run s (gap s) |\n|---|---|---|---:|---:|---:|---:|---:|---|\n")
+	for _, r := range lr.Results {
+		t := r.PayoutSteps
+		if t == nil {
+			continue
+		}
+		var steps []string
+		for _, st := range t.Steps {
+			one := fmt.Sprintf("%s%s %.2f", st.Activity, times(st.Count), st.RunS)
+			if r.System == "ours" {
+				one += fmt.Sprintf(" (%.2f)", st.GapS)
+			}
+			steps = append(steps, one)
+		}
+		fmt.Fprintf(w, "| %s | %t | %s | %d | %.2f | %.2f | %.2f | %.2f | %s |\n", r.System, r.KeyCache, r.Kind, r.N, t.Total, t.Gaps, t.Queue, t.Run, strings.Join(steps, ", "))
+	}
+	for _, r := range lr.Results {
+		if t := r.PayoutSteps; t != nil && len(t.Calls) > 0 {
+			fmt.Fprintf(w, "\nOurs' wallet-rpc calls from the decision to the payout submitted, per escrow (key cache %t, %s, N=%d): %s.\n", r.KeyCache, r.Kind, r.N, t.Calls)
+		}
+	}
+}
+
+// times marks a step that ran more than once in a payout.
+func times(n int) string {
+	if n > 1 {
+		return fmt.Sprintf(" ×%d", n)
+	}
+	return ""
 }
 
 // print logs the section's table and ratios after a lifecycle run.
@@ -219,6 +269,15 @@ func (lr *LifeReport) print() {
 			line += fmt.Sprintf("  %s %.1fs %.2f CPU-s %.0f opens", name, p.WallS, p.CPUS, p.Opens)
 		}
 		logf("%s  decision→submitted %.1fs  whole %.1fs %.2f CPU-s (medians of %d)", line, r.DecisionToSubmittedS, r.WallS, r.CPUS, len(r.Runs))
+		if t := r.PayoutSteps; t != nil {
+			logf("  decision→submitted %.2fs: gaps %.2fs, queue %.2fs, run %.2fs", t.Total, t.Gaps, t.Queue, t.Run)
+			for _, st := range t.Steps {
+				logf("    %-28s ×%d gap %.3fs queue %.3fs run %.3fs", st.Activity, st.Count, st.GapS, st.QueueS, st.RunS)
+			}
+			if len(t.Calls) > 0 {
+				logf("    wallet-rpc calls: %s", t.Calls)
+			}
+		}
 	}
 	for _, q := range lr.Ratios {
 		logf("lifecycle ours ÷ script, key cache %t, %s, N=%d: wall %s, wallet-rpc CPU %s, decision → submitted %s", q.KeyCache, q.Kind, q.N, f2z(q.Wall), f2z(q.CPU), f2z(q.DecisionToSubmitted))

@@ -78,8 +78,9 @@ func (s *script) lifecycle(ctx context.Context, chain *devstack.Chain, ids, kind
 	decided := time.Now()
 	txs := make([][]string, len(ids))
 	submitted := make([]time.Duration, len(ids))
+	m.run.traces = make([]payoutTrace, len(ids))
 	if err := eachOf(ids, func(j int, _ string) (err error) {
-		txs[j], err = scriptPayout(ctx, sig[j].builder, sig[j].signer, sig[j].payee)
+		txs[j], m.run.traces[j], err = scriptPayout(ctx, sig[j].builder, sig[j].signer, sig[j].payee)
 		submitted[j] = time.Since(decided)
 		return wrap("payout", err)
 	}); err != nil {
@@ -98,46 +99,66 @@ func (s *script) lifecycle(ctx context.Context, chain *devstack.Chain, ids, kind
 }
 
 // scriptPayout exchanges the two signers' multisig info, builds the payout on builder,
-// signs and submits it on signer, and returns the submitted transactions.
-func scriptPayout(ctx context.Context, builder, signer *walletrpc.Client, payee string) ([]string, error) {
+// signs and submits it on signer, and returns the submitted transactions and how long
+// each step ran.
+func scriptPayout(ctx context.Context, builder, signer *walletrpc.Client, payee string) ([]string, payoutTrace, error) {
+	var tr payoutTrace
+	start := time.Now()
 	pair := [2]*walletrpc.Client{builder, signer}
 	var exports [2]string
-	if err := both(func(i int) error {
-		res, err := pair[i].ExportMultisigInfo(ctx)
-		exports[i] = res.Info
+	if err := tr.time("export_multisig_info ×2", func() error {
+		return both(func(i int) error {
+			res, err := pair[i].ExportMultisigInfo(ctx)
+			exports[i] = res.Info
+			return err
+		})
+	}); err != nil {
+		return nil, tr, fmt.Errorf("export_multisig_info: %w", err)
+	}
+	if err := tr.time("import_multisig_info ×2", func() error {
+		return both(func(i int) error {
+			_, err := pair[i].ImportMultisigInfo(ctx, walletrpc.ImportMultisigInfoRequest{Info: []string{exports[1-i]}})
+			return err
+		})
+	}); err != nil {
+		return nil, tr, fmt.Errorf("import_multisig_info: %w", err)
+	}
+	var bal walletrpc.GetBalanceResult
+	if err := tr.time("get_balance", func() (err error) {
+		bal, err = builder.GetBalance(ctx, walletrpc.GetBalanceRequest{})
 		return err
 	}); err != nil {
-		return nil, fmt.Errorf("export_multisig_info: %w", err)
+		return nil, tr, fmt.Errorf("get_balance: %w", err)
 	}
-	if err := both(func(i int) error {
-		_, err := pair[i].ImportMultisigInfo(ctx, walletrpc.ImportMultisigInfoRequest{Info: []string{exports[1-i]}})
+	var tx walletrpc.TransferResult
+	if err := tr.time("transfer", func() (err error) {
+		tx, err = builder.Transfer(ctx, walletrpc.TransferRequest{
+			Destinations:           []walletrpc.Destination{{Amount: bal.UnlockedBalance, Address: payee}},
+			SubtractFeeFromOutputs: []uint32{0},
+		})
 		return err
 	}); err != nil {
-		return nil, fmt.Errorf("import_multisig_info: %w", err)
+		return nil, tr, fmt.Errorf("transfer: %w", err)
 	}
-	bal, err := builder.GetBalance(ctx, walletrpc.GetBalanceRequest{})
-	if err != nil {
-		return nil, fmt.Errorf("get_balance: %w", err)
+	var signed walletrpc.SignMultisigResult
+	if err := tr.time("sign_multisig", func() (err error) {
+		signed, err = signer.SignMultisig(ctx, walletrpc.SignMultisigRequest{TxDataHex: tx.MultisigTxset})
+		return err
+	}); err != nil {
+		return nil, tr, fmt.Errorf("sign_multisig: %w", err)
 	}
-	tx, err := builder.Transfer(ctx, walletrpc.TransferRequest{
-		Destinations:           []walletrpc.Destination{{Amount: bal.UnlockedBalance, Address: payee}},
-		SubtractFeeFromOutputs: []uint32{0},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("transfer: %w", err)
+	var sub walletrpc.SubmitMultisigResult
+	if err := tr.time("submit_multisig", func() (err error) {
+		sub, err = signer.SubmitMultisig(ctx, walletrpc.SubmitMultisigRequest{TxDataHex: signed.TxDataHex})
+		return err
+	}); err != nil {
+		return nil, tr, fmt.Errorf("submit_multisig: %w", err)
 	}
-	signed, err := signer.SignMultisig(ctx, walletrpc.SignMultisigRequest{TxDataHex: tx.MultisigTxset})
-	if err != nil {
-		return nil, fmt.Errorf("sign_multisig: %w", err)
-	}
-	sub, err := signer.SubmitMultisig(ctx, walletrpc.SubmitMultisigRequest{TxDataHex: signed.TxDataHex})
-	if err != nil {
-		return nil, fmt.Errorf("submit_multisig: %w", err)
-	}
+	tr.total = time.Since(start)
 	if len(sub.TxHashList) == 0 {
-		return nil, errors.New("submit_multisig relayed no transaction")
+		return nil, tr, errors.New("submit_multisig relayed no transaction")
 	}
-	return sub.TxHashList, nil
+	return sub.TxHashList, tr, nil
 }
 
 // both runs fn for the two signers at once, as the product runs their exports.
