@@ -20,6 +20,9 @@ import (
 type WalletInput struct {
 	EscrowID string      `json:"escrow_id"`
 	Role     escrow.Role `json:"role"`
+	// Synced (SpendableBalance only) says the signers have just synced, this wallet's export
+	// refreshing it: the balance is read as the sync left it, with no refresh of its own.
+	Synced bool `json:"synced,omitempty"`
 }
 
 // CreateWalletResult says which wallet holds the role's key.

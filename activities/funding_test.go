@@ -106,4 +106,14 @@ func TestSpendableBalanceReportsTimeLockedFunds(t *testing.T) {
 	assert.Equal(t, uint64(10), out.TimeLockedAtomic)
 	assert.Equal(t, uint64(100), out.UnlockedAtomic)
 	assert.Equal(t, uint64(130), out.TotalAtomic)
+	assert.Contains(t, tw.fake.called(), walletrpc.MethodRefresh, "an unsynced look refreshes first")
+
+	// Right after the signers' sync the wallet is read as the export's refresh left it: a
+	// block seen only now would make it disagree with what the signers exchanged.
+	before := len(tw.fake.called())
+	var synced BalanceResult
+	require.NoError(t, tw.exec(tw.w.SpendableBalance, WalletInput{EscrowID: testEscrowID, Role: escrow.Arbiter, Synced: true}, &synced))
+	assert.NotContains(t, tw.fake.since(before), walletrpc.MethodRefresh)
+	out.Opens = 0 // the first look opened the wallet; it stays open
+	assert.Equal(t, out, synced)
 }

@@ -181,8 +181,8 @@ type BalanceResult struct {
 	Holdings
 }
 
-// SpendableBalance refreshes and reports the unlocked balance: the amount a signer checks
-// a payout against.
+// SpendableBalance refreshes (unless in.Synced) and reports the unlocked balance and the
+// holdings: the amount a signer checks a payout against.
 func (w *Wallet) SpendableBalance(ctx context.Context, in WalletInput) (BalanceResult, error) {
 	name, err := walletName(in.EscrowID, in.Role)
 	if err != nil {
@@ -193,8 +193,10 @@ func (w *Wallet) SpendableBalance(ctx context.Context, in WalletInput) (BalanceR
 	}
 	var out BalanceResult
 	out.Opens, err = w.withWallet(ctx, name, func(ctx context.Context) error {
-		if _, err := w.rpc.Refresh(ctx, walletrpc.RefreshRequest{}); err != nil {
-			return err
+		if !in.Synced {
+			if _, err := w.rpc.Refresh(ctx, walletrpc.RefreshRequest{}); err != nil {
+				return err
+			}
 		}
 		b, err := w.rpc.GetBalance(ctx, walletrpc.GetBalanceRequest{})
 		if err != nil {

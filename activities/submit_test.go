@@ -4,9 +4,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
@@ -56,16 +60,73 @@ func TestSubmitDuringADaemonOutageIsRetryable(t *testing.T) {
 	}
 }
 
-func TestSubmitRecognisesASetItAlreadySent(t *testing.T) {
+// The reply to a submit that relayed the set is lost, and so is the wallet's answer when the
+// first attempt asks after it (a worker that died there): the retry asks the wallet before
+// anything, finds the set, and never sends it again, which the daemon could only refuse as
+// a double spend.
+func TestARetriedSubmitFindsTheSetItRelayedAndDoesNotSendItAgain(t *testing.T) {
 	tw := newTestWallet(t)
-	knowTransfers(tw.fake, map[string]walletrpc.Transfer{
-		"h1": {Type: walletrpc.TransferTypeOut, Confirmations: 3},
-		"h2": {Type: walletrpc.TransferTypePending},
+	known := map[string]walletrpc.Transfer{}
+	knowTransfers(tw.fake, known)
+	byHash := tw.fake.handlers[walletrpc.MethodGetTransferByTxID]
+	asked := 0
+	tw.fake.handle(walletrpc.MethodGetTransferByTxID, func(params json.RawMessage) (any, error) {
+		if asked++; asked == 1 {
+			return nil, httpStatus(http.StatusBadGateway)
+		}
+		return byHash(params)
 	})
+	tw.fake.handle(walletrpc.MethodSubmitMultisig, func(json.RawMessage) (any, error) {
+		known["h1"] = walletrpc.Transfer{Type: walletrpc.TransferTypePending}
+		known["h2"] = walletrpc.Transfer{Type: walletrpc.TransferTypePending}
+		return nil, httpStatus(http.StatusGatewayTimeout)
+	})
+	out, err := submitWithRetries(t, tw, submitInput())
+	require.NoError(t, err)
+	assert.True(t, out.Known)
+	assert.True(t, out.Pending)
+	submits := 0
+	for _, m := range tw.fake.called() {
+		if m == walletrpc.MethodSubmitMultisig {
+			submits++
+		}
+	}
+	assert.Equal(t, 1, submits, "the set is sent once")
+}
+
+// A first attempt does not ask the wallet about a set the workflow has just signed: it
+// sends it, and a clean answer with the expected hashes is the set in the daemon's pool.
+func TestAFirstSubmitSendsWithoutAskingTheWallet(t *testing.T) {
+	tw := newTestWallet(t)
+	knowTransfers(tw.fake, nil)
+	tw.fake.answer(walletrpc.MethodSubmitMultisig, walletrpc.SubmitMultisigResult{TxHashList: []string{"h2", "h1"}})
 	var out TxStatusResult
 	require.NoError(t, tw.exec(tw.w.SubmitPayout, submitInput(), &out))
 	assert.Equal(t, TxStatusResult{Known: true, Pending: true, Opens: 1}, out)
-	assert.NotContains(t, tw.fake.called(), walletrpc.MethodSubmitMultisig, "a known set is not submitted again")
+	assert.NotContains(t, tw.fake.called(), walletrpc.MethodGetTransferByTxID)
+}
+
+// submitWithRetries runs SubmitPayout from a workflow that retries it, as the escrow does.
+func submitWithRetries(t *testing.T, tw *testWallet, in SubmitInput) (TxStatusResult, error) {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterActivity(tw.w)
+	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in SubmitInput) (TxStatusResult, error) {
+		ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute,
+			RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Millisecond, MaximumAttempts: 3}})
+		var out TxStatusResult
+		err := workflow.ExecuteActivity(ctx, tw.w.SubmitPayout, in).Get(ctx, &out)
+		return out, err
+	}, workflow.RegisterOptions{Name: "submit-with-retries"})
+	env.ExecuteWorkflow("submit-with-retries", in)
+	require.True(t, env.IsWorkflowCompleted())
+	if err := env.GetWorkflowError(); err != nil {
+		return TxStatusResult{}, err
+	}
+	var out TxStatusResult
+	require.NoError(t, env.GetWorkflowResult(&out))
+	return out, nil
 }
 
 func TestSubmitSendsAPartlyKnownSetAndChecksTheHashes(t *testing.T) {
@@ -89,13 +150,13 @@ func TestSubmitSendsAPartlyKnownSetAndChecksTheHashes(t *testing.T) {
 
 func TestSubmitOfAnOldHistoryUsesTxHash(t *testing.T) {
 	tw := newTestWallet(t)
-	knowTransfers(tw.fake, map[string]walletrpc.Transfer{"h1": {Type: walletrpc.TransferTypeOut, Confirmations: 1}})
+	knowTransfers(tw.fake, nil)
+	tw.fake.answer(walletrpc.MethodSubmitMultisig, walletrpc.SubmitMultisigResult{TxHashList: []string{"h1"}})
 	in := submitInput()
 	in.TxHashes = nil
 	var out TxStatusResult
 	require.NoError(t, tw.exec(tw.w.SubmitPayout, in, &out))
-	assert.True(t, out.Known)
-	assert.Equal(t, uint64(1), out.Confirmations)
+	assert.True(t, out.Known, "the one hash is the set")
 }
 
 func TestPayoutStatusReportsTheWholeSet(t *testing.T) {

@@ -57,6 +57,16 @@ type fakeMoney struct {
 	swept                      uint64 // what submitted payouts took from the address
 	lastFunded                 uint64
 	submittedAt                time.Time // test-clock time of the last submit
+	exports                    int
+	looks                      []holdingsLook // every SpendableBalance, in order
+}
+
+// holdingsLook is one SpendableBalance: its input, how many exports had run before it, and
+// whether any payout had been submitted.
+type holdingsLook struct {
+	in           activities.WalletInput
+	afterExports int
+	afterSubmit  bool
 }
 
 // lateNow is the late money visible at the address now: once the first payout is out, and
@@ -112,6 +122,7 @@ func (m *fakeMoney) install(env *testsuite.TestWorkflowEnvironment) {
 				dust = m.dust
 			}
 			m.balanceChecks++
+			m.looks = append(m.looks, holdingsLook{in: in, afterExports: m.exports, afterSubmit: m.submits > 0})
 			if m.balanceChecks <= m.shortChecks {
 				held /= 2
 			}
@@ -129,6 +140,7 @@ func (m *fakeMoney) install(env *testsuite.TestWorkflowEnvironment) {
 			m.step("export:%s on %s", in.Role, activity.GetInfo(ctx).TaskQueue)
 			m.mu.Lock()
 			defer m.mu.Unlock()
+			m.exports++
 			if m.unopenable > 0 {
 				m.unopenable--
 				return activities.MultisigMessage{}, temporal.NewNonRetryableApplicationError(
