@@ -95,7 +95,7 @@ var changes = []change{
 	{id: changeFollowOnSubmitter, guards: "the payout's hashes go to the block watcher from the submitting signer's queue, not the arbiter's", since: "d526b40",
 		oldPath: []string{"late-adopted", "late-watched", "payout-reorged"},
 	},
-	{id: changeLeanPayout, guards: "an exact payout syncs first and reads the holdings once, as the sync left them; the look before the sync only when money is still arriving", since: "HEAD",
+	{id: changeLeanPayout, guards: "an exact payout syncs first and reads the holdings once, as the sync left them; the look before the sync only when money is still arriving", since: "c69ade1",
 		oldPath: []string{"cancel-after-payment", "dispute-to-buyer", "dust-output", "late-adopted", "late-locked-refund", "late-refund", "late-watched", "overpaid", "payout-parked", "payout-reorged", "refund", "release", "restore-release", "split-commission"},
 	},
 }
