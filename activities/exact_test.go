@@ -3,6 +3,7 @@ package activities
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -235,6 +236,21 @@ func TestTheDustThresholdIsTheCostOfAnInputAtNormalPriority(t *testing.T) {
 	got, err := tw.w.dustThreshold(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, uint64(80_000*700*5/4), got)
+
+	// The fee moves, and is asked every time; the input's weight is the release's, asked once
+	// an hour.
+	tw.fake.answer(walletrpc.MethodGetFeeEstimate, walletrpc.FeeEstimate{Fee: 40_000, Fees: []uint64{40_000, 160_000, 640_000, 8_000_000}, Status: "OK"})
+	before := len(tw.fake.called())
+	got, err = tw.w.dustThreshold(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, uint64(160_000*700*5/4), got)
+	assert.Equal(t, []string{walletrpc.MethodGetFeeEstimate}, tw.fake.since(before))
+
+	tw.w.weight.at = time.Now().Add(-inputWeightTTL)
+	before = len(tw.fake.called())
+	_, err = tw.w.dustThreshold(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, []string{walletrpc.MethodGetFeeEstimate, walletrpc.MethodEstimateTxSizeAndWeight, walletrpc.MethodEstimateTxSizeAndWeight}, tw.fake.since(before), "asked again after an hour")
 }
 
 // The wallet calls the relayed payout failed (dropped from its pool), but monerod has it in a

@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
@@ -64,12 +65,40 @@ func (w *Wallet) dustThreshold(ctx context.Context) (uint64, error) {
 	if len(fees.Fees) >= 2 {
 		perByte = fees.Fees[1]
 	}
-	weight, err := w.rpc.InputWeight(ctx)
+	weight, err := w.weight.get(ctx, w.rpc)
 	if err != nil {
 		return 0, fmt.Errorf("input weight: %w", err)
 	}
 	t := perByte * weight
 	return t + t/dustMargin, nil
+}
+
+// inputWeightTTL is how long an instance's input weight is reused. The weight depends only
+// on the wallet-rpc's release and the fork rules, never on a wallet or another process; it
+// costs two estimate_tx_size_and_weight calls, about 65 ms each on 0.18.5.3, and every
+// holdings check needs it. An hour bounds how long a fork's new rules could go unseen.
+const inputWeightTTL = time.Hour
+
+// inputWeight remembers walletrpc.Client.InputWeight for inputWeightTTL.
+type inputWeight struct {
+	mu     sync.Mutex
+	weight uint64
+	at     time.Time
+}
+
+// get returns the remembered weight, or asks rpc for it.
+func (iw *inputWeight) get(ctx context.Context, rpc *walletrpc.Client) (uint64, error) {
+	iw.mu.Lock()
+	defer iw.mu.Unlock()
+	if iw.weight > 0 && time.Since(iw.at) < inputWeightTTL {
+		return iw.weight, nil
+	}
+	weight, err := rpc.InputWeight(ctx)
+	if err != nil {
+		return 0, err
+	}
+	iw.weight, iw.at = weight, time.Now()
+	return weight, nil
 }
 
 // holdings reads the open wallet's outputs and sorts them, with the wallet's incoming and

@@ -45,6 +45,9 @@ type Wallet struct {
 	host     string
 	daemon   *walletrpc.Daemon
 	caller   CallerCheck
+
+	// weight is the instance's input weight, asked at most once per inputWeightTTL.
+	weight inputWeight
 }
 
 // WalletConfig describes the wallet-rpc instance a Wallet serves.
