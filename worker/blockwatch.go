@@ -29,6 +29,7 @@ func (w *Worker) newWatcher() {
 		Notify:       w.notifyPayment,
 		NotifyPayout: w.notifyPayout,
 		Name:         "block-watcher/" + ns,
+		Poll:         w.cfg.BlockWatcherPoll,
 		Logger:       w.log,
 	})
 }

@@ -60,6 +60,10 @@ type Config struct {
 	// escrows awaiting payment (it needs a Store). Payouts also ask it for the fee per byte,
 	// which sets what is dust; without it they use activities.FallbackDustAtomic.
 	DaemonURL string `json:"daemon_url,omitempty"`
+	// BlockWatcherPoll is how often the block watcher's leader asks monerod for new blocks
+	// and its pool; default 2 s, against mainnet's 2-minute blocks. A benchmark on a regtest
+	// chain sets it to its script's poll, so that both see a block equally soon.
+	BlockWatcherPoll time.Duration `json:"block_watcher_poll,omitempty"`
 	// NextForkHeight, if set, is the next hard fork's height (XMR_ESCROW_NEXT_FORK_HEIGHT): a
 	// new escrow whose longest term would run past it is refused. Unset, the daemon's schedule
 	// is asked (DaemonURL), which a 0.18 monerod does not have past v16.

@@ -154,7 +154,12 @@ func idle(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// pollUntil calls check every 200 ms until it reports nothing short (nil), fails, or ctx ends.
+// lifePoll is how often both systems look for what they wait for in a lifecycle: the script's
+// wallets, ours' block watcher and escrow polls, and the benchmark asking ours' escrow state.
+// One period for both, so that neither wins a phase by looking more often.
+const lifePoll = 200 * time.Millisecond
+
+// pollUntil calls check every lifePoll until it reports nothing short (nil), fails, or ctx ends.
 func pollUntil(ctx context.Context, check func() (short, err error)) error {
 	for {
 		short, err := check()
@@ -164,7 +169,7 @@ func pollUntil(ctx context.Context, check func() (short, err error)) error {
 		select {
 		case <-ctx.Done():
 			return errors.Join(ctx.Err(), short)
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(lifePoll):
 		}
 	}
 }
@@ -253,7 +258,7 @@ func lifeVariant(ctx context.Context, o options, dir string, chain *devstack.Cha
 	k := 3 * slices.Max(o.lifeNs)
 	if o.ours {
 		logf("lifecycle, key cache %t: starting the local stack on the chain (%d wallet-rpc, no growth)", keycache, k)
-		st, err := startOurs(ctx, mkdir(dir, "ours"), o.postgres, k, oursOptions{variant: daemonUp, daemons: dm, noKeyCache: !keycache})
+		st, err := startOurs(ctx, mkdir(dir, "ours"), o.postgres, k, oursOptions{variant: daemonUp, daemons: dm, noKeyCache: !keycache, watcherPoll: lifePoll})
 		if err != nil {
 			return nil, err
 		}

@@ -10,18 +10,20 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/internal/devstack"
 )
 
-// lifeTiming is the integration tests' quickTiming: polls and retries of a second or two, so
-// that a lifecycle measures the product's work, not its production back-offs. The late-money
-// watch's polls are held off (LatePoll 1h, as the integration benchmark cpuPerPhase does), so
-// that a finished escrow's checks do not land in the next one's phases.
+// lifeTiming polls at the script's period (lifePoll), so that a lifecycle measures the
+// product's work, not its production back-offs; the block watcher polls at it too. Funding
+// and payout waits then learn of a block about as soon as the script does; with the
+// watcher's reports they need no poll at all. The late-money watch's polls are held off
+// (LatePoll 1h, as the integration benchmark cpuPerPhase does), so that a finished escrow's
+// checks do not land in the next one's phases.
 func lifeTiming() escrow.Timing {
-	return escrow.Timing{FundingPoll: time.Second, FundingPollMax: 2 * time.Second, PayoutPoll: time.Second,
+	return escrow.Timing{FundingPoll: lifePoll, FundingPollMax: 2 * lifePoll, PayoutPoll: lifePoll,
 		PayoutRetry: 2 * time.Second, PayoutRetryMax: 4 * time.Second, LatePoll: time.Hour, LatePollMax: time.Hour,
 		LateMoneyGrace: 24 * time.Hour}
 }
 
-// lifeWait is how often a lifecycle asks the escrow's state, as the integration tests do.
-const lifeWait = 500 * time.Millisecond
+// lifeWait is how often a lifecycle asks the escrow's state: the script's period.
+const lifeWait = lifePoll
 
 // lifecycle runs whole escrows on the product, all of ids at once, phase by phase: start,
 // Ready, the chain pays each and confirms, funded, the decisions (confirm-receipt by the

@@ -50,6 +50,8 @@ type oursOptions struct {
 	grow int
 	// noKeyCache runs the pool's wallet-rpcs without the key cache.
 	noKeyCache bool
+	// watcherPoll is the block watcher's poll (0: the product's default).
+	watcherPoll time.Duration
 }
 
 // startOurs starts the local stack (Temporal dev server headless, K wallet-rpc pointed at
@@ -75,6 +77,8 @@ func startOurs(ctx context.Context, dir, pgServer string, k int, oo oursOptions)
 		Logger:        logger,
 		Chain:         oo.daemons.chain(oo.variant),
 		DaemonAddress: oo.daemons.address(oo.variant),
+		// The block watcher sees a block as soon as the script's poll would (lifecycles).
+		BlockWatcherPoll: oo.watcherPoll,
 	})
 	if err != nil {
 		_ = o.logFile.Close()

@@ -44,6 +44,8 @@ type Options struct {
 	NoBlockWatcher bool
 	// BlockWatcherURL is the block watcher's monerod RPC URL; default the Chain's daemon.
 	BlockWatcherURL string
+	// BlockWatcherPoll is worker.Config.BlockWatcherPoll (default 2 s).
+	BlockWatcherPoll time.Duration
 	// NoKeyCache runs the pool's wallet-rpcs without the key cache (for comparisons).
 	NoKeyCache bool
 	// TemporalPort and UIPort fix the dev server's ports (make run uses 7233 and 8233).
@@ -164,7 +166,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		o.BlockWatcherURL = "http://" + o.Chain.Daemon.Address
 	}
 	if !o.NoBlockWatcher {
-		ao.Worker.DaemonURL = o.BlockWatcherURL
+		ao.Worker.DaemonURL, ao.Worker.BlockWatcherPoll = o.BlockWatcherURL, o.BlockWatcherPoll
 	}
 	if s.app, err = app.Build(ctx, ao); err != nil {
 		return nil, err
