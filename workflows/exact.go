@@ -134,37 +134,57 @@ func (e *escrowFlow) exactAttempt(ctx workflow.Context, p *escrow.Payout, since 
 		}
 	}
 	opts := payoutOptions(true)
-	h, err := e.syncedHoldings(ctx, opts, a, b, lean)
+	h, intoB, err := e.syncedHoldings(ctx, opts, a, b, lean)
 	if err == nil && lean && h.LockedAtomic+h.PendingAtomic > 0 {
 		// Money still on its way: wait for it as before, then sync again so it is divided too.
+		if err := after(ctx, intoB, nil); err != nil {
+			return err
+		}
 		if err := e.settle(ctx, p, since); err != nil {
 			return err
 		}
-		h, err = e.syncedHoldings(ctx, opts, a, b, lean)
+		h, intoB, err = e.syncedHoldings(ctx, opts, a, b, lean)
 	}
 	if err != nil {
 		return err
 	}
+	// Until b signs, every way out waits for b's import (after): the next attempt's sync must
+	// not find an older one still queued on b.
+	return e.buildAndSubmit(ctx, p, h, intoB, since)
+}
+
+// buildAndSubmit divides what the synced look h found, builds on the first signer, has the
+// second check, sign and submit it. intoB is the second signer's import, still running in a
+// lean payout (nil once done): it is awaited before the signature.
+func (e *escrowFlow) buildAndSubmit(ctx workflow.Context, p *escrow.Payout, h activities.BalanceResult, intoB workflow.Future, since time.Time) error {
+	a, b := p.Signers[0], p.Signers[1]
+	opts := payoutOptions(true)
 	if h.Dust == nil {
-		return temporal.NewNonRetryableApplicationError("the holdings check measured no dust threshold", escrow.ErrTypeProtocol, nil)
+		return after(ctx, intoB, temporal.NewNonRetryableApplicationError("the holdings check measured no dust threshold", escrow.ErrTypeProtocol, nil))
 	}
 	p.Dust, e.status.Dust = nil, nil
 	if h.Dust.Outputs > 0 {
 		p.Dust, e.status.Dust = h.Dust, h.Dust
 	}
 	if h.SpendableAtomic < need(p) {
+		if err := after(ctx, intoB, nil); err != nil {
+			return err
+		}
 		return e.shortOfMoney(ctx, p, h.Holdings, since)
 	}
 	p.Attempts++
 	dests, from, err := p.Division.Destinations(h.SpendableAtomic)
 	if err != nil {
-		return temporal.NewNonRetryableApplicationError(err.Error(), string(escrow.BlockFundsMissing), err)
+		return after(ctx, intoB, temporal.NewNonRetryableApplicationError(err.Error(), string(escrow.BlockFundsMissing), err))
 	}
 	var created activities.CreatePayoutResult
 	if err := workflow.ExecuteActivity(e.on(ctx, a, opts), wallet.CreatePayout, activities.PayoutInput{
 		EscrowID: e.in.EscrowID, Role: a, Address: p.Address, Destinations: dests, FeeFrom: from,
 		SpendableAtomic: h.SpendableAtomic, DustBelowAtomic: h.Dust.BelowAtomic,
 	}).Get(ctx, &created); err != nil {
+		return after(ctx, intoB, err)
+	}
+	if err := after(ctx, intoB, nil); err != nil {
 		return err
 	}
 	var signed activities.SignPayoutResult
@@ -194,18 +214,51 @@ func (e *escrowFlow) exactAttempt(ctx workflow.Context, p *escrow.Payout, since 
 }
 
 // syncedHoldings syncs the signers and reads what the first one, a, holds: after the sync its
-// view is exact, and what it can spend is what is divided. lean reads it without a refresh:
-// a's export has just refreshed it, and a block seen only now would make the view disagree
-// with what the signers exchanged.
-func (e *escrowFlow) syncedHoldings(ctx workflow.Context, opts workflow.ActivityOptions, a, b escrow.Role, lean bool) (activities.BalanceResult, error) {
+// view is exact, and what it can spend is what is divided. lean reads it without a refresh
+// (a's export has just refreshed it, and a block seen only now would make the view disagree
+// with what the signers exchanged), and leaves b's import running: b needs it only to sign,
+// and a's look and build run meanwhile on a's instance. The running import is returned (nil
+// when there is none); after waits for it.
+func (e *escrowFlow) syncedHoldings(ctx workflow.Context, opts workflow.ActivityOptions, a, b escrow.Role, lean bool) (activities.BalanceResult, workflow.Future, error) {
 	var h activities.BalanceResult
-	if err := e.syncSigners(ctx, opts, a, b); err != nil {
-		return h, err
+	if !lean {
+		if err := e.syncSigners(ctx, opts, a, b); err != nil {
+			return h, nil, err
+		}
+		err := workflow.ExecuteActivity(e.on(ctx, a, opts), wallet.SpendableBalance, e.walletInput(a)).Get(ctx, &h)
+		return h, nil, err
 	}
-	in := e.walletInput(a)
-	in.Synced = lean
-	err := workflow.ExecuteActivity(e.on(ctx, a, opts), wallet.SpendableBalance, in).Get(ctx, &h)
-	return h, err
+	exports, err := both(ctx, e, opts, []escrow.Role{a, b}, wallet.ExportMultisigInfo, e.walletInput)
+	if err != nil {
+		return h, nil, err
+	}
+	importInto := func(r escrow.Role, info string) workflow.Future {
+		return workflow.ExecuteActivity(e.on(ctx, r, opts), wallet.ImportMultisigInfo,
+			activities.ImportInput{EscrowID: e.in.EscrowID, Role: r, Infos: []string{info}})
+	}
+	intoA, intoB := importInto(a, exports[1].Info), importInto(b, exports[0].Info)
+	err = intoA.Get(ctx, nil)
+	if err == nil {
+		in := e.walletInput(a)
+		in.Synced = true
+		err = workflow.ExecuteActivity(e.on(ctx, a, opts), wallet.SpendableBalance, in).Get(ctx, &h)
+	}
+	if err != nil {
+		return h, nil, after(ctx, intoB, err)
+	}
+	return h, intoB, nil
+}
+
+// after waits for a step left running (f; nil: none) before the payout goes on or ends with
+// err, which it returns, or else the step's error.
+func after(ctx workflow.Context, f workflow.Future, err error) error {
+	if f == nil {
+		return err
+	}
+	if ferr := f.Get(ctx, nil); err == nil {
+		err = ferr
+	}
+	return err
 }
 
 // settle waits, before a sync, for money still confirming or unlocking to join the payout:

@@ -32,6 +32,34 @@ func (s *EscrowSuite) TestAFundedReleaseReadsTheHoldingsOnceAfterTheSync() {
 	s.Equal(st.Payout.Signers[0], looks[0].in.Role)
 	s.Equal(2, looks[0].afterExports, "after both signers exported")
 	s.Equal(1, st.Payout.Attempts)
+	a, b := st.Payout.Signers[0], st.Payout.Signers[1]
+	s.Less(stepAt(s.money.steps, "import:"+string(b)+"<-export-of-"+string(a)), stepAt(s.money.steps, "sign:"+string(b)),
+		"the co-signer's import, left running during the build, is in before it signs")
+}
+
+// stepAt is the index of the first step named want, or len(steps).
+func stepAt(steps []string, want string) int {
+	for i, st := range steps {
+		if st == want {
+			return i
+		}
+	}
+	return len(steps)
+}
+
+// The co-signer's import, which runs while the first signer looks and builds, finds stale data:
+// the attempt stops before anything is signed, and the next one syncs both again and pays once.
+func (s *EscrowSuite) TestAFailedImportIntoTheCoSignerStopsTheAttemptBeforeItSigns() {
+	s.money.staleImportsInto = map[escrow.Role]int{escrow.Vendor: 1}
+	s.decide(hour, escrow.UpdateConfirmReceipt, asBuyer)
+	res, st := s.runLifecycle("lean-stale-import", escrow.EscrowInput{Timing: parkingTiming})
+	s.Require().NoError(s.env.GetWorkflowError())
+	s.Equal(escrow.StatusCompleted, res.Status)
+	s.Require().Equal(escrow.Vendor, st.Payout.Signers[1], "a release: the vendor co-signs")
+	s.Len(s.money.signed, 1, "nothing signed in the attempt whose import failed")
+	s.Equal(1, s.money.submits)
+	s.Equal(4, s.money.exports, "both signers export again")
+	s.Equal(2, st.Payout.Attempts)
 }
 
 // Payments keep confirming at the address: the synced look finds money locked, so the payout

@@ -58,7 +58,8 @@ type fakeMoney struct {
 	lastFunded                 uint64
 	submittedAt                time.Time // test-clock time of the last submit
 	exports                    int
-	looks                      []holdingsLook // every SpendableBalance, in order
+	looks                      []holdingsLook      // every SpendableBalance, in order
+	staleImportsInto           map[escrow.Role]int // the first n imports into a role find stale data
 }
 
 // holdingsLook is one SpendableBalance: its input, how many exports had run before it, and
@@ -151,6 +152,12 @@ func (m *fakeMoney) install(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(wallet.ImportMultisigInfo, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.ImportInput) (activities.ImportResult, error) {
 			m.step("import:%s<-%s", in.Role, in.Infos[0])
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			if m.staleImportsInto[in.Role] > 0 {
+				m.staleImportsInto[in.Role]--
+				return activities.ImportResult{}, temporal.NewNonRetryableApplicationError("import: stale multisig info", escrow.ErrTypeStale, nil)
+			}
 			return activities.ImportResult{Outputs: 1}, nil
 		}).Maybe()
 	env.OnActivity(wallet.CreatePayout, mock.Anything, mock.Anything).Return(
