@@ -45,9 +45,9 @@ type LifeResult struct {
 	// WallS and CPUS are the medians of the whole lifecycle (setup to completed, the
 	// after-completion window left out); DecisionToSubmittedS the median decision → payout
 	// submitted.
-	WallS                float64  `json:"median_wall_s"`
-	CPUS                 float64  `json:"median_wallet_rpc_cpu_s"`
-	DecisionToSubmittedS float64  `json:"median_decision_to_submitted_s"`
+	WallS                float64 `json:"median_wall_s"`
+	CPUS                 float64 `json:"median_wallet_rpc_cpu_s"`
+	DecisionToSubmittedS float64 `json:"median_decision_to_submitted_s"`
 	// PayoutSteps is where decision → submitted went, step by step (medians per escrow).
 	PayoutSteps *traceSummary `json:"payout_steps,omitempty"`
 	Errors      []string      `json:"errors,omitempty"`
