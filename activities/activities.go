@@ -107,6 +107,9 @@ func (w *Wallet) createWallet(ctx context.Context, in WalletInput) (CreateWallet
 		var le *labelError
 		if res.Opens, err = w.ensureOpen(ctx, name); err == nil || walletrpc.IsRetryable(err) || errors.As(err, &le) {
 			res.Reused = true
+			if err == nil {
+				err = w.checkScanStart(ctx, name) // the create that made it may have died before checking
+			}
 			return res, classify(err)
 		}
 		// The wallet is there but does not open: a create that died half-way (the
@@ -130,6 +133,9 @@ func (w *Wallet) createWallet(ctx context.Context, in WalletInput) (CreateWallet
 		return res, classify(fmt.Errorf("create wallet %s on %s: %w", name, w.instance, err))
 	}
 	crashpoint.At(crashpoint.CreateCreated, 0)
+	if err := w.checkScanStart(ctx, name); err != nil {
+		return res, classify(err)
+	}
 	// The label is what every later step checks the open wallet by. If labelling fails,
 	// the retry finds the wallet by name and labels it when it opens it.
 	if err := w.label(ctx, name); err != nil {
