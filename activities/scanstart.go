@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"go.temporal.io/sdk/activity"
+
+	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
 // errMadeWithoutDaemon marks a new wallet whose scan starts past the chain's top; the retry
@@ -22,13 +24,19 @@ const scanStartSlack = 720
 // mainnet's schedule, less a month), and on a chain that does not follow that schedule
 // (regtest, testnets, a clock far ahead) the guess is past the chain's top: the wallet never
 // sees a payment below it, and its refreshes still report success. Seen on 0.18.5.3: three
-// setups at once on a busy 2-core machine left one escrow's three wallets at height 3,774,801
-// on a 620-block regtest chain, and the escrow waited for a payment that had arrived. Nothing
-// has used the wallet yet, so it is closed and set aside, and the retry makes it again. With
-// no daemon to compare against (no DaemonURL, or monerod not answering) the wallet is kept.
+// setups at once on a busy 2-core machine left two escrows' wallets scanning from 3,774,800 on
+// a 620-block regtest chain, and the escrows waited for payments that had arrived. The check
+// costs the new wallet its first refresh (from the chain's top: nothing to scan). Nothing has
+// used the wallet yet, so a bad one is closed and set aside, and the retry makes it again.
+// With no daemon to compare against (no DaemonURL, or monerod not answering) it is kept.
 func (w *Wallet) checkScanStart(ctx context.Context, name string) error {
 	if w.daemon == nil {
 		return nil
+	}
+	// Right after create_wallet the height may still be the genesis block's; the first
+	// refresh jumps to the scan start, so the height after it tells a bad start apart.
+	if _, err := w.rpc.Refresh(ctx, walletrpc.RefreshRequest{}); err != nil {
+		return fmt.Errorf("first refresh of new wallet %s: %w", name, err)
 	}
 	h, err := w.rpc.GetHeight(ctx)
 	if err != nil {
