@@ -6,8 +6,6 @@ import (
 	"fmt"
 
 	"go.temporal.io/sdk/activity"
-
-	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
 // errMadeWithoutDaemon marks a new wallet whose scan starts past the chain's top; the retry
@@ -23,20 +21,20 @@ const scanStartSlack = 720
 // then guesses where the wallet starts scanning from the clock (estimate_blockchain_height:
 // mainnet's schedule, less a month), and on a chain that does not follow that schedule
 // (regtest, testnets, a clock far ahead) the guess is past the chain's top: the wallet never
-// sees a payment below it, and its refreshes still report success. Seen on 0.18.5.3: three
-// setups at once on a busy 2-core machine left two escrows' wallets scanning from 3,774,800 on
-// a 620-block regtest chain, and the escrows waited for payments that had arrived. The check
-// costs the new wallet its first refresh (from the chain's top: nothing to scan). Nothing has
-// used the wallet yet, so a bad one is closed and set aside, and the retry makes it again.
-// With no daemon to compare against (no DaemonURL, or monerod not answering) it is kept.
+// sees a payment below it, and its refreshes still report success. A wallet-rpc that cannot
+// reach monerod at all reports the guess as the new wallet's height at once (3,774,801 on a
+// 620-block regtest chain, 0.18.5.3), and that is what this catches. Nothing has used the
+// wallet yet, so a bad one is closed and set aside, and the retry makes it again. With no
+// daemon to compare against (no DaemonURL, or monerod not answering) it is kept.
+//
+// Not caught: under load, wallets whose height right after creation looked right were found
+// scanning from 3,774,800 at their first refresh (docs/benchmark.md, "Full lifecycles"). A
+// refresh here would show it, but make_multisig resets the wallet's chain, so every setup
+// would pay three first refreshes it then throws away (tried: about 0.5-0.9 s and CPU-s more
+// per setup in one run); the check belongs where the setup refreshes anyway, before Ready.
 func (w *Wallet) checkScanStart(ctx context.Context, name string) error {
 	if w.daemon == nil {
 		return nil
-	}
-	// Right after create_wallet the height may still be the genesis block's; the first
-	// refresh jumps to the scan start, so the height after it tells a bad start apart.
-	if _, err := w.rpc.Refresh(ctx, walletrpc.RefreshRequest{}); err != nil {
-		return fmt.Errorf("first refresh of new wallet %s: %w", name, err)
 	}
 	h, err := w.rpc.GetHeight(ctx)
 	if err != nil {

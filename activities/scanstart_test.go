@@ -23,7 +23,6 @@ func TestAWalletMadeWithoutItsDaemonIsSetAsideAndMadeAgain(t *testing.T) {
 	tw.w.daemon = walletrpc.NewDaemon(walletrpc.Config{URL: tw.url})
 	tw.fake.answer(walletrpc.MethodGetInfo, walletrpc.GetInfoResult{Height: 620, Status: "OK"})
 	tw.fake.answer(walletrpc.MethodPrepareMultisig, map[string]string{"multisig_info": "MultisigxV2-round0"})
-	tw.fake.answer(walletrpc.MethodRefresh, walletrpc.RefreshResult{})
 	heights := []uint64{3_774_801, 620}
 	tw.fake.handle(walletrpc.MethodGetHeight, func(json.RawMessage) (any, error) {
 		h := heights[0]
@@ -42,7 +41,6 @@ func TestAWalletMadeWithoutItsDaemonIsSetAsideAndMadeAgain(t *testing.T) {
 	requireRetryable(t, err)
 	assert.ErrorContains(t, err, "starts scanning at height 3774801, past the chain's 620")
 	assert.Contains(t, tw.fake.called(), walletrpc.MethodCloseWallet, "closed before its files move")
-	assert.True(t, tw.fake.calledAfter(walletrpc.MethodRefresh, walletrpc.MethodGetHeight), "the height is read after the first refresh")
 	for _, f := range walletFiles(arbiterWallet) {
 		_, statErr := os.Stat(filepath.Join(tw.w.dir, f))
 		assert.True(t, errors.Is(statErr, os.ErrNotExist), "%s set aside", f)
@@ -62,7 +60,6 @@ func TestAWalletMadeWithItsDaemonIsKept(t *testing.T) {
 	tw := newTestWallet(t)
 	tw.w.daemon = walletrpc.NewDaemon(walletrpc.Config{URL: tw.url})
 	tw.fake.answer(walletrpc.MethodGetInfo, walletrpc.GetInfoResult{Height: 620, Status: "OK"})
-	tw.fake.answer(walletrpc.MethodRefresh, walletrpc.RefreshResult{})
 	tw.fake.answer(walletrpc.MethodGetHeight, walletrpc.GetHeightResult{Height: 620})
 	require.NoError(t, tw.exec(tw.w.CreateWallet, WalletInput{EscrowID: testEscrowID, Role: escrow.Arbiter}, &CreateWalletResult{}))
 	assert.NotContains(t, tw.fake.called(), walletrpc.MethodCloseWallet)
