@@ -185,7 +185,7 @@ func (lr *LifeReport) markdown(w io.Writer) {
 		"Phases: setup = start → Ready; funding = pay + 11 blocks → funded; payout = decision → completed (11 blocks mined after the submit); "+
 		"after = a %s window after completion (ours' late-money polls held off at 1h). "+
 		"CPU = wallet-rpc utime+stime summed over the system's processes, for the whole batch; opens = open_wallet calls (ours: the worker's counters; the script makes none). "+
-		"Whole = setup + funding + payout; decision → submitted is until the batch's last payout is submitted.\n\n",
+		"Whole = setup + funding + payout; decision → submitted is until the batch's last payout is submitted (ours: per escrow, from its history).\n\n",
 		joinKinds(lr.Kinds), lr.Repeat, fmtDelay(delayOf(lr.AfterS)))
 	fmt.Fprintf(w, "| system | key cache | outcome | N | runs | setup s / CPU-s / opens | funding s / CPU-s / opens | payout s / CPU-s / opens | after s / CPU-s / opens | decision → submitted s | whole s | whole CPU-s |\n")
 	fmt.Fprintf(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
@@ -301,7 +301,7 @@ func joinKinds(kinds []string) string {
 // lifeNotes say how the lifecycle mode measures, for the report.
 func lifeNotes() []string {
 	return []string{
-		"lifecycle ours: the product on the local stack (3 supervised wallet-rpcs per escrow in flight, no growth) on the benchmark's regtest chain, the integration tests' quick timings (polls of 1–2 s), late-money polls held off (LatePoll 1h); release = confirm-receipt by the buyer, refund = agree-refund by the vendor; the escrow is terminated after the after-completion window.",
+		"lifecycle ours: the product on the local stack (3 supervised wallet-rpcs per escrow in flight, no growth) on the benchmark's regtest chain, polls every 200 ms like the script's (the escrow's funding and payout polls, the block watcher's, the benchmark's queries of the escrow's state), late-money polls held off (LatePoll 1h); decision → submitted from the workflow history (the decision update accepted → SubmitPayout completed); release = confirm-receipt by the buyer, refund = agree-refund by the vendor; the escrow is terminated after the after-completion window.",
 		"lifecycle script: script.go's setup, escrow j of a batch on instances 3j..3j+2, then the chain pays the multisig address and mines 11 blocks, both signers refresh until the funds are unlocked, export_multisig_info on both, each imports the other's, the first builds one transfer of its unlocked balance to the payee with the fee subtracted from it, the second signs and submits, 11 blocks, the submitter refreshes until 10 confirmations. No open_wallet, no describe_transfer, no store.",
 		"lifecycle both: wallet-rpcs with the same flags per key-cache variant; the chain's own monerod and funder wallet-rpc are not counted in either system's CPU; one warm-up setup per system and variant is not measured.",
 	}
