@@ -228,15 +228,10 @@ func (e *escrowFlow) syncedHoldings(ctx workflow.Context, opts workflow.Activity
 		err := workflow.ExecuteActivity(e.on(ctx, a, opts), wallet.SpendableBalance, e.walletInput(a)).Get(ctx, &h)
 		return h, nil, err
 	}
-	exports, err := both(ctx, e, opts, []escrow.Role{a, b}, wallet.ExportMultisigInfo, e.walletInput)
+	intoA, intoB, err := e.startSync(ctx, opts, a, b)
 	if err != nil {
 		return h, nil, err
 	}
-	importInto := func(r escrow.Role, info string) workflow.Future {
-		return workflow.ExecuteActivity(e.on(ctx, r, opts), wallet.ImportMultisigInfo,
-			activities.ImportInput{EscrowID: e.in.EscrowID, Role: r, Infos: []string{info}})
-	}
-	intoA, intoB := importInto(a, exports[1].Info), importInto(b, exports[0].Info)
 	err = intoA.Get(ctx, nil)
 	if err == nil {
 		in := e.walletInput(a)

@@ -307,18 +307,25 @@ func (e *escrowFlow) tryPayout(ctx workflow.Context, p *escrow.Payout, parks boo
 // syncSigners has both signers export their multisig info and import the other's: each
 // learns the other's partial key images and fresh nonces, which a build and a signature need.
 func (e *escrowFlow) syncSigners(ctx workflow.Context, opts workflow.ActivityOptions, a, b escrow.Role) error {
-	exports, err := both(ctx, e, opts, []escrow.Role{a, b}, wallet.ExportMultisigInfo, e.walletInput)
+	intoA, intoB, err := e.startSync(ctx, opts, a, b)
 	if err != nil {
 		return err
 	}
-	_, err = both(ctx, e, opts, []escrow.Role{a, b}, wallet.ImportMultisigInfo, func(r escrow.Role) activities.ImportInput {
-		other := exports[0].Info
-		if r == a {
-			other = exports[1].Info
-		}
-		return activities.ImportInput{EscrowID: e.in.EscrowID, Role: r, Infos: []string{other}}
-	})
-	return err
+	return after(ctx, intoB, intoA.Get(ctx, nil))
+}
+
+// startSync has both signers export their multisig info and starts each one's import of the
+// other's (a's, then b's), returning the running imports.
+func (e *escrowFlow) startSync(ctx workflow.Context, opts workflow.ActivityOptions, a, b escrow.Role) (intoA, intoB workflow.Future, err error) {
+	exports, err := both(ctx, e, opts, []escrow.Role{a, b}, wallet.ExportMultisigInfo, e.walletInput)
+	if err != nil {
+		return nil, nil, err
+	}
+	importInto := func(r escrow.Role, info string) workflow.Future {
+		return workflow.ExecuteActivity(e.on(ctx, r, opts), wallet.ImportMultisigInfo,
+			activities.ImportInput{EscrowID: e.in.EscrowID, Role: r, Infos: []string{info}})
+	}
+	return importInto(a, exports[1].Info), importInto(b, exports[0].Info), nil
 }
 
 // confirmPayout polls the submitting signer's wallet on a durable timer until the payout

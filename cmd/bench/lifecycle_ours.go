@@ -22,9 +22,6 @@ func lifeTiming() escrow.Timing {
 		LateMoneyGrace: 24 * time.Hour}
 }
 
-// lifeWait is how often a lifecycle asks the escrow's state: the script's period.
-const lifeWait = lifePoll
-
 // lifecycle runs whole escrows on the product, all of ids at once, phase by phase: start,
 // Ready, the chain pays each and confirms, funded, the decisions (confirm-receipt by the
 // buyer for a release, agree-refund by the vendor for a refund, as the integration tests
@@ -65,7 +62,7 @@ func (o *ours) lifecycle(ctx context.Context, chain *devstack.Chain, ids, kinds 
 		return lifeRun{}, err
 	}
 	if err := eachOf(ids, func(_ int, id string) error {
-		_, err := o.s.Starter.WaitUntil(ctx, id, lifeWait, func(st escrow.State) bool { return st.Status == escrow.StatusFunded })
+		_, err := o.s.Starter.WaitUntil(ctx, id, lifePoll, func(st escrow.State) bool { return st.Status == escrow.StatusFunded })
 		return wrap("wait funded", err)
 	}); err != nil {
 		return lifeRun{}, err
@@ -78,8 +75,6 @@ func (o *ours) lifecycle(ctx context.Context, chain *devstack.Chain, ids, kinds 
 	if err != nil {
 		return lifeRun{}, err
 	}
-	decided := time.Now()
-	submitted := make([]time.Duration, len(ids))
 	if err := eachOf(ids, func(i int, id string) error {
 		update, by := escrow.UpdateConfirmReceipt, escrow.Buyer
 		if kinds[i] == kindRefund {
@@ -88,8 +83,7 @@ func (o *ours) lifecycle(ctx context.Context, chain *devstack.Chain, ids, kinds 
 		if _, err := o.s.Starter.Decide(ctx, id, update, decisionBy(by)); err != nil {
 			return fmt.Errorf("decide %s: %w", update, err)
 		}
-		_, err := o.s.Starter.WaitUntil(ctx, id, lifeWait, func(st escrow.State) bool { return st.Payout != nil && st.Payout.Submitted })
-		submitted[i] = time.Since(decided)
+		_, err := o.s.Starter.WaitUntil(ctx, id, lifePoll, func(st escrow.State) bool { return st.Payout != nil && st.Payout.Submitted })
 		return wrap("wait payout submitted", err)
 	}); err != nil {
 		return lifeRun{}, err
@@ -99,8 +93,9 @@ func (o *ours) lifecycle(ctx context.Context, chain *devstack.Chain, ids, kinds 
 		return lifeRun{}, err
 	}
 	m.run.calls = callsAfter.since(callsBefore).per(len(ids))
-	// The history's timestamps replace the polled ones: the state is asked every lifeWait,
-	// which would add up to that much to ours alone.
+	// The history's timestamps, not the polls': the state is asked every lifePoll, which
+	// would add up to that much to ours alone.
+	submitted := make([]time.Duration, len(ids))
 	m.run.traces = make([]payoutTrace, len(ids))
 	for i, id := range ids {
 		tr, err := tracePayout(ctx, o.s.Client, id)
@@ -118,7 +113,7 @@ func (o *ours) lifecycle(ctx context.Context, chain *devstack.Chain, ids, kinds 
 		if kinds[i] == kindRefund {
 			final = escrow.StatusRefunded
 		}
-		_, err := o.s.Starter.WaitUntil(ctx, id, lifeWait, func(st escrow.State) bool { return st.Status == final })
+		_, err := o.s.Starter.WaitUntil(ctx, id, lifePoll, func(st escrow.State) bool { return st.Status == final })
 		return wrap("wait "+string(final), err)
 	}); err != nil {
 		return lifeRun{}, err

@@ -104,20 +104,33 @@ func (c *Chain) WalletRPCOptions(name, dir string) WalletRPCOptions {
 
 // waitFunded refreshes the funder until it has an unlocked balance.
 func (c *Chain) waitFunded(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, chainFundedTimeout)
+	return pollChain(ctx, chainFundedTimeout, chainFundedInterval, func(ctx context.Context) (string, error) {
+		const short = "funder has no unlocked balance"
+		if _, err := c.FunderClient.Refresh(ctx, walletrpc.RefreshRequest{}); err != nil {
+			return short, err
+		}
+		bal, err := c.FunderClient.GetBalance(ctx, walletrpc.GetBalanceRequest{})
+		if err != nil || bal.UnlockedBalance == 0 {
+			return short, err
+		}
+		return "", nil
+	})
+}
+
+// pollChain calls check every interval until it reports nothing short (""), or timeout
+// passes; the error then says what was short, and the last error.
+func pollChain(ctx context.Context, timeout, interval time.Duration, check func(context.Context) (short string, err error)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
-		_, err := c.FunderClient.Refresh(ctx, walletrpc.RefreshRequest{})
-		if err == nil {
-			var bal walletrpc.GetBalanceResult
-			if bal, err = c.FunderClient.GetBalance(ctx, walletrpc.GetBalanceRequest{}); err == nil && bal.UnlockedBalance > 0 {
-				return nil
-			}
+		short, err := check(ctx)
+		if short == "" {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("funder has no unlocked balance: %w (last error: %v)", ctx.Err(), err)
-		case <-time.After(chainFundedInterval):
+			return fmt.Errorf("%s: %w (last error: %v)", short, ctx.Err(), err)
+		case <-time.After(interval):
 		}
 	}
 }
@@ -160,23 +173,17 @@ func (c *Chain) Pay(ctx context.Context, address string, amount uint64) (txid st
 // its relay has run, which happens after the RPC has answered; a block mined in between
 // leaves it in the pool. It returns at once for one already mined.
 func (c *Chain) WaitMinable(ctx context.Context, txids ...string) error {
-	ctx, cancel := context.WithTimeout(ctx, chainMinableTimeout)
-	defer cancel()
-	for {
+	return pollChain(ctx, chainMinableTimeout, chainMinableInterval, func(ctx context.Context) (string, error) {
 		fates, err := c.RPC.TxFates(ctx, txids)
 		waiting := txids
 		if err == nil {
 			waiting = unminable(txids, fates)
 		}
 		if len(waiting) == 0 {
-			return nil
+			return "", nil
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait until monerod would mine %v: %w (last error: %v)", waiting, ctx.Err(), err)
-		case <-time.After(chainMinableInterval):
-		}
-	}
+		return fmt.Sprintf("monerod would not mine %v yet", waiting), err
+	})
 }
 
 // CoinbaseLockBlocks is CRYPTONOTE_MINED_MONEY_UNLOCK_WINDOW: a coinbase output's
