@@ -246,7 +246,9 @@ func (w *Wallet) round(ctx context.Context, in RoundInput, step func(ctx context
 }
 
 // VerifyMultisig reports the finished wallet's multisig status and address, and removes the
-// last snapshots: the setup is over, nothing will be retried.
+// last snapshots: the setup is over, nothing will be retried. A finished wallet is refreshed
+// once and refused if it scans from past the chain's top (checkScanned), before its address
+// can go out.
 func (w *Wallet) VerifyMultisig(ctx context.Context, in WalletInput) (VerifyResult, error) {
 	name, err := walletName(in.EscrowID, in.Role)
 	if err != nil {
@@ -263,7 +265,10 @@ func (w *Wallet) VerifyMultisig(ctx context.Context, in WalletInput) (VerifyResu
 			return err
 		}
 		out.Multisig, out.Ready, out.Threshold, out.Total, out.Address = ms.Multisig, ms.Ready, ms.Threshold, ms.Total, addr.Address
-		return nil
+		if !out.Ready {
+			return nil
+		}
+		return w.checkScanned(ctx, name)
 	})
 	if err != nil {
 		return VerifyResult{}, classify(fmt.Errorf("verify %s: %w", name, err))

@@ -31,12 +31,19 @@ type roleEnv struct {
 
 func startRoles(t *testing.T) []*roleEnv {
 	t.Helper()
+	return startRolesWith(t, devstack.WalletRPCOptions{Offline: true}, nil)
+}
+
+// startRolesWith starts the roles' wallet-rpcs with opts; daemon, if set, is the monerod their
+// activities compare wallets against.
+func startRolesWith(t *testing.T, opts devstack.WalletRPCOptions, daemon *walletrpc.Daemon) []*roleEnv {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: runs real monero-wallet-rpc processes (drop -short to run it)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	rpcs, err := devstack.StartWalletRPCs(ctx, len(escrow.Roles), t.TempDir(), devstack.WalletRPCOptions{Offline: true})
+	rpcs, err := devstack.StartWalletRPCs(ctx, len(escrow.Roles), t.TempDir(), opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = devstack.StopWalletRPCs(rpcs) })
 	var suite testsuite.WorkflowTestSuite
@@ -49,6 +56,7 @@ func startRoles(t *testing.T) []*roleEnv {
 			Dir:      r.Dir,
 			Secret:   bytes.Repeat([]byte{7}, 32),
 			Counters: c,
+			Daemon:   daemon,
 		})
 		require.NoError(t, err)
 		env := suite.NewTestActivityEnvironment()

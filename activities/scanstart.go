@@ -6,6 +6,9 @@ import (
 	"fmt"
 
 	"go.temporal.io/sdk/activity"
+
+	"github.com/xmr-escrow/xmr-escrow/escrow"
+	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
 
 // errMadeWithoutDaemon marks a new wallet whose scan starts past the chain's top; the retry
@@ -27,11 +30,11 @@ const scanStartSlack = 720
 // wallet yet, so a bad one is closed and set aside, and the retry makes it again. With no
 // daemon to compare against (no DaemonURL, or monerod not answering) it is kept.
 //
-// Not caught: under load, wallets whose height right after creation looked right were found
-// scanning from 3,774,800 at their first refresh (docs/benchmark.md, "Full lifecycles"). A
-// refresh here would show it, but make_multisig resets the wallet's chain, so every setup
-// would pay three first refreshes it then throws away (tried: about 0.5-0.9 s and CPU-s more
-// per setup in one run); the check belongs where the setup refreshes anyway, before Ready.
+// Not caught here: a wallet made while monerod turned wallet-rpc's connection away (its RPC
+// connection limit) looks right until its first refresh (height 1 after create_wallet, 3,774,801
+// after the refresh, 0.18.5.3). A refresh here would show it, but make_multisig resets the
+// wallet's chain, so every setup would pay three first refreshes it then throws away; the
+// finished wallet's first refresh, which the funding wait needs anyway, is checkScanned's.
 func (w *Wallet) checkScanStart(ctx context.Context, name string) error {
 	if w.daemon == nil {
 		return nil
@@ -57,4 +60,38 @@ func (w *Wallet) checkScanStart(ctx context.Context, name string) error {
 	}
 	return fmt.Errorf("new wallet %s on %s starts scanning at height %d, past the chain's %d: %w; set aside, to be made again",
 		name, w.instance, h.Height, info.Height, errMadeWithoutDaemon)
+}
+
+// checkScanned runs a finished multisig wallet's first refresh and refuses the wallet if its
+// chain now reaches past monerod's top: wallet2 guessed its scan start when it was made
+// (checkScanStart) and it would never see a payment. The guess lives in the keys file, which
+// no wallet-rpc call can change and every snapshot shares, so neither a retry nor an operator
+// can mend the wallet; the setup fails before the address goes out. The refresh is the one the
+// funding wait would make first (make_multisig has reset the chain, and nothing resets it
+// again), so it moves work rather than adding it. With no daemon to compare against (none
+// configured, or monerod not answering) the wallet is kept unchecked, as at creation; a
+// refresh that fails on a wallet that looks right is retried.
+func (w *Wallet) checkScanned(ctx context.Context, name string) error {
+	if w.daemon == nil {
+		return nil
+	}
+	info, err := w.daemon.GetInfo(ctx)
+	if err != nil {
+		activity.GetLogger(ctx).Warn("monerod did not answer; a finished wallet's scan start goes unchecked", "wallet", name, "error", err)
+		return nil
+	}
+	_, refreshErr := w.rpc.Refresh(ctx, walletrpc.RefreshRequest{})
+	h, err := w.rpc.GetHeight(ctx)
+	if err != nil {
+		return fmt.Errorf("height of finished wallet %s: %w", name, err)
+	}
+	if h.Height > info.Height+scanStartSlack {
+		return nonRetryable(escrow.ErrTypeScanStart, fmt.Errorf(
+			"finished wallet %s on %s scans from height %d, past the chain's %d: wallet-rpc made it while monerod turned it away (monerod's RPC connection limit?), so it would never see a payment",
+			name, w.instance, h.Height, info.Height))
+	}
+	if refreshErr != nil {
+		return fmt.Errorf("first refresh of finished wallet %s: %w", name, refreshErr)
+	}
+	return nil
 }

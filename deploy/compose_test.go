@@ -338,6 +338,14 @@ func TestComposeWorkerSpawnsItsWalletRPCs(t *testing.T) {
 	if p := flagValue(d.Command, "--rpc-bind-port"); p != port {
 		t.Errorf("--spawn-daemon-address %q, but %s serves RPC on port %q", daemon, host, p)
 	}
+	// The tests' monerod (devstack) takes the same connections: below them, a wallet made while
+	// monerod turns the wallet-rpc away scans from a guessed height.
+	limits := MonerodConnectionArgs(MonerodRPCConnections)
+	for i := 0; i+1 < len(limits); i += 2 {
+		if got := flagValue(d.Command, limits[i]); got != limits[i+1] {
+			t.Errorf("%s's command has %s %q, want %q (MonerodRPCConnections, what the tests' monerod takes)", host, limits[i], got, limits[i+1])
+		}
+	}
 	if cond := w.DependsOn[host]; cond != "service_healthy" {
 		t.Errorf("the worker waits for %s with %q, want service_healthy", host, cond)
 	}

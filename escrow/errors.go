@@ -45,6 +45,9 @@ const (
 	// ErrTypeRestoreRefused is a restore that would overwrite another wallet, or whose
 	// wallet is not the escrow's (or whose backup is missing, corrupt or does not open).
 	ErrTypeRestoreRefused = "RestoreRefused"
+	// ErrTypeScanStart is a finished multisig wallet that scans from past the chain's top, so
+	// it would never see the buyer's payment; its setup fails before the address goes out.
+	ErrTypeScanStart = "WalletScanStart"
 )
 
 // ErrInvalidInput marks an EscrowInput that can never run.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/xmr-escrow/xmr-escrow/deploy"
 	"github.com/xmr-escrow/xmr-escrow/internal/walletproc"
 	"github.com/xmr-escrow/xmr-escrow/walletrpc"
 )
@@ -29,9 +30,13 @@ type MonerodOptions struct {
 	Dir string
 	// RPCPort, P2PPort and ZMQPort are bound on 127.0.0.1; 0 picks a free one each.
 	RPCPort, P2PPort, ZMQPort int
+	// RPCConnections caps monerod's RPC connections, in all and from one private IP;
+	// 0 is deploy.MonerodRPCConnections, what the compose file's monerod takes.
+	RPCConnections int
 	// ExtraArgs are appended to the command line as is (e.g. "--keep-fakechain").
 	ExtraArgs []string
 }
+
 
 // Monerod is a running regtest monerod.
 type Monerod struct {
@@ -117,6 +122,11 @@ func startMonerodOnce(ctx context.Context, bin, dir string, o MonerodOptions) (*
 		"--check-updates", "disabled",
 		"--disable-dns-checkpoints",
 	}
+	conns := o.RPCConnections
+	if conns == 0 {
+		conns = deploy.MonerodRPCConnections
+	}
+	args = append(args, deploy.MonerodConnectionArgs(conns)...)
 	args = append(args, o.ExtraArgs...)
 
 	consolePath := filepath.Join(dir, "monerod.out")
