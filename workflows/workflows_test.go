@@ -285,6 +285,26 @@ func (s *EscrowSuite) TestDifferingAddressesEndFailed() {
 	s.Contains(st.Reason, "arbiter wallet reports address")
 }
 
+// A wallet that would never see the buyer's payment (its scan start past the chain's top) ends
+// the setup Failed, with the wallet's reason, and the multisig address never goes out: no
+// Ready, no funding wait.
+func (s *EscrowSuite) TestAWalletThatWouldNeverSeeThePaymentFailsTheSetupWithoutAnAddress() {
+	s.env.OnActivity(wallet.VerifyMultisig, mock.Anything, mock.MatchedBy(func(in activities.WalletInput) bool {
+		return in.Role == escrow.Vendor
+	})).Return(activities.VerifyResult{}, temporal.NewNonRetryableApplicationError(
+		"finished wallet escrow-order-13-vendor on rpc-2 scans from height 3774801, past the chain's 620", escrow.ErrTypeScanStart, nil))
+	s.wallets.barrier["verify/0"] = &sync.WaitGroup{}
+	s.wallets.barrier["verify/0"].Add(2) // two roles reach the fake
+	s.wallets.install()
+	s.env.ExecuteWorkflow(Escrow, input("order-13", escrow.EscrowInput{}))
+	s.Require().Error(s.env.GetWorkflowError())
+	st := s.status()
+	s.Equal(escrow.PhaseFailed, st.Phase)
+	s.Contains(st.Reason, "scans from height 3774801")
+	s.Empty(st.Address, "the address never goes out")
+	s.True(st.Funding.Deadline.IsZero(), "no funding wait")
+}
+
 func (s *EscrowSuite) TestPinnedAssignmentIsUsed() {
 	s.wallets.install()
 	pin := escrow.Assignment{Buyer: "alice-rpc", Vendor: "bob-rpc", Arbiter: "arb-rpc"}
