@@ -86,6 +86,11 @@ type lifeRun struct {
 	traces []payoutTrace
 	// calls are ours' wallet-rpc calls from the decisions to the payouts submitted, per escrow.
 	calls rpcCalls
+	// minedToFunded is the payments' last confirmation mined → the batch seen funded (the
+	// funding phase less the pay and the mining, which both systems share).
+	minedToFunded time.Duration
+	// fundings are ours' escrows' funding, from their workflow histories.
+	fundings []fundingTrace
 }
 
 // phaseSample is one phase of one lifecycle.
@@ -384,5 +389,5 @@ func (r lifeRun) String() string {
 		ph := r.phases[p]
 		s += fmt.Sprintf("%s %.1fs %.1f CPU-s %d opens; ", p, ph.wall.Seconds(), ph.cpu.Seconds(), ph.opens)
 	}
-	return s + fmt.Sprintf("decision → submitted %.1fs", r.decisionToSubmitted.Seconds())
+	return s + fmt.Sprintf("mined → funded %.2fs; decision → submitted %.1fs", r.minedToFunded.Seconds(), r.decisionToSubmitted.Seconds())
 }

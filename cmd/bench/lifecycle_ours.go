@@ -61,11 +61,20 @@ func (o *ours) lifecycle(ctx context.Context, chain *devstack.Chain, ids, kinds 
 	if err := payAndMine(ctx, chain, addrs); err != nil {
 		return lifeRun{}, err
 	}
+	mined := time.Now()
 	if err := eachOf(ids, func(_ int, id string) error {
 		_, err := o.s.Starter.WaitUntil(ctx, id, lifePoll, func(st escrow.State) bool { return st.Status == escrow.StatusFunded })
 		return wrap("wait funded", err)
 	}); err != nil {
 		return lifeRun{}, err
+	}
+	m.run.minedToFunded = time.Since(mined)
+	for _, id := range ids {
+		tr, err := traceFunding(ctx, o.s.Client, id, mined)
+		if err != nil {
+			return lifeRun{}, err
+		}
+		m.run.fundings = append(m.run.fundings, tr)
 	}
 	if err := m.lap(phaseFunding); err != nil {
 		return lifeRun{}, err

@@ -50,16 +50,22 @@ type LifeResult struct {
 	DecisionToSubmittedS float64 `json:"median_decision_to_submitted_s"`
 	// PayoutSteps is where decision → submitted went, step by step (medians per escrow).
 	PayoutSteps *traceSummary `json:"payout_steps,omitempty"`
-	Errors      []string      `json:"errors,omitempty"`
+	// MinedToFundedS is the median of the funding phase after the payments' last confirmation
+	// was mined; FundingSteps where ours' went (medians per escrow, from its history).
+	MinedToFundedS float64         `json:"median_mined_to_funded_s"`
+	FundingSteps   *fundingSummary `json:"funding_steps,omitempty"`
+	Errors         []string        `json:"errors,omitempty"`
 
-	traces []payoutTrace
-	calls  []rpcCalls
+	traces   []payoutTrace
+	fundings []fundingTrace
+	calls    []rpcCalls
 }
 
 // LifeSample is one lifecycle.
 type LifeSample struct {
 	Phases               map[string]PhaseStats `json:"phases"`
 	DecisionToSubmittedS float64               `json:"decision_to_submitted_s"`
+	MinedToFundedS       float64               `json:"mined_to_funded_s"`
 	// ForeignCPUS is the CPU other processes used meanwhile.
 	ForeignCPUS float64 `json:"foreign_cpu_s"`
 }
@@ -84,12 +90,13 @@ type LifeRatio struct {
 
 // add records one lifecycle.
 func (r *LifeResult) add(run lifeRun, foreignCPU time.Duration) {
-	s := LifeSample{Phases: map[string]PhaseStats{}, DecisionToSubmittedS: run.decisionToSubmitted.Seconds(), ForeignCPUS: foreignCPU.Seconds()}
+	s := LifeSample{Phases: map[string]PhaseStats{}, DecisionToSubmittedS: run.decisionToSubmitted.Seconds(), MinedToFundedS: run.minedToFunded.Seconds(), ForeignCPUS: foreignCPU.Seconds()}
 	for name, p := range run.phases {
 		s.Phases[name] = PhaseStats{WallS: p.wall.Seconds(), CPUS: p.cpu.Seconds(), Opens: float64(p.opens)}
 	}
 	r.Runs = append(r.Runs, s)
 	r.traces = append(r.traces, run.traces...)
+	r.fundings = append(r.fundings, run.fundings...)
 	if run.calls != nil {
 		r.calls = append(r.calls, run.calls)
 	}
@@ -109,15 +116,16 @@ func (r *LifeResult) finish() {
 		}
 		r.Phases[name] = PhaseStats{WallS: median(wall), CPUS: median(cpu), Opens: median(opens)}
 	}
-	var wall, cpu, d2s []float64
+	var wall, cpu, d2s, m2f []float64
 	for _, s := range r.Runs {
 		var w, c float64
 		for _, name := range lifePhases[:3] {
 			w, c = w+s.Phases[name].WallS, c+s.Phases[name].CPUS
 		}
-		wall, cpu, d2s = append(wall, w), append(cpu, c), append(d2s, s.DecisionToSubmittedS)
+		wall, cpu, d2s, m2f = append(wall, w), append(cpu, c), append(d2s, s.DecisionToSubmittedS), append(m2f, s.MinedToFundedS)
 	}
-	r.WallS, r.CPUS, r.DecisionToSubmittedS = median(wall), median(cpu), median(d2s)
+	r.WallS, r.CPUS, r.DecisionToSubmittedS, r.MinedToFundedS = median(wall), median(cpu), median(d2s), median(m2f)
+	r.FundingSteps = summarizeFunding(r.fundings)
 	if len(r.traces) > 0 {
 		steps := summarize(r.traces, r.calls)
 		r.PayoutSteps = &steps
@@ -208,6 +216,7 @@ func (lr *LifeReport) markdown(w io.Writer) {
 		}
 	}
 	lr.stepsMarkdown(w)
+	lr.fundingMarkdown(w)
 	if len(lr.Warnings) > 0 {
 		fmt.Fprintf(w, "\n")
 		for _, wn := range lr.Warnings {
@@ -248,6 +257,24 @@ func (lr *LifeReport) stepsMarkdown(w io.Writer) {
 	}
 }
 
+// fundingMarkdown writes how long each system took to see the payments funded once their
+// last confirmation was mined, and where ours' time went.
+func (lr *LifeReport) fundingMarkdown(w io.Writer) {
+	fmt.Fprintf(w, "\n**Mined → funded** (the funding phase less the pay and the 11 blocks, which both systems share; medians; "+
+		"ours from the workflow history: the watcher's sightings, the funding checks and FundingPoll timers after the last block, until the status funded):\n\n")
+	fmt.Fprintf(w, "| system | key cache | outcome | N | mined → seen funded s | ours: mined → funded, from the history |\n|---|---|---|---:|---:|---|\n")
+	for _, r := range lr.Results {
+		if len(r.Runs) == 0 {
+			continue
+		}
+		detail := "–"
+		if r.FundingSteps != nil {
+			detail = r.FundingSteps.String()
+		}
+		fmt.Fprintf(w, "| %s | %t | %s | %d | %.2f | %s |\n", r.System, r.KeyCache, r.Kind, r.N, r.MinedToFundedS, detail)
+	}
+}
+
 // times marks a step that ran more than once in a payout.
 func times(n int) string {
 	if n > 1 {
@@ -269,6 +296,10 @@ func (lr *LifeReport) print() {
 			line += fmt.Sprintf("  %s %.1fs %.2f CPU-s %.0f opens", name, p.WallS, p.CPUS, p.Opens)
 		}
 		logf("%s  decision→submitted %.1fs  whole %.1fs %.2f CPU-s (medians of %d)", line, r.DecisionToSubmittedS, r.WallS, r.CPUS, len(r.Runs))
+		logf("  mined → seen funded %.2fs", r.MinedToFundedS)
+		if f := r.FundingSteps; f != nil {
+			logf("  mined → funded (history) %s", f)
+		}
 		if t := r.PayoutSteps; t != nil {
 			logf("  decision→submitted %.2fs: gaps %.2fs, queue %.2fs, run %.2fs", t.Total, t.Gaps, t.Queue, t.Run)
 			for _, st := range t.Steps {

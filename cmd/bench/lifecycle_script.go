@@ -65,11 +65,13 @@ func (s *script) lifecycle(ctx context.Context, chain *devstack.Chain, ids, kind
 	if err := payAndMine(ctx, chain, addrs); err != nil {
 		return lifeRun{}, err
 	}
+	mined := time.Now()
 	if err := eachOf(ids, func(j int, _ string) error {
 		return wrap("funding", waitUnlocked(ctx, []*walletrpc.Client{sig[j].builder, sig[j].signer}, lifePrice))
 	}); err != nil {
 		return lifeRun{}, err
 	}
+	m.run.minedToFunded = time.Since(mined)
 	if err := m.lap(phaseFunding); err != nil {
 		return lifeRun{}, err
 	}
