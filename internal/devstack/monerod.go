@@ -37,7 +37,6 @@ type MonerodOptions struct {
 	ExtraArgs []string
 }
 
-
 // Monerod is a running regtest monerod.
 type Monerod struct {
 	// URL is the RPC base URL, http://127.0.0.1:port (JSON-RPC at URL+"/json_rpc").
