@@ -22,6 +22,9 @@ type Watches interface {
 	RegisterWatch(ctx context.Context, w store.Watch) error
 	// FollowPayout makes the watcher follow a payout's transactions (store.FollowPayout).
 	FollowPayout(ctx context.Context, escrowID string, hashes []string, target uint64) error
+	// FollowFunding makes the watcher follow the funding payments until they are deep enough
+	// (store.FollowFunding).
+	FollowFunding(ctx context.Context, escrowID string, hashes []string, target uint64) error
 }
 
 // WatchMargin is how many blocks below the wallet's height the watcher starts, so that a
@@ -143,8 +146,8 @@ func checkWatch(name, want, hexKey string, watch *store.Watch) error {
 	return nil
 }
 
-// FollowPayoutInput names the payout transactions the block watcher is to follow for an
-// escrow, and the depth the escrow waits for.
+// FollowPayoutInput names the transactions the block watcher is to follow for an escrow (its
+// payout's, or its funding payments for FollowFunding), and the depth the escrow waits for.
 type FollowPayoutInput struct {
 	EscrowID string   `json:"escrow_id"`
 	TxHashes []string `json:"tx_hashes"`
@@ -165,13 +168,29 @@ func (w *Wallet) FollowPayout(ctx context.Context, in FollowPayoutInput) (Follow
 	if w.watches == nil {
 		return FollowPayoutResult{}, nil
 	}
-	if err := w.watches.FollowPayout(ctx, in.EscrowID, in.TxHashes, in.Target); err != nil {
-		err = fmt.Errorf("follow the payout of %s: %w", in.EscrowID, err)
+	return w.follow(ctx, "payout", in, w.watches.FollowPayout)
+}
+
+// FollowFunding records the funding payments still confirming for the block watcher, which
+// signals payment-seen once they are all Target deep (or one is gone), so the escrow checks
+// then rather than at its next poll. Like FollowPayout, it needs no wallet, and a payout
+// followed already is kept.
+func (w *Wallet) FollowFunding(ctx context.Context, in FollowPayoutInput) (FollowPayoutResult, error) {
+	if w.watches == nil {
+		return FollowPayoutResult{}, nil
+	}
+	return w.follow(ctx, "funding payments", in, w.watches.FollowFunding)
+}
+
+// follow hands in's hashes to the watcher with record; what names them in errors and logs.
+func (w *Wallet) follow(ctx context.Context, what string, in FollowPayoutInput, record func(context.Context, string, []string, uint64) error) (FollowPayoutResult, error) {
+	if err := record(ctx, in.EscrowID, in.TxHashes, in.Target); err != nil {
+		err = fmt.Errorf("follow the %s of %s: %w", what, in.EscrowID, err)
 		if errors.Is(err, store.ErrInvalid) {
 			return FollowPayoutResult{}, nonRetryable(escrow.ErrTypeInvalidInput, err)
 		}
 		return FollowPayoutResult{}, err
 	}
-	activity.GetLogger(ctx).Info("payout followed by the block watcher", "escrow", in.EscrowID, "tx_hashes", in.TxHashes)
+	activity.GetLogger(ctx).Info(what+" followed by the block watcher", "escrow", in.EscrowID, "tx_hashes", in.TxHashes)
 	return FollowPayoutResult{Following: true}, nil
 }

@@ -41,6 +41,11 @@ func (f *fakeWatches) FollowPayout(_ context.Context, escrowID string, hashes []
 	return f.err
 }
 
+func (f *fakeWatches) FollowFunding(_ context.Context, escrowID string, hashes []string, target uint64) error {
+	f.followed = append(f.followed, fmt.Sprintf("funding %s %v %d", escrowID, hashes, target))
+	return f.err
+}
+
 func (f *fakeWatches) RegisterWatch(_ context.Context, w store.Watch) error {
 	if f.err != nil {
 		return f.err

@@ -72,6 +72,11 @@ type PaymentSeen struct {
 	// Unread is set when the watcher could not read transaction TxHash (a format from a later
 	// hard fork, or a malformed one): no amount is known, and the escrow asks its wallet.
 	Unread bool `json:"unread,omitempty"`
+	// Confirmations is set on a followed funding payment's report (FundingFollow): all the
+	// followed payments are this deep (TxHash the shallowest), the depth the escrow waits for.
+	// Gone is set instead when TxHash left the pool and the chain.
+	Confirmations uint64 `json:"confirmations,omitempty"`
+	Gone          bool   `json:"gone,omitempty"`
 }
 
 // FundingWatch is the block watcher's part in an escrow's funding wait. It is set once the
@@ -107,6 +112,10 @@ type FundingWatch struct {
 	// Confirming is set while the last wallet check saw a payment still confirming: the
 	// watcher does not report depths, so the next check asks the wallet.
 	Confirming bool `json:"confirming,omitempty"`
+	// Followed lists the funding payments the watcher was last asked to follow until they
+	// are deep enough (it then signals payment-seen once); FollowFailed says why it could not.
+	Followed     []string `json:"followed,omitempty"`
+	FollowFailed string   `json:"follow_failed,omitempty"`
 }
 
 // txHashLength is a transaction hash's length in hex.

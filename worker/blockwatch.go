@@ -24,13 +24,14 @@ func (w *Worker) newWatcher() {
 		ns = "default"
 	}
 	w.watcher = watcher.New(watcher.Config{
-		Store:        w.store,
-		Daemon:       watcher.NewDaemon(w.cfg.DaemonURL, 0),
-		Notify:       w.notifyPayment,
-		NotifyPayout: w.notifyPayout,
-		Name:         "block-watcher/" + ns,
-		Poll:         w.cfg.BlockWatcherPoll,
-		Logger:       w.log,
+		Store:         w.store,
+		Daemon:        watcher.NewDaemon(w.cfg.DaemonURL, 0),
+		Notify:        w.notifyPayment,
+		NotifyPayout:  w.notifyPayout,
+		NotifyFunding: w.notifyFunding,
+		Name:          "block-watcher/" + ns,
+		Poll:          w.cfg.BlockWatcherPoll,
+		Logger:        w.log,
 	})
 }
 
@@ -55,8 +56,13 @@ func (w *Worker) stopWatcherAndWait() {
 // notifyPayment signals "payment seen" to the escrow's workflow, which asks its wallet at
 // once. An escrow whose workflow is gone has nothing to be told.
 func (w *Worker) notifyPayment(ctx context.Context, escrowID string, s watcher.Seen) error {
-	p := escrow.PaymentSeen{TxHash: s.TxHash, AmountAtomic: s.Amount, Height: s.Height, UnlockTime: s.UnlockTime, InPool: s.InPool,
-		NextHeight: s.NextHeight, Unread: s.Unread}
+	return w.signalPayment(ctx, escrowID, escrow.PaymentSeen{TxHash: s.TxHash, AmountAtomic: s.Amount, Height: s.Height, UnlockTime: s.UnlockTime,
+		InPool: s.InPool, NextHeight: s.NextHeight, Unread: s.Unread})
+}
+
+// signalPayment sends p as a payment-seen signal; an escrow whose workflow is gone has nothing
+// to be told.
+func (w *Worker) signalPayment(ctx context.Context, escrowID string, p escrow.PaymentSeen) error {
 	err := w.client.SignalWorkflow(ctx, escrow.WorkflowID(escrowID), "", string(escrow.SignalPaymentSeen), p)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
@@ -66,6 +72,12 @@ func (w *Worker) notifyPayment(ctx context.Context, escrowID string, s watcher.S
 		return fmt.Errorf("signal payment seen to escrow %s: %w", escrowID, err)
 	}
 	return nil
+}
+
+// notifyFunding signals "payment seen" to the escrow's workflow when the funding payments it
+// asked the watcher to follow are deep enough, or one is gone: its wallet's check decides.
+func (w *Worker) notifyFunding(ctx context.Context, escrowID string, s watcher.PayoutState) error {
+	return w.signalPayment(ctx, escrowID, escrow.PaymentSeen{TxHash: s.TxHash, Confirmations: s.Confirmations, Gone: s.Gone})
 }
 
 // notifyPayout signals "payout seen" to the escrow's workflow: where its payout's

@@ -90,6 +90,9 @@ func (e *escrowFlow) awaitFunding(ctx workflow.Context) error {
 		e.setStatus(ctx, escrow.StatusFunded)
 		return nil
 	}
+	if checkErr == nil && res.PendingAtomic > 0 {
+		e.followFunding(ctx, res.TxIDs)
+	}
 	if changed {
 		e.publish(ctx) // an underpayment or a confirming payment is visible to all
 	}

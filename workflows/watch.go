@@ -187,3 +187,34 @@ func (e *escrowFlow) unwatch(ctx workflow.Context, turnErr error, what string) {
 		workflow.GetLogger(ctx).Warn(what, "error", err)
 	}
 }
+
+// changeFundingFollowed versions the block watcher's part in a payment's confirmations: once
+// a funding check sees money still confirming, the escrow asks the watcher to follow those
+// payments (FollowFunding), and the watcher signals payment-seen once they are deep enough, so
+// the next check runs then rather than at the next FundingPoll. The poll is unchanged: the
+// signal only brings a check forward.
+const changeFundingFollowed = "funding-followed"
+
+// followFunding asks the block watcher to follow the escrow's counted payments (txIDs, some
+// still confirming) to the depth a payment counts at, once per set of payments. A failure is
+// logged and recorded; the poll covers it.
+func (e *escrowFlow) followFunding(ctx workflow.Context, txIDs []string) {
+	w := e.status.Funding.Watch
+	if w == nil || !w.Registered || w.Unwatched || len(txIDs) == 0 || slices.Equal(w.Followed, txIDs) {
+		return
+	}
+	if version(ctx, changeFundingFollowed, workflow.DefaultVersion, 1) < 1 {
+		return
+	}
+	w.Followed, w.FollowFailed = slices.Clone(txIDs), ""
+	var res activities.FollowPayoutResult
+	in := activities.FollowPayoutInput{EscrowID: e.in.EscrowID, TxHashes: w.Followed, Target: e.timing.FundingConfirmations}
+	if err := workflow.ExecuteActivity(e.on(ctx, checkingRole, watchOptions()), wallet.FollowFunding, in).Get(ctx, &res); err != nil {
+		w.FollowFailed = failureReason(err)
+		workflow.GetLogger(ctx).Warn("the block watcher could not follow the funding payments; the poll sees them confirm", "error", err)
+		return
+	}
+	if !res.Following {
+		w.FollowFailed = "the watching role's worker keeps no block watches"
+	}
+}

@@ -40,6 +40,11 @@ type fakeWatcher struct {
 	healthAsks []time.Time
 	// followQueues are the task queues FollowPayout ran on.
 	followQueues []string
+	// fundingFollows are FollowFunding's inputs, fundingQueues where it ran; noFunding makes it
+	// answer as a worker that keeps no watches.
+	fundingFollows []activities.FollowPayoutInput
+	fundingQueues  []string
+	noFunding      bool
 }
 
 // install mocks RegisterWatch and Unwatch.
@@ -72,6 +77,14 @@ func (w *fakeWatcher) install(env *testsuite.TestWorkflowEnvironment) {
 			w.follows = append(w.follows, in.TxHashes)
 			w.followQueues = append(w.followQueues, activity.GetInfo(ctx).TaskQueue)
 			return activities.FollowPayoutResult{Following: w.follow}, nil
+		}).Maybe()
+	env.OnActivity(wallet.FollowFunding, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.FollowPayoutInput) (activities.FollowPayoutResult, error) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.fundingFollows = append(w.fundingFollows, in)
+			w.fundingQueues = append(w.fundingQueues, activity.GetInfo(ctx).TaskQueue)
+			return activities.FollowPayoutResult{Following: !w.noFunding}, nil
 		}).Maybe()
 	env.OnActivity(projector.WatchHealth, mock.Anything, mock.Anything).Return(
 		func(context.Context, projection.WatchHealthInput) (projection.WatchHealthResult, error) {

@@ -54,7 +54,7 @@ const MigrationsTable = "xmr_escrow_store_migrations"
 
 // SchemaVersion is the schema this build reads and writes: the number of the last migration
 // in store/schema/migrations (a test there keeps the two equal).
-const SchemaVersion = 10
+const SchemaVersion = 11
 
 // ErrSchemaBehind is returned (wrapped) by Open when the database has not been migrated to
 // SchemaVersion yet: start a worker of this version (it migrates) or open with schema.Open.

@@ -31,7 +31,7 @@ func TestMigrateFromEmptyDatabaseThenNoOp(t *testing.T) {
 
 	applied, err := schema.Migrate(ctx, db)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, applied, "every migration, in order")
+	assert.Equal(t, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, applied, "every migration, in order")
 
 	current, known, err := schema.Versions(ctx, db)
 	require.NoError(t, err)

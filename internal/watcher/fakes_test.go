@@ -216,8 +216,10 @@ type memStore struct {
 	lastID       int64
 	backfilled   map[string]uint64
 	failBackfill bool
-	// followed are the followed payout transactions (store.FollowPayout).
-	followed []store.Followed
+	// followed are the followed transactions (store.FollowPayout, store.FollowFunding);
+	// failUnfollow fails UnfollowFunding.
+	followed     []store.Followed
+	failUnfollow bool
 }
 
 func (m *memStore) Watches(context.Context) ([]store.Watch, error) {
@@ -303,10 +305,22 @@ func (m *memStore) MarkBackfilled(_ context.Context, done []store.Backfill) erro
 	return nil
 }
 
-func (m *memStore) FollowedPayouts(context.Context) ([]store.Followed, error) {
+func (m *memStore) FollowedTxs(context.Context) ([]store.Followed, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return slices.Clone(m.followed), nil
+}
+
+func (m *memStore) UnfollowFunding(_ context.Context, escrowID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failUnfollow {
+		return fmt.Errorf("database down")
+	}
+	m.followed = slices.DeleteFunc(m.followed, func(f store.Followed) bool {
+		return f.EscrowID == escrowID && f.Purpose == store.PurposeFunding
+	})
+	return nil
 }
 
 func (m *memStore) Lead(context.Context, string, time.Duration) (*store.Leadership, error) {

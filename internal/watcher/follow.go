@@ -11,8 +11,8 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/internal/store"
 )
 
-// PayoutState is where the watcher sees an escrow's followed payout transactions, taken
-// together: Gone if one is neither in the pool nor in the chain; otherwise InPool if one
+// PayoutState is where the watcher sees an escrow's followed transactions (its payout's, or
+// its funding payments), taken together: Gone if one is neither in the pool nor in the chain; otherwise InPool if one
 // still waits there, and Confirmations, the depth of the shallowest, capped at the target.
 // TxHash is the transaction it is about (the one gone, or the shallowest).
 type PayoutState struct {
@@ -65,22 +65,23 @@ func (d *Daemon) TxStates(ctx context.Context, hashes []string) (map[string]TxSt
 	return out, nil
 }
 
-// followPayouts is the last step of a pass: when a block came or the followed hashes
-// changed, it asks monerod where the followed payout transactions are, and signals each
-// escrow whose payout's state changed since it was last told (this term). A signal that
-// fails is tried again on the next pass; the escrow's safety-net poll covers a watcher that
-// is down.
-func (w *Watcher) followPayouts(ctx context.Context, count uint64) error {
-	if w.cfg.NotifyPayout == nil {
+// followTxs is the last step of a pass: when a block came or the followed hashes changed, it
+// asks monerod where the followed transactions are, and signals each escrow whose state
+// changed since it was last told (this term): a payout at each change, funding payments once
+// they are all deep enough or one is gone, after which they are no longer followed. A signal
+// that fails is tried again on the next pass; the escrow's own polls cover a watcher that is
+// down.
+func (w *Watcher) followTxs(ctx context.Context, count uint64) error {
+	if w.cfg.NotifyPayout == nil && w.cfg.NotifyFunding == nil {
 		return nil
 	}
-	followed, err := w.cfg.Store.FollowedPayouts(ctx)
+	followed, err := w.cfg.Store.FollowedTxs(ctx)
 	if err != nil {
 		return err
 	}
 	hashes := make([]string, 0, len(followed))
 	for _, f := range followed {
-		hashes = append(hashes, f.EscrowID+"/"+f.TxHash)
+		hashes = append(hashes, f.EscrowID+"/"+f.Purpose+"/"+f.TxHash)
 	}
 	if count == w.followCount && slices.Equal(hashes, w.followHashes) && !w.followRetry {
 		return nil
@@ -102,37 +103,64 @@ func (w *Watcher) followPayouts(ctx context.Context, count uint64) error {
 	if err != nil {
 		return err
 	}
-	byEscrow := map[string][]store.Followed{}
-	var ids []string
+	byKey := map[string][]store.Followed{}
+	var keys []string
 	for _, f := range followed {
-		if _, ok := byEscrow[f.EscrowID]; !ok {
-			ids = append(ids, f.EscrowID)
+		k := f.EscrowID + "/" + f.Purpose
+		if _, ok := byKey[k]; !ok {
+			keys = append(keys, k)
 		}
-		byEscrow[f.EscrowID] = append(byEscrow[f.EscrowID], f)
+		byKey[k] = append(byKey[k], f)
 	}
-	told := make(map[string]PayoutState, len(ids))
+	told := make(map[string]PayoutState, len(keys))
 	var failed []error
-	for _, id := range ids {
-		s := payoutState(byEscrow[id], states, count)
-		if last, ok := w.told[id]; ok && last == s {
-			told[id] = s
+	for _, k := range keys {
+		fs := byKey[k]
+		s := payoutState(fs, states, count)
+		id, notify, funding := fs[0].EscrowID, w.cfg.NotifyPayout, fs[0].Purpose == store.PurposeFunding
+		deep := s.Gone || (!s.InPool && s.Confirmations >= fs[0].Target)
+		if funding {
+			notify = w.cfg.NotifyFunding
+		}
+		if last, ok := w.told[k]; ok && last == s {
+			told[k] = s
+			if funding && deep {
+				// Told, but still followed: the unfollow after the signal failed.
+				if err := w.cfg.Store.UnfollowFunding(ctx, id); err != nil {
+					failed = append(failed, fmt.Errorf("escrow %s: %w", id, err))
+				}
+			}
+			continue
+		}
+		if funding && !deep {
+			told[k] = s // not deep yet: nothing to tell
+			continue
+		}
+		if notify == nil {
 			continue
 		}
 		if err := w.fence(); err != nil {
 			return err
 		}
-		if err := w.cfg.NotifyPayout(ctx, id, s); err != nil {
+		if err := notify(ctx, id, s); err != nil {
 			failed = append(failed, fmt.Errorf("escrow %s: %w", id, err))
-			if last, ok := w.told[id]; ok {
-				told[id] = last
+			if last, ok := w.told[k]; ok {
+				told[k] = last
 			}
 			continue
 		}
-		told[id] = s
+		told[k] = s
+		if funding {
+			// Told once: the escrow's check decides from here. A failure leaves the follow to
+			// be told again by a later term, which costs the escrow one more check.
+			if err := w.cfg.Store.UnfollowFunding(ctx, id); err != nil {
+				failed = append(failed, fmt.Errorf("escrow %s: %w", id, err))
+			}
+		}
 	}
 	w.told, w.followCount, w.followHashes, w.followRetry = told, count, hashes, len(failed) > 0
 	if len(failed) > 0 {
-		w.log.Warn("could not tell escrows about their payouts; trying again next pass", zap.Error(errors.Join(failed...)))
+		w.log.Warn("could not tell escrows about their followed transactions; trying again next pass", zap.Error(errors.Join(failed...)))
 	}
 	return nil
 }

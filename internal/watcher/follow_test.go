@@ -83,6 +83,60 @@ func TestAFollowedPayoutIsReportedAtEachDepthAndWhenItDisappears(t *testing.T) {
 	assert.Empty(t, pn.take())
 }
 
+// Funding payments followed while they confirm are told once, when every one is as deep as the
+// escrow waits for: not in the pool, not at each depth. Then they are no longer followed; a
+// failed unfollow is tried again on the next pass without telling the escrow twice. A payout
+// followed beside them is told as always.
+func TestFollowedFundingPaymentsAreToldOnceWhenDeepEnough(t *testing.T) {
+	v, d, st, _, w := setup(t)
+	pn, fn := &payoutNotices{}, &payoutNotices{}
+	w.cfg.NotifyPayout, w.cfg.NotifyFunding = pn.notify, fn.notify
+	tx := v.Txs[0].Hash
+	short := tx[:8]
+	d.pool = []string{tx}
+	st.followed = []store.Followed{{EscrowID: "funding", TxHash: tx, Target: 3, Purpose: store.PurposeFunding}}
+	pass(t, w)
+	assert.Empty(t, fn.take(), "in the pool: not deep enough")
+
+	d.mine(v, 1, "", tx)
+	pass(t, w)
+	d.mine(v, 0, "")
+	pass(t, w)
+	assert.Empty(t, fn.take(), "two deep of three: nothing to tell")
+
+	st.failUnfollow = true
+	d.mine(v, 0, "")
+	pass(t, w)
+	assert.Equal(t, []string{"funding " + short + " conf=3 pool=false gone=false"}, fn.take(), "deep enough: told once")
+	assert.Len(t, st.followed, 1, "the unfollow failed")
+	st.failUnfollow = false
+	pass(t, w)
+	assert.Empty(t, fn.take(), "not told twice")
+	assert.Empty(t, st.followed, "unfollowed on the next pass")
+	d.mine(v, 0, "")
+	pass(t, w)
+	assert.Empty(t, fn.take())
+	assert.Empty(t, pn.take(), "no payout was followed")
+}
+
+// A followed funding payment that leaves the pool without being mined (a double spend) is told
+// at once, as gone: the escrow's check finds the money is not coming.
+func TestAFollowedFundingPaymentThatIsGoneIsToldAtOnce(t *testing.T) {
+	v, d, st, _, w := setup(t)
+	fn := &payoutNotices{}
+	w.cfg.NotifyFunding = fn.notify
+	tx := v.Txs[0].Hash
+	d.pool = []string{tx}
+	st.followed = []store.Followed{{EscrowID: "funding", TxHash: tx, Target: 10, Purpose: store.PurposeFunding}}
+	pass(t, w)
+	assert.Empty(t, fn.take())
+	d.pool, d.gone = nil, map[string]bool{tx: true}
+	d.mine(v, 0, "")
+	pass(t, w)
+	assert.Equal(t, []string{"funding " + tx[:8] + " conf=0 pool=false gone=true"}, fn.take())
+	assert.Empty(t, st.followed)
+}
+
 // TestAnEscrowRegisteredAgainForItsGraceHearsOfLatePayments: an escrow unwatched at funding
 // registers again when its late-money grace starts, WatchMargin blocks back. A payment made
 // while it was not watched, inside that margin, is backfilled; a later one is reported from

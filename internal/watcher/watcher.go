@@ -31,7 +31,8 @@ type Store interface {
 	Notices(ctx context.Context, n int) ([]store.Notice, error)
 	DeleteNotice(ctx context.Context, id int64) error
 	PendingBackfills(ctx context.Context) ([]store.Backfill, error)
-	FollowedPayouts(ctx context.Context) ([]store.Followed, error)
+	FollowedTxs(ctx context.Context) ([]store.Followed, error)
+	UnfollowFunding(ctx context.Context, escrowID string) error
 	MarkBackfilled(ctx context.Context, done []store.Backfill) error
 	Lead(ctx context.Context, name string, ttl time.Duration) (*store.Leadership, error)
 }
@@ -61,6 +62,9 @@ type Config struct {
 	// NotifyPayout tells escrowID's workflow where its followed payout transactions are
 	// (store.FollowPayout); nil follows none.
 	NotifyPayout func(ctx context.Context, escrowID string, s PayoutState) error
+	// NotifyFunding tells escrowID's workflow that its followed funding payments are deep
+	// enough, or that one is gone (store.FollowFunding); nil follows none.
+	NotifyFunding func(ctx context.Context, escrowID string, s PayoutState) error
 	// Name is the leader lock's name, one per namespace: "block-watcher/<namespace>".
 	Name string
 	// Poll is how often the leader asks monerod for new blocks and the pool; default 2 s,
@@ -109,7 +113,8 @@ type Watcher struct {
 	// height unread transactions last woke the watched escrows at.
 	unreadTxs, unreadOutputs atomic.Int64
 	wokeAt                   uint64
-	// told is the payout state each followed escrow was last told of this term; the follow
+	// told is the state each followed escrow (by ID and purpose) was last told of this term,
+	// or, for a funding follow, last saw without telling; the follow
 	// step runs again when the chain's length (followCount) or the followed hashes change,
 	// or a signal failed (followRetry).
 	told         map[string]PayoutState
@@ -323,7 +328,7 @@ func (w *Watcher) Pass(ctx context.Context) error {
 	if err := w.scanPool(ctx, count); err != nil {
 		return err
 	}
-	return w.followPayouts(ctx, count)
+	return w.followTxs(ctx, count)
 }
 
 // startHeight is where a watcher with no scanned block begins: the earliest registration's
