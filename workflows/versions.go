@@ -98,7 +98,7 @@ var changes = []change{
 	{id: changeLeanPayout, guards: "an exact payout syncs first and reads the holdings once, as the sync left them; the look before the sync only when money is still arriving", since: "c69ade1",
 		oldPath: []string{"cancel-after-payment", "dispute-to-buyer", "dust-output", "late-adopted", "late-locked-refund", "late-refund", "late-watched", "overpaid", "payout-parked", "payout-reorged", "refund", "release", "restore-release", "split-commission"},
 	},
-	{id: changeFundingFollowed, guards: "a payment still confirming is followed by the block watcher, which signals payment-seen once it is deep enough", since: "TBD",
+	{id: changeFundingFollowed, guards: "a payment still confirming is followed by the block watcher, which signals payment-seen once it is deep enough", since: "15a57b9",
 		oldPath: []string{"2026-12-04-cancel-after-payment", "2026-12-04-payout-parked", "dispute-to-buyer", "dust-output", "late-adopted", "late-locked-refund", "late-refund", "late-watched", "lean-dispute-to-buyer", "lean-refund", "lean-release", "payout-parked", "payout-reorged", "refund", "release", "restore-release", "split-commission"},
 	},
 }
