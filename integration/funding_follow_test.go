@@ -22,17 +22,7 @@ func TestAConfirmingPaymentFundsTheEscrowAtItsTenthBlockNotAtItsPoll(t *testing.
 	ms := startMoneyStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	in := input("deep", 0)
-	in.AmountAtomic = price
-	in.VendorPayoutAddress, in.BuyerRefundAddress = ms.vendor, ms.buyer
-	in.Timing = escrow.Timing{FundingPoll: time.Hour, FundingPollMax: time.Hour, FundingWatchedPollMax: 6 * time.Hour}
-	_, err := ms.Starter.Start(ctx, in)
-	require.NoError(t, err)
-	st, err := ms.Starter.WaitUntil(ctx, "deep", 200*time.Millisecond, func(st escrow.State) bool {
-		return st.Funding.Watch != nil && (st.Funding.Watch.Registered || st.Funding.Watch.Failed != "") && st.Funding.Checks >= 1
-	})
-	require.NoError(t, err)
-	require.True(t, st.Funding.Watch.Registered, "registered with the block watcher: %s", st.Funding.Watch.Failed)
+	st := ms.startWatched(ctx, t, "deep", 0)
 
 	tx, err := ms.chain.Pay(ctx, st.Address, price)
 	require.NoError(t, err)

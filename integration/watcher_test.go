@@ -257,19 +257,7 @@ func TestAWatchedEscrowIsFundedByTheWatchersSignalNotItsPoll(t *testing.T) {
 	ms := startMoneyStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	in := input("watched", 0)
-	in.AmountAtomic = price
-	in.VendorPayoutAddress, in.BuyerRefundAddress = ms.vendor, ms.buyer
-	in.Timing = escrow.Timing{FundingConfirmations: 1, FundingPoll: time.Hour, FundingPollMax: time.Hour, FundingWatchedPollMax: 6 * time.Hour}
-	_, err := ms.Starter.Start(ctx, in)
-	require.NoError(t, err)
-	st, err := ms.Starter.WaitUntil(ctx, "watched", 200*time.Millisecond, func(st escrow.State) bool {
-		// Registered (or refused), and the wait's first check done: later checks are the
-		// sightings' (the next poll is an hour away).
-		return st.Funding.Watch != nil && (st.Funding.Watch.Registered || st.Funding.Watch.Failed != "") && st.Funding.Checks >= 1
-	})
-	require.NoError(t, err)
-	require.True(t, st.Funding.Watch.Registered, "registered with the block watcher: %s", st.Funding.Watch.Failed)
+	st := ms.startWatched(ctx, t, "watched", 1)
 	checks := st.Funding.Checks
 
 	// A payment locked far beyond the normal lock (a coinbase, locked for 60 blocks: since
@@ -302,4 +290,23 @@ func TestAWatchedEscrowIsFundedByTheWatchersSignalNotItsPoll(t *testing.T) {
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, n, "a funded escrow stays on the watcher")
 	saveHistory(t, ms.Stack, "watched", "watched-time-locked")
+}
+
+// startWatched starts escrow id, whose payments count at confirmations (0: the default) and
+// whose polls are an hour apart, and returns its status once it is registered with the block
+// watcher and its funding wait's first check is done: later checks are the watcher's.
+func (ms *moneyStack) startWatched(ctx context.Context, t *testing.T, id string, confirmations uint64) escrow.State {
+	t.Helper()
+	in := input(id, 0)
+	in.AmountAtomic = price
+	in.VendorPayoutAddress, in.BuyerRefundAddress = ms.vendor, ms.buyer
+	in.Timing = escrow.Timing{FundingConfirmations: confirmations, FundingPoll: time.Hour, FundingPollMax: time.Hour, FundingWatchedPollMax: 6 * time.Hour}
+	_, err := ms.Starter.Start(ctx, in)
+	require.NoError(t, err)
+	st, err := ms.Starter.WaitUntil(ctx, id, 200*time.Millisecond, func(st escrow.State) bool {
+		return st.Funding.Watch != nil && (st.Funding.Watch.Registered || st.Funding.Watch.Failed != "") && st.Funding.Checks >= 1
+	})
+	require.NoError(t, err)
+	require.True(t, st.Funding.Watch.Registered, "registered with the block watcher: %s", st.Funding.Watch.Failed)
+	return st
 }

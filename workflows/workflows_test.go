@@ -271,17 +271,24 @@ func (s *EscrowSuite) TestRejectedStepEndsFailedWithTheReason() {
 	}
 }
 
-func (s *EscrowSuite) TestDifferingAddressesEndFailed() {
+// failVerify makes role's VerifyMultisig answer v and err, runs escrow id's setup, and returns
+// its status once the setup has failed.
+func (s *EscrowSuite) failVerify(id string, role escrow.Role, v activities.VerifyResult, err error) escrow.State {
 	s.env.OnActivity(wallet.VerifyMultisig, mock.Anything, mock.MatchedBy(func(in activities.WalletInput) bool {
-		return in.Role == escrow.Arbiter
-	})).Return(activities.VerifyResult{Address: strings.Repeat("4", 95), Multisig: true, Ready: true, Threshold: 2, Total: 3}, nil)
+		return in.Role == role
+	})).Return(v, err)
 	s.wallets.barrier["verify/0"] = &sync.WaitGroup{}
 	s.wallets.barrier["verify/0"].Add(2) // two roles reach the fake
 	s.wallets.install()
-	s.env.ExecuteWorkflow(Escrow, input("order-7", escrow.EscrowInput{}))
+	s.env.ExecuteWorkflow(Escrow, input(id, escrow.EscrowInput{}))
 	s.Require().Error(s.env.GetWorkflowError())
 	st := s.status()
 	s.Equal(escrow.PhaseFailed, st.Phase)
+	return st
+}
+
+func (s *EscrowSuite) TestDifferingAddressesEndFailed() {
+	st := s.failVerify("order-7", escrow.Arbiter, activities.VerifyResult{Address: strings.Repeat("4", 95), Multisig: true, Ready: true, Threshold: 2, Total: 3}, nil)
 	s.Contains(st.Reason, "arbiter wallet reports address")
 }
 
@@ -289,17 +296,8 @@ func (s *EscrowSuite) TestDifferingAddressesEndFailed() {
 // the setup Failed, with the wallet's reason, and the multisig address never goes out: no
 // Ready, no funding wait.
 func (s *EscrowSuite) TestAWalletThatWouldNeverSeeThePaymentFailsTheSetupWithoutAnAddress() {
-	s.env.OnActivity(wallet.VerifyMultisig, mock.Anything, mock.MatchedBy(func(in activities.WalletInput) bool {
-		return in.Role == escrow.Vendor
-	})).Return(activities.VerifyResult{}, temporal.NewNonRetryableApplicationError(
+	st := s.failVerify("order-13", escrow.Vendor, activities.VerifyResult{}, temporal.NewNonRetryableApplicationError(
 		"finished wallet escrow-order-13-vendor on rpc-2 scans from height 3774801, past the chain's 620", escrow.ErrTypeScanStart, nil))
-	s.wallets.barrier["verify/0"] = &sync.WaitGroup{}
-	s.wallets.barrier["verify/0"].Add(2) // two roles reach the fake
-	s.wallets.install()
-	s.env.ExecuteWorkflow(Escrow, input("order-13", escrow.EscrowInput{}))
-	s.Require().Error(s.env.GetWorkflowError())
-	st := s.status()
-	s.Equal(escrow.PhaseFailed, st.Phase)
 	s.Contains(st.Reason, "scans from height 3774801")
 	s.Empty(st.Address, "the address never goes out")
 	s.True(st.Funding.Deadline.IsZero(), "no funding wait")
