@@ -43,12 +43,8 @@ func (w *Wallet) checkScanStart(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("height of new wallet %s: %w", name, err)
 	}
-	info, err := w.daemon.GetInfo(ctx)
-	if err != nil {
-		activity.GetLogger(ctx).Warn("monerod did not answer; a new wallet's scan start goes unchecked", "wallet", name, "error", err)
-		return nil
-	}
-	if h.Height <= info.Height+scanStartSlack {
+	top, ok := w.chainTop(ctx, name, "a new wallet's")
+	if !ok || h.Height <= top+scanStartSlack {
 		return nil
 	}
 	w.setOpen("")
@@ -59,7 +55,18 @@ func (w *Wallet) checkScanStart(ctx context.Context, name string) error {
 		return err
 	}
 	return fmt.Errorf("new wallet %s on %s starts scanning at height %d, past the chain's %d: %w; set aside, to be made again",
-		name, w.instance, h.Height, info.Height, errMadeWithoutDaemon)
+		name, w.instance, h.Height, top, errMadeWithoutDaemon)
+}
+
+// chainTop is monerod's height, which a wallet's (whose) scan start is checked against;
+// false when monerod does not answer: the wallet then goes unchecked, with a warning.
+func (w *Wallet) chainTop(ctx context.Context, name, whose string) (uint64, bool) {
+	info, err := w.daemon.GetInfo(ctx)
+	if err != nil {
+		activity.GetLogger(ctx).Warn("monerod did not answer; "+whose+" scan start goes unchecked", "wallet", name, "error", err)
+		return 0, false
+	}
+	return info.Height, true
 }
 
 // checkScanned runs a finished multisig wallet's first refresh and refuses the wallet if its
@@ -75,9 +82,8 @@ func (w *Wallet) checkScanned(ctx context.Context, name string) error {
 	if w.daemon == nil {
 		return nil
 	}
-	info, err := w.daemon.GetInfo(ctx)
-	if err != nil {
-		activity.GetLogger(ctx).Warn("monerod did not answer; a finished wallet's scan start goes unchecked", "wallet", name, "error", err)
+	top, ok := w.chainTop(ctx, name, "a finished wallet's")
+	if !ok {
 		return nil
 	}
 	_, refreshErr := w.rpc.Refresh(ctx, walletrpc.RefreshRequest{})
@@ -85,10 +91,10 @@ func (w *Wallet) checkScanned(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("height of finished wallet %s: %w", name, err)
 	}
-	if h.Height > info.Height+scanStartSlack {
+	if h.Height > top+scanStartSlack {
 		return nonRetryable(escrow.ErrTypeScanStart, fmt.Errorf(
 			"finished wallet %s on %s scans from height %d, past the chain's %d: wallet-rpc made it while monerod turned it away (monerod's RPC connection limit?), so it would never see a payment",
-			name, w.instance, h.Height, info.Height))
+			name, w.instance, h.Height, top))
 	}
 	if refreshErr != nil {
 		return fmt.Errorf("first refresh of finished wallet %s: %w", name, refreshErr)

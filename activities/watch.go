@@ -146,17 +146,17 @@ func checkWatch(name, want, hexKey string, watch *store.Watch) error {
 	return nil
 }
 
-// FollowPayoutInput names the transactions the block watcher is to follow for an escrow (its
+// FollowInput names the transactions the block watcher is to follow for an escrow (its
 // payout's, or its funding payments for FollowFunding), and the depth the escrow waits for.
-type FollowPayoutInput struct {
+type FollowInput struct {
 	EscrowID string   `json:"escrow_id"`
 	TxHashes []string `json:"tx_hashes"`
 	Target   uint64   `json:"target"`
 }
 
-// FollowPayoutResult says whether the watcher follows them: false on a worker that keeps no
+// FollowResult says whether the watcher follows them: false on a worker that keeps no
 // watches, whose escrows poll their payouts as before.
-type FollowPayoutResult struct {
+type FollowResult struct {
 	Following bool `json:"following"`
 }
 
@@ -164,9 +164,9 @@ type FollowPayoutResult struct {
 // ones it followed for the escrow before. It needs no wallet: it runs on the watching role's
 // queue only because that worker's configuration says whether a watcher runs. Hashes that
 // are not hashes are an input error no retry fixes; a database that is down is retried.
-func (w *Wallet) FollowPayout(ctx context.Context, in FollowPayoutInput) (FollowPayoutResult, error) {
+func (w *Wallet) FollowPayout(ctx context.Context, in FollowInput) (FollowResult, error) {
 	if w.watches == nil {
-		return FollowPayoutResult{}, nil
+		return FollowResult{}, nil
 	}
 	return w.follow(ctx, "payout", in, w.watches.FollowPayout)
 }
@@ -175,22 +175,22 @@ func (w *Wallet) FollowPayout(ctx context.Context, in FollowPayoutInput) (Follow
 // signals payment-seen once they are all Target deep (or one is gone), so the escrow checks
 // then rather than at its next poll. Like FollowPayout, it needs no wallet, and a payout
 // followed already is kept.
-func (w *Wallet) FollowFunding(ctx context.Context, in FollowPayoutInput) (FollowPayoutResult, error) {
+func (w *Wallet) FollowFunding(ctx context.Context, in FollowInput) (FollowResult, error) {
 	if w.watches == nil {
-		return FollowPayoutResult{}, nil
+		return FollowResult{}, nil
 	}
 	return w.follow(ctx, "funding payments", in, w.watches.FollowFunding)
 }
 
 // follow hands in's hashes to the watcher with record; what names them in errors and logs.
-func (w *Wallet) follow(ctx context.Context, what string, in FollowPayoutInput, record func(context.Context, string, []string, uint64) error) (FollowPayoutResult, error) {
+func (w *Wallet) follow(ctx context.Context, what string, in FollowInput, record func(context.Context, string, []string, uint64) error) (FollowResult, error) {
 	if err := record(ctx, in.EscrowID, in.TxHashes, in.Target); err != nil {
 		err = fmt.Errorf("follow the %s of %s: %w", what, in.EscrowID, err)
 		if errors.Is(err, store.ErrInvalid) {
-			return FollowPayoutResult{}, nonRetryable(escrow.ErrTypeInvalidInput, err)
+			return FollowResult{}, nonRetryable(escrow.ErrTypeInvalidInput, err)
 		}
-		return FollowPayoutResult{}, err
+		return FollowResult{}, err
 	}
 	activity.GetLogger(ctx).Info(what+" followed by the block watcher", "escrow", in.EscrowID, "tx_hashes", in.TxHashes)
-	return FollowPayoutResult{Following: true}, nil
+	return FollowResult{Following: true}, nil
 }

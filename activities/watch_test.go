@@ -203,14 +203,14 @@ func TestRegisterAndUnwatchOnTheStore(t *testing.T) {
 // that keeps no watches follows nothing, and says so.
 func TestFollowPayoutRecordsTheHashesWhereAWatcherRuns(t *testing.T) {
 	tw, fw := watchedWallet(t, 300, watchViewKey)
-	in := FollowPayoutInput{EscrowID: testEscrowID, TxHashes: []string{strings.Repeat("ab", 32)}, Target: 10}
-	var out FollowPayoutResult
+	in := FollowInput{EscrowID: testEscrowID, TxHashes: []string{strings.Repeat("ab", 32)}, Target: 10}
+	var out FollowResult
 	require.NoError(t, tw.exec(tw.w.FollowPayout, in, &out))
 	assert.True(t, out.Following)
 	assert.Equal(t, []string{testEscrowID + " [" + strings.Repeat("ab", 32) + "] 10"}, fw.followed)
 
 	plain := newTestWallet(t)
-	out = FollowPayoutResult{}
+	out = FollowResult{}
 	require.NoError(t, plain.exec(plain.w.FollowPayout, in, &out))
 	assert.False(t, out.Following, "no watcher, no following: the payout polls")
 }

@@ -72,7 +72,7 @@ type PaymentSeen struct {
 	// Unread is set when the watcher could not read transaction TxHash (a format from a later
 	// hard fork, or a malformed one): no amount is known, and the escrow asks its wallet.
 	Unread bool `json:"unread,omitempty"`
-	// Confirmations is set on a followed funding payment's report (FundingFollow): all the
+	// Confirmations is set on a followed funding payment's report (FollowFunding): all the
 	// followed payments are this deep (TxHash the shallowest), the depth the escrow waits for.
 	// Gone is set instead when TxHash left the pool and the chain.
 	Confirmations uint64 `json:"confirmations,omitempty"`
@@ -109,8 +109,9 @@ type FundingWatch struct {
 	// address. Vouched counts the safety-net turns they did vouch for.
 	HealthNet bool `json:"health_net,omitempty"`
 	Vouched   int  `json:"vouched,omitempty"`
-	// Confirming is set while the last wallet check saw a payment still confirming: the
-	// watcher does not report depths, so the next check asks the wallet.
+	// Confirming is set, for the late-money watch, while a payment may still be confirming
+	// (its last wallet check saw one, or a sighting came while the payout ran): the watcher
+	// does not follow late payments to their depth, so the next check asks the wallet.
 	Confirming bool `json:"confirming,omitempty"`
 	// Followed lists the funding payments the watcher was last asked to follow until they
 	// are deep enough (it then signals payment-seen once); FollowFailed says why it could not.

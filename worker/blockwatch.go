@@ -76,13 +76,13 @@ func (w *Worker) signalPayment(ctx context.Context, escrowID string, p escrow.Pa
 
 // notifyFunding signals "payment seen" to the escrow's workflow when the funding payments it
 // asked the watcher to follow are deep enough, or one is gone: its wallet's check decides.
-func (w *Worker) notifyFunding(ctx context.Context, escrowID string, s watcher.PayoutState) error {
+func (w *Worker) notifyFunding(ctx context.Context, escrowID string, s watcher.FollowState) error {
 	return w.signalPayment(ctx, escrowID, escrow.PaymentSeen{TxHash: s.TxHash, Confirmations: s.Confirmations, Gone: s.Gone})
 }
 
 // notifyPayout signals "payout seen" to the escrow's workflow: where its payout's
 // transactions are. An escrow whose workflow is gone has nothing to be told.
-func (w *Worker) notifyPayout(ctx context.Context, escrowID string, s watcher.PayoutState) error {
+func (w *Worker) notifyPayout(ctx context.Context, escrowID string, s watcher.FollowState) error {
 	p := escrow.PayoutSeen{TxHash: s.TxHash, Confirmations: s.Confirmations, InPool: s.InPool, Gone: s.Gone}
 	err := w.client.SignalWorkflow(ctx, escrow.WorkflowID(escrowID), "", string(escrow.SignalPayoutSeen), p)
 	var nf *serviceerror.NotFound

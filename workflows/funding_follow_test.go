@@ -56,7 +56,7 @@ func (s *EscrowSuite) TestAConfirmingPaymentIsFollowedAndFundsTheEscrowWhenDeep(
 	s.Contains(checks(), *sent, "a check at the very time of the depth report")
 	s.True(sent.Equal(st.Funding.FundedAt), "funded by that check, at %s, not %s", sent, st.Funding.FundedAt)
 	s.Require().Len(s.watch.fundingFollows, 1, "followed once, however many checks saw it confirming")
-	s.Equal(activities.FollowPayoutInput{EscrowID: "followed", TxHashes: []string{seenHash}, Target: escrow.Timing{}.WithDefaults().FundingConfirmations}, s.watch.fundingFollows[0])
+	s.Equal(activities.FollowInput{EscrowID: "followed", TxHashes: []string{seenHash}, Target: escrow.Timing{}.WithDefaults().FundingConfirmations}, s.watch.fundingFollows[0])
 	s.Equal(escrow.WalletTaskQueue("rpc-3"), s.watch.fundingQueues[0], "on the arbiter's queue, where the registration ran")
 	s.Equal([]string{seenHash}, st.Funding.Watch.Followed)
 	s.Empty(st.Funding.Watch.FollowFailed)

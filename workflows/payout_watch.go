@@ -44,8 +44,8 @@ func (e *escrowFlow) followWithWatcher(ctx workflow.Context, p *escrow.Payout) {
 	}
 	f := p.Follow
 	f.TxHashes, f.Following, f.Failed = slices.Clone(p.TxHashes), false, ""
-	var res activities.FollowPayoutResult
-	in := activities.FollowPayoutInput{EscrowID: e.in.EscrowID, TxHashes: f.TxHashes, Target: e.timing.PayoutConfirmations}
+	var res activities.FollowResult
+	in := activities.FollowInput{EscrowID: e.in.EscrowID, TxHashes: f.TxHashes, Target: e.timing.PayoutConfirmations}
 	on := checkingRole
 	if version(ctx, changeFollowOnSubmitter, workflow.DefaultVersion, 1) >= 1 {
 		on = p.Signers[1]

@@ -207,8 +207,8 @@ func (e *escrowFlow) followFunding(ctx workflow.Context, txIDs []string) {
 		return
 	}
 	w.Followed, w.FollowFailed = slices.Clone(txIDs), ""
-	var res activities.FollowPayoutResult
-	in := activities.FollowPayoutInput{EscrowID: e.in.EscrowID, TxHashes: w.Followed, Target: e.timing.FundingConfirmations}
+	var res activities.FollowResult
+	in := activities.FollowInput{EscrowID: e.in.EscrowID, TxHashes: w.Followed, Target: e.timing.FundingConfirmations}
 	if err := workflow.ExecuteActivity(e.on(ctx, checkingRole, watchOptions()), wallet.FollowFunding, in).Get(ctx, &res); err != nil {
 		w.FollowFailed = failureReason(err)
 		workflow.GetLogger(ctx).Warn("the block watcher could not follow the funding payments; the poll sees them confirm", "error", err)

@@ -42,7 +42,7 @@ type fakeWatcher struct {
 	followQueues []string
 	// fundingFollows are FollowFunding's inputs, fundingQueues where it ran; noFunding makes it
 	// answer as a worker that keeps no watches.
-	fundingFollows []activities.FollowPayoutInput
+	fundingFollows []activities.FollowInput
 	fundingQueues  []string
 	noFunding      bool
 }
@@ -71,20 +71,20 @@ func (w *fakeWatcher) install(env *testsuite.TestWorkflowEnvironment) {
 			return activities.RegisterWatchResult{Registered: true, FromHeight: 290, Height: 300}, nil
 		}).Maybe()
 	env.OnActivity(wallet.FollowPayout, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, in activities.FollowPayoutInput) (activities.FollowPayoutResult, error) {
+		func(ctx context.Context, in activities.FollowInput) (activities.FollowResult, error) {
 			w.mu.Lock()
 			defer w.mu.Unlock()
 			w.follows = append(w.follows, in.TxHashes)
 			w.followQueues = append(w.followQueues, activity.GetInfo(ctx).TaskQueue)
-			return activities.FollowPayoutResult{Following: w.follow}, nil
+			return activities.FollowResult{Following: w.follow}, nil
 		}).Maybe()
 	env.OnActivity(wallet.FollowFunding, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, in activities.FollowPayoutInput) (activities.FollowPayoutResult, error) {
+		func(ctx context.Context, in activities.FollowInput) (activities.FollowResult, error) {
 			w.mu.Lock()
 			defer w.mu.Unlock()
 			w.fundingFollows = append(w.fundingFollows, in)
 			w.fundingQueues = append(w.fundingQueues, activity.GetInfo(ctx).TaskQueue)
-			return activities.FollowPayoutResult{Following: !w.noFunding}, nil
+			return activities.FollowResult{Following: !w.noFunding}, nil
 		}).Maybe()
 	env.OnActivity(projector.WatchHealth, mock.Anything, mock.Anything).Return(
 		func(context.Context, projection.WatchHealthInput) (projection.WatchHealthResult, error) {

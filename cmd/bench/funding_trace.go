@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
@@ -45,13 +45,7 @@ func traceFunding(ctx context.Context, c client.Client, escrowID string, mined t
 		started = map[int64]time.Time{}     // activity or timer event ID → its start
 		asked   = map[int64]time.Duration{} // timer event ID → its duration
 	)
-	it := c.GetWorkflowHistory(ctx, escrow.WorkflowID(escrowID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			return tr, fmt.Errorf("trace funding of %s: %w", escrowID, err)
-		}
-		at := ev.GetEventTime().AsTime()
+	found, err := walkHistory(ctx, c, escrowID, func(ev *historypb.HistoryEvent, at time.Time) bool {
 		switch {
 		case ev.GetTimerStartedEventAttributes() != nil:
 			started[ev.GetEventId()], asked[ev.GetEventId()] = at, ev.GetTimerStartedEventAttributes().GetStartToFireTimeout().AsDuration()
@@ -75,11 +69,18 @@ func traceFunding(ctx context.Context, c client.Client, escrowID string, mined t
 			status := ev.GetUpsertWorkflowSearchAttributesEventAttributes().GetSearchAttributes().GetIndexedFields()[escrow.SearchAttrStatus.GetName()]
 			if status != nil && strings.Contains(string(status.GetData()), string(escrow.StatusFunded)) {
 				tr.total = at.Sub(mined)
-				return tr, nil
+				return true
 			}
 		}
+		return false
+	})
+	if err != nil {
+		return tr, fmt.Errorf("trace funding of %s: %w", escrowID, err)
 	}
-	return tr, fmt.Errorf("trace funding of %s: not funded after %s in its history", escrowID, mined.Format(time.RFC3339Nano))
+	if !found {
+		return tr, fmt.Errorf("trace funding of %s: not funded after %s in its history", escrowID, mined.Format(time.RFC3339Nano))
+	}
+	return tr, nil
 }
 
 // later is the later of two times.

@@ -55,26 +55,37 @@ func tracePayout(ctx context.Context, c client.Client, escrowID string) (payoutT
 		scheduled = map[int64]*traceStep{}
 		times     = map[int64]time.Time{}
 	)
+	found, err := walkHistory(ctx, c, escrowID, func(ev *historypb.HistoryEvent, at time.Time) bool {
+		if a := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes(); a != nil && decided.IsZero() && isDecision(a) {
+			decided, last = at, at
+			return false
+		}
+		return !decided.IsZero() && tr.add(ev, at, &last, scheduled, times)
+	})
+	if err != nil {
+		return tr, fmt.Errorf("trace payout of %s: %w", escrowID, err)
+	}
+	if !found {
+		return tr, fmt.Errorf("trace payout of %s: no decision followed by %s in its history", escrowID, submitActivity)
+	}
+	tr.total = last.Sub(decided)
+	return tr, nil
+}
+
+// walkHistory hands escrowID's history to fn event by event, with each event's server time,
+// until fn says it found what it looked for; found is false when the history ended first.
+func walkHistory(ctx context.Context, c client.Client, escrowID string, fn func(ev *historypb.HistoryEvent, at time.Time) bool) (found bool, err error) {
 	it := c.GetWorkflowHistory(ctx, escrow.WorkflowID(escrowID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
-			return tr, fmt.Errorf("trace payout of %s: %w", escrowID, err)
+			return false, err
 		}
-		at := ev.GetEventTime().AsTime()
-		if a := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes(); a != nil && decided.IsZero() && isDecision(a) {
-			decided, last = at, at
-			continue
-		}
-		if decided.IsZero() {
-			continue
-		}
-		if tr.add(ev, at, &last, scheduled, times) {
-			tr.total = last.Sub(decided)
-			return tr, nil
+		if fn(ev, ev.GetEventTime().AsTime()) {
+			return true, nil
 		}
 	}
-	return tr, fmt.Errorf("trace payout of %s: no decision followed by %s in its history", escrowID, submitActivity)
+	return false, nil
 }
 
 // isDecision says an accepted update is a release or refund decision.

@@ -11,11 +11,12 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/internal/store"
 )
 
-// PayoutState is where the watcher sees an escrow's followed transactions (its payout's, or
-// its funding payments), taken together: Gone if one is neither in the pool nor in the chain; otherwise InPool if one
-// still waits there, and Confirmations, the depth of the shallowest, capped at the target.
-// TxHash is the transaction it is about (the one gone, or the shallowest).
-type PayoutState struct {
+// FollowState is where the watcher sees an escrow's followed transactions (its payout's, or
+// its funding payments), taken together: Gone if one is neither in the pool nor in the
+// chain; otherwise InPool if one still waits there, and Confirmations, the depth of the
+// shallowest, capped at the target. TxHash is the transaction it is about (the one gone, or
+// the shallowest).
+type FollowState struct {
 	TxHash        string
 	Confirmations uint64
 	InPool        bool
@@ -87,10 +88,10 @@ func (w *Watcher) followTxs(ctx context.Context, count uint64) error {
 		return nil
 	}
 	if w.told == nil {
-		w.told = map[string]PayoutState{}
+		w.told = map[string]FollowState{}
 	}
 	if len(followed) == 0 {
-		w.followCount, w.followHashes, w.followRetry, w.told = count, hashes, false, map[string]PayoutState{}
+		w.followCount, w.followHashes, w.followRetry, w.told = count, hashes, false, map[string]FollowState{}
 		return nil
 	}
 	txs := make([]string, 0, len(followed))
@@ -112,7 +113,7 @@ func (w *Watcher) followTxs(ctx context.Context, count uint64) error {
 		}
 		byKey[k] = append(byKey[k], f)
 	}
-	told := make(map[string]PayoutState, len(keys))
+	told := make(map[string]FollowState, len(keys))
 	var failed []error
 	for _, k := range keys {
 		fs := byKey[k]
@@ -122,13 +123,15 @@ func (w *Watcher) followTxs(ctx context.Context, count uint64) error {
 		if funding {
 			notify = w.cfg.NotifyFunding
 		}
+		unfollow := func() {
+			if err := w.cfg.Store.UnfollowFunding(ctx, id); err != nil {
+				failed = append(failed, fmt.Errorf("escrow %s: %w", id, err))
+			}
+		}
 		if last, ok := w.told[k]; ok && last == s {
 			told[k] = s
 			if funding && deep {
-				// Told, but still followed: the unfollow after the signal failed.
-				if err := w.cfg.Store.UnfollowFunding(ctx, id); err != nil {
-					failed = append(failed, fmt.Errorf("escrow %s: %w", id, err))
-				}
+				unfollow() // told, but still followed: the unfollow after the signal failed
 			}
 			continue
 		}
@@ -151,11 +154,9 @@ func (w *Watcher) followTxs(ctx context.Context, count uint64) error {
 		}
 		told[k] = s
 		if funding {
-			// Told once: the escrow's check decides from here. A failure leaves the follow to
-			// be told again by a later term, which costs the escrow one more check.
-			if err := w.cfg.Store.UnfollowFunding(ctx, id); err != nil {
-				failed = append(failed, fmt.Errorf("escrow %s: %w", id, err))
-			}
+			// Told once: the escrow's check decides from here. A failed unfollow is tried
+			// again on the next pass, or told again by a later term (one more check).
+			unfollow()
 		}
 	}
 	w.told, w.followCount, w.followHashes, w.followRetry = told, count, hashes, len(failed) > 0
@@ -167,14 +168,14 @@ func (w *Watcher) followTxs(ctx context.Context, count uint64) error {
 
 // payoutState takes an escrow's followed transactions together, count being the chain's
 // length (a transaction in block h has count-h confirmations).
-func payoutState(fs []store.Followed, states map[string]TxState, count uint64) PayoutState {
-	var out PayoutState
+func payoutState(fs []store.Followed, states map[string]TxState, count uint64) FollowState {
+	var out FollowState
 	shallowest := ^uint64(0)
 	for _, f := range fs {
 		st := states[f.TxHash]
 		switch {
 		case st.Missing:
-			return PayoutState{TxHash: f.TxHash, Gone: true}
+			return FollowState{TxHash: f.TxHash, Gone: true}
 		case st.InPool:
 			out.InPool, shallowest, out.TxHash = true, 0, f.TxHash
 		default:

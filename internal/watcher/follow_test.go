@@ -18,7 +18,7 @@ type payoutNotices struct {
 	fail bool
 }
 
-func (p *payoutNotices) notify(_ context.Context, escrowID string, s PayoutState) error {
+func (p *payoutNotices) notify(_ context.Context, escrowID string, s FollowState) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.fail {

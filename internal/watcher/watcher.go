@@ -61,10 +61,10 @@ type Config struct {
 	Notify func(ctx context.Context, escrowID string, s Seen) error
 	// NotifyPayout tells escrowID's workflow where its followed payout transactions are
 	// (store.FollowPayout); nil follows none.
-	NotifyPayout func(ctx context.Context, escrowID string, s PayoutState) error
+	NotifyPayout func(ctx context.Context, escrowID string, s FollowState) error
 	// NotifyFunding tells escrowID's workflow that its followed funding payments are deep
 	// enough, or that one is gone (store.FollowFunding); nil follows none.
-	NotifyFunding func(ctx context.Context, escrowID string, s PayoutState) error
+	NotifyFunding func(ctx context.Context, escrowID string, s FollowState) error
 	// Name is the leader lock's name, one per namespace: "block-watcher/<namespace>".
 	Name string
 	// Poll is how often the leader asks monerod for new blocks and the pool; default 2 s,
@@ -117,7 +117,7 @@ type Watcher struct {
 	// or, for a funding follow, last saw without telling; the follow
 	// step runs again when the chain's length (followCount) or the followed hashes change,
 	// or a signal failed (followRetry).
-	told         map[string]PayoutState
+	told         map[string]FollowState
 	followCount  uint64
 	followHashes []string
 	followRetry  bool
