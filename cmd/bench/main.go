@@ -143,6 +143,11 @@ type options struct {
 	lifeKinds []string
 	lifeNs    []int
 	lifeAfter time.Duration
+	// sustained is -sustained: N escrows kept in flight, completions per hour (sustained.go).
+	sustained bool
+	susNs     []int
+	susWindow time.Duration
+	susBlock  time.Duration
 }
 
 func parseFlags() (options, error) {
@@ -167,6 +172,10 @@ func parseFlags() (options, error) {
 	flag.BoolVar(&o.lifecycle, "lifecycle", false, "instead of the setup matrix, run whole escrows (order to completed or refunded) on a regtest chain for ours and the script, one at a time, -repeat times per outcome, with and without the key cache; adds a section to -out's latest.md and latest.json")
 	kinds := flag.String("lifecycle-kinds", kindRelease, "with -lifecycle, the outcomes to run: any of release, refund")
 	lifeN := flag.String("lifecycle-n", "1", "with -lifecycle, the numbers of escrows in flight at once (N>1: phase by phase, the outcomes taken in turn)")
+	flag.BoolVar(&o.sustained, "sustained", false, "instead of the setup matrix, keep N escrows in flight on ours (order to completed, outcomes release, refund and dispute in turn, a new one started as one ends) on a regtest chain, and count those that end in a window; key cache per -keycache, pool growing to -grow-max; adds a section to -out's latest.md and latest.json, and latest-sustained.png")
+	susN := flag.String("sustained-n", "1,12,30,100", "with -sustained, the numbers of escrows kept in flight")
+	flag.DurationVar(&o.susWindow, "sustained-window", 5*time.Minute, "with -sustained, how long each N's window lasts (after N escrows have completed)")
+	flag.DurationVar(&o.susBlock, "sustained-block", 2*time.Second, "with -sustained, the regtest chain's block interval")
 	flag.DurationVar(&o.lifeAfter, "lifecycle-after", 10*time.Second, "with -lifecycle, the window after completion whose wallet-rpc CPU and opens are measured")
 	flag.Parse()
 	var err error
@@ -178,6 +187,9 @@ func parseFlags() (options, error) {
 	}
 	if o.lifeNs, err = ints(*lifeN); err != nil {
 		return o, fmt.Errorf("-lifecycle-n: %w", err)
+	}
+	if o.susNs, err = ints(*susN); err != nil {
+		return o, fmt.Errorf("-sustained-n: %w", err)
 	}
 	if o.ks, err = ints(*k); err != nil {
 		return o, fmt.Errorf("-k: %w", err)
@@ -276,10 +288,13 @@ func run() error {
 	// A lifecycle section from an earlier -lifecycle run stays (it names its own run and
 	// machine): the two modes share latest.md and latest.json.
 	if prev, err := loadReport(o.out); err == nil {
-		rep.Lifecycle = prev.Lifecycle
+		rep.Lifecycle, rep.Sustained = prev.Lifecycle, prev.Sustained
 	}
 	if o.lifecycle {
 		return lifecycle(ctx, o, work)
+	}
+	if o.sustained {
+		return sustained(ctx, o, work)
 	}
 	m := rep.Machine
 	logf("machine: %d cores (%s), %s, %s, %s", m.NProc, m.CPUModel, m.MemTotal, m.GoVersion, m.WalletRPC)
@@ -363,5 +378,32 @@ func lifecycle(ctx context.Context, o options, work string) error {
 		return err
 	}
 	logf("lifecycle done: %s", filepath.Join(o.out, "latest.{json,md}"))
+	return nil
+}
+
+// sustained is run in -sustained mode: it keeps escrows in flight and adds its section to
+// -out's report, keeping the rest.
+func sustained(ctx context.Context, o options, work string) error {
+	m := machineInfo()
+	logf("machine: %d cores (%s), %s, %s, %s", m.NProc, m.CPUModel, m.MemTotal, m.GoVersion, m.WalletRPC)
+	logf("sustained: N=%v, window %s, a block every %s, key cache %t, pool 3 growing to %d; results into %s", o.susNs, o.susWindow, o.susBlock, o.keycache, o.growMax, o.out)
+	rep, err := loadReport(o.out)
+	if err != nil {
+		return err
+	}
+	sr, err := runSustained(ctx, o, work)
+	if sr != nil {
+		rep.Sustained = sr
+		if werr := rep.write(o.out); werr != nil {
+			return errors.Join(err, werr)
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return errors.New("interrupted; every process stopped, partial results left in " + o.out)
+		}
+		return err
+	}
+	logf("sustained done: %s", filepath.Join(o.out, "latest.{json,md}, latest-sustained.png"))
 	return nil
 }

@@ -56,8 +56,13 @@ func (rep *Report) write(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "latest.md"), []byte(md.String()), 0o644); err != nil {
 		return err
 	}
+	if rep.Sustained != nil {
+		if err := rep.Sustained.plot(filepath.Join(dir, "latest-sustained.png")); err != nil {
+			return err
+		}
+	}
 	if len(rep.Results) == 0 {
-		// A lifecycle run with no setup results to keep: nothing to plot.
+		// A lifecycle or sustained run with no setup results to keep: nothing else to plot.
 		return nil
 	}
 	if err := rep.plot(filepath.Join(dir, "latest.png")); err != nil {
@@ -81,10 +86,10 @@ func f2(v float64) string {
 }
 
 func (rep *Report) markdown(w io.Writer) {
-	if len(rep.Results) == 0 && rep.Lifecycle != nil {
-		// A lifecycle run with no setup results to add its section to.
+	if len(rep.Results) == 0 {
+		// A lifecycle or sustained run with no setup results to add its section to.
 		fmt.Fprintf(w, "# Escrow benchmark\n")
-		rep.Lifecycle.markdown(w)
+		rep.sections(w)
 		return
 	}
 	m := rep.Machine
@@ -161,8 +166,16 @@ func (rep *Report) markdown(w io.Writer) {
 		rep.scriptTable(w)
 	}
 	rep.warningsAndNotes(w)
+	rep.sections(w)
+}
+
+// sections are the sections other modes add: full lifecycles and sustained load.
+func (rep *Report) sections(w io.Writer) {
 	if rep.Lifecycle != nil {
 		rep.Lifecycle.markdown(w)
+	}
+	if rep.Sustained != nil {
+		rep.Sustained.markdown(w)
 	}
 }
 

@@ -292,7 +292,9 @@ type Report struct {
 	// Lifecycle is the full-lifecycle section (-lifecycle); a setup run keeps the one its
 	// latest.json had, and a lifecycle run keeps the setup results.
 	Lifecycle *LifeReport `json:"lifecycle,omitempty"`
-	Notes     []string    `json:"notes"`
+	// Sustained is the sustained-load section (-sustained), kept the same way.
+	Sustained *SusReport `json:"sustained,omitempty"`
+	Notes     []string   `json:"notes"`
 }
 
 // find returns the result of one series (Result.Series) for c, or nil.
