@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -42,6 +43,9 @@ func (w *Wallet) yieldToSetup(ctx context.Context, escrowID string, kind yieldKi
 		return nil
 	}
 	info := activity.GetInfo(ctx)
+	if payoutScheduled(info.RetryPolicy) {
+		kind = yieldPayout // the payout waits on this check: its retries running out park it
+	}
 	want := kind == yieldPayout
 	if want && !payoutMayYield(info.Attempt, info.RetryPolicy) {
 		return nil
@@ -65,6 +69,16 @@ func (w *Wallet) yieldToSetup(ctx context.Context, escrowID string, kind yieldKi
 	return expectedWait(
 		fmt.Sprintf("wallet-rpc %s is busy with the setup of escrow %s; standing back (attempt %d)", w.instance, holder, info.Attempt),
 		escrow.ErrTypeInstanceBusy, temporal.ApplicationErrorOptions{NextRetryDelay: delay})
+}
+
+// payoutScheduled reports whether the payout scheduled this step with its own options
+// (workflows' payoutOptions list escrow.ErrTypeStale as non-retryable; a poll's options do
+// not). A check such as SpendableBalance then stands back as a payout step does. As a poll,
+// it would stand back on every attempt, and under a stream of setups on a small pool its
+// retries ran out and the payout parked as unreachable (seen at 100 escrows in flight on 3
+// wallet-rpcs, docs/benchmark.md, "Sustained load").
+func payoutScheduled(rp *temporal.RetryPolicy) bool {
+	return rp != nil && slices.Contains(rp.NonRetryableErrorTypes, escrow.ErrTypeStale)
 }
 
 // payoutMayYield keeps the last two attempts of a payout step for the step itself, so

@@ -96,3 +96,16 @@ func TestAPayoutStepKeepsItsLastAttemptsForItself(t *testing.T) {
 	}
 	assert.True(t, payoutMayYield(1, nil))
 }
+
+// TestAHoldingsLookThePayoutWaitsOnNeverParksItForASetup: a check scheduled with the
+// payout's options (escrow.ErrTypeStale non-retryable) stands back as a payout step, keeping
+// its last attempts; with a poll's options it stands back on every attempt. As a poll inside
+// the payout, a stream of setups on a small pool ran its retries out and parked the payout.
+func TestAHoldingsLookThePayoutWaitsOnNeverParksItForASetup(t *testing.T) {
+	payout := &temporal.RetryPolicy{MaximumAttempts: 6, NonRetryableErrorTypes: []string{escrow.ErrTypeInvalidInput, escrow.ErrTypeStale, escrow.ErrTypePayoutRejected}}
+	poll := &temporal.RetryPolicy{MaximumAttempts: 5, NonRetryableErrorTypes: []string{escrow.ErrTypeInvalidInput}}
+	assert.True(t, payoutScheduled(payout))
+	assert.False(t, payoutScheduled(poll))
+	assert.False(t, payoutScheduled(nil))
+	assert.False(t, payoutMayYield(payout.MaximumAttempts, payout), "its last attempt goes ahead")
+}

@@ -362,7 +362,9 @@ func (e *escrowFlow) txStatusInput(p *escrow.Payout) activities.TxStatusInput {
 	return activities.TxStatusInput{EscrowID: e.in.EscrowID, Role: p.Signers[1], TxHash: p.TxHash, TxHashes: p.TxHashes}
 }
 
-// payoutOptions add the payout's own non-retryable errors to the wallet step options. With
+// payoutOptions add the payout's own non-retryable errors to the wallet step options. A
+// wallet step reads escrow.ErrTypeStale among them as "the payout waits on me" and keeps its
+// last attempts from standing back for setups (activities' payoutScheduled). With
 // parks, a step that keeps failing (a daemon outage at submit) gives up after a few minutes
 // and the payout parks, visibly, instead of retrying out of sight.
 func payoutOptions(parks bool) workflow.ActivityOptions {
