@@ -212,6 +212,25 @@ func gatherCalls(reg prometheus.Gatherer) (rpcCalls, error) {
 	return out, nil
 }
 
+// metricSum is the sum of a counter's or gauge's values over all its labels, 0 when the
+// registry has none (or cannot be read: the report then shows 0, not a failure).
+func metricSum(reg prometheus.Gatherer, name string) float64 {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return 0
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return sum
+}
+
 // since is the calls made after before.
 func (c rpcCalls) since(before rpcCalls) rpcCalls {
 	out := rpcCalls{}

@@ -43,6 +43,20 @@
 //	make bench BENCH_ARGS="-lifecycle -lifecycle-kinds release,refund"
 //	make bench BENCH_ARGS="-lifecycle -lifecycle-kinds release,refund -lifecycle-n 1,3"
 //
+// With -sustained it measures scale instead (sustained.go): N escrows kept in flight on ours
+// (-sustained-n, default 1,12,30,100), each from order to completed or refunded, outcomes
+// release, refund and dispute in turn, a new one started as one ends, on a regtest chain
+// mining a block every -sustained-block (2 s), with the product's own timings and a pool of
+// -sustained-k wallet-rpcs (3) growing to -grow-max as the product grows it. After N escrows have completed it counts those that end
+// in a window (-sustained-window, 5 min): completed escrows per hour, latency, the pool's
+// resident memory and instances, wallet-rpc and engine CPU and open_wallet calls per
+// escrow. Key cache per -keycache; a run keeps the other variant's rows from -out's
+// latest.json, so two runs fill one table. It adds a "Sustained load" section and
+// latest-sustained.png (throughput and memory against N):
+//
+//	make bench BENCH_ARGS="-sustained"
+//	make bench BENCH_ARGS="-sustained -keycache=false -sustained-n 12,100"
+//
 // It is a Go module of its own (cmd/bench/go.mod, with a replace directive onto the product
 // in ../..), so that its plotting dependencies stay out of the product's module and
 // `make build` does not build it. Run it from the repository's root with make:
@@ -148,6 +162,7 @@ type options struct {
 	susNs     []int
 	susWindow time.Duration
 	susBlock  time.Duration
+	susK      int
 }
 
 func parseFlags() (options, error) {
@@ -175,6 +190,7 @@ func parseFlags() (options, error) {
 	flag.BoolVar(&o.sustained, "sustained", false, "instead of the setup matrix, keep N escrows in flight on ours (order to completed, outcomes release, refund and dispute in turn, a new one started as one ends) on a regtest chain, and count those that end in a window; key cache per -keycache, pool growing to -grow-max; adds a section to -out's latest.md and latest.json, and latest-sustained.png")
 	susN := flag.String("sustained-n", "1,12,30,100", "with -sustained, the numbers of escrows kept in flight")
 	flag.DurationVar(&o.susWindow, "sustained-window", 5*time.Minute, "with -sustained, how long each N's window lasts (after N escrows have completed)")
+	flag.IntVar(&o.susK, "sustained-k", 3, "with -sustained, the wallet-rpcs ours' pool starts with (it grows to -grow-max as the product grows it)")
 	flag.DurationVar(&o.susBlock, "sustained-block", 2*time.Second, "with -sustained, the regtest chain's block interval")
 	flag.DurationVar(&o.lifeAfter, "lifecycle-after", 10*time.Second, "with -lifecycle, the window after completion whose wallet-rpc CPU and opens are measured")
 	flag.Parse()
@@ -220,6 +236,9 @@ func parseFlags() (options, error) {
 		if k < 3 {
 			return o, errors.New("-k: a setup needs at least 3 wallet-rpcs")
 		}
+	}
+	if o.susK < 3 {
+		return o, errors.New("-sustained-k: a setup needs at least 3 wallet-rpcs")
 	}
 	if o.repeat < 1 {
 		return o, errors.New("-repeat: at least 1")
@@ -386,13 +405,14 @@ func lifecycle(ctx context.Context, o options, work string) error {
 func sustained(ctx context.Context, o options, work string) error {
 	m := machineInfo()
 	logf("machine: %d cores (%s), %s, %s, %s", m.NProc, m.CPUModel, m.MemTotal, m.GoVersion, m.WalletRPC)
-	logf("sustained: N=%v, window %s, a block every %s, key cache %t, pool 3 growing to %d; results into %s", o.susNs, o.susWindow, o.susBlock, o.keycache, o.growMax, o.out)
+	logf("sustained: N=%v, window %s, a block every %s, key cache %t, pool %d growing to %d; results into %s", o.susNs, o.susWindow, o.susBlock, o.keycache, o.susK, o.growMax, o.out)
 	rep, err := loadReport(o.out)
 	if err != nil {
 		return err
 	}
 	sr, err := runSustained(ctx, o, work)
 	if sr != nil {
+		sr.merge(rep.Sustained)
 		rep.Sustained = sr
 		if werr := rep.write(o.out); werr != nil {
 			return errors.Join(err, werr)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/internal/devstack"
+	"github.com/xmr-escrow/xmr-escrow/internal/metrics"
 )
 
 // The sustained mode (-sustained) measures scale: N escrows kept in flight on one worker and
@@ -56,8 +57,8 @@ func sustainedN(ctx context.Context, o options, dir string, chain *devstack.Chai
 	ctx, cancelN := context.WithTimeout(ctx, o.batchTimeout+o.susWindow)
 	defer cancelN()
 	dm := &daemons{monerod: chain.Daemon}
-	logf("sustained N=%d: starting the local stack (3 wallet-rpc, growing to %d, key cache %t)", n, o.growMax, o.keycache)
-	st, err := startOurs(ctx, mkdir(dir, fmt.Sprintf("n%d", n)), o.postgres, 3, oursOptions{variant: daemonUp, daemons: dm, grow: o.growMax, noKeyCache: !o.keycache})
+	logf("sustained N=%d: starting the local stack (%d wallet-rpc, growing to %d, key cache %t)", n, o.susK, o.growMax, o.keycache)
+	st, err := startOurs(ctx, mkdir(dir, fmt.Sprintf("n%d-k%d-kc%t", n, o.susK, o.keycache)), o.postgres, o.susK, oursOptions{variant: daemonUp, daemons: dm, grow: o.growMax, noKeyCache: !o.keycache})
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +95,7 @@ func sustainedN(ctx context.Context, o options, dir string, chain *devstack.Chai
 	mineErr := make(chan error, 1)
 	go func() { mineErr <- mineEvery(rctx, chain, o.susBlock) }()
 
-	res := &SusResult{N: n}
+	res := &SusResult{N: n, K: o.susK, KeyCache: o.keycache}
 	mem := &memSampler{}
 	var w *susWindow
 	warm := 0
@@ -135,6 +136,7 @@ func sustainedN(ctx context.Context, o options, dir string, chain *devstack.Chai
 		}
 	}
 	res.Started = int(seq.Load())
+	res.Parked = countLogged(st.logFile.Name(), "payout parked")
 	return res, w.close(res, mem)
 }
 
@@ -220,6 +222,7 @@ type susWindow struct {
 	poolCPU  time.Duration
 	engine   time.Duration
 	opens    int64
+	yields   float64
 	latency  []float64
 	complete int
 	done     bool
@@ -227,7 +230,7 @@ type susWindow struct {
 
 // openWindow starts the window now.
 func (o *ours) openWindow(chain *devstack.Chain) (*susWindow, error) {
-	w := &susWindow{st: o, began: time.Now(), opens: o.workerOpens()}
+	w := &susWindow{st: o, began: time.Now(), opens: o.workerOpens(), yields: metricSum(o.s.Metrics.Registry, metrics.MetricStepsYielded)}
 	w.meter = cpuMeter{mine: func() []int { return append(o.pids(), os.Getpid(), chain.Daemon.Proc.Pid(), chain.Funder.Proc.Pid()) }}
 	w.cpu = w.meter.sample()
 	var err error
@@ -269,6 +272,7 @@ func (w *susWindow) close(res *SusResult, mem *memSampler) error {
 	server, self := w.st.engineCPU()
 	res.WalletRPCCPUPerEscrowS, res.EngineCPUPerEscrowS = per(pool-w.poolCPU), per(server+self-w.engine)
 	res.OpensPerEscrow = float64(w.st.workerOpens()-w.opens) / float64(w.complete)
+	res.YieldsPerEscrow = (metricSum(w.st.s.Metrics.Registry, metrics.MetricStepsYielded) - w.yields) / float64(w.complete)
 	return nil
 }
 
@@ -310,6 +314,15 @@ func (m *memSampler) mean() float64 {
 	return m.sum / float64(m.count)
 }
 
+// countLogged counts the worker's log lines whose message is msg (-1 if the log cannot be read).
+func countLogged(path, msg string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return -1
+	}
+	return strings.Count(string(b), fmt.Sprintf(`"msg":%q`, msg))
+}
+
 // rssKiB is a process's resident set (VmRSS in /proc/<pid>/status).
 func rssKiB(pid int) (int64, error) {
 	v := firstValue(fmt.Sprintf("/proc/%d/status", pid), "VmRSS")
@@ -338,7 +351,7 @@ func runSustained(ctx context.Context, o options, work string) (*SusReport, erro
 		return nil, err
 	}
 	sr := &SusReport{Date: time.Now().UTC().Format(time.RFC3339), Machine: machineInfo(), Args: os.Args[1:],
-		BlockS: o.susBlock.Seconds(), KeyCache: o.keycache, GrowMax: o.growMax, Kinds: susKinds}
+		BlockS: o.susBlock.Seconds(), GrowMax: o.growMax, Kinds: susKinds}
 	quiet := cpuMeter{mine: func() []int { return []int{os.Getpid(), chain.Daemon.Proc.Pid(), chain.Funder.Proc.Pid()} }}
 	for _, n := range o.susNs {
 		if o.quietWait > 0 {
