@@ -17,6 +17,7 @@ import (
 	"github.com/xmr-escrow/xmr-escrow/escrow"
 	"github.com/xmr-escrow/xmr-escrow/internal/devstack"
 	"github.com/xmr-escrow/xmr-escrow/internal/metrics"
+	"github.com/xmr-escrow/xmr-escrow/starter"
 )
 
 // The sustained mode (-sustained) measures scale: N escrows kept in flight on one worker and
@@ -148,7 +149,7 @@ func (o *ours) sustainedEscrow(ctx context.Context, chain *devstack.Chain, payMu
 	if _, err := o.s.Starter.Start(ctx, in); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	st, err := o.s.Starter.WaitReady(ctx, id)
+	st, err := o.waitReady(ctx, id)
 	if err != nil {
 		return fmt.Errorf("wait ready: %w", err)
 	}
@@ -172,6 +173,29 @@ func (o *ours) sustainedEscrow(ctx context.Context, chain *devstack.Chain, payMu
 	}
 	_, err = o.s.Starter.WaitUntil(ctx, id, susStatusPoll, func(st escrow.State) bool { return st.Status == final })
 	return wrap("wait "+string(final), err)
+}
+
+// susReadyTries bounds how often waitReady asks again.
+const susReadyTries = 30
+
+// waitReady is Starter.WaitReady, asked again when the engine was too busy to answer: with
+// 100 escrows started at once, the first status query can time out before a worker takes it
+// ("query timed out before a worker could process it"). The escrow is fine; only the answer
+// was late, and a driver that gave up on it would leave it unattended. A failed setup, an
+// unknown escrow or ctx's end still ends the wait.
+func (o *ours) waitReady(ctx context.Context, id string) (escrow.State, error) {
+	for try := 1; ; try++ {
+		st, err := o.s.Starter.WaitReady(ctx, id)
+		if err == nil || try == susReadyTries || ctx.Err() != nil ||
+			errors.Is(err, starter.ErrSetupFailed) || errors.Is(err, starter.ErrUnknownEscrow) {
+			return st, err
+		}
+		select {
+		case <-ctx.Done():
+			return st, err
+		case <-time.After(susStatusPoll):
+		}
+	}
 }
 
 // decision is one decision a sustained escrow's party makes.
@@ -272,7 +296,8 @@ func (w *susWindow) close(res *SusResult, mem *memSampler) error {
 	server, self := w.st.engineCPU()
 	res.WalletRPCCPUPerEscrowS, res.EngineCPUPerEscrowS = per(pool-w.poolCPU), per(server+self-w.engine)
 	res.OpensPerEscrow = float64(w.st.workerOpens()-w.opens) / float64(w.complete)
-	res.YieldsPerEscrow = (metricSum(w.st.s.Metrics.Registry, metrics.MetricStepsYielded) - w.yields) / float64(w.complete)
+	yields := (metricSum(w.st.s.Metrics.Registry, metrics.MetricStepsYielded) - w.yields) / float64(w.complete)
+	res.YieldsPerEscrow = &yields
 	return nil
 }
 

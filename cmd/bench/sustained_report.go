@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -63,7 +64,8 @@ type SusResult struct {
 	OpensPerEscrow float64 `json:"opens_per_escrow"`
 	// YieldsPerEscrow is the steps that stood back for another escrow's setup (each paused
 	// 5 s or 10 s before its retry: docs/design.md, "Polls stand back for setups") over Completed.
-	YieldsPerEscrow float64 `json:"yields_per_escrow"`
+	// Nil in rows from before it was measured.
+	YieldsPerEscrow *float64 `json:"yields_per_escrow,omitempty"`
 	// MachineCores is the whole machine's busy cores over the window (of Machine.NProc).
 	MachineCores float64 `json:"machine_cores_busy"`
 }
@@ -73,7 +75,7 @@ func (r *SusResult) String() string {
 	return fmt.Sprintf("%d completed in %.0fs = %.0f/h; latency p50 %.0fs p90 %.0fs; pool %d instances, RSS mean %.0f MiB peak %.0f MiB; "+
 		"%.1f wallet-rpc CPU-s, %.1f engine CPU-s, %.1f opens, %.1f stand-backs per escrow; %.2f cores busy; %d payouts parked, %d failed",
 		r.Completed, r.WindowS, r.PerHour, r.LatencyP50S, r.LatencyP90S, r.PoolInstancesPeak, r.PoolRSSMeanMiB, r.PoolRSSPeakMiB,
-		r.WalletRPCCPUPerEscrowS, r.EngineCPUPerEscrowS, r.OpensPerEscrow, r.YieldsPerEscrow, r.MachineCores, r.Parked, r.Failed)
+		r.WalletRPCCPUPerEscrowS, r.EngineCPUPerEscrowS, r.OpensPerEscrow, r.yields(), r.MachineCores, r.Parked, r.Failed)
 }
 
 // markdown is the section.
@@ -93,7 +95,7 @@ func (sr *SusReport) markdown(w io.Writer) {
 	for _, r := range sr.Results {
 		fmt.Fprintf(w, "| %t | %d | %d | %.0f s | %d | **%.0f** | %s / %s s | %d | %s / %s MiB | %s | %s | %s | %s | %s | %d | %d |\n",
 			r.KeyCache, r.K, r.N, r.WindowS, r.Completed, r.PerHour, f1(r.LatencyP50S), f1(r.LatencyP90S), r.PoolInstancesPeak,
-			f1(r.PoolRSSMeanMiB), f1(r.PoolRSSPeakMiB), f2(r.WalletRPCCPUPerEscrowS), f2(r.EngineCPUPerEscrowS), f1(r.OpensPerEscrow), f1(r.YieldsPerEscrow), f2(r.MachineCores), r.Parked, r.Failed)
+			f1(r.PoolRSSMeanMiB), f1(r.PoolRSSPeakMiB), f2(r.WalletRPCCPUPerEscrowS), f2(r.EngineCPUPerEscrowS), f1(r.OpensPerEscrow), f1(r.yields()), f2(r.MachineCores), r.Parked, r.Failed)
 	}
 	for _, r := range sr.Results {
 		for _, e := range r.Errors {
@@ -109,7 +111,7 @@ func (sr *SusReport) plot(path string) error {
 	thr, mem := plot.New(), plot.New()
 	thr.Title.Text, thr.X.Label.Text, thr.Y.Label.Text = "sustained throughput", "N escrows in flight", "completed escrows per hour"
 	mem.Title.Text, mem.X.Label.Text, mem.Y.Label.Text = "wallet-rpc pool memory", "N escrows in flight", "MiB resident (mean)"
-	thr.Legend.Top, thr.Legend.Left = true, true
+	// The legend stays bottom right, where no line goes: throughput rises with N.
 	var ns []int
 	drawn := false
 	for i, v := range sr.variants() {
@@ -141,7 +143,7 @@ func (sr *SusReport) plot(path string) error {
 			l.Width = vg.Points(1.5)
 			a.p.Add(l, s)
 			if a.p == thr {
-				thr.Legend.Add(fmt.Sprintf("key cache %t, K=%d", v.keycache, v.k), l, s)
+				thr.Legend.Add(fmt.Sprintf("K=%d, key cache %s", v.k, onOff(v.keycache)), l, s)
 			}
 		}
 	}
@@ -155,6 +157,22 @@ func (sr *SusReport) plot(path string) error {
 		p.Y.Min = 0
 	}
 	return savePair(path, thr, mem)
+}
+
+// yields is YieldsPerEscrow, NaN where it was not measured.
+func (r *SusResult) yields() float64 {
+	if r.YieldsPerEscrow == nil {
+		return math.NaN()
+	}
+	return *r.YieldsPerEscrow
+}
+
+// onOff is a key-cache setting as the plot's legend says it.
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }
 
 // susVariant is what tells a sustained run's rows apart besides N.
