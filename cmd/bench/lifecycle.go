@@ -192,20 +192,11 @@ type lifeSystem struct {
 // variant (on, off) ours and the script on pools of 3 wallet-rpcs each, escrows one after
 // another, the systems taking turns, -repeat times per outcome.
 func runLifecycles(ctx context.Context, o options, work string) (*LifeReport, error) {
-	logf("lifecycle: starting a regtest chain (%d blocks)", devstack.SpendableBlocks)
-	chain, err := devstack.StartChain(ctx, filepath.Join(work, "chain"), devstack.SpendableBlocks)
-	if err != nil {
-		return nil, fmt.Errorf("start the regtest chain: %w", err)
-	}
-	defer func() {
-		if err := chain.Stop(); err != nil {
-			logf("stop the chain: %v", err)
-		}
-	}()
-	pay, err := newPayees(ctx, chain)
+	chain, pay, stop, err := startBenchChain(ctx, "lifecycle", work)
 	if err != nil {
 		return nil, err
 	}
+	defer stop()
 	lr := &LifeReport{Date: time.Now().UTC().Format(time.RFC3339), Machine: machineInfo(), Args: os.Args[1:], Kinds: o.lifeKinds, Repeat: o.repeat, AfterS: o.lifeAfter.Seconds(), Notes: lifeNotes()}
 	// The stack only needs the daemon from daemons; the chain (funder, mining) is ours here.
 	dm := &daemons{monerod: chain.Daemon}
@@ -217,6 +208,26 @@ func runLifecycles(ctx context.Context, o options, work string) (*LifeReport, er
 		}
 	}
 	return lr, nil
+}
+
+// startBenchChain starts a mode's regtest chain under work and makes the payees; stop stops
+// the chain.
+func startBenchChain(ctx context.Context, mode, work string) (chain *devstack.Chain, pay payees, stop func(), err error) {
+	logf("%s: starting a regtest chain (%d blocks)", mode, devstack.SpendableBlocks)
+	chain, err = devstack.StartChain(ctx, filepath.Join(work, "chain"), devstack.SpendableBlocks)
+	if err != nil {
+		return nil, pay, nil, fmt.Errorf("start the regtest chain: %w", err)
+	}
+	stop = func() {
+		if err := chain.Stop(); err != nil {
+			logf("stop the chain: %v", err)
+		}
+	}
+	if pay, err = newPayees(ctx, chain); err != nil {
+		stop()
+		return nil, pay, nil, err
+	}
+	return chain, pay, stop, nil
 }
 
 // lifeBatch is one kind of lifecycle batch: N escrows at once, the outcome of each, and

@@ -386,6 +386,14 @@ func lifecycle(ctx context.Context, o options, work string) error {
 		lr.derive() // rep.write derives it again; print needs it first
 		lr.print()
 		rep.Lifecycle = lr
+	}
+	return writeSection(ctx, o, rep, lr != nil, err, "lifecycle done: "+filepath.Join(o.out, "latest.{json,md}"))
+}
+
+// writeSection writes rep to -out when a mode measured something (got), even partly, and
+// then reports the mode's error (err) or logs done.
+func writeSection(ctx context.Context, o options, rep *Report, got bool, err error, done string) error {
+	if got {
 		if werr := rep.write(o.out); werr != nil {
 			return errors.Join(err, werr)
 		}
@@ -396,7 +404,7 @@ func lifecycle(ctx context.Context, o options, work string) error {
 		}
 		return err
 	}
-	logf("lifecycle done: %s", filepath.Join(o.out, "latest.{json,md}"))
+	logf("%s", done)
 	return nil
 }
 
@@ -414,16 +422,6 @@ func sustained(ctx context.Context, o options, work string) error {
 	if sr != nil {
 		sr.merge(rep.Sustained)
 		rep.Sustained = sr
-		if werr := rep.write(o.out); werr != nil {
-			return errors.Join(err, werr)
-		}
 	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return errors.New("interrupted; every process stopped, partial results left in " + o.out)
-		}
-		return err
-	}
-	logf("sustained done: %s", filepath.Join(o.out, "latest.{json,md}, latest-sustained.png"))
-	return nil
+	return writeSection(ctx, o, rep, sr != nil, err, "sustained done: "+filepath.Join(o.out, "latest.{json,md}, latest-sustained.png"))
 }

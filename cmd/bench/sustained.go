@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -361,20 +360,11 @@ func rssKiB(pid int) (int64, error) {
 // runSustained is the -sustained mode's run: a regtest chain of its own, then each N of
 // -sustained-n on a fresh stack.
 func runSustained(ctx context.Context, o options, work string) (*SusReport, error) {
-	logf("sustained: starting a regtest chain (%d blocks)", devstack.SpendableBlocks)
-	chain, err := devstack.StartChain(ctx, filepath.Join(work, "chain"), devstack.SpendableBlocks)
-	if err != nil {
-		return nil, fmt.Errorf("start the regtest chain: %w", err)
-	}
-	defer func() {
-		if err := chain.Stop(); err != nil {
-			logf("stop the chain: %v", err)
-		}
-	}()
-	pay, err := newPayees(ctx, chain)
+	chain, pay, stop, err := startBenchChain(ctx, "sustained", work)
 	if err != nil {
 		return nil, err
 	}
+	defer stop()
 	sr := &SusReport{Date: time.Now().UTC().Format(time.RFC3339), Machine: machineInfo(), Args: os.Args[1:],
 		BlockS: o.susBlock.Seconds(), GrowMax: o.growMax, Kinds: susKinds}
 	quiet := cpuMeter{mine: func() []int { return []int{os.Getpid(), chain.Daemon.Proc.Pid(), chain.Funder.Proc.Pid()} }}
