@@ -210,26 +210,6 @@ func runLifecycles(ctx context.Context, o options, work string) (*LifeReport, er
 	return lr, nil
 }
 
-// startBenchChain starts a mode's regtest chain under work and makes the payees; stop stops
-// the chain.
-func startBenchChain(ctx context.Context, mode, work string) (chain *devstack.Chain, pay payees, stop func(), err error) {
-	logf("%s: starting a regtest chain (%d blocks)", mode, devstack.SpendableBlocks)
-	chain, err = devstack.StartChain(ctx, filepath.Join(work, "chain"), devstack.SpendableBlocks)
-	if err != nil {
-		return nil, pay, nil, fmt.Errorf("start the regtest chain: %w", err)
-	}
-	stop = func() {
-		if err := chain.Stop(); err != nil {
-			logf("stop the chain: %v", err)
-		}
-	}
-	if pay, err = newPayees(ctx, chain); err != nil {
-		stop()
-		return nil, pay, nil, err
-	}
-	return chain, pay, stop, nil
-}
-
 // lifeBatch is one kind of lifecycle batch: N escrows at once, the outcome of each, and
 // the label the report files it under (the outcome, or "mix" for several).
 type lifeBatch struct {
