@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -130,7 +128,7 @@ func sustainedN(ctx context.Context, o options, dir string, chain *devstack.Chai
 				windowEnd = time.After(o.susWindow)
 			}
 		case <-sample.C:
-			mem.sample(st.walletRPCPids())
+			mem.sample(st.s.Pool.Memory(), st.s.Pool.Size())
 		case <-windowEnd:
 			w.done = true
 		}
@@ -278,7 +276,7 @@ func (w *susWindow) close(res *SusResult, mem *memSampler) error {
 	res.WindowS, res.Completed = wall.Seconds(), w.complete
 	res.PerHour = float64(w.complete) / wall.Hours()
 	slices.Sort(w.latency)
-	res.LatencyP50S, res.LatencyP90S = quantile(w.latency, 0.5), quantile(w.latency, 0.9)
+	res.LatencyP50S, res.LatencyP90S = percentile(w.latency, 50), percentile(w.latency, 90)
 	res.PoolRSSMeanMiB, res.PoolRSSPeakMiB, res.PoolInstancesPeak = mem.mean(), mem.peak, mem.instances
 	after := w.meter.sample()
 	if w.cpu.ok && after.ok {
@@ -300,14 +298,6 @@ func (w *susWindow) close(res *SusResult, mem *memSampler) error {
 	return nil
 }
 
-// quantile is the q-quantile of sorted values (nearest rank), NaN for none.
-func quantile(sorted []float64, q float64) float64 {
-	if len(sorted) == 0 {
-		return math.NaN()
-	}
-	return sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]
-}
-
 // memSampler keeps the pool's resident memory over the window's samples.
 type memSampler struct {
 	sum, peak float64
@@ -315,25 +305,20 @@ type memSampler struct {
 	instances int
 }
 
-// sample adds one reading of the resident memory of pids (MiB); a process that is gone
-// between listing and reading is left out of that reading.
-func (m *memSampler) sample(pids []int) {
-	var mib float64
-	for _, pid := range pids {
-		if kib, err := rssKiB(pid); err == nil {
-			mib += float64(kib) / 1024
-		}
-	}
+// sample adds one reading of the pool's resident memory (the supervisor's own sum, which its
+// memory budget reads) and its size.
+func (m *memSampler) sample(bytes int64, instances int) {
+	mib := float64(bytes) / (1 << 20)
 	m.sum += mib
 	m.count++
 	m.peak = max(m.peak, mib)
-	m.instances = max(m.instances, len(pids))
+	m.instances = max(m.instances, instances)
 }
 
-// mean is the mean reading, NaN for none.
+// mean is the mean reading, 0 for none (JSON has no NaN).
 func (m *memSampler) mean() float64 {
 	if m.count == 0 {
-		return math.NaN()
+		return 0
 	}
 	return m.sum / float64(m.count)
 }
@@ -345,16 +330,6 @@ func countLogged(path, msg string) int {
 		return -1
 	}
 	return strings.Count(string(b), fmt.Sprintf(`"msg":%q`, msg))
-}
-
-// rssKiB is a process's resident set (VmRSS in /proc/<pid>/status).
-func rssKiB(pid int) (int64, error) {
-	v := firstValue(fmt.Sprintf("/proc/%d/status", pid), "VmRSS")
-	f := strings.Fields(v)
-	if len(f) == 0 {
-		return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
-	}
-	return strconv.ParseInt(f[0], 10, 64)
 }
 
 // runSustained is the -sustained mode's run: a regtest chain of its own, then each N of
